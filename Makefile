@@ -1,0 +1,30 @@
+# guarantees-bench: every target does its own set-up on a fresh machine (see harness/setup/setup.sh).
+SHELL := /bin/bash
+PY    := .venv/bin/python
+SETUP_STAMP := .cache/setup.stamp
+
+.PHONY: setup bench test test-unit diagrams clean-cache cleanup
+
+setup: $(SETUP_STAMP)
+
+$(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/systems/etcd/gomod/server/go.sum harness/systems/etcd/gomod/benchmark/go.sum
+	bash harness/setup/setup.sh
+	@mkdir -p .cache && touch $(SETUP_STAMP)
+
+## make bench: the default measurement suite on a real 5-node cluster (writes results/<run-id>/)
+bench: setup
+	.venv/bin/gbench bench
+
+## make test: unit tests plus real-cluster tests (root needed for the cluster tests)
+test: setup
+	$(PY) -m pytest -q -rs $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest -q -m "not cluster" $(PYTEST_ARGS)
+
+## remove whatever a crashed run left behind (processes, namespaces, bridge, rules, temp dirs)
+cleanup: setup
+	.venv/bin/gbench cleanup
+
+clean-cache:
+	rm -rf .cache .venv

