@@ -130,7 +130,8 @@ class Cluster:
 
     def client_endpoint(self, node: Node | str) -> str:
         n = self.node(node) if isinstance(node, str) else node
-        return f"{n.host}:{self.system.client_port}"
+        port = getattr(n, "port", None) or self.system.client_port  # external clusters may remap ports
+        return f"{n.host}:{port}"
 
     @property
     def client_endpoints(self) -> list[str]:

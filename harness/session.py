@@ -1,0 +1,225 @@
+"""One measurement session: validate -> start cluster -> run workloads (and peer tools) ->
+summary + manifest -> publish the run directory atomically -> tear everything down.
+
+This is the only place that owns a cluster's lifetime. Whatever happens (an error, Ctrl-C,
+SIGTERM), the provider's teardown runs and the run directory is either published complete
+or kept as ``<run_id>.incomplete``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from harness.errors import ConfigError, EnvironmentProblem, GbenchError
+from harness.providers.base import Cluster, ClusterProvider
+from harness.recorder.history import read_history
+from harness.recorder.summary import format_table, rows_from_history, write_summary
+from harness.results.store import MANIFEST_SCHEMA_VERSION, REPO_ROOT, RunDirectory, git_commit
+from harness.workload.runner import WorkloadResult, run_workload
+from harness.workload.spec import Workload, check_against_system
+from harness.workload.suite import Suite
+
+
+@dataclass
+class SessionOptions:
+    provider: str = "netns"  # netns | external
+    endpoints: tuple[str, ...] = ()
+    results_root: Path | None = None
+    show_progress: bool = True
+    compress_history_over_bytes: int = 256 * 1024
+    log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr, flush=True))
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM is handled exactly like Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def make_system(name: str) -> Any:
+    if name != "etcd":
+        raise ConfigError("(suite)", "system", f"system {name!r} is not implemented yet (known: etcd)")
+    from harness.systems.etcd.binaries import find_etcd
+    from harness.systems.etcd.system import EtcdSystem
+
+    return EtcdSystem(find_etcd())
+
+
+def make_provider(opts: SessionOptions, run_id: str) -> ClusterProvider:
+    if opts.provider == "netns":
+        from harness.providers.netns import NetnsProvider
+
+        return NetnsProvider(run_id)  # type: ignore[return-value]
+    if opts.provider == "external":
+        from harness.providers.external import ExternalProvider
+
+        return ExternalProvider(opts.endpoints)  # type: ignore[return-value]
+    raise ConfigError("--provider", "provider", f"unknown provider {opts.provider!r} (known: netns, external)")
+
+
+def preflight(suite: Suite, system: Any) -> None:
+    """Everything that can be checked before a cluster starts."""
+    limit = getattr(system, "max_value_bytes", None)
+    if limit is not None:
+        for w in suite.workloads:
+            check_against_system(w, limit, f" (--max-request-bytes {system.config.max_request_bytes} minus request "
+                                           "overhead)")
+
+
+def run_suite(suite: Suite, opts: SessionOptions) -> Path:
+    """Run every workload of ``suite`` on one cluster; returns the published run directory."""
+    system = make_system(suite.system)
+    preflight(suite, system)
+    run = RunDirectory.create(suite.name, opts.results_root)
+    provider = make_provider(opts, run.run_id)
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    started = dt.datetime.now(dt.timezone.utc)
+    time_origin_ns = time.monotonic_ns()
+    epoch_at_origin = time.time()
+    manifest: dict[str, Any] = {
+        "schema_version": MANIFEST_SCHEMA_VERSION, "run_id": run.run_id,
+        "started_utc": started.isoformat(), "time_origin_monotonic_ns": time_origin_ns,
+        "time_origin_epoch_s": epoch_at_origin, "scenario": suite.to_dict(), "harness": git_commit(),
+        "argv": sys.argv,
+    }
+    rows: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {"workloads": [], "comparisons": []}
+    cluster: Cluster | None = None
+    try:
+        provider.check_environment()
+        opts.log(f"[gbench] run {run.run_id}: {suite.nodes}-node {suite.system} on provider {provider.name}")
+        manifest["host"] = _host_facts(provider, run, opts)
+        manifest["software"] = _software(system)
+        cluster = provider.start(system, suite.nodes, run.path)
+        manifest["cluster"] = {
+            "system": suite.system, "provider": provider.name, "nodes": len(cluster.nodes),
+            "time_to_ready_s": cluster.time_to_ready_s, "leader_at_start": cluster.ready.leader if cluster.ready else None,
+            "endpoints": cluster.client_endpoints, "config": getattr(system, "config_dict", lambda: {})(),
+        }
+        opts.log(f"[gbench] cluster ready in {cluster.time_to_ready_s:.2f}s (leader {manifest['cluster']['leader_at_start']})")
+        for w in suite.workloads:
+            result = _run_one(w, cluster, run, time_origin_ns, opts, provider.name)
+            wrows = _rows_for(result, run.run_id, provider.name, len(cluster.nodes))
+            rows += wrows
+            extra["workloads"].append(_workload_entry(result, run.path))
+            if result.interrupted:
+                raise KeyboardInterrupt()
+            if suite.etcd_benchmark:
+                comp = _peer_tool(w, cluster, run, rows, wrows, opts)
+                if comp:
+                    extra["comparisons"].append(comp)
+        manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
+        write_summary(run.path, rows, extra)
+        run.write_json("manifest.json", manifest)
+        provider.teardown()
+        _finalise_files(run.path, opts)
+        final = run.complete()
+        opts.log(f"[gbench] run complete: {final}")
+        opts.log(format_table(rows))
+        return final
+    except BaseException as e:
+        reason = "interrupted (Ctrl-C / SIGTERM)" if isinstance(e, KeyboardInterrupt) else f"{type(e).__name__}: {e}"
+        opts.log(f"[gbench] run failed: {reason}; tearing down")
+        try:
+            provider.teardown()
+        finally:
+            try:
+                manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
+                manifest["incomplete_reason"] = reason
+                if rows:
+                    write_summary(run.path, rows, extra)
+                run.write_json("manifest.json", manifest)
+            except OSError:
+                pass
+            where = run.abandon(reason)
+            if where:
+                opts.log(f"[gbench] partial output kept (marked incomplete) in {where}")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+
+
+def _run_one(w: Workload, cluster: Cluster, run: RunDirectory, origin: int, opts: SessionOptions,
+             provider: str) -> WorkloadResult:
+    opts.log(f"[gbench] workload {w.name}: {w.load.mode} loop, {w.load.concurrency} clients, "
+             f"{w.value_size} B values, {w.warmup_s:g}s warm-up + {w.duration_s:g}s")
+    leader = None
+    sysdef = cluster.system
+    if hasattr(sysdef, "leader"):
+        leader = sysdef.leader(cluster)
+    result = run_workload(w, cluster, run.path / "workloads" / w.name, origin, leader=leader,
+                          show_progress=opts.show_progress)
+    if result.self_check.get("saturated"):
+        for p in result.self_check["problems"]:
+            opts.log(f"[gbench] WARNING ({w.name}): {p}")
+    return result
+
+
+def _rows_for(result: WorkloadResult, run_id: str, provider: str, nodes: int) -> list[dict[str, Any]]:
+    w = result.workload
+    return rows_from_history(
+        read_history(result.history_path), run_id=run_id, system=w.system, provider=provider, nodes=nodes,
+        concurrency=w.load.concurrency, measured_s=result.measured_s, workload=w.name, load_mode=w.load.mode,
+        target_rate=w.load.rate_ops_s, saturated=bool(result.self_check.get("saturated")),
+        notes="; ".join(result.self_check.get("problems", []) + result.notes))
+
+
+def _workload_entry(result: WorkloadResult, run_path: Path) -> dict[str, Any]:
+    d = result.directory
+    return {"name": result.workload.name, "spec": result.workload.to_dict(),
+            "directory": str(d.relative_to(run_path)), "measured_s": result.measured_s,
+            "self_check": result.self_check, "interrupted": result.interrupted, "notes": result.notes,
+            "histogram_counts": {f"{op}/{oc}": result.histograms.total_count((op, oc))
+                                 for op, oc in result.histograms.series()}}
+
+
+def _host_facts(provider: ClusterProvider, run: RunDirectory, opts: SessionOptions) -> dict[str, Any]:
+    from harness.results.hostfacts import collect_host_facts, measure_fsync_latency
+
+    data_root = getattr(provider, "data_root", None) or REPO_ROOT / ".cache" / "data"
+    Path(data_root).mkdir(parents=True, exist_ok=True)
+    facts = collect_host_facts(Path(data_root))
+    opts.log("[gbench] measuring the host's fsync latency on the data directory's filesystem")
+    facts["fsync_latency"] = measure_fsync_latency(Path(data_root))
+    return facts
+
+
+def _software(system: Any) -> dict[str, Any]:
+    sw: dict[str, Any] = {}
+    b = getattr(system, "binary", None)
+    if b is not None:
+        sw["etcd"] = {"version": b.version, "path": str(b.path), "source": b.source, "warnings": list(b.warnings)}
+    from harness.systems.etcd.binaries import find_etcd_benchmark
+
+    eb = find_etcd_benchmark()
+    if eb is not None:
+        sw["etcd_benchmark"] = {"path": str(eb.path), "version": getattr(eb, "version", None),
+                                "source": getattr(eb, "source", None)}
+    return sw
+
+
+def _peer_tool(w: Workload, cluster: Cluster, run: RunDirectory, all_rows: list[dict[str, Any]],
+               wrows: list[dict[str, Any]], opts: SessionOptions) -> dict[str, Any] | None:
+    from harness.systems.etcd.peer import run_peer_benchmark
+
+    return run_peer_benchmark(w, cluster, run.path, run.run_id, all_rows, wrows, opts.log)
+
+
+def _finalise_files(run_path: Path, opts: SessionOptions) -> None:
+    """Compress large histories and node logs so a committed reference run stays small."""
+    for p in list(run_path.rglob("history.jsonl")) + list(run_path.rglob("*.log")):
+        if p.stat().st_size > opts.compress_history_over_bytes:
+            with open(p, "rb") as src, gzip.open(p.with_name(p.name + ".gz"), "wb", compresslevel=9) as dst:
+                shutil.copyfileobj(src, dst)
+            p.unlink()

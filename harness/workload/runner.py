@@ -1,0 +1,316 @@
+"""Run one workload against a running cluster with several worker processes.
+
+Flow: assign clients to nodes and workers -> (optional preload) -> spawn workers -> start
+barrier -> warm-up + measured window -> workers stop by themselves -> merge their history
+parts and histograms -> write ``history.jsonl``, ``hlog/*.hlog`` and summary rows.
+The parent samples the workers' and the nodes' CPU every second (the harness self-check)
+and shows progress; it owns Ctrl-C (sets ``stop``; workers finish in-flight operations).
+"""
+from __future__ import annotations
+
+import heapq
+import json
+import multiprocessing as mp
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import psutil
+
+from harness.errors import ClusterError
+from harness.providers.base import Cluster
+from harness.recorder.histograms import IntervalHistograms
+from harness.recorder.history import Op, read_history
+from harness.workload.spec import Workload
+from harness.workload.worker import ClientAssignment, WorkerConfig, WorkerSync, worker_main
+
+#: A worker using more than this share of one core is the bottleneck, not the system.
+SATURATION_CPU = 0.90
+#: In open loop, achieving less than this share of the target rate means the target was not met.
+RATE_SHORTFALL = 0.95
+
+
+@dataclass
+class WorkloadResult:
+    workload: Workload
+    directory: Path
+    history_path: Path
+    histograms: IntervalHistograms
+    measured_s: float
+    worker_reports: list[dict[str, Any]]
+    cpu: dict[str, Any]
+    self_check: dict[str, Any]
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_targets(w: Workload, cluster: Cluster, leader: str | None) -> list[str]:
+    """Node names clients are pinned to (round-robin over these)."""
+    names = [n.name for n in cluster.nodes]
+    if isinstance(w.pin, tuple):
+        return list(w.pin)
+    if w.pin == "leader":
+        if leader is None:
+            raise ClusterError("clients.pin: leader requested but no leader is known")
+        return [leader]
+    if w.pin == "followers":
+        return [n for n in names if n != leader]
+    return names
+
+
+def assign_clients(w: Workload, targets: Sequence[str], cluster: Cluster, workers: int,
+                   first_process: int = 0) -> list[list[ClientAssignment]]:
+    """Client i -> node targets[i % len], worker i % workers (so every worker spans nodes)."""
+    per: list[list[ClientAssignment]] = [[] for _ in range(workers)]
+    for i in range(w.load.concurrency):
+        node = targets[i % len(targets)]
+        per[i % workers].append(ClientAssignment(first_process + i, i, node, cluster.client_endpoint(node)))
+    return per
+
+
+class _CpuSampler:
+    """Per-second CPU of worker processes and node processes (psutil; share of one core)."""
+
+    def __init__(self, worker_pids: list[int], node_pids: dict[str, int]) -> None:
+        self.procs: dict[str, psutil.Process] = {}
+        for pid in worker_pids:
+            self._add(f"worker-{pid}", pid)
+        for name, pid in node_pids.items():
+            self._add(f"node-{name}", pid)
+        self.samples: dict[str, list[float]] = {k: [] for k in self.procs}
+        self.host: list[float] = []
+        psutil.cpu_percent(None)
+
+    def _add(self, label: str, pid: int) -> None:
+        try:
+            p = psutil.Process(pid)
+            p.cpu_percent(None)
+            self.procs[label] = p
+        except psutil.Error:
+            pass
+
+    def sample(self) -> None:
+        for k, p in self.procs.items():
+            try:
+                self.samples[k].append(p.cpu_percent(None) / 100.0)
+            except psutil.Error:
+                pass
+        self.host.append(psutil.cpu_percent(None) / 100.0 * (psutil.cpu_count() or 1))
+
+    def report(self) -> dict[str, Any]:
+        def stats(xs: list[float]) -> dict[str, float | None]:
+            xs = xs[1:] or xs  # the first interval includes start-up
+            return {"mean_cores": round(sum(xs) / len(xs), 3) if xs else None,
+                    "max_cores": round(max(xs), 3) if xs else None}
+        return {"per_process": {k: stats(v) for k, v in self.samples.items()},
+                "host_busy_cores": stats(self.host), "host_cores": psutil.cpu_count()}
+
+
+def _print_progress(name: str, elapsed: float, total: float, counts: dict[int, dict[str, int]],
+                    last_total: int, stream: Any) -> int:
+    tot = {k: sum(c.get(k, 0) for c in counts.values()) for k in ("ok", "fail", "info")}
+    n = sum(tot.values())
+    stream.write(f"\r  {name}: {elapsed:5.1f}/{total:.0f}s  {n - last_total:6d} ops/s  "
+                 f"ok={tot['ok']} fail={tot['fail']} info={tot['info']}   ")
+    stream.flush()
+    return n
+
+
+def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: int,
+                assignments: list[list[ClientAssignment]], *, warmup_s: float, duration_s: float,
+                phase: str = "measure", preload_keys: Sequence[str] = (), max_ops: int | None = None,
+                stop: Any = None, show_progress: bool = True, label: str = "") -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+    """Spawn one worker per assignment list, run them to completion, return their reports."""
+    ctx = mp.get_context("spawn")
+    stop = stop or ctx.Event()
+    sync = WorkerSync(ready=ctx.Queue(), go=ctx.Event(), start_ns=ctx.Value("q", 0), stop=stop,
+                      progress=ctx.Queue())
+    parts = directory / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    n_workers = len(assignments)
+    keys_split = [tuple(preload_keys[i::n_workers]) for i in range(n_workers)]
+    procs = []
+    for wid, clients in enumerate(assignments):
+        cfg = WorkerConfig(
+            worker_id=wid, workload=w, clients=tuple(clients), time_origin_ns=time_origin_ns,
+            warmup_ns=int(warmup_s * 1e9), duration_ns=int(duration_s * 1e9),
+            history_path=parts / f"{phase}.w{wid}.jsonl", result_path=parts / f"{phase}.w{wid}.json",
+            max_ops=None if max_ops is None else -(-max_ops // n_workers), phase=phase,
+            preload_keys=keys_split[wid], process_stride=w.load.concurrency * 1000,
+        )
+        p = ctx.Process(target=worker_main, args=(cfg, sync), name=f"gbench-worker-{wid}", daemon=True)
+        p.start()
+        procs.append(p)
+    interrupted = False
+    try:
+        ready: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(ready) < n_workers:
+            if time.monotonic() > deadline or any(not p.is_alive() for p in procs):
+                raise ClusterError(f"load workers did not start (ready: {sorted(ready)} of {n_workers})")
+            try:
+                ready.add(sync.ready.get(timeout=0.2))
+            except Exception:
+                pass
+        node_pids = {n.name: pid for n in cluster.nodes if (pid := n.pid()) is not None}
+        sampler = _CpuSampler([p.pid for p in procs if p.pid], node_pids)
+        sync.start_ns.value = time.monotonic_ns() + 50_000_000
+        sync.go.set()
+        total = warmup_s + duration_s
+        hard_deadline = time.monotonic() + total + w.load.op_timeout_s + 30
+        counts: dict[int, dict[str, int]] = {}
+        last_tick, last_total = time.monotonic(), 0
+        t0 = time.monotonic()
+        while any(p.is_alive() for p in procs):
+            try:
+                wid, c, _final = sync.progress.get(timeout=0.2)
+                counts[wid] = c
+            except Exception:
+                pass
+            now = time.monotonic()
+            if now - last_tick >= 1.0:
+                last_tick = now
+                sampler.sample()
+                if show_progress:
+                    last_total = _print_progress(label or w.name, min(now - t0, total), total, counts,
+                                                 last_total, sys.stderr)
+            if now > hard_deadline:
+                stop.set()
+                for p in procs:
+                    p.join(2)
+                    if p.is_alive():
+                        p.terminate()
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        stop.set()
+        for p in procs:
+            p.join(w.load.op_timeout_s + 5)
+            if p.is_alive():
+                p.terminate()
+    finally:
+        for p in procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+        if show_progress:
+            sys.stderr.write("\n")
+    reports = []
+    for wid in range(n_workers):
+        rp = parts / f"{phase}.w{wid}.json"
+        if rp.exists():
+            reports.append(json.loads(rp.read_text()))
+    return reports, sampler.report() if "sampler" in locals() else {}, interrupted or stop.is_set()
+
+
+def merge_history_parts(parts: Sequence[Path], out: Path) -> int:
+    """Merge worker part files into one history ordered by invoke time (streaming k-way merge)."""
+    iters = [read_history(p) for p in parts if p.exists()]
+    n = 0
+    with open(out, "a", encoding="utf-8") as fh:
+        for op in heapq.merge(*iters, key=lambda o: o.invoke_ns):
+            fh.write(op.to_json())
+            fh.write("\n")
+            n += 1
+    return n
+
+
+def self_check(w: Workload, reports: list[dict[str, Any]], cpu: dict[str, Any], measured_ok_and_failed: int,
+               measured_s: float) -> dict[str, Any]:
+    """Was the harness (not the system) the bottleneck? Flags, never silently reports."""
+    problems: list[str] = []
+    util = {r["worker_id"]: round(r["cpu_utilisation"], 3) for r in reports}
+    hot = [wid for wid, u in util.items() if u >= SATURATION_CPU]
+    if hot:
+        problems.append(f"worker(s) {hot} used >= {SATURATION_CPU:.0%} of a core: the load generator "
+                        "may be the bottleneck")
+    achieved = measured_ok_and_failed / measured_s if measured_s > 0 else 0.0
+    if w.load.mode == "open" and w.load.rate_ops_s:
+        if achieved < RATE_SHORTFALL * w.load.rate_ops_s:
+            problems.append(f"open loop achieved {achieved:.0f} ops/s of the {w.load.rate_ops_s:.0f} ops/s target")
+    host = (cpu.get("host_busy_cores") or {}).get("mean_cores")
+    cores = cpu.get("host_cores")
+    if host is not None and cores and host >= 0.95 * cores:
+        problems.append(f"host CPU saturated ({host:.2f} of {cores} cores busy): harness and cluster "
+                        "compete for CPU; figures are host-bound")
+    lag = max((r.get("schedule_lag_max_ms") or 0.0) for r in reports) if reports else 0.0
+    return {"saturated": bool(problems), "problems": problems, "worker_cpu_utilisation": util,
+            "achieved_ops_s": round(achieved, 1), "schedule_lag_max_ms": round(lag, 3)}
+
+
+def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: int, *,
+                 leader: str | None = None, stop: Any = None, show_progress: bool = True,
+                 on_event: Callable[[str], None] | None = None) -> WorkloadResult:
+    """Preload (if asked), then the measured run. Writes history, hlogs, worker reports."""
+    directory.mkdir(parents=True, exist_ok=True)
+    history_path = directory / "history.jsonl"
+    history_path.write_text("")
+    targets = resolve_targets(w, cluster, leader)
+    n_workers = min(w.load.worker_count(), w.load.concurrency)
+    notes: list[str] = []
+    parts: list[Path] = []
+    if w.preload:
+        from harness.workload.generator import KeyChooser
+        import random
+        kc = KeyChooser(w.keys.count, "sequential", random.Random(0), prefix=w.keys.prefix)
+        keys = [kc.key(i) for i in range(w.keys.count)]
+        pre_assign = assign_clients(w, targets, cluster, n_workers, first_process=10_000_000)
+        reps, _, intr = run_workers(w, cluster, directory, time_origin_ns, pre_assign, warmup_s=0,
+                                    duration_s=120, phase="preload", preload_keys=keys, stop=stop,
+                                    show_progress=show_progress, label=f"{w.name} preload")
+        parts += sorted((directory / "parts").glob("preload.w*.jsonl"))
+        failed = sum(r["counts"]["fail"] + r["counts"]["info"] for r in reps)
+        if failed:
+            notes.append(f"preload: {failed} of {len(keys)} writes did not succeed")
+        if intr:
+            merge_history_parts(parts, history_path)
+            return WorkloadResult(w, directory, history_path, IntervalHistograms(), 0.0, reps, {}, {},
+                                  interrupted=True, notes=notes)
+    assignments = assign_clients(w, targets, cluster, n_workers)
+    reports, cpu, interrupted = run_workers(
+        w, cluster, directory, time_origin_ns, assignments, warmup_s=w.warmup_s, duration_s=w.duration_s,
+        max_ops=w.max_ops, stop=stop, show_progress=show_progress)
+    parts += sorted((directory / "parts").glob("measure.w*.jsonl"))
+    merge_history_parts(parts, history_path)
+    hist = IntervalHistograms()
+    for r in reports:
+        hist.merge_encoded(r.pop("histograms"))
+    if len(reports) < n_workers:
+        notes.append(f"only {len(reports)} of {n_workers} workers reported: results are partial")
+        interrupted = True
+    measured = _measured_seconds(history_path, w)
+    completed = sum(1 for op in read_history(history_path)
+                    if not op.extra.get("phase") and op.type in ("ok", "fail"))
+    check = self_check(w, reports, cpu, completed, measured)
+    (directory / "workers.json").write_text(json.dumps({"workers": reports, "cpu": cpu, "self_check": check},
+                                                       indent=2))
+    for p in parts:
+        p.unlink(missing_ok=True)
+        p.with_suffix(".json").unlink(missing_ok=True)
+    try:
+        (directory / "parts").rmdir()
+    except OSError:
+        pass
+    return WorkloadResult(w, directory, history_path, hist, measured, reports, cpu, check,
+                          interrupted=interrupted, notes=notes)
+
+
+def _measured_seconds(history_path: Path, w: Workload) -> float:
+    """The measured window as configured, shortened if the run ended early (cap or Ctrl-C)."""
+    first = last = None
+    for op in read_history(history_path):
+        if op.extra.get("phase"):
+            continue
+        start = op.intended_ns if op.intended_ns is not None else op.invoke_ns
+        first = start if first is None else min(first, start)
+        if op.complete_ns is not None:
+            last = op.complete_ns if last is None else max(last, op.complete_ns)
+    if first is None or last is None:
+        return 0.0
+    return min(w.duration_s, (last - first) / 1e9) if w.max_ops is None else (last - first) / 1e9
+
+
+def is_measured(op: Op) -> bool:
+    return not op.extra.get("phase") and op.process != "nemesis"
