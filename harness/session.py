@@ -81,8 +81,10 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     """Run every workload of ``suite`` on one cluster; returns the published run directory."""
     system = make_system(suite.system)
     preflight(suite, system)
-    run = RunDirectory.create(suite.name, opts.results_root)
+    run = RunDirectory.plan(suite.name, opts.results_root)
     provider = make_provider(opts, run.run_id)
+    provider.check_environment()  # not root, no namespaces...: one message, nothing created
+    run.open()
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     started = dt.datetime.now(dt.timezone.utc)
     time_origin_ns = time.monotonic_ns()
@@ -97,7 +99,6 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     extra: dict[str, Any] = {"workloads": [], "comparisons": []}
     cluster: Cluster | None = None
     try:
-        provider.check_environment()
         opts.log(f"[gbench] run {run.run_id}: {suite.nodes}-node {suite.system} on provider {provider.name}")
         manifest["host"] = _host_facts(provider, run, opts)
         manifest["software"] = _software(system)

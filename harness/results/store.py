@@ -55,16 +55,24 @@ class RunDirectory:
     run_id: str
 
     @classmethod
-    def create(cls, scenario: str, root: Path | None = None) -> "RunDirectory":
+    def plan(cls, scenario: str, root: Path | None = None) -> "RunDirectory":
+        """Choose a free run id without creating anything (checks run before ``open``)."""
         root = root or results_root()
-        root.mkdir(parents=True, exist_ok=True)
         rd = cls(root, new_run_id(scenario))
         n = 1
         while rd.final_path.exists() or rd.path.exists():
             n += 1
             rd = cls(root, f"{new_run_id(scenario)}-{n}")
-        rd.path.mkdir()
         return rd
+
+    def open(self) -> "RunDirectory":
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir()
+        return self
+
+    @classmethod
+    def create(cls, scenario: str, root: Path | None = None) -> "RunDirectory":
+        return cls.plan(scenario, root).open()
 
     @property
     def path(self) -> Path:
