@@ -121,8 +121,12 @@ def _print_progress(name: str, elapsed: float, total: float, counts: dict[int, d
 def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: int,
                 assignments: list[list[ClientAssignment]], *, warmup_s: float, duration_s: float,
                 phase: str = "measure", preload_keys: Sequence[str] = (), max_ops: int | None = None,
-                stop: Any = None, show_progress: bool = True, label: str = "") -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
-    """Spawn one worker per assignment list, run them to completion, return their reports."""
+                stop: Any = None, show_progress: bool = True,
+                label: str = "") -> tuple[list[dict[str, Any]], dict[str, Any], bool, float | None]:
+    """Spawn one worker per assignment list, run them to completion.
+
+    Returns (worker reports, CPU samples, interrupted, wall-clock time of the load start):
+    the last one stamps the .hlog files, whose intervals count from the measurement start."""
     ctx = mp.get_context("spawn")
     stop = stop or ctx.Event()
     sync = WorkerSync(ready=ctx.Queue(), go=ctx.Event(), start_ns=ctx.Value("q", 0), stop=stop,
@@ -144,6 +148,7 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
         p.start()
         procs.append(p)
     interrupted = False
+    load_start_epoch_s: float | None = None
     try:
         ready: set[int] = set()
         deadline = time.monotonic() + 60
@@ -156,7 +161,9 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
                 pass
         node_pids = {n.name: pid for n in cluster.nodes if (pid := n.pid()) is not None}
         sampler = _CpuSampler([p.pid for p in procs if p.pid], node_pids)
-        sync.start_ns.value = time.monotonic_ns() + 50_000_000
+        now_mono, now_epoch = time.monotonic_ns(), time.time()
+        sync.start_ns.value = now_mono + 50_000_000
+        load_start_epoch_s = now_epoch + 0.05
         sync.go.set()
         total = warmup_s + duration_s
         hard_deadline = time.monotonic() + total + w.load.op_timeout_s + 30
@@ -202,7 +209,8 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
         rp = parts / f"{phase}.w{wid}.json"
         if rp.exists():
             reports.append(json.loads(rp.read_text()))
-    return reports, sampler.report() if "sampler" in locals() else {}, interrupted or stop.is_set()
+    return (reports, sampler.report() if "sampler" in locals() else {}, interrupted or stop.is_set(),
+            load_start_epoch_s)
 
 
 def merge_history_parts(parts: Sequence[Path], out: Path) -> int:
@@ -242,8 +250,11 @@ def self_check(w: Workload, reports: list[dict[str, Any]], cpu: dict[str, Any], 
 
 def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: int, *,
                  leader: str | None = None, stop: Any = None, show_progress: bool = True,
-                 on_event: Callable[[str], None] | None = None) -> WorkloadResult:
-    """Preload (if asked), then the measured run. Writes history, hlogs, worker reports."""
+                 on_event: Callable[[str], None] | None = None, process_offset: int = 0) -> WorkloadResult:
+    """Preload (if asked), then the measured run. Writes history, hlogs, worker reports.
+
+    ``process_offset``: first logical process id (workloads running side by side in one
+    scenario use distinct ranges, so their process ids and write tokens never collide)."""
     directory.mkdir(parents=True, exist_ok=True)
     history_path = directory / "history.jsonl"
     history_path.write_text("")
@@ -256,8 +267,8 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
         import random
         kc = KeyChooser(w.keys.count, "sequential", random.Random(0), prefix=w.keys.prefix)
         keys = [kc.key(i) for i in range(w.keys.count)]
-        pre_assign = assign_clients(w, targets, cluster, n_workers, first_process=10_000_000)
-        reps, _, intr = run_workers(w, cluster, directory, time_origin_ns, pre_assign, warmup_s=0,
+        pre_assign = assign_clients(w, targets, cluster, n_workers, first_process=process_offset + 10_000_000)
+        reps, _, intr, _ = run_workers(w, cluster, directory, time_origin_ns, pre_assign, warmup_s=0,
                                     duration_s=120, phase="preload", preload_keys=keys, stop=stop,
                                     show_progress=show_progress, label=f"{w.name} preload")
         parts += sorted((directory / "parts").glob("preload.w*.jsonl"))
@@ -268,8 +279,8 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
             merge_history_parts(parts, history_path)
             return WorkloadResult(w, directory, history_path, IntervalHistograms(), 0.0, reps, {}, {},
                                   interrupted=True, notes=notes)
-    assignments = assign_clients(w, targets, cluster, n_workers)
-    reports, cpu, interrupted = run_workers(
+    assignments = assign_clients(w, targets, cluster, n_workers, first_process=process_offset)
+    reports, cpu, interrupted, load_start_epoch_s = run_workers(
         w, cluster, directory, time_origin_ns, assignments, warmup_s=w.warmup_s, duration_s=w.duration_s,
         max_ops=w.max_ops, stop=stop, show_progress=show_progress)
     parts += sorted((directory / "parts").glob("measure.w*.jsonl"))
@@ -277,6 +288,8 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
     hist = IntervalHistograms()
     for r in reports:
         hist.merge_encoded(r.pop("histograms"))
+    if load_start_epoch_s is not None:
+        hist.write_hlogs(directory / "hlog", start_epoch_s=load_start_epoch_s + w.warmup_s, tag_prefix=f"{w.name}: ")
     if len(reports) < n_workers:
         notes.append(f"only {len(reports)} of {n_workers} workers reported: results are partial")
         interrupted = True

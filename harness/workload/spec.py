@@ -31,14 +31,13 @@ Fields (defaults in brackets)
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 
+from harness.yamlfile import read_yaml_file
 from harness.errors import ConfigError
 
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential")
@@ -246,14 +245,5 @@ def load_workload(path: str | os.PathLike[str]) -> Workload:
     """Read, parse and validate a workload file."""
     p = Path(path)
     f = str(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise ConfigError(f, "(file)", f"cannot read: {e.strerror or e}") from e
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f, "(syntax)", f"malformed YAML{where}: {getattr(e, 'problem', e)}") from e
-    return parse_workload(data, f, hashlib.sha256(raw).hexdigest())
+    data, sha = read_yaml_file(p)
+    return parse_workload(data, f, sha)

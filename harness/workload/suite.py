@@ -12,14 +12,12 @@ before the cluster starts.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
 from harness.errors import ConfigError
+from harness.yamlfile import read_yaml_file
 from harness.workload.spec import Workload, load_workload
 
 _FIELDS = {"name", "description", "system", "nodes", "workloads", "etcd_benchmark", "scenarios"}
@@ -46,13 +44,7 @@ class Suite:
 def load_suite(path: str | Path) -> Suite:
     p = Path(path)
     f = str(path)
-    try:
-        raw = p.read_bytes()
-        data = yaml.safe_load(raw)
-    except OSError as e:
-        raise ConfigError(f, "(file)", f"cannot read: {e.strerror or e}") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f, "(syntax)", f"malformed YAML: {e}") from e
+    data, sha = read_yaml_file(p)
     if not isinstance(data, Mapping):
         raise ConfigError(f, "(top level)", "a suite file must be a YAML mapping")
     for k in data:
@@ -81,7 +73,7 @@ def load_suite(path: str | Path) -> Suite:
     for i, s in enumerate(scen):
         if not isinstance(s, str) or not (p.parent / s).is_file():
             raise ConfigError(f, f"scenarios[{i}]", f"no such scenario file: {s!r}")
-    return Suite(name=data["name"], source=f, sha256=hashlib.sha256(raw).hexdigest(), system=system,
+    return Suite(name=data["name"], source=f, sha256=sha, system=system,
                  nodes=nodes, workloads=tuple(workloads), etcd_benchmark=bool(data.get("etcd_benchmark", False)),
                  description=data.get("description", "") or "",
                  scenarios=tuple(str(p.parent / s) for s in scen))

@@ -71,21 +71,26 @@ def leftovers(env: dict[str, str]) -> list[str]:
     return found
 
 
-def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float) -> list[str]:
-    lines: list[str] = []
+def wait_for_line(proc: subprocess.Popen[bytes], needle: str, timeout: float) -> list[str]:
+    """Read the child's stderr (raw fd + select: a text wrapper cannot read non-blocking)."""
+    import select
+
     deadline = time.monotonic() + timeout
     assert proc.stderr is not None
-    os.set_blocking(proc.stderr.fileno(), False)
-    buf = ""
+    fd = proc.stderr.fileno()
+    buf = b""
     while time.monotonic() < deadline:
-        chunk = proc.stderr.read() or ""
-        buf += chunk
-        if needle in buf:
-            return buf.splitlines()
-        if proc.poll() is not None:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buf += chunk
+            if needle.encode() in buf:
+                return buf.decode(errors="replace").splitlines()
+        elif proc.poll() is not None:
             break
-        time.sleep(0.1)
-    raise AssertionError(f"{needle!r} not seen within {timeout}s; stderr so far:\n{buf[-3000:]}")
+    raise AssertionError(f"{needle!r} not seen within {timeout}s; stderr so far:\n{buf.decode(errors='replace')[-3000:]}")
 
 
 @pytest.mark.parametrize("nodes", [3, 5])
@@ -124,7 +129,7 @@ def test_run_publishes_complete_results(require_cluster: None, tmp_path: Path, e
 def test_sigint_mid_run_leaves_nothing(require_cluster: None, tmp_path: Path, env: dict[str, str]) -> None:
     wl = tmp_path / "w.yaml"
     wl.write_text(WORKLOAD % 60)
-    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3"), env=env, cwd=REPO, text=True,
+    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3"), env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_line(proc, "workload e2e", 120)
@@ -145,7 +150,7 @@ def test_sigkill_then_cleanup_removes_everything(require_cluster: None, tmp_path
     wl.write_text(WORKLOAD % 60)
     foreign = "gbtest-foreign"
     subprocess.run(["ip", "netns", "add", foreign], check=True)
-    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3"), env=env, cwd=REPO, text=True,
+    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3"), env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_line(proc, "workload e2e", 120)
