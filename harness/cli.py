@@ -1,6 +1,7 @@
 """``gbench``: the command line. The only place that turns typed errors into one line + exit code.
 
     gbench run WORKLOAD.yaml [--provider netns|external] [--endpoints h:p,...] [--nodes 5] [--duration S]
+    gbench scenario SCENARIO.yaml [--provider netns]
     gbench bench [--suite workloads/suites/bench.yaml] [--nodes N]
     gbench ls
     gbench show RUN|latest
@@ -48,6 +49,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         w = w.with_overrides(**overrides)
     suite = Suite(name=w.name, source=w.source, sha256=w.sha256, system=w.system, nodes=w.nodes,
                   workloads=(w,), etcd_benchmark=args.etcd_benchmark)
+    run_suite(suite, _session_options(args))
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from harness.scenario.spec import load_scenario
+    from harness.session import run_suite
+    from harness.workload.suite import Suite
+
+    sc = load_scenario(args.scenario)  # validated here too, so a bad file fails before anything else
+    if args.nodes is not None and args.nodes != sc.nodes:
+        raise ConfigError("--nodes", "nodes", f"scenario {sc.source} is written for {sc.nodes} nodes (its "
+                                              "partition shapes name them); edit the file instead")
+    suite = Suite(name=sc.name, source=sc.source, sha256=sc.sha256, system=sc.system, nodes=sc.nodes,
+                  workloads=(), scenarios=(sc.source,), description=sc.description)
     run_suite(suite, _session_options(args))
     return 0
 
@@ -137,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--etcd-benchmark", action="store_true", help="also run etcd's benchmark tool with the same settings")
     cluster_args(r)
     r.set_defaults(fn=cmd_run)
+
+    sc = sub.add_parser("scenario", help="run one fault scenario (workloads + nemesis timeline) on a fresh cluster")
+    sc.add_argument("scenario")
+    cluster_args(sc)
+    sc.set_defaults(fn=cmd_scenario)
 
     b = sub.add_parser("bench", help="the default measurement suite (what make bench runs)")
     b.add_argument("--suite", default=str(DEFAULT_SUITE))

@@ -68,22 +68,37 @@ def make_provider(opts: SessionOptions, run_id: str) -> ClusterProvider:
     raise ConfigError("--provider", "provider", f"unknown provider {opts.provider!r} (known: netns, external)")
 
 
-def preflight(suite: Suite, system: Any) -> None:
-    """Everything that can be checked before a cluster starts."""
+def preflight(suite: Suite, system: Any) -> list[Any]:
+    """Everything that can be checked before a cluster starts; returns the loaded scenarios."""
+    from harness.scenario.spec import load_scenario
+
+    scenarios = [load_scenario(p) for p in suite.scenarios]
+    for sc in scenarios:
+        if sc.system != suite.system:
+            raise ConfigError(sc.source, "system", f"{sc.system!r} differs from the suite's {suite.system!r}")
+        if sc.nodes != suite.nodes:
+            raise ConfigError(sc.source, "nodes", f"the scenario needs {sc.nodes} nodes but the suite's cluster has "
+                                                  f"{suite.nodes} (scenarios run on the suite's cluster)")
     limit = getattr(system, "max_value_bytes", None)
     if limit is not None:
-        for w in suite.workloads:
+        for w in list(suite.workloads) + [w for sc in scenarios for w in sc.workloads]:
             check_against_system(w, limit, f" (--max-request-bytes {system.config.max_request_bytes} minus request "
                                            "overhead)")
+    return scenarios
 
 
 def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     """Run every workload of ``suite`` on one cluster; returns the published run directory."""
     system = make_system(suite.system)
-    preflight(suite, system)
+    scenarios = preflight(suite, system)
     run = RunDirectory.plan(suite.name, opts.results_root)
     provider = make_provider(opts, run.run_id)
     provider.check_environment()  # not root, no namespaces...: one message, nothing created
+    if scenarios:
+        from harness.scenario.spec import check_environment as check_scenario_environment
+
+        for sc in scenarios:
+            check_scenario_environment(sc, provider)
     run.open()
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     started = dt.datetime.now(dt.timezone.utc)
@@ -96,7 +111,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
         "argv": sys.argv,
     }
     rows: list[dict[str, Any]] = []
-    extra: dict[str, Any] = {"workloads": [], "comparisons": []}
+    extra: dict[str, Any] = {"workloads": [], "comparisons": [], "scenarios": []}
     cluster: Cluster | None = None
     try:
         opts.log(f"[gbench] run {run.run_id}: {suite.nodes}-node {suite.system} on provider {provider.name}")
@@ -120,6 +135,10 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
                 comp = _peer_tool(w, cluster, run, rows, wrows, opts)
                 if comp:
                     extra["comparisons"].append(comp)
+        for sc in scenarios:
+            entry, srows = _run_scenario(sc, cluster, run, time_origin_ns, opts, provider.name)
+            rows += srows
+            extra["scenarios"].append(entry)
         manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
         write_summary(run.path, rows, extra)
         run.write_json("manifest.json", manifest)
@@ -165,6 +184,31 @@ def _run_one(w: Workload, cluster: Cluster, run: RunDirectory, origin: int, opts
         for p in result.self_check["problems"]:
             opts.log(f"[gbench] WARNING ({w.name}): {p}")
     return result
+
+
+def _run_scenario(sc: Any, cluster: Cluster, run: RunDirectory, origin: int, opts: SessionOptions,
+                  provider: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A fault scenario on the suite's cluster: its failure summary and its workloads' rows
+    (a ``scenario`` note on each row: these latencies were measured under faults)."""
+    from harness.scenario.runner import run_scenario
+
+    opts.log(f"[gbench] scenario {sc.name}: {', '.join(f'{e.fault}@{e.at_s:g}s' for e in sc.timeline)}, "
+             f"end {sc.end_s:g}s")
+    directory = run.path / "scenarios" / sc.name
+    result = run_scenario(sc, cluster, directory, origin, run_id=run.run_id, log=opts.log)
+    if result.interrupted:
+        raise KeyboardInterrupt()
+    rows: list[dict[str, Any]] = []
+    for wr in result.workload_results:
+        for r in _rows_for(wr, run.run_id, provider, len(cluster.nodes)):
+            r["workload"] = f"{sc.name}/{r['workload']}"
+            r["notes"] = "; ".join(x for x in (f"under fault scenario {sc.name}", r.get("notes")) if x)
+            rows.append(r)
+    entry = {"name": sc.name, "source": sc.source, "sha256": sc.sha256,
+             "directory": str(directory.relative_to(run.path)),
+             "failure_summary": str(result.summary_path.relative_to(run.path)) if result.summary_path else None,
+             "notes": result.notes}
+    return entry, rows
 
 
 def _rows_for(result: WorkloadResult, run_id: str, provider: str, nodes: int) -> list[dict[str, Any]]:

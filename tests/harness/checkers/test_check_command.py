@@ -1,0 +1,115 @@
+"""``gbench check``: output lines, counterexamples, exit codes 0/1/2/3."""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.checkers import check_command
+from harness.checkers.check_command import add_check_arguments, run_check
+
+REPO = Path(__file__).resolve().parents[3]
+LINE = re.compile(r"^(\S+) (linearizable|not-linearizable|unknown) (\d+\.\d{3})$")
+
+
+def check(paths: list[Path], **kw: Any) -> tuple[int, list[str], str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_check([str(p) for p in paths], out=out, err=err, **kw)
+    return code, out.getvalue().splitlines(), err.getvalue()
+
+
+def good(hb: Any, path: Path) -> Path:
+    return hb.put(1, "k", "a", 0, 10).get(2, "k", "a", 20, 30).write(path)
+
+
+def bad(hb: Any, path: Path) -> Path:
+    hb.ops.clear()
+    return hb.put(1, "k", "a", 0, 10).put(1, "k", "b", 20, 30).get(2, "k", "a", 40, 50).write(path)
+
+
+def test_all_linearizable_exits_0(tmp_path: Path, hb: Any) -> None:
+    p = good(hb, tmp_path / "good.jsonl")
+    code, lines, err = check([p])
+    assert code == 0 and err == ""
+    m = LINE.match(lines[0])
+    assert m and m.group(1) == str(p) and m.group(2) == "linearizable"
+
+
+def test_any_violation_exits_1_with_counterexample(tmp_path: Path, hb: Any) -> None:
+    g = good(hb, tmp_path / "good.jsonl")
+    b = bad(hb, tmp_path / "bad.jsonl")
+    code, lines, _ = check([g, b], show_counterexample=True)
+    assert code == 1
+    assert LINE.match(lines[0]).group(2) == "linearizable"  # type: ignore[union-attr]
+    assert LINE.match(lines[1]).group(2) == "not-linearizable"  # type: ignore[union-attr]
+    detail = lines[2:]
+    assert detail and all(line.startswith("  ") for line in detail)
+    assert any("key 'k'" in line for line in detail)
+    assert any("get -> 'a'" in line and "[40.0 .. 50.0 ms]" in line for line in detail)
+    code, lines, _ = check([b])
+    assert code == 1 and len(lines) == 1  # no counterexample unless asked
+
+
+def test_unreadable_input_exits_2_naming_file_and_line(tmp_path: Path, hb: Any) -> None:
+    g = good(hb, tmp_path / "good.jsonl")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(g.read_text() + "{oops\n")
+    code, lines, err = check([broken, g, tmp_path / "missing.jsonl"])
+    assert code == 2
+    assert f"{broken}:3:" in err and "missing.jsonl" in err and "cannot read" in err
+    assert len(lines) == 1 and lines[0].startswith(f"{g} linearizable")  # other files still checked
+
+
+def test_bad_input_wins_over_violation(tmp_path: Path, hb: Any) -> None:
+    b = bad(hb, tmp_path / "bad.jsonl")
+    junk = tmp_path / "junk.log"
+    junk.write_text("hello\n")
+    assert check([b, junk])[0] == 2
+
+
+def test_forced_format_mismatch_is_bad_input(tmp_path: Path, hb: Any) -> None:
+    g = good(hb, tmp_path / "good.jsonl")
+    code, _, err = check([g], fmt="jepsen-kv")
+    assert code == 2 and f"{g}:1:" in err
+
+
+def test_undecided_exits_3(tmp_path: Path, hb: Any, monkeypatch: Any) -> None:
+    g = good(hb, tmp_path / "good.jsonl")
+    from harness.checkers import linearizability
+
+    def boom(history: Any) -> Any:
+        raise RuntimeError("checker bug")
+
+    monkeypatch.setattr(check_command, "check_linearizability", boom)
+    code, lines, err = check([g])
+    assert code == 3 and " unknown " in lines[0] and "checker bug" in err
+    assert linearizability.check_linearizability is not boom
+
+
+def test_reference_files(references: list[Any]) -> None:
+    code, lines, err = check([r.path for r in references])
+    assert err == "" and len(lines) == len(references)
+    for ref, line in zip(references, lines, strict=True):
+        assert LINE.match(line).group(2) == ref.expected, line  # type: ignore[union-attr]
+    assert code == 1
+
+
+def test_arguments_mount_on_a_subparser() -> None:
+    p = argparse.ArgumentParser()
+    add_check_arguments(p.add_subparsers().add_parser("check"))
+    a = p.parse_args(["check", "a", "b", "--format", "jepsen-kv", "--counterexample"])
+    assert (a.files, a.format, a.counterexample) == (["a", "b"], "jepsen-kv", True)
+
+
+def test_gbench_check_end_to_end(tmp_path: Path, hb: Any) -> None:
+    b = bad(hb, tmp_path / "bad.jsonl")
+    env = dict(os.environ, GBENCH_RESULTS_DIR=str(tmp_path / "results"))
+    r = subprocess.run([sys.executable, "-m", "harness.cli", "check", str(b), "--counterexample"], cwd=REPO,
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert LINE.match(r.stdout.splitlines()[0]) and r.stdout.splitlines()[1].startswith("  ")

@@ -1,0 +1,140 @@
+"""Scenario files: the shipped ones load; every bad file is one clear ConfigError."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.errors import ConfigError, EnvironmentProblem
+from harness.scenario.spec import PROCESS_BLOCK, check_environment, load_scenario, parse_scenario
+
+REPO = Path(__file__).resolve().parents[3]
+SCEN = REPO / "workloads" / "scenarios"
+
+WL = {"name": "w", "keys": {"count": 3}, "mix": {"put": 1, "get": 1}, "load": {"mode": "closed", "concurrency": 2}}
+
+
+def scenario(timeline: list[dict[str, Any]], **top: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {"name": "s", "nodes": 5, "workloads": [dict(WL)], "timeline": timeline, "end": 30}
+    d.update(top)
+    return d
+
+
+def bad(data: dict[str, Any], field: str, reason: str, tmp_path: Path | None = None) -> ConfigError:
+    with pytest.raises(ConfigError) as ei:
+        parse_scenario(data, "s.yaml", base=tmp_path or Path("."))
+    e = ei.value
+    assert e.file.startswith("s.yaml"), e
+    assert e.field == field, e
+    assert reason in e.reason, e
+    return e
+
+
+def test_shipped_scenarios_load() -> None:
+    full = load_scenario(SCEN / "etcd-leader-in-minority.yaml")
+    assert full.end_s == 70 and full.nodes == 5
+    assert [(e.at_s, e.fault, dict(e.params)) for e in full.timeline] == [
+        (10.0, "partition", {"shape": "leader-in-minority"}), (40.0, "heal", {})]
+    assert [w.read_consistency for w in full.workloads] == ["linearizable", "serializable"]
+    assert all(w.duration_s == 70 and w.nodes == 5 and w.pin == "round-robin" for w in full.workloads)
+    assert all(w.load.concurrency % 5 == 0 for w in full.workloads)  # both sides get clients
+    assert full.keys() == ["reg0", "reg1", "reg2", "reg3", "reg4"]
+    ci = load_scenario(SCEN / "etcd-leader-in-minority-ci.yaml")
+    assert ci.end_s == 25 and [e.fault for e in ci.timeline] == ["partition", "heal"]
+    assert PROCESS_BLOCK > 10_000_000  # workload k's processes (and preload's) stay in their own range
+
+
+def test_workload_files_are_relative_to_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump({**WL, "duration_s": 5}))
+    s = parse_scenario(scenario([], workloads=["w.yaml"]), "s.yaml", base=tmp_path)
+    assert s.workloads[0].duration_s == 30 and s.workloads[0].source.endswith("w.yaml")
+    with pytest.raises(ConfigError, match="cannot read"):
+        parse_scenario(scenario([], workloads=["missing.yaml"]), "s.yaml", base=tmp_path)
+
+
+def test_partition_naming_an_unknown_node() -> None:
+    bad(scenario([{"at": 5, "fault": "partition", "shape": "isolate-node", "node": "n7"}]),
+        "timeline[0].node", "unknown node 'n7'")
+    bad(scenario([{"at": 5, "fault": "partition", "shape": "groups", "groups": [["n1", "n9"], ["n2", "n3", "n4", "n5"]]}]),
+        "timeline[0].groups", "unknown node 'n9'")
+
+
+def test_events_out_of_order() -> None:
+    bad(scenario([{"at": 10, "fault": "partition", "shape": "halves"}, {"at": 5, "fault": "heal"}]),
+        "timeline[1].at", "events out of order")
+
+
+def test_heal_with_nothing_to_heal() -> None:
+    bad(scenario([{"at": 5, "fault": "heal"}]), "timeline[0]", "heal with nothing to heal")
+    bad(scenario([{"at": 1, "fault": "loss", "probability": 0.1}, {"at": 5, "fault": "heal"}]),
+        "timeline[1]", "'heal-link'")
+    bad(scenario([{"at": 5, "fault": "heal-link"}]), "timeline[0]", "heal-link with nothing to heal")
+
+
+def test_resume_without_pause_and_restart_without_kill() -> None:
+    bad(scenario([{"at": 5, "fault": "resume"}]), "timeline[0]", "resume without pause")
+    bad(scenario([{"at": 5, "fault": "restart", "target": "n2"}]), "timeline[0]", "restart without kill")
+    bad(scenario([{"at": 1, "fault": "kill", "target": "n1"}, {"at": 5, "fault": "restart", "target": "n2"}]),
+        "timeline[1].target", "not killed")
+    bad(scenario([{"at": 1, "fault": "pause", "target": "n1"}, {"at": 2, "fault": "kill", "target": "n1"}]),
+        "timeline[1].target", "already paused")
+
+
+def test_at_beyond_end() -> None:
+    bad(scenario([{"at": 31, "fault": "noop"}]), "timeline[0].at", "beyond the scenario's end (30s)")
+    bad(scenario([{"at": -1, "fault": "noop"}]), "timeline[0].at", "must be >= 0")
+
+
+def test_unknown_fault_and_fields() -> None:
+    bad(scenario([{"at": 1, "fault": "explode"}]), "timeline[0].fault", "unknown fault 'explode'")
+    bad(scenario([{"at": 1, "fault": "partition", "shape": "halves", "colour": "red"}]),
+        "timeline[0].colour", "unknown field for fault 'partition'")
+    bad(scenario([{"at": 1, "fault": "kill", "shape": "halves"}]), "timeline[0].shape", "unknown field for fault 'kill'")
+    bad(scenario([{"at": 1, "fault": "partition", "shape": "triangle"}]), "timeline[0].shape", "unknown shape")
+    bad(scenario([{"at": 1, "fault": "partition", "shape": "halves", "node": "n1"}]),
+        "timeline[0].node", "not a field of shape 'halves'")
+    bad(scenario([{"at": 1, "fault": "partition"}]), "timeline[0].shape", "required for fault 'partition'")
+    bad(scenario([], colour="red"), "colour", "unknown field")
+
+
+def test_other_mistakes() -> None:
+    bad(scenario([{"at": 1, "fault": "partition", "shape": "halves"},
+                   {"at": 2, "fault": "partition", "shape": "halves"}]), "timeline[1]", "already in place")
+    bad(scenario([{"at": 1, "fault": "loss", "probability": 1.5}]), "timeline[0].probability", "must be <= 1")
+    bad(scenario([{"at": 1, "fault": "kill", "target": "nobody"}]), "timeline[0].target", "unknown target 'nobody'")
+    d = scenario([])
+    del d["end"]
+    bad(d, "end", "required")
+    bad(scenario([], workloads=[dict(WL), dict(WL)]), "workloads", "must be distinct")
+    e = bad(scenario([], workloads=[{**WL, "value_size": 1}]), "value_size", "must be >= 32")
+    assert e.file == "s.yaml#workloads[0]"
+    bad(scenario([], workloads=[{**WL, "warmup_s": 40}]), "warmup_s", "leaves no time")
+
+
+def test_malformed_yaml_file(tmp_path: Path) -> None:
+    p = tmp_path / "x.yaml"
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError) as ei:
+        load_scenario(p)
+    assert ei.value.field == "(syntax)" and "line" in ei.value.reason
+
+
+def test_latency_needs_netem(monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.nemesis.link as link
+    s = parse_scenario(scenario([{"at": 1, "fault": "latency", "delay_ms": 50, "jitter_ms": 10}]), "s.yaml")
+    monkeypatch.setattr(link, "netem_available", lambda: (False, "Specified qdisc kind is unknown."))
+    with pytest.raises(EnvironmentProblem, match="netem is not available in this kernel"):
+        check_environment(s)
+
+
+def test_network_faults_need_a_netns_provider() -> None:
+    from harness.providers.external import ExternalProvider
+    s = parse_scenario(scenario([{"at": 1, "fault": "partition", "shape": "halves"}, {"at": 2, "fault": "heal"}]),
+                       "s.yaml")
+    with pytest.raises(EnvironmentProblem, match="use --provider netns"):
+        check_environment(s, ExternalProvider(["127.0.0.1:2379"]))
+    k = parse_scenario(scenario([{"at": 1, "fault": "kill"}]), "s.yaml")
+    with pytest.raises(EnvironmentProblem, match="kills/pauses"):
+        check_environment(k, ExternalProvider(["127.0.0.1:2379"]))
