@@ -22,6 +22,7 @@ Report shape (``pkg/report``)::
 from __future__ import annotations
 
 import re
+import resource
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -90,6 +91,9 @@ class EtcdBenchmarkResult:
     stdout: str
     elapsed_s: float
     report: BenchmarkReport
+    cpu_s: float | None = None
+    """User + system CPU the tool used (its rusage): with the harness's own CPU per operation,
+    this shows where a throughput gap on a small host comes from."""
 
 
 def parse_report(text: str) -> BenchmarkReport:
@@ -122,12 +126,16 @@ def run_etcd_benchmark(binary: Path | str, spec: EtcdBenchmarkRun, timeout_s: fl
     """Run the tool to completion (bounded by ``total`` and ``timeout_s``)."""
     argv = spec.argv(binary)
     t0 = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as e:
         raise GbenchError(f"etcd-benchmark did not finish within {timeout_s:g}s: {' '.join(argv)}") from e
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out = p.stdout + (("\n[stderr]\n" + p.stderr) if p.stderr.strip() else "")
-    return EtcdBenchmarkResult(spec, argv, p.returncode, out, time.monotonic() - t0, parse_report(p.stdout))
+    return EtcdBenchmarkResult(spec, argv, p.returncode, out, time.monotonic() - t0, parse_report(p.stdout),
+                               cpu_s=round(cpu, 3))
 
 
 def _ms(s: float | None) -> float | None:

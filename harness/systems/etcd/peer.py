@@ -8,6 +8,7 @@ our write throughput >= 70% of the tool's, our p50 within 25% of its p50.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable
 
@@ -68,9 +69,36 @@ def run_peer_benchmark(w: Workload, cluster: Cluster, run_path: Path, run_id: st
     all_rows.extend(rows)
     theirs = next((r for r in rows if r["op"] == op and r["outcome"] == "ok"), None)
     entry.update(compare(ours, theirs))
+    entry.update(cpu_per_op(run_path / "workloads" / w.name / "workers.json", ours, result.cpu_s, theirs))
+    if isinstance(entry["harness_cpu_us_per_op"], float) and isinstance(entry["tool_cpu_us_per_op"], float):
+        entry["summary"] += (f"; load-generator CPU per op {entry['harness_cpu_us_per_op']:.0f} vs "
+                             f"{entry['tool_cpu_us_per_op']:.0f} us")
     entry["raw_output"] = str((out / f"{w.name}.txt").relative_to(run_path))
     log(f"[gbench] vs etcd-benchmark: {entry['summary']}")
     return entry
+
+
+def cpu_per_op(workers_json: Path, ours: dict[str, Any] | None, tool_cpu_s: float | None,
+               theirs: dict[str, Any] | None) -> dict[str, Any]:
+    """CPU microseconds per successful operation, ours (worker processes' mean cores over
+    the measured window / throughput) and the tool's (its rusage / its ok count), and how
+    busy the host was: on a host the cluster shares, a load generator's CPU is taken from
+    the database, so this is the measured explanation of a throughput gap."""
+    out: dict[str, Any] = {"harness_cpu_us_per_op": "not measured: no worker CPU samples",
+                           "tool_cpu_us_per_op": "not measured: no tool rusage"}
+    try:
+        cpu = json.loads(workers_json.read_text()).get("cpu", {})
+    except (OSError, ValueError):
+        cpu = {}
+    cores = [v.get("mean_cores") for k, v in cpu.get("per_process", {}).items() if k.startswith("worker-")]
+    if ours and ours.get("throughput_ops_s") and cores and all(c is not None for c in cores):
+        out["harness_cpu_us_per_op"] = round(sum(cores) / ours["throughput_ops_s"] * 1e6, 1)
+    if cpu.get("host_busy_cores"):
+        out["host_busy_cores_during_harness"] = cpu["host_busy_cores"].get("mean_cores")
+        out["host_cores"] = cpu.get("host_cores")
+    if tool_cpu_s is not None and theirs and theirs.get("count"):
+        out["tool_cpu_us_per_op"] = round(tool_cpu_s / theirs["count"] * 1e6, 1)
+    return out
 
 
 def compare(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> dict[str, Any]:
