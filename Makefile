@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench test test-unit diagrams clean-cache cleanup
+.PHONY: setup bench bench-checkers bench-profile test test-unit diagrams clean-cache cleanup
 
 setup: $(SETUP_STAMP)
 
@@ -28,3 +28,11 @@ cleanup: setup
 
 clean-cache:
 	rm -rf .cache .venv
+
+## the checker's speed on ../shared/testdata beside Porcupine (writes results/benchmarks/checker-speed.json)
+bench-checkers: setup
+	$(PY) -m harness.benchmarks.checker_speed --out results/benchmarks/checker-speed.json
+
+## where the load generator's CPU goes per operation (3-node cluster; writes results/benchmarks/load-generator-profile.json)
+bench-profile: setup
+	$(PY) -m harness.benchmarks.load_generator_profile --out results/benchmarks/load-generator-profile.json
