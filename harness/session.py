@@ -48,12 +48,17 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def make_system(name: str) -> Any:
-    if name != "etcd":
-        raise ConfigError("(suite)", "system", f"system {name!r} is not implemented yet (known: etcd)")
-    from harness.systems.etcd.binaries import find_etcd
-    from harness.systems.etcd.system import EtcdSystem
+    """The system under test, with its binaries found (EnvironmentProblem before any cluster)."""
+    if name == "etcd":
+        from harness.systems.etcd.binaries import find_etcd
+        from harness.systems.etcd.system import EtcdSystem
 
-    return EtcdSystem(find_etcd())
+        return EtcdSystem(find_etcd())
+    if name == "cassandra":
+        from harness.systems.cassandra import CassandraConfig, CassandraSystem
+
+        return CassandraSystem.from_environment(CassandraConfig())
+    raise ConfigError("(suite)", "system", f"unknown system {name!r} (known: etcd, cassandra)")
 
 
 def make_provider(opts: SessionOptions, run_id: str) -> ClusterProvider:
@@ -81,9 +86,10 @@ def preflight(suite: Suite, system: Any) -> list[Any]:
                                                   f"{suite.nodes} (scenarios run on the suite's cluster)")
     limit = getattr(system, "max_value_bytes", None)
     if limit is not None:
+        hint = (f" (--max-request-bytes {system.config.max_request_bytes} minus request overhead)"
+                if hasattr(system.config, "max_request_bytes") else "")
         for w in list(suite.workloads) + [w for sc in scenarios for w in sc.workloads]:
-            check_against_system(w, limit, f" (--max-request-bytes {system.config.max_request_bytes} minus request "
-                                           "overhead)")
+            check_against_system(w, limit, hint)
     return scenarios
 
 
@@ -245,6 +251,14 @@ def _software(system: Any) -> dict[str, Any]:
     b = getattr(system, "binary", None)
     if b is not None:
         sw["etcd"] = {"version": b.version, "path": str(b.path), "source": b.source, "warnings": list(b.warnings)}
+    if getattr(system, "name", None) == "cassandra":
+        d, j = system.distribution, system.java
+        sw["cassandra"] = {"version": d.version, "git_sha": d.git_sha, "source": d.source, "lib_dir": str(d.lib_dir),
+                           "java": str(j.path), "java_version": j.version}
+        import cassandra as driver
+
+        sw["cassandra_driver"] = {"version": driver.__version__}
+        return sw
     from harness.systems.etcd.binaries import find_etcd_benchmark
 
     eb = find_etcd_benchmark()

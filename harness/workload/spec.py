@@ -20,7 +20,11 @@ Fields (defaults in brackets)
   ``keys.zipf_theta`` [0.99], ``keys.prefix`` ["k"]
 - ``value_size`` bytes [256]
 - ``mix``: relative weights of put/get/cas/delete (at least one > 0)
-- ``read_consistency`` linearizable|serializable [linearizable] (etcd; later systems add theirs)
+- ``read_consistency``: etcd linearizable|serializable [linearizable]; Cassandra a read
+  consistency level ONE|TWO|THREE|QUORUM|ALL|LOCAL_ONE|LOCAL_QUORUM|SERIAL|LOCAL_SERIAL [QUORUM]
+- ``cassandra`` (Cassandra only): ``replication_factor`` [3], ``write_consistency`` [QUORUM]
+  (puts, deletes, and the commit of a cas), ``serial_consistency`` SERIAL|LOCAL_SERIAL
+  [SERIAL] (the Paxos phase of a cas: Cassandra's lightweight transactions)
 - ``load.mode`` closed|open [closed]; ``load.concurrency`` clients [16];
   ``load.rate_ops_s`` (open loop only, required there); ``load.workers`` processes
   [min(cores, concurrency)]; ``load.op_timeout_s`` [5]
@@ -39,11 +43,13 @@ from typing import Any, Mapping
 
 from harness.yamlfile import read_yaml_file
 from harness.errors import ConfigError
+from harness.systems.cassandra.levels import READ_LEVELS, level_problem
 
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential")
 LOAD_MODES = ("closed", "open")
 OPS = ("put", "get", "cas", "delete")
-READ_CONSISTENCIES = {"etcd": ("linearizable", "serializable")}
+READ_CONSISTENCIES = {"etcd": ("linearizable", "serializable"), "cassandra": READ_LEVELS}
+DEFAULT_READ_CONSISTENCY = {"etcd": "linearizable", "cassandra": "QUORUM"}
 KNOWN_SYSTEMS = tuple(READ_CONSISTENCIES)
 PIN_MODES = ("round-robin", "leader", "followers")
 #: A generous hard ceiling so a typo (value_size: 10000000000) fails before a cluster starts;
@@ -72,6 +78,15 @@ class LoadSpec:
 
 
 @dataclass(frozen=True)
+class CassandraOptions:
+    """Cassandra-only settings of a workload (the keyspace is per replication factor)."""
+
+    replication_factor: int = 3
+    write_consistency: str = "QUORUM"
+    serial_consistency: str = "SERIAL"
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     duration_s: float
@@ -90,6 +105,12 @@ class Workload:
     warmup_s: float = 0.0
     max_ops: int | None = None
     seed: int = 1
+    cassandra: CassandraOptions | None = None
+
+    @property
+    def write_consistency(self) -> str | None:
+        """The level writes are made at (Cassandra), None where the system has no such choice."""
+        return self.cassandra.write_consistency if self.cassandra else None
 
     def with_overrides(self, **kw: Any) -> "Workload":
         """CLI overrides (``--nodes``, ``--duration``) go through the same validation."""
@@ -109,11 +130,12 @@ class Workload:
             "pin": list(self.pin) if isinstance(self.pin, tuple) else self.pin,
             "preload": self.preload, "duration_s": self.duration_s, "warmup_s": self.warmup_s,
             "max_ops": self.max_ops, "seed": self.seed,
+            **({"cassandra": vars(self.cassandra).copy()} if self.cassandra else {}),
         }
 
 
 _TOP = {"name", "description", "system", "nodes", "keys", "value_size", "mix", "read_consistency",
-        "load", "clients", "preload", "duration_s", "warmup_s", "max_ops", "seed"}
+        "load", "clients", "preload", "duration_s", "warmup_s", "max_ops", "seed", "cassandra"}
 
 
 def _reject_unknown(file: str, prefix: str, d: Mapping[str, Any], allowed: set[str]) -> None:
@@ -156,17 +178,24 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
     _reject_unknown(file, "clients.", clients_d, {"pin"})
     mix_d = _mapping(file, "mix", data.get("mix", {"put": 1}))
     _reject_unknown(file, "mix.", mix_d, set(OPS))
+    system = data.get("system", "etcd")
+    cass_d = _mapping(file, "cassandra", data.get("cassandra"))
+    _reject_unknown(file, "cassandra.", cass_d, set(CassandraOptions.__dataclass_fields__))
+    if cass_d and system != "cassandra":
+        raise ConfigError(file, "cassandra", f"Cassandra options on a {system!r} workload")
     pin = clients_d.get("pin", "round-robin")
     if isinstance(pin, list):
         pin = tuple(str(p) for p in pin)
     try:
         w = Workload(
             name=data["name"], duration_s=data["duration_s"], source=file, sha256=sha256,
-            description=data.get("description", "") or "", system=data.get("system", "etcd"),
+            description=data.get("description", "") or "", system=system,
             nodes=data.get("nodes", 5), keys=KeySpec(**keys_d), value_size=data.get("value_size", 256),
-            mix=dict(mix_d), read_consistency=data.get("read_consistency", "linearizable"),
+            mix=dict(mix_d),
+            read_consistency=data.get("read_consistency", DEFAULT_READ_CONSISTENCY.get(system, "linearizable")),
             load=LoadSpec(**load_d), pin=pin, preload=data.get("preload", False),
             warmup_s=data.get("warmup_s", 0.0), max_ops=data.get("max_ops"), seed=data.get("seed", 1),
+            cassandra=CassandraOptions(**cass_d) if system == "cassandra" else None,
         )
     except TypeError as e:  # pragma: no cover - unknown fields are caught above
         raise ConfigError(file, "(top level)", str(e)) from e
@@ -198,6 +227,8 @@ def validate(w: Workload) -> None:
     if w.read_consistency not in allowed_rc:
         raise ConfigError(f, "read_consistency", f"unknown read consistency {w.read_consistency!r} for "
                           f"{w.system} (known: {', '.join(allowed_rc)})")
+    if w.cassandra is not None:
+        _validate_cassandra(w)
     if w.load.mode not in LOAD_MODES:
         raise ConfigError(f, "load.mode", f"must be one of {', '.join(LOAD_MODES)}, got {w.load.mode!r}")
     _num(f, "load.concurrency", w.load.concurrency, integer=True, minimum=1)
@@ -232,6 +263,21 @@ def validate(w: Workload) -> None:
     if w.max_ops is not None:
         _num(f, "max_ops", w.max_ops, integer=True, minimum=1)
     _num(f, "seed", w.seed, integer=True)
+
+
+def _validate_cassandra(w: Workload) -> None:
+    f, c = w.source, w.cassandra
+    assert c is not None
+    _num(f, "cassandra.replication_factor", c.replication_factor, integer=True, minimum=1)
+    if c.replication_factor > w.nodes:
+        raise ConfigError(f, "cassandra.replication_factor", f"{c.replication_factor} replicas need at least "
+                          f"{c.replication_factor} nodes; the cluster has {w.nodes}")
+    for fld, kind, lv in (("read_consistency", "read", w.read_consistency),
+                          ("cassandra.write_consistency", "write", c.write_consistency),
+                          ("cassandra.serial_consistency", "serial", c.serial_consistency)):
+        why = level_problem(kind, str(lv), c.replication_factor)
+        if why:
+            raise ConfigError(f, fld, why)
 
 
 def check_against_system(w: Workload, max_value_bytes: int, system_file_hint: str = "") -> None:

@@ -81,20 +81,22 @@ class _Shared:
 
 
 async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
-    from harness.systems.etcd.client import EtcdClient  # imported in the child only
+    from harness.systems.clients import make_client  # the database client is imported in the child only
 
     w = cfg.workload
     stop_event, progress = sync.stop, sync.progress
     # One gRPC channel per node per worker, shared by the worker's clients pinned to that node
     # (separate HTTP/2 streams): measured here, 32 streams on one channel cost ~110 us of
     # client CPU per put against ~175 us with a channel per client and fewer streams each.
-    channels = {e: EtcdClient(e, w.value_size, w.load.op_timeout_s) for e in {a.endpoint for a in cfg.clients}}
+    channels = {e: make_client(w, e) for e in {a.endpoint for a in cfg.clients}}
+    for c in channels.values():
+        await c.open()
     clients = [channels[a.endpoint] for a in cfg.clients]
     sync.ready.put(cfg.worker_id)
     while not sync.go.wait(0.1):
         if stop_event.is_set():
             for c in channels.values():
-                await c.close()
+                await c.aclose()
             return
     sh = _Shared(cfg, int(sync.start_ns.value))
     cpu0, wall0 = os.times(), time.monotonic()
@@ -107,7 +109,7 @@ async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
     finally:
         reporter.cancel()
         for c in channels.values():
-            await c.close()
+            await c.aclose()
         sh.writer.close()
         cpu1, wall1 = os.times(), time.monotonic()
         busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
@@ -148,7 +150,8 @@ async def _one(sh: _Shared, client: Any, process: int, node: str, f: str, key: s
         i=cfg.worker_id * 1_000_000_000 + sh.seq, process=process, f=f, key=key, value=value,
         invoke_ns=invoke - cfg.time_origin_ns, complete_ns=complete - cfg.time_origin_ns,
         type=outcome.type, node=node,
-        read_consistency=w.read_consistency if f == "get" else None, value_size=w.value_size,
+        read_consistency=w.read_consistency if f == "get" else None,
+        write_consistency=w.write_consistency if f != "get" else None, value_size=w.value_size,
         intended_ns=None if intended_ns is None else intended_ns - cfg.time_origin_ns,
         result=outcome.result, error=outcome.error, revision=outcome.revision,
         extra={"phase": phase} if phase != "measure" else {},

@@ -57,6 +57,7 @@ from cassandra.protocol import (ErrorMessage, IsBootstrappingErrorMessage, Overl
 from cassandra.query import dict_factory
 
 from harness.errors import ConfigError
+from harness.systems.cassandra.levels import level_problem
 from harness.workload.generator import token_of, value_for
 
 #: Consistency levels by name, as the workload files spell them.
@@ -66,14 +67,6 @@ CONSISTENCY_LEVELS: dict[str, int] = {
     "LOCAL_QUORUM": ConsistencyLevel.LOCAL_QUORUM, "EACH_QUORUM": ConsistencyLevel.EACH_QUORUM,
     "LOCAL_ONE": ConsistencyLevel.LOCAL_ONE,
     "SERIAL": ConsistencyLevel.SERIAL, "LOCAL_SERIAL": ConsistencyLevel.LOCAL_SERIAL,
-}
-SERIAL_LEVELS = ("SERIAL", "LOCAL_SERIAL")
-#: Replicas a level needs to succeed, as a function of the replication factor (single DC).
-_REQUIRED = {
-    "ANY": lambda rf: 1, "ONE": lambda rf: 1, "LOCAL_ONE": lambda rf: 1, "TWO": lambda rf: 2,
-    "THREE": lambda rf: 3, "QUORUM": lambda rf: rf // 2 + 1, "LOCAL_QUORUM": lambda rf: rf // 2 + 1,
-    "EACH_QUORUM": lambda rf: rf // 2 + 1, "ALL": lambda rf: rf,
-    "SERIAL": lambda rf: rf // 2 + 1, "LOCAL_SERIAL": lambda rf: rf // 2 + 1,
 }
 #: Protocol v5 CAS_WRITE_UNKNOWN (0x1700): not a named class in cassandra-driver 3.30.
 CAS_WRITE_UNKNOWN_CODE = 0x1700
@@ -117,20 +110,11 @@ class ClientSettings:
             raise ConfigError(source, "replication_factor",
                               f"{rf} replicas need at least {rf} nodes; the cluster has {n_nodes} "
                               "(every QUORUM/ALL request would be Unavailable)")
-        for fname in ("read_consistency", "write_consistency", "serial_consistency"):
-            cl = getattr(self, fname).upper()
-            if cl not in CONSISTENCY_LEVELS:
-                raise ConfigError(source, fname, f"unknown consistency level {cl!r}; one of {sorted(CONSISTENCY_LEVELS)}")
-            need = _REQUIRED[cl](rf)
-            if need > rf:
-                raise ConfigError(source, fname, f"{cl} needs {need} replicas but replication_factor is {rf}: "
-                                                 "every request would fail with Unavailable")
-        if self.serial_consistency.upper() not in SERIAL_LEVELS:
-            raise ConfigError(source, "serial_consistency", f"must be SERIAL or LOCAL_SERIAL, not {self.serial_consistency!r}")
-        if self.write_consistency.upper() in SERIAL_LEVELS:
-            raise ConfigError(source, "write_consistency", "SERIAL levels are only for reads and the Paxos phase of LWTs")
-        if self.read_consistency.upper() in ("ANY", "EACH_QUORUM"):
-            raise ConfigError(source, "read_consistency", f"{self.read_consistency} is not a read consistency level")
+        for fname, kind in (("read_consistency", "read"), ("write_consistency", "write"),
+                            ("serial_consistency", "serial")):
+            why = level_problem(kind, getattr(self, fname), rf)
+            if why:
+                raise ConfigError(source, fname, why)
         if self.routing not in ("token_aware", "pinned"):
             raise ConfigError(source, "routing", f"must be 'token_aware' or 'pinned', not {self.routing!r}")
         if self.routing == "pinned" and not self.coordinator:
@@ -294,6 +278,10 @@ class CassandraClient:
             self._cluster.shutdown()
         self._cluster = self._session = None
         self._prepared = _Prepared()
+
+    async def open(self) -> None:
+        """Connect and prepare the statements (blocking driver calls, off the event loop)."""
+        await self._ready()
 
     async def aclose(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.close)

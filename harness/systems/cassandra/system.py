@@ -134,6 +134,25 @@ class CassandraSystem:
     def version(self) -> str:
         return self.distribution.version
 
+    @property
+    def max_value_bytes(self) -> int:
+        """A value must fit one native-protocol frame and one commitlog segment's mutation
+        limit (half of commitlog_segment_size, 32 MiB by default): 16 MiB is well inside both."""
+        return 16 * 1024 * 1024
+
+    def prepare_workload(self, cluster: Cluster, workload: Any) -> None:
+        """The workload's keyspace (one per replication factor) and table, created once before
+        any worker connects; the driver waits for schema agreement across the nodes."""
+        from harness.systems.cassandra.client import CassandraClient
+        from harness.systems.clients import cassandra_settings
+
+        c = CassandraClient(cluster.client_endpoints, workload.value_size, 30.0, settings=cassandra_settings(workload),
+                            n_nodes=len(cluster.nodes))
+        try:
+            c.ensure_schema_blocking()
+        finally:
+            c.close()
+
     def config_dict(self) -> dict[str, Any]:
         """Everything that shaped the servers, for the run manifest."""
         d = self.distribution

@@ -101,8 +101,13 @@ class EtcdClient:
         self._channel = aio.insecure_channel(endpoint, options=CHANNEL_OPTIONS)
         self._kv = pbg.KVStub(self._channel)
 
+    async def open(self) -> None:
+        """Nothing to do: a gRPC channel connects on its first call (inside the warm-up)."""
+
     async def close(self) -> None:
         await self._channel.close()
+
+    aclose = close
 
     async def put(self, key: str, token: str) -> Outcome:
         r = await self._kv.Put(pb.PutRequest(key=key.encode(), value=value_for(token, self.value_size)),

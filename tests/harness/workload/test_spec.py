@@ -83,3 +83,35 @@ def test_overrides_are_validated(tmp_path: Path) -> None:
     assert w.with_overrides(nodes=3, duration_s=2.5).nodes == 3
     with pytest.raises(ConfigError):
         w.with_overrides(nodes=0)
+
+
+CASS = "name: c\nsystem: cassandra\nnodes: 3\nduration_s: 1\n"
+
+
+def test_cassandra_defaults_and_levels(tmp_path: Path) -> None:
+    w = load_workload(write(tmp_path, CASS))
+    assert (w.read_consistency, w.write_consistency) == ("QUORUM", "QUORUM")
+    assert w.cassandra is not None and w.cassandra.replication_factor == 3
+    w = load_workload(write(tmp_path, CASS + "read_consistency: SERIAL\ncassandra: {write_consistency: ONE}\n"))
+    assert (w.read_consistency, w.write_consistency) == ("SERIAL", "ONE")
+    assert load_workload(write(tmp_path, GOOD)).write_consistency is None  # etcd has no write level
+
+
+@pytest.mark.parametrize("extra, field, reason", [
+    ("cassandra: {replication_factor: 1}\nread_consistency: QUORUM\ncassandra_x: 1\n", "cassandra_x", "unknown field"),
+    ("read_consistency: linearizable\n", "read_consistency", "unknown read consistency"),
+    ("cassandra: {replication_factor: 2, write_consistency: THREE}\n", "cassandra.write_consistency",
+     "THREE needs 3 replicas but replication_factor is 2"),
+    ("cassandra: {replication_factor: 4}\n", "cassandra.replication_factor", "the cluster has 3"),
+    ("cassandra: {write_consistency: SERIAL}\n", "cassandra.write_consistency", "is not a write consistency level"),
+    ("cassandra: {serial_consistency: QUORUM}\n", "cassandra.serial_consistency", "is not a serial consistency level"),
+    ("cassandra: {consistency: ONE}\n", "cassandra.consistency", "unknown field"),
+])
+def test_cassandra_bad_levels(tmp_path: Path, extra: str, field: str, reason: str) -> None:
+    e = error_of(tmp_path, CASS + extra)
+    assert e.field == field and reason in str(e), str(e)
+
+
+def test_cassandra_options_on_etcd_are_rejected(tmp_path: Path) -> None:
+    e = error_of(tmp_path, GOOD + "cassandra: {replication_factor: 3}\n")
+    assert e.field == "cassandra" and "etcd" in str(e)

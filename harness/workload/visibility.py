@@ -1,0 +1,178 @@
+"""t-visibility, measured (Bailis et al., "Probabilistically Bounded Staleness"): the
+probability that a read at consistency level R, issued t ms after a write at level W was
+acknowledged, returns that write.
+
+Each trial writes a fresh key (a unique token) through the *writer* node as coordinator,
+waits ``t`` ms after the acknowledgement, and reads the key at R through the *reader* node
+as coordinator. The read either returns the token (visible) or not (absent: stale). A trial
+whose write or read did not succeed counts in ``writes_failed`` / ``reads_failed`` and not
+in the probability; nothing is inferred for it.
+
+Conditions:
+
+- ``normal``: nothing injected.
+- ``writer-isolated``: the nemesis' ``isolate-node`` partition ``[writer] | [the rest]``:
+  a write at ONE is acknowledged by the writer's own replica and reaches no other, so a ONE
+  read through any other node cannot see it; a QUORUM write needs replicas the writer cannot
+  reach, so it is refused (Unavailable) instead of being acknowledged and then missed. The
+  two pairs fail in opposite ways, which is the point. (Measured here: a coordinator does
+  not prefer its own replica for a ONE read; with a ``bridge`` cut, reads were routed around
+  the cut to the bridge node, which had the write.)
+
+Bounded: ``trials`` per (W, R, t), each call with its timeout; the traffic goes only to the
+cluster's own nodes.
+
+    rows = run_visibility(cluster, VisibilitySpec(pairs=(("ONE", "ONE"), ("QUORUM", "QUORUM"))), out_dir, origin)
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from harness.providers.base import Cluster
+from harness.workload.spec import CassandraOptions, LoadSpec, Workload
+
+CONDITIONS = ("normal", "writer-isolated")
+
+
+@dataclass(frozen=True)
+class VisibilitySpec:
+    pairs: tuple[tuple[str, str], ...] = (("ONE", "ONE"), ("QUORUM", "QUORUM"))
+    delays_ms: tuple[float, ...] = (0, 1, 2, 5, 10, 20, 50, 100)
+    trials: int = 100
+    conditions: tuple[str, ...] = CONDITIONS
+    replication_factor: int = 3
+    value_size: int = 256
+    timeout_s: float = 2.0
+    writer: str | None = None  # default: the first node
+    reader: str | None = None  # default: the last node
+    seed: int = 1
+
+    def validate(self, n_nodes: int) -> None:
+        from harness.errors import ConfigError
+        from harness.systems.cassandra.levels import level_problem
+
+        src = "visibility"
+        if not 1 <= self.trials <= 10_000:
+            raise ConfigError(src, "trials", f"must be in 1..10000, got {self.trials}")
+        if not self.delays_ms or any(d < 0 or d > 10_000 for d in self.delays_ms):
+            raise ConfigError(src, "delays_ms", "a non-empty list of delays in 0..10000 ms")
+        for c in self.conditions:
+            if c not in CONDITIONS:
+                raise ConfigError(src, "conditions", f"unknown condition {c!r} (known: {', '.join(CONDITIONS)})")
+        if "writer-isolated" in self.conditions and n_nodes < 2:
+            raise ConfigError(src, "conditions", "writer-isolated needs at least 2 nodes")
+        if self.replication_factor > n_nodes:
+            raise ConfigError(src, "replication_factor", f"{self.replication_factor} replicas on {n_nodes} nodes")
+        for w, r in self.pairs:
+            for kind, lv in (("write", w), ("read", r)):
+                why = level_problem(kind, lv, self.replication_factor)
+                if why:
+                    raise ConfigError(src, "pairs", why)
+
+
+def _workload(spec: VisibilitySpec, n_nodes: int, w: str, r: str) -> Workload:
+    return Workload(name="visibility", duration_s=1, system="cassandra", nodes=n_nodes, value_size=spec.value_size,
+                    read_consistency=r, load=LoadSpec(concurrency=1, op_timeout_s=spec.timeout_s),
+                    cassandra=CassandraOptions(replication_factor=spec.replication_factor, write_consistency=w))
+
+
+async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str, r: str, writer: str, reader: str,
+                  out: Any, rng: random.Random) -> list[dict[str, Any]]:
+    from harness.systems.clients import make_client
+
+    wl = _workload(spec, len(cluster.nodes), w, r)
+    wc = make_client(wl, cluster.client_endpoint(writer))
+    rc = make_client(wl, cluster.client_endpoint(reader))
+    rows = []
+    try:
+        await wc.open()
+        await rc.open()
+        schedule = [d for d in spec.delays_ms for _ in range(spec.trials)]
+        rng.shuffle(schedule)  # interleaved, so a slow phase of the host is not charged to one delay
+        counts = {d: {"trials": 0, "visible": 0, "writes_failed": 0, "reads_failed": 0} for d in spec.delays_ms}
+        tag = f"{condition}-{w}-{r}-{int(time.time() * 1000) % 10**8}"
+        for i, delay in enumerate(schedule):
+            key, token = f"vis-{tag}-{i}", f"vis:{tag}:{i}"
+            t0 = time.monotonic_ns()
+            wo = await wc.invoke("put", key, token, r)
+            acked = time.monotonic_ns()
+            rec = {"condition": condition, "write_consistency": w, "read_consistency": r, "delay_ms": delay,
+                   "key": key, "write": wo.type, "write_error": wo.error, "write_ms": round((acked - t0) / 1e6, 3)}
+            c = counts[delay]
+            if wo.type != "ok":
+                c["writes_failed"] += 1
+            else:
+                if delay > 0:
+                    await asyncio.sleep(delay / 1000.0)
+                issued = time.monotonic_ns()
+                ro = await rc.invoke("get", key, None, r)
+                rec.update({"read": ro.type, "read_error": ro.error, "issued_after_ack_ms": round((issued - acked) / 1e6, 3),
+                            "visible": ro.type == "ok" and ro.result == token})
+                if ro.type != "ok":
+                    c["reads_failed"] += 1
+                else:
+                    c["trials"] += 1
+                    c["visible"] += int(ro.result == token)
+            out.write(json.dumps(rec) + "\n")
+        for d in spec.delays_ms:
+            c = counts[d]
+            rows.append({"system": "cassandra", "condition": condition, "write_consistency": w, "read_consistency": r,
+                         "delay_ms": d, "writer": writer, "reader": reader, **c,
+                         "p_visible": round(c["visible"] / c["trials"], 4) if c["trials"] else
+                         "not measured: no trial had both a successful write and a successful read"})
+    finally:
+        await wc.aclose()
+        await rc.aclose()
+    return rows
+
+
+def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time_origin_ns: int, *,
+                   run_id: str = "visibility", log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
+    """All conditions x pairs x delays; writes ``visibility.csv``-ready rows to
+    ``visibility.json`` and every trial to ``visibility_trials.jsonl``; returns the rows."""
+    from harness.nemesis import NemesisContext, standard_nemesis
+
+    spec.validate(len(cluster.nodes))
+    names = [n.name for n in cluster.nodes]
+    directory.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    faults: list[dict[str, Any]] = []
+    rng = random.Random(spec.seed)
+    with open(directory / "visibility_trials.jsonl", "w", encoding="utf-8") as out:
+        for condition in spec.conditions:
+            nem = None
+            writer, reader = spec.writer or names[0], spec.reader or names[-1]
+            try:
+                if condition == "writer-isolated":
+                    nem = standard_nemesis()
+                    nem.setup(NemesisContext(cluster, run_id, time_origin_ns, rng=random.Random(spec.seed), log=log))
+                    rec = nem.invoke("partition", {"shape": "isolate-node", "node": writer})
+                    groups = rec.value.get("groups") or []
+                    faults.append({"condition": condition, "fault": rec.f, "type": rec.type, "error": rec.error,
+                                   "groups": groups, "verified": rec.extra.get("verification", {}).get("ok")})
+                    if rec.type != "ok":
+                        raise RuntimeError(f"could not isolate the writer {writer}: {rec.error}")
+                for w, r in spec.pairs:
+                    log(f"[visibility] {condition}: W={w} R={r}, {spec.trials} trials x {len(spec.delays_ms)} delays")
+                    rows += asyncio.run(_trials(cluster, spec, condition, w, r, writer, reader, out, rng))
+            finally:
+                if nem is not None:
+                    nem.teardown()
+    doc = {"schema_version": 1, "definition": __doc__.split("\n\n")[0], "spec": _spec_dict(spec),
+           "faults": faults, "rows": rows}
+    (directory / "visibility.json").write_text(json.dumps(doc, indent=1, default=str))
+    return rows
+
+
+def _spec_dict(spec: VisibilitySpec) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(spec).items()}
+
+
+def with_trials(spec: VisibilitySpec, trials: int) -> VisibilitySpec:
+    return replace(spec, trials=trials)
