@@ -2,7 +2,8 @@
 
     gbench run WORKLOAD.yaml [--provider netns|external] [--endpoints h:p,...] [--nodes 5] [--duration S]
     gbench scenario SCENARIO.yaml [--provider netns]
-    gbench bench [--suite workloads/suites/bench.yaml] [--nodes N]
+    gbench bench [--suite workloads/suites/etcd.yaml ...] [--nodes N]
+    gbench compare ETCD_RUN CASSANDRA_RUN
     gbench ls
     gbench show RUN|latest
     gbench check FILE... [--format auto|jepsen-register|jepsen-kv|history] [--counterexample]
@@ -19,10 +20,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from harness.errors import ConfigError, GbenchError
+from harness.errors import ConfigError, EnvironmentProblem, GbenchError
 from harness.results.store import REPO_ROOT
 
-DEFAULT_SUITE = REPO_ROOT / "workloads" / "suites" / "bench.yaml"
+#: What ``gbench bench`` (and so ``make bench``) runs, one cluster after the other, then compares.
+DEFAULT_SUITES = (REPO_ROOT / "workloads" / "suites" / "etcd.yaml", REPO_ROOT / "workloads" / "suites" / "cassandra.yaml")
 
 
 def _session_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -69,15 +71,52 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """Every suite on its own fresh cluster, one after the other, then the comparison of the
+    etcd and Cassandra runs. Every suite file is validated before the first cluster starts; a
+    suite that cannot run here (no Java, say) is reported and the others still run."""
+    from dataclasses import replace
+
+    from harness.results.comparison import format_comparison, write_comparison
     from harness.session import run_suite
     from harness.workload.suite import load_suite
 
-    suite = load_suite(args.suite)
+    suites = [load_suite(s) for s in (args.suite or DEFAULT_SUITES)]
     if args.nodes is not None:
-        from dataclasses import replace
-        suite = replace(suite, nodes=args.nodes, workloads=tuple(w.with_overrides(nodes=args.nodes)
-                                                                 for w in suite.workloads))
-    run_suite(suite, _session_options(args))
+        suites = [replace(s, nodes=args.nodes, workloads=tuple(w.with_overrides(nodes=args.nodes) for w in s.workloads))
+                  for s in suites]
+    runs: dict[str, Path | None] = {}
+    failed: list[str] = []
+    for suite in suites:
+        try:
+            runs[suite.system] = run_suite(suite, _session_options(args))
+        except EnvironmentProblem as e:
+            print(f"gbench: {suite.name} not run: {e}", file=sys.stderr)
+            runs.setdefault(suite.system, None)
+            failed.append(suite.name)
+        except GbenchError as e:
+            print(f"gbench: {suite.name} failed: {e}", file=sys.stderr)
+            runs.setdefault(suite.system, None)
+            failed.append(suite.name)
+    if {"etcd", "cassandra"} <= set(runs) and any(runs.values()):
+        out = write_comparison(runs, Path(args.results) if args.results else None)
+        from harness.results.comparison import comparison_rows
+        print(f"[gbench] comparison: {out}", file=sys.stderr)
+        print(format_comparison(comparison_rows(runs)))
+    if failed:
+        print(f"gbench: not complete: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.results.comparison import comparison_rows, format_comparison, write_comparison
+    from harness.results.store import find_run
+
+    root = Path(args.results) if args.results else None
+    runs: dict[str, Path | None] = {"etcd": find_run(args.etcd_run, root), "cassandra": find_run(args.cassandra_run, root)}
+    out = write_comparison(runs, root)
+    print(f"[gbench] comparison: {out}", file=sys.stderr)
+    print(format_comparison(comparison_rows(runs)))
     return 0
 
 
@@ -102,11 +141,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     path = find_run(args.run, Path(args.results) if args.results else None)
     m = json.loads((path / "manifest.json").read_text())
+    if m.get("kind") == "comparison":
+        from harness.results.comparison import format_comparison
+
+        print(f"comparison {m['run_id']} of {m.get('source_runs')}")
+        print(format_comparison(json.loads((path / "comparison.json").read_text())["rows"]))
+        return 0
     host = m.get("host", {})
     fs = host.get("fsync_latency", {})
     print(f"run {m['run_id']}  ({m.get('started_utc')} .. {m.get('ended_utc')})")
     print(f"cluster: {m.get('cluster', {}).get('nodes')}-node {m.get('cluster', {}).get('system')} "
-          f"{m.get('software', {}).get('etcd', {}).get('version', '')} on {m.get('cluster', {}).get('provider')}, "
+          f"{m.get('software', {}).get(m.get('cluster', {}).get('system') or 'etcd', {}).get('version', '')} on {m.get('cluster', {}).get('provider')}, "
           f"ready in {m.get('cluster', {}).get('time_to_ready_s')} s")
     print(f"host: {host.get('cpu_model')} x{host.get('logical_cores')}, fsync p50 {fs.get('p50_ms')} ms "
           f"p99 {fs.get('p99_ms')} ms on {host.get('data_dir_filesystem', host.get('filesystem'))}")
@@ -160,9 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(fn=cmd_scenario)
 
     b = sub.add_parser("bench", help="the default measurement suite (what make bench runs)")
-    b.add_argument("--suite", default=str(DEFAULT_SUITE))
+    b.add_argument("--suite", action="append", help="a suite file (repeatable; default: the etcd and Cassandra "
+                   "suites, then their comparison)")
     cluster_args(b)
     b.set_defaults(fn=cmd_bench)
+
+    cp = sub.add_parser("compare", help="the etcd-vs-Cassandra table (spec Diagram 3) from two runs")
+    cp.add_argument("etcd_run")
+    cp.add_argument("cassandra_run")
+    cp.add_argument("--results")
+    cp.set_defaults(fn=cmd_compare)
 
     ls = sub.add_parser("ls", help="list runs")
     ls.add_argument("--results")

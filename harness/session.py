@@ -137,10 +137,17 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
             extra["workloads"].append(_workload_entry(result, run.path))
             if result.interrupted:
                 raise KeyboardInterrupt()
+            extra.setdefault("verdicts", []).extend(_run_checks(result, opts))
             if suite.etcd_benchmark:
                 comp = _peer_tool(w, cluster, run, rows, wrows, opts)
                 if comp:
                     extra["comparisons"].append(comp)
+        if suite.visibility is not None:
+            from harness.workload.visibility import run_visibility
+
+            vrows = run_visibility(cluster, suite.visibility, run.path / "visibility", time_origin_ns,
+                                   run_id=run.run_id, log=opts.log)
+            extra["visibility"] = {"file": "visibility/visibility.json", "rows": vrows}
         for sc in scenarios:
             entry, srows = _run_scenario(sc, cluster, run, time_origin_ns, opts, provider.name)
             rows += srows
@@ -215,6 +222,33 @@ def _run_scenario(sc: Any, cluster: Cluster, run: RunDirectory, origin: int, opt
              "failure_summary": str(result.summary_path.relative_to(run.path)) if result.summary_path else None,
              "notes": result.notes}
     return entry, rows
+
+
+def _run_checks(result: WorkloadResult, opts: SessionOptions) -> list[dict[str, Any]]:
+    """The checkers a workload names (``checks:``), on its measured history; the verdict and
+    a trimmed counterexample go into summary.json, so a claim like "LWT is linearizable" or
+    "ONE/ONE is not" is a judged history, not documentation."""
+    import time as _time
+
+    from harness.checkers import check_linearizability, check_stale_reads, load_history
+    from harness.checkers.model import check_safe
+    from harness.scenario.failure_summary import trim_evidence
+
+    w = result.workload
+    if not w.checks:
+        return []
+    checkers = {"linearizability": check_linearizability, "stale-reads": check_stale_reads}
+    history = load_history(str(result.history_path))
+    out = []
+    for name in w.checks:
+        t0 = _time.monotonic()
+        r = check_safe(checkers[name], history)
+        entry = {"workload": w.name, "checker": name, "verdict": r.verdict, "check_s": round(_time.monotonic() - t0, 3),
+                 "read_consistency": w.read_consistency, "write_consistency": w.write_consistency,
+                 "ops": len(history.ops), "evidence": trim_evidence(r.evidence)}
+        opts.log(f"[gbench] {name} of {w.name}: {r.verdict} ({entry['check_s']}s, {len(history.ops)} ops)")
+        out.append(entry)
+    return out
 
 
 def _rows_for(result: WorkloadResult, run_id: str, provider: str, nodes: int) -> list[dict[str, Any]]:

@@ -12,9 +12,9 @@ from typing import Any, Iterable
 
 from harness.checkers.model import History, Operation, TimeUnit, ns_to_ms
 
-LINEARIZABLE_READ_LEVELS: frozenset[str | None] = frozenset({None, "linearizable"})
+LINEARIZABLE_READ_LEVELS: frozenset[str | None] = frozenset({None, "linearizable", "SERIAL", "LOCAL_SERIAL"})
 """Read consistency levels a checker may trust to reflect the latest committed state
-(``None``: the system has only one kind of read). Others (etcd ``serializable``) may be
+(``None``: the system has only one kind of read; Cassandra's SERIAL levels are Paxos reads). Others (etcd ``serializable``) may be
 stale by design: they still count as *observations* of a value, never as proof that a value
 was absent."""
 

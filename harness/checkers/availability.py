@@ -19,7 +19,10 @@ in place, the signal delivered) and ends when the repair *began* (the repair rec
 and taking it away took (``repaired_s``: when the repair was complete).
 
 Operation classes: ``write`` (put, cas, delete), ``linearizable_read`` and
-``serializable_read`` (get by its ``read_consistency``). Final reads (``extra.final``) and
+``serializable_read`` (get by its ``read_consistency``: etcd's two; Cassandra's SERIAL and
+LOCAL_SERIAL reads are linearizable reads), and ``read_<LEVEL>`` for a read at any other
+consistency level (Cassandra's ``read_ONE``, ``read_QUORUM``, ``read_ALL``...); a write
+made at a consistency level is ``write_<LEVEL>`` (Cassandra's ``write_ONE``...). Final reads (``extra.final``) and
 preload ops are not load and are ignored. A client op belongs to the side of the node it
 was pinned to (``node``).
 
@@ -42,8 +45,9 @@ Per window:
   ``ok`` completion at or after it; ``0.0`` when the node was already serving that class
   in the second before the repair began; null when ops of that class completed after the
   repair but none succeeded; left out (listed in ``no_ops_after_repair``) when none did;
-  ``full_service_after_s`` = the largest of the ``write`` and ``linearizable_read`` values
-  over every node (null if one never recovered);
+  ``full_service_after_s`` = the largest of the ``write``, ``linearizable_read`` and
+  ``read_<LEVEL>`` values over every node (null if one never recovered): every class but
+  ``serializable_read``, which a node serves alone, partitioned or not;
 - ``leader``: from the polls: the leader before the fault, the first poll showing a new
   leader (higher term) on the available side (``elected_after_s``, an upper bound; the
   previous poll gives ``elected_not_before_s``), and when the old leader stopped claiming
@@ -66,7 +70,7 @@ from harness.results.percentiles import nearest_rank
 NAME = "availability"
 WRITE_FS = ("put", "cas", "delete")
 CLASSES = ("write", "linearizable_read", "serializable_read")
-SERVICE_CLASSES = ("write", "linearizable_read")
+LINEARIZABLE_READ_LEVELS = ("linearizable", "SERIAL", "LOCAL_SERIAL")
 REPAIRS = {"partition": ("heal",), "loss": ("heal-link",), "latency": ("heal-link",), "kill": ("restart",),
            "pause": ("resume",)}
 AVAILABLE_LABELS = ("majority", "rest")
@@ -74,10 +78,26 @@ AVAILABLE_LABELS = ("majority", "rest")
 
 def op_class(op: Op) -> str | None:
     if op.f in WRITE_FS:
-        return "write"
+        return "write" if op.write_consistency is None else f"write_{op.write_consistency}"
     if op.f == "get":
-        return "serializable_read" if op.read_consistency == "serializable" else "linearizable_read"
+        rc = op.read_consistency
+        if rc == "serializable":
+            return "serializable_read"
+        if rc is None or rc in LINEARIZABLE_READ_LEVELS:
+            return "linearizable_read"
+        return f"read_{rc}"
     return None
+
+
+def classes_of(ops: Iterable[Op]) -> tuple[str, ...]:
+    """The standard classes, then every ``read_<LEVEL>`` class present, in name order."""
+    extra = sorted({c for o in ops if (c := op_class(o)) is not None and c not in CLASSES})
+    return CLASSES + tuple(extra)
+
+
+def is_service_class(cls: str) -> bool:
+    """Classes that 'full service' needs: all but serializable reads (served by any node alone)."""
+    return cls != "serializable_read"
 
 
 def is_load(op: Op) -> bool:
@@ -198,7 +218,7 @@ def _during(ops: Sequence[Op], w: FaultWindow) -> dict[str, Any]:
 
     inside = [o for o in ops if w.contains(o.invoke_ns)]
     out: dict[str, Any] = {}
-    for cls in CLASSES:
+    for cls in classes_of(ops):
         cops = [o for o in inside if op_class(o) == cls and resolved_inside(o)]
         late = [o for o in inside if op_class(o) == cls and not resolved_inside(o)]
         c = _counts(cops)
@@ -213,7 +233,7 @@ def _during(ops: Sequence[Op], w: FaultWindow) -> dict[str, Any]:
 
 def _unavailability(ops: Sequence[Op], w: FaultWindow) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for cls in CLASSES:
+    for cls in classes_of(ops):
         cops = [o for o in ops if op_class(o) == cls and o.type == "ok" and o.complete_ns is not None]
         if not any(op_class(o) == cls for o in ops):
             out[cls] = None
@@ -240,7 +260,7 @@ def _recovery(ops: Sequence[Op], w: FaultWindow, nodes: Sequence[str], lookback_
     never = False
     for n in nodes:
         row: dict[str, float | None] = {}
-        for cls in CLASSES:
+        for cls in classes_of(ops):
             nops = [o for o in ops if o.node == n and op_class(o) == cls and o.complete_ns is not None]
             if not nops:
                 continue
@@ -253,7 +273,7 @@ def _recovery(ops: Sequence[Op], w: FaultWindow, nodes: Sequence[str], lookback_
             else:
                 later = [t for t in oks if t >= end]  # type: ignore[operator]
                 row[cls] = _s(min(later) - end) if later else None  # type: ignore[operator]
-            if cls in SERVICE_CLASSES:
+            if is_service_class(cls):
                 if row[cls] is None:
                     never = True
                 elif worst is None or row[cls] > worst[0]:  # type: ignore[operator]

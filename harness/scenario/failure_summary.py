@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.checkers.availability import check_availability, is_load, op_class
+from harness.checkers.availability import CLASSES, check_availability, classes_of, is_load, op_class
 from harness.recorder.history import Op, read_history
 from harness.scenario.members import read_polls
 
@@ -61,7 +61,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return r, round(time.monotonic() - t0, 3)
 
 
-def _trim(evidence: dict[str, Any]) -> dict[str, Any]:
+def trim_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
     """Evidence with long lists cut to MAX_EXAMPLES (their full length kept alongside)."""
     out: dict[str, Any] = {}
     for k, v in evidence.items():
@@ -98,24 +98,34 @@ def _checkers(ops: list[Op]) -> dict[str, Any]:
     n_ser = sum(1 for o in h.ops if o.is_read and o.read_consistency == "serializable")
     out["linearizability"] = {
         "linearizable_reads": {"verdict": lin.verdict if n_lin else nm("no linearizable reads in the history"),
-                               "reads": n_lin, "check_s": t_lin, "evidence": _trim(lin.evidence)},
+                               "reads": n_lin, "check_s": t_lin, "evidence": trim_evidence(lin.evidence)},
         "serializable_reads": {"verdict": ser.verdict if n_ser else nm("no serializable reads in the history"),
-                               "reads": n_ser, "check_s": t_ser, "evidence": _trim(ser.evidence)},
+                               "reads": n_ser, "check_s": t_ser, "evidence": trim_evidence(ser.evidence)},
     }
+    # Any other read level (Cassandra's ONE, QUORUM, SERIAL...): every write with only its reads.
+    levels = sorted({o.read_consistency for o in h.ops if o.is_read and o.read_consistency
+                     and o.read_consistency not in ("linearizable", "serializable")})
+    for lv in levels:
+        skip = frozenset(x for x in levels if x != lv) | {"linearizable", "serializable"}
+        r, t = _timed(lambda skip=skip: check_safe(lambda hh: check_linearizability(
+            hh, max_states=LINEARIZABILITY_MAX_STATES, skip_read_consistency=skip), h))
+        n = sum(1 for o in h.ops if o.is_read and o.read_consistency == lv)
+        out["linearizability"][f"reads_at_{lv}"] = {"verdict": r.verdict, "reads": n, "check_s": t,
+                                                    "evidence": trim_evidence(r.evidence)}
     stale = check_safe(lambda hh: check_stale_reads(hh, max_examples=10**9), h)
     lost = check_safe(check_lost_writes, h)
     late = check_safe(check_late_writes, h)
     out["_stale_full"] = stale
-    out["stale_reads"] = {"verdict": stale.verdict, "evidence": _trim(stale.evidence)}
+    out["stale_reads"] = {"verdict": stale.verdict, "evidence": trim_evidence(stale.evidence)}
     le = lost.evidence
     out["lost_writes"] = {"verdict": lost.verdict, "count": len(le.get("lost", [])) if "lost" in le else
-                          nm(le.get("error", "checker failed")), **_trim(le)}
+                          nm(le.get("error", "checker failed")), **trim_evidence(le)}
     lt = late.evidence
     out["late_writes"] = {"verdict": late.verdict,
                           "count": len(lt["late_writes"]) if "late_writes" in lt else nm(lt.get("error", "checker failed")),
                           "failed_writes_observed": len(lt.get("failed_writes_observed", [])),
                           "proven_late": sum(1 for x in lt.get("late_writes", []) if x.get("proven_late")),
-                          **_trim(lt)}
+                          **trim_evidence(lt)}
     return out
 
 
@@ -164,7 +174,8 @@ def _partition_section(av: dict[str, Any], ops: list[Op], checks: dict[str, Any]
     start_ns = int(round(w["start_s"] * 1e9))
     end_ns = int(round(w["end_s"] * 1e9)) if w["end_s"] is not None else None
     ld = w.get("leader") or {}
-    no_polls = "no member polls (members.jsonl empty)"
+    no_polls = ("the system has no leader (leaderless replication): nothing to elect"
+                if w.get("leaderless") else "no member polls (members.jsonl empty)")
     election = {
         "leader_at_fault": _or(ld.get("leader_before") or w["value"].get("leader"), no_polls),
         "new_leader": _or(ld.get("new_leader"), "no poll showed a new leader on the majority" if ld else no_polls),
@@ -181,8 +192,11 @@ def _partition_section(av: dict[str, Any], ops: list[Op], checks: dict[str, Any]
                   "with a higher term (an upper bound), elected_not_before_s = the poll before it",
     }
     un = w.get("unavailability") or {}
-    wr, lr = un.get("write"), un.get("linearizable_read")
+    # Writes at a level (Cassandra): the strongest level present stands for "a write".
+    leveled = [c for c in ("write_ALL", "write_QUORUM", "write_ONE") if un.get(c)]
+    wr, lr = un.get("write") or (un.get(leveled[0]) if leveled else None), un.get("linearizable_read")
     unavailability = {
+        "write_class": "write" if un.get("write") else (leveled[0] if leveled else None),
         "majority_first_ok_write_after_s": _or(wr and wr.get("first_ok_after_s"),
                                                "no write invoked on the majority after the fault succeeded"
                                                if wr else "no write clients on the majority"),
@@ -208,6 +222,12 @@ def _partition_section(av: dict[str, Any], ops: list[Op], checks: dict[str, Any]
         "serializable_reads": _class_summary(ser) if ser and ser["attempted"] else
         nm("no serializable reads attempted on the minority during the partition"),
     }
+    for cls in sorted(c for c in during if c not in CLASSES):  # read_<LEVEL> / write_<LEVEL> (Cassandra)
+        kind, lv = cls.split("_", 1)
+        minority_section[f"{kind}s_at_{lv}"] = _class_summary(during[cls]) if during[cls].get("attempted") else \
+            nm(f"no {lv} {kind}s attempted on the minority during the partition")
+    if any(c.startswith("write_") for c in during) and not during.get("write", {}).get("attempted"):
+        minority_section["writes"] = nm("writes are made at a consistency level here: see writes_at_<LEVEL>")
     if ser and ser["attempted"]:
         served = ser["ok"]
         minority_section["serializable_staleness"] = _staleness(checks.get("_stale_full"), proc_node, minority,
@@ -240,7 +260,7 @@ def _partition_section(av: dict[str, Any], ops: list[Op], checks: dict[str, Any]
 def _outcomes(av: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
     load = [o for o in ops if is_load(o)]
     whole: dict[str, Any] = {}
-    for cls in ("write", "linearizable_read", "serializable_read"):
+    for cls in classes_of(load):
         c = {"attempted": 0, "ok": 0, "rejected (fail)": {}, "timed_out_or_unknown (info)": {}}
         for o in load:
             if op_class(o) != cls:
@@ -306,13 +326,21 @@ def build_failure_summary(directory: Path) -> dict[str, Any]:
         "ops": {"load": av["ops"]["load"], "final_reads": sum(1 for o in ops if (o.extra or {}).get("final")),
                 "nemesis": av["ops"]["nemesis"]},
         "faults": faults,
-        "partition": _partition_section(av, ops, checks, rel),
+        "partition": _partition_section(_mark_leaderless(av, scen), ops, checks, rel),
         "leader_changes": [{**c, "t_s": rel(c["t_s"])} for c in av["leader_changes"]],
         "outcomes": _outcomes(av, ops),
     }
     checks.pop("_stale_full", None)
     summary.update(checks)
     return summary
+
+
+def _mark_leaderless(av: dict[str, Any], scen: dict[str, Any]) -> dict[str, Any]:
+    """Tell the partition section that an empty leader view means 'no leader to elect'."""
+    if scen.get("system") == "cassandra":
+        for w in av["windows"]:
+            w["leaderless"] = True
+    return av
 
 
 def write_failure_summary(directory: Path) -> Path:

@@ -1,5 +1,6 @@
 """Final reads: after the load stops and every fault is repaired, read every key from every
-node, linearizable and serializable, as ordinary ``get`` ops marked ``extra.final``.
+node at the system's trusted and its cheapest level (etcd: linearizable and serializable;
+Cassandra: SERIAL, a Paxos read, and ONE), as ordinary ``get`` ops marked ``extra.final``.
 
 They show what each replica ended up with: a write acknowledged to a client but absent from
 every final read is lost; one that shows up although its client saw a failure is late.
@@ -15,26 +16,37 @@ from typing import Sequence
 
 from harness.providers.base import Cluster
 from harness.recorder.history import Op
+from harness.workload.spec import Workload
 
-#: Final-read process ids: FINAL_PROCESS_BASE + 10 * node index + (0 linearizable, 1 serializable).
+#: Final-read process ids: FINAL_PROCESS_BASE + 10 * node index + (0 trusted, 1 cheapest level).
 FINAL_PROCESS_BASE = 9_000_000_000_000
-CONSISTENCIES = ("linearizable", "serializable")
+#: Per system: (the trusted level, the cheapest level).
+CONSISTENCIES_BY_SYSTEM = {"etcd": ("linearizable", "serializable"), "cassandra": ("SERIAL", "ONE")}
+CONSISTENCIES = CONSISTENCIES_BY_SYSTEM["etcd"]
 
 
-def final_process(node_index: int, consistency: str) -> int:
-    return FINAL_PROCESS_BASE + 10 * node_index + CONSISTENCIES.index(consistency)
+def final_process(node_index: int, consistency: str, system: str = "etcd") -> int:
+    return FINAL_PROCESS_BASE + 10 * node_index + CONSISTENCIES_BY_SYSTEM[system].index(consistency)
 
 
 async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_size: int, timeout_s: float,
-                 attempts: int) -> list[Op]:
-    from harness.systems.etcd.client import EtcdClient
+                 attempts: int, workload: Workload | None) -> list[Op]:
+    from dataclasses import replace
 
+    from harness.systems.clients import make_client
+    from harness.workload.spec import LoadSpec
+
+    system = getattr(cluster.system, "name", "etcd")
     ops: list[Op] = []
 
     async def one(idx: int, node: str, consistency: str) -> None:
-        client = EtcdClient(cluster.client_endpoint(node), value_size, timeout_s)
-        process = final_process(idx, consistency)
+        base = workload or Workload(name="final-reads", duration_s=1, system=system)
+        w = replace(base, value_size=value_size, read_consistency=consistency,
+                    load=LoadSpec(concurrency=1, op_timeout_s=timeout_s))
+        client = make_client(w, cluster.client_endpoint(node))
+        process = final_process(idx, consistency, system)
         try:
+            await client.open()
             for key in keys:
                 for attempt in range(attempts):
                     t0 = time.monotonic_ns()
@@ -52,15 +64,17 @@ async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_si
                         process += 1_000_000
                     await asyncio.sleep(0.5)
         finally:
-            await client.close()
+            await client.aclose()
 
-    await asyncio.gather(*(one(i, n.name, c) for i, n in enumerate(cluster.nodes, 1) for c in CONSISTENCIES))
+    await asyncio.gather(*(one(i, n.name, c) for i, n in enumerate(cluster.nodes, 1)
+                           for c in CONSISTENCIES_BY_SYSTEM[system]))
     return ops
 
 
 def final_reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, *, value_size: int = 256,
-                timeout_s: float = 5.0, attempts: int = 3) -> list[Op]:
-    """Read every key from every node at both consistencies; returns the ops (``i`` = 0,
-    numbered when merged), ordered by invoke time."""
-    ops = asyncio.run(_reads(cluster, keys, origin_ns, value_size, timeout_s, attempts))
+                timeout_s: float = 5.0, attempts: int = 3, workload: Workload | None = None) -> list[Op]:
+    """Read every key from every node at both levels; returns the ops (``i`` = 0, numbered
+    when merged), ordered by invoke time. ``workload``: where the system's client settings
+    come from (Cassandra: keyspace / replication factor)."""
+    ops = asyncio.run(_reads(cluster, keys, origin_ns, value_size, timeout_s, attempts, workload))
     return sorted(ops, key=lambda o: o.invoke_ns)

@@ -171,6 +171,8 @@ def _load_workloads(file: str, base: Path, data: Mapping[str, Any], nodes: int, 
         elif isinstance(item, Mapping):
             d = dict(item)
             d.setdefault("duration_s", end)
+            d.setdefault("system", system)  # an inline workload is the scenario's system unless it says so
+            d.setdefault("nodes", nodes)
             w = parse_workload(d, f"{file}#{where}")
         else:
             raise ConfigError(file, where, "must be a workload file path or an inline workload mapping")

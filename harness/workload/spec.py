@@ -32,6 +32,8 @@ Fields (defaults in brackets)
 - ``preload`` write every key once before measuring (reads need data) [false]
 - ``duration_s`` measured seconds (required), ``warmup_s`` [0], ``max_ops`` optional cap
 - ``seed`` [1]
+- ``checks``: checkers that judge this workload's history after it ran, their verdicts in
+  ``summary.json: verdicts`` (``linearizability``, ``stale-reads``) [none]
 """
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ READ_CONSISTENCIES = {"etcd": ("linearizable", "serializable"), "cassandra": REA
 DEFAULT_READ_CONSISTENCY = {"etcd": "linearizable", "cassandra": "QUORUM"}
 KNOWN_SYSTEMS = tuple(READ_CONSISTENCIES)
 PIN_MODES = ("round-robin", "leader", "followers")
+CHECKS = ("linearizability", "stale-reads")
 #: A generous hard ceiling so a typo (value_size: 10000000000) fails before a cluster starts;
 #: the system's own request limit is checked separately (``check_against_system``).
 MAX_NODES = 15
@@ -106,6 +109,7 @@ class Workload:
     max_ops: int | None = None
     seed: int = 1
     cassandra: CassandraOptions | None = None
+    checks: tuple[str, ...] = ()
 
     @property
     def write_consistency(self) -> str | None:
@@ -131,11 +135,12 @@ class Workload:
             "preload": self.preload, "duration_s": self.duration_s, "warmup_s": self.warmup_s,
             "max_ops": self.max_ops, "seed": self.seed,
             **({"cassandra": vars(self.cassandra).copy()} if self.cassandra else {}),
+            **({"checks": list(self.checks)} if self.checks else {}),
         }
 
 
 _TOP = {"name", "description", "system", "nodes", "keys", "value_size", "mix", "read_consistency",
-        "load", "clients", "preload", "duration_s", "warmup_s", "max_ops", "seed", "cassandra"}
+        "load", "clients", "preload", "duration_s", "warmup_s", "max_ops", "seed", "cassandra", "checks"}
 
 
 def _reject_unknown(file: str, prefix: str, d: Mapping[str, Any], allowed: set[str]) -> None:
@@ -183,6 +188,9 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
     _reject_unknown(file, "cassandra.", cass_d, set(CassandraOptions.__dataclass_fields__))
     if cass_d and system != "cassandra":
         raise ConfigError(file, "cassandra", f"Cassandra options on a {system!r} workload")
+    checks = data.get("checks") or []
+    if not isinstance(checks, list) or any(c not in CHECKS for c in checks):
+        raise ConfigError(file, "checks", f"a list of checkers, each one of {', '.join(CHECKS)}; got {checks!r}")
     pin = clients_d.get("pin", "round-robin")
     if isinstance(pin, list):
         pin = tuple(str(p) for p in pin)
@@ -195,7 +203,7 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
             read_consistency=data.get("read_consistency", DEFAULT_READ_CONSISTENCY.get(system, "linearizable")),
             load=LoadSpec(**load_d), pin=pin, preload=data.get("preload", False),
             warmup_s=data.get("warmup_s", 0.0), max_ops=data.get("max_ops"), seed=data.get("seed", 1),
-            cassandra=CassandraOptions(**cass_d) if system == "cassandra" else None,
+            cassandra=CassandraOptions(**cass_d) if system == "cassandra" else None, checks=tuple(checks),
         )
     except TypeError as e:  # pragma: no cover - unknown fields are caught above
         raise ConfigError(file, "(top level)", str(e)) from e

@@ -20,7 +20,7 @@ from harness.errors import ConfigError
 from harness.yamlfile import read_yaml_file
 from harness.workload.spec import Workload, load_workload
 
-_FIELDS = {"name", "description", "system", "nodes", "workloads", "etcd_benchmark", "scenarios"}
+_FIELDS = {"name", "description", "system", "nodes", "workloads", "etcd_benchmark", "scenarios", "visibility"}
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,13 @@ class Suite:
     etcd_benchmark: bool = False
     description: str = ""
     scenarios: tuple[str, ...] = ()  # scenario files (nemesis timelines), run after the workloads
+    visibility: Any = None  # harness.workload.visibility.VisibilitySpec (Cassandra), run after the workloads
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "sha256": self.sha256, "system": self.system,
                 "nodes": self.nodes, "etcd_benchmark": self.etcd_benchmark,
-                "workloads": [w.source for w in self.workloads], "scenarios": list(self.scenarios)}
+                "workloads": [w.source for w in self.workloads], "scenarios": list(self.scenarios),
+                "visibility": vars(self.visibility) if self.visibility is not None else None}
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -73,7 +75,15 @@ def load_suite(path: str | Path) -> Suite:
     for i, s in enumerate(scen):
         if not isinstance(s, str) or not (p.parent / s).is_file():
             raise ConfigError(f, f"scenarios[{i}]", f"no such scenario file: {s!r}")
+    vis = None
+    if data.get("visibility") is not None:
+        from harness.workload.visibility import parse_visibility
+
+        if system != "cassandra":
+            raise ConfigError(f, "visibility", "the t-visibility probe needs consistency levels (system: cassandra)")
+        vis = parse_visibility(data["visibility"], f)
+        vis.validate(nodes)
     return Suite(name=data["name"], source=f, sha256=sha, system=system,
                  nodes=nodes, workloads=tuple(workloads), etcd_benchmark=bool(data.get("etcd_benchmark", False)),
                  description=data.get("description", "") or "",
-                 scenarios=tuple(str(p.parent / s) for s in scen))
+                 scenarios=tuple(str(p.parent / s) for s in scen), visibility=vis)

@@ -140,6 +140,9 @@ def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time
 
     spec.validate(len(cluster.nodes))
     names = [n.name for n in cluster.nodes]
+    prepare = getattr(cluster.system, "prepare_workload", None)
+    if prepare is not None:
+        prepare(cluster, _workload(spec, len(names), "QUORUM", "QUORUM"))
     directory.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     faults: list[dict[str, Any]] = []
@@ -168,6 +171,28 @@ def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time
            "faults": faults, "rows": rows}
     (directory / "visibility.json").write_text(json.dumps(doc, indent=1, default=str))
     return rows
+
+
+def parse_visibility(data: Any, file: str) -> VisibilitySpec:
+    """The ``visibility:`` section of a suite file (every field optional)."""
+    from harness.errors import ConfigError
+
+    if not isinstance(data, dict):
+        raise ConfigError(file, "visibility", "must be a mapping")
+    fields = set(VisibilitySpec.__dataclass_fields__)
+    for k in data:
+        if k not in fields:
+            raise ConfigError(file, f"visibility.{k}", f"unknown field (allowed: {', '.join(sorted(fields))})")
+    kw = dict(data)
+    try:
+        if "pairs" in kw:
+            kw["pairs"] = tuple((str(w).upper(), str(r).upper()) for w, r in kw["pairs"])
+        for k in ("delays_ms", "conditions"):
+            if k in kw:
+                kw[k] = tuple(kw[k])
+    except (TypeError, ValueError) as e:
+        raise ConfigError(file, "visibility", f"malformed: {e}") from e
+    return VisibilitySpec(**kw)
 
 
 def _spec_dict(spec: VisibilitySpec) -> dict[str, Any]:

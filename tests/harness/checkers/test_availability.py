@@ -201,3 +201,20 @@ def test_failed_fault_opens_no_window() -> None:
 
 def test_side_timeline_empty() -> None:
     assert side_timeline([], 0, S) == []
+
+
+def test_op_classes_for_consistency_levels() -> None:
+    from harness.checkers.availability import classes_of, is_service_class, op_class
+    from harness.recorder.history import Op
+
+    def op(f: str, rc: str | None = None, wc: str | None = None) -> Op:
+        return Op(i=0, process=1, f=f, key="k", value=None, invoke_ns=0, complete_ns=1, type="ok",
+                  read_consistency=rc, write_consistency=wc)
+
+    assert [op_class(op("put")), op_class(op("cas", wc="QUORUM")), op_class(op("delete", wc="ONE"))] == \
+        ["write", "write_QUORUM", "write_ONE"]
+    assert [op_class(op("get", rc)) for rc in ("linearizable", "serializable", None, "SERIAL", "ONE", "QUORUM")] == \
+        ["linearizable_read", "serializable_read", "linearizable_read", "linearizable_read", "read_ONE", "read_QUORUM"]
+    ops = [op("get", "QUORUM"), op("put", wc="ONE"), op("get", "ONE"), op("get", "linearizable")]
+    assert classes_of(ops) == ("write", "linearizable_read", "serializable_read", "read_ONE", "read_QUORUM", "write_ONE")
+    assert not is_service_class("serializable_read") and is_service_class("read_ONE") and is_service_class("write")

@@ -150,3 +150,40 @@ def test_lwt_register_history_is_linearizable(cass: dict[str, Any], tmp_path: Pa
     assert sum(1 for o in ops if o.f == "cas" and o.outcome == "ok") > 10
     verdict = check_linearizability(load_history(str(result.history_path)))
     assert verdict.verdict is True, verdict.evidence
+
+
+def test_partition_scenario_at_one_and_quorum(cass: dict[str, Any], tmp_path: Path) -> None:
+    import json
+
+    from harness.nemesis.rules import RuleSet
+    from harness.scenario import load_scenario
+    from harness.scenario.runner import run_scenario
+
+    repo = Path(__file__).resolve().parents[4]
+    sc = load_scenario(repo / "workloads" / "scenarios" / "cassandra-partition-ci.yaml")
+    cluster = cass["cluster"]
+    result = run_scenario(sc, cluster, tmp_path / "scenario", time.monotonic_ns(), log=lambda s: None)
+    assert [r for n in cluster.nodes for r in RuleSet(cass["provider"]).present(n.name)] == []
+    assert not result.interrupted and result.summary_path is not None
+    s = json.loads(result.summary_path.read_text())
+    p = s["partition"]
+    assert len(p["minority"]) == 1 and len(p["majority"]) == 2
+    assert p["election"]["new_leader"].startswith("not measured: the system has no leader")
+    mb = p["minority_behaviour"]
+    # RF 3 on 3 nodes: the lone node holds a replica of every key, so ONE is served there,
+    # while QUORUM (2 replicas) cannot be: every QUORUM write on the minority fails or times out.
+    assert mb["reads_at_ONE"]["served"] is True
+    assert mb["reads_at_QUORUM"]["served"] is False and mb["reads_at_QUORUM"]["attempted"] > 0
+    assert mb["writes_at_ONE"]["served"] is True  # a ONE write needs the one local replica
+    assert mb["writes_at_QUORUM"]["served"] is False and mb["writes_at_QUORUM"]["attempted"] > 0
+    av = json.loads((tmp_path / "scenario" / "availability.json").read_text())
+    win = next(w for w in av["windows"] if w["fault"] == "partition")
+    maj = win["during"][win["available_side"]]
+    assert maj["read_QUORUM"]["served"] is True and maj["write_QUORUM"]["served"] is True
+    lin = s["linearizability"]
+    assert lin["reads_at_QUORUM"]["reads"] > 0 and lin["reads_at_ONE"]["reads"] > 0
+    assert s["lost_writes"]["verdict"] in (True, False, "unknown")
+    finals = [json.loads(line) for line in (tmp_path / "scenario" / "final_reads.jsonl").read_text().splitlines()
+              if line.strip()]
+    assert {(o["node"], o["read_consistency"]) for o in finals} == {(n.name, c) for n in cluster.nodes
+                                                                   for c in ("SERIAL", "ONE")}
