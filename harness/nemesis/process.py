@@ -23,6 +23,8 @@ from harness.nemesis.shapes import node_order
 
 TARGETS = ("leader", "follower", "random")
 RESTART_ANSWER_TIMEOUT_S = 15.0
+#: A JVM (Cassandra) replays its commit log before it opens its client port: far slower.
+RESTART_PORT_TIMEOUT_S = 180.0
 
 
 class ProcessNemesis:
@@ -148,16 +150,23 @@ class ProcessNemesis:
         t0 = time.monotonic()
         status_fn = getattr(ctx.cluster.system, "member_status", None)
         node = ctx.cluster.node(name)
-        while time.monotonic() - t0 < RESTART_ANSWER_TIMEOUT_S:
+        limit = RESTART_ANSWER_TIMEOUT_S if status_fn is not None else RESTART_PORT_TIMEOUT_S
+        while time.monotonic() - t0 < limit:
             if not node.is_running():
                 return {"answered": False, "reason": "process exited", "returncode": getattr(node, "returncode", None)}
-            if status_fn is None:
-                return {"answered": True, "running": True}
+            if status_fn is None:  # no status RPC (Cassandra): the client port accepting connections
+                port = getattr(ctx.cluster.system, "client_port", None)
+                if port is None:
+                    return {"answered": True, "running": True}
+                if _port_open(node.host, port):
+                    return {"answered": True, "after_s": round(time.monotonic() - t0, 3), "client_port_open": port}
+                time.sleep(0.5)
+                continue
             st = status_fn(ctx.cluster).get(name)
             if st is not None:
                 return {"answered": True, "after_s": round(time.monotonic() - t0, 3), "status": st}
             time.sleep(0.1)
-        return {"answered": False, "reason": f"no status answer in {RESTART_ANSWER_TIMEOUT_S:g}s"}
+        return {"answered": False, "reason": f"no answer in {limit:g}s"}
 
     def teardown(self) -> list[FaultRecord]:
         out = []
@@ -168,3 +177,13 @@ class ProcessNemesis:
         if self.killed:
             out.append(self._restore("restart", "all", final=True))
         return out
+
+
+def _port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False

@@ -63,6 +63,10 @@ def _json_cell(run: Path, file: str, path: list[Any], describe: str) -> dict[str
     return {"value": cur, "file": file, "query": describe}
 
 
+def _ok_share(d: Any) -> Any:
+    return round(d["ok"] / d["attempted"], 4) if isinstance(d, dict) and d.get("attempted") else None
+
+
 def _verdict(workload: str) -> Callable[[Any], Any]:
     def pick(doc: Any) -> Any:
         for v in doc.get("verdicts", []):
@@ -126,6 +130,11 @@ METRICS: list[tuple[str, str, Callable[[Path], dict[str, Any]], Callable[[Path],
     ("minority_side_writes_served", "bool", lambda r: _json_cell(r, _ETCD_SC, [*_MB, "writes", "served"], "minority writes"),
      lambda r: _json_cell(r, _CASS_SC, [*_MB, "writes_at_QUORUM", "served"], "minority QUORUM writes"),
      "during a {2} | {3} partition, clients on both sides (etcd: leader on the 2-node side; Cassandra: QUORUM)"),
+    ("minority_side_writes_ok_share", "share",
+     lambda r: _json_cell(r, _ETCD_SC, [*_MB, "writes", _ok_share], "minority writes ok / attempted"),
+     lambda r: _json_cell(r, _CASS_SC, [*_MB, "writes_at_QUORUM", _ok_share], "minority QUORUM writes ok / attempted"),
+     "share of the minority side's writes that succeeded during the partition (Cassandra: the keys with 2 of "
+     "their 3 replicas on that side)"),
     ("minority_side_weak_writes_served", "bool",
      lambda r: {"value": "not measured: etcd has no weaker write than a committed one", "file": "", "query": ""},
      lambda r: _json_cell(r, _CASS_SC, [*_MB, "writes_at_ONE", "served"], "minority ONE writes"),
