@@ -329,10 +329,46 @@ def build_failure_summary(directory: Path) -> dict[str, Any]:
         "partition": _partition_section(_mark_leaderless(av, scen), ops, checks, rel),
         "leader_changes": [{**c, "t_s": rel(c["t_s"])} for c in av["leader_changes"]],
         "outcomes": _outcomes(av, ops),
+        "process_faults": _process_section(av, rel, directory, tl),
     }
     checks.pop("_stale_full", None)
     summary.update(checks)
     return summary
+
+
+def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], directory: Path,
+                     tl: dict[str, Any]) -> Any:
+    """Kills and pauses: what the other nodes served meanwhile, per class, and (Cassandra) the
+    hints the survivors replayed to the node afterwards, from the nodes' own logs."""
+    wins = [w for w in av["windows"] if w["fault"] in ("kill", "pause")]
+    if not wins:
+        return nm("the scenario kills or pauses no node")
+    try:
+        nodes = json.loads((directory / "nodes.json").read_text())
+    except (OSError, ValueError):
+        nodes = {}
+    from harness.scenario.hints import hinted_handoff
+
+    hints = hinted_handoff({n: v["log"] for n, v in nodes.items() if v.get("log")}, tl.get("load_start_epoch_s"),
+                           tz_offset_s=time.localtime().tm_gmtoff)
+    out = []
+    for w in wins:
+        affected = w["sides"].get("affected", [])
+        rest = w["during"].get("rest", {})
+        hosts = {nodes.get(n, {}).get("host") for n in affected}
+        end_s = rel(w["end_s"]) if w["end_s"] is not None else None
+        to_it = [e for e in hints["events"] if e["to"].split(":")[0] in hosts]
+        after = [e for e in to_it if end_s is not None and e.get("at_s") is not None and e["at_s"] >= end_s]
+        out.append({
+            "fault": w["fault"], "nodes": affected, "at_s": rel(w["start_s"]),
+            "restored_at_s": end_s if end_s is not None else nm("never restored"),
+            "others_served": {cls: _class_summary(c) for cls, c in sorted(rest.items()) if c.get("attempted")},
+            "hints_replayed_to_it": {
+                "files": len(to_it), "first_after_restore_s":
+                    round(after[0]["at_s"] - end_s, 3) if after else nm("no replay to this node after it was back"),
+                "events": to_it[:MAX_EXAMPLES]} if nodes else nm("nodes.json (node logs) not in the scenario dir"),
+        })
+    return {"windows": out, "hinted_handoff": {k: v for k, v in hints.items() if k != "events"}}
 
 
 def _mark_leaderless(av: dict[str, Any], scen: dict[str, Any]) -> dict[str, Any]:

@@ -75,6 +75,7 @@ class _Timeline(threading.Thread):
         self.scenario, self.nemesis, self.ctx, self.directory = scenario, nemesis, ctx, directory
         self.workload_threads, self.abort, self.log = workload_threads, abort, log
         self.t0_ns: int | None = None
+        self.t0_epoch_s: float | None = None
         self.records: list[FaultRecord] = []
         self.events: list[dict[str, Any]] = []
         self.error: BaseException | None = None
@@ -100,6 +101,7 @@ class _Timeline(threading.Thread):
                     return
                 time.sleep(0.01)
             self.t0_ns = self.ctx.now_ns()
+            self.t0_epoch_s = time.time()
             self.log(f"[scenario] load started at {self.t0_ns / 1e9:.3f}s; timeline: "
                      + ", ".join(f"{e.fault}@{e.at_s:g}s" for e in self.scenario.timeline))
             for ev in self.scenario.timeline:
@@ -251,7 +253,7 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
             recs = timeline.records if timeline else []
             history = directory / "history.jsonl"
             try:
-                _write_outputs(directory, scenario, timeline, finals, results, recs, history)
+                _write_outputs(directory, scenario, timeline, finals, results, recs, history, cluster)
             except Exception as e:  # noqa: BLE001 - never mask the original error
                 log(f"[scenario] WARNING: could not write the scenario's outputs: {e}")
     result = ScenarioResult(scenario, directory, history, list(results.values()), recs,
@@ -265,12 +267,17 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
 
 
 def _write_outputs(directory: Path, scenario: Scenario, timeline: _Timeline | None, finals: list[Op],
-                   results: dict[str, WorkloadResult], recs: list[FaultRecord], history: Path) -> None:
+                   results: dict[str, WorkloadResult], recs: list[FaultRecord], history: Path,
+                   cluster: Cluster | None = None) -> None:
+    if cluster is not None:  # where each node's own log is (the summary reads what the servers said)
+        (directory / "nodes.json").write_text(json.dumps(
+            {n.name: {"host": n.host, "log": str(getattr(n, "log_path", "") or "")} for n in cluster.nodes}, indent=1))
     with open(directory / "final_reads.jsonl", "w", encoding="utf-8") as fh:
         for op in finals:
             fh.write(op.to_json() + "\n")
     (directory / "timeline.json").write_text(json.dumps({
-        "load_start_ns": timeline.t0_ns if timeline else None, "end_s": scenario.end_s,
+        "load_start_ns": timeline.t0_ns if timeline else None,
+        "load_start_epoch_s": timeline.t0_epoch_s if timeline else None, "end_s": scenario.end_s,
         "events": timeline.events if timeline else [],
         "workload_load_start_ns": _load_starts(directory, scenario)}, indent=2))
     paths = [r.history_path for r in results.values()] or \

@@ -187,3 +187,25 @@ def test_partition_scenario_at_one_and_quorum(cass: dict[str, Any], tmp_path: Pa
               if line.strip()]
     assert {(o["node"], o["read_consistency"]) for o in finals} == {(n.name, c) for n in cluster.nodes
                                                                    for c in ("SERIAL", "ONE")}
+
+
+def test_kill_during_writes_quorum_serves_all_does_not_and_hints_replay(cass: dict[str, Any], tmp_path: Path) -> None:
+    import json
+
+    from harness.scenario import load_scenario
+    from harness.scenario.runner import run_scenario
+
+    repo = Path(__file__).resolve().parents[4]
+    sc = load_scenario(repo / "workloads" / "scenarios" / "cassandra-kill-ci.yaml")
+    cluster = cass["cluster"]
+    result = run_scenario(sc, cluster, tmp_path / "kill", time.monotonic_ns(), log=lambda s: None)
+    assert all(n.is_running() for n in cluster.nodes)
+    s = json.loads(result.summary_path.read_text())  # type: ignore[union-attr]
+    pf = s["process_faults"]["windows"][0]
+    assert pf["fault"] == "kill" and pf["nodes"] == ["n3"]
+    served = pf["others_served"]
+    assert served["write_QUORUM"]["ok"] > 0  # two of three replicas up: QUORUM keeps working
+    assert served["write_ALL"]["ok"] == 0 and served["write_ALL"]["attempted"] > 0  # ALL cannot
+    hh = pf["hints_replayed_to_it"]
+    assert hh["files"] >= 1, s["process_faults"]  # the survivors replayed what n3 missed
+    assert s["lost_writes"]["count"] == 0
