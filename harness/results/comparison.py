@@ -56,11 +56,21 @@ def _json_cell(run: Path, file: str, path: list[Any], describe: str) -> dict[str
             cur = k(cur)
         elif isinstance(cur, dict) and k in cur:
             cur = cur[k]
+        elif isinstance(cur, list) and isinstance(k, int) and 0 <= k < len(cur):
+            cur = cur[k]
         else:
             return {"value": f"not measured: {file} has no {describe}", "file": file, "query": describe}
         if cur is None:
             return {"value": f"not measured: {file} has no {describe}", "file": file, "query": describe}
     return {"value": cur, "file": file, "query": describe}
+
+
+def _partition_window(doc: Any) -> Any:
+    return next((w for w in doc.get("windows", []) if w.get("fault") == "partition"), None)
+
+
+def _available_side(w: Any) -> Any:
+    return w.get("during", {}).get(w.get("available_side")) if isinstance(w, dict) else None
 
 
 def _ok_share(d: Any) -> Any:
@@ -88,6 +98,9 @@ def _visibility(condition: str, w: str, delay: float) -> Callable[[Any], Any]:
 _ETCD_SC = "scenarios/etcd-leader-in-minority/failure_summary.json"
 _CASS_SC = "scenarios/cassandra-partition-2-3/failure_summary.json"
 _MB = ["partition", "minority_behaviour"]
+_ETCD_AV = "scenarios/etcd-leader-in-minority/availability.json"
+_CASS_AV = "scenarios/cassandra-partition-2-3/availability.json"
+_CASS_KILL = "scenarios/cassandra-kill-during-writes/failure_summary.json"
 
 #: metric -> unit, etcd cell, Cassandra cell (each: run dir -> cell), a note on what is compared.
 METRICS: list[tuple[str, str, Callable[[Path], dict[str, Any]], Callable[[Path], dict[str, Any]], str]] = [
@@ -143,6 +156,29 @@ METRICS: list[tuple[str, str, Callable[[Path], dict[str, Any]], Callable[[Path],
      lambda r: _json_cell(r, _ETCD_SC, [*_MB, "serializable_reads", "served"], "minority serializable reads"),
      lambda r: _json_cell(r, _CASS_SC, [*_MB, "reads_at_ONE", "served"], "minority ONE reads"),
      "etcd serializable reads vs Cassandra ONE reads on the 2-node side"),
+    ("majority_side_writes_ok_share", "share",
+     lambda r: _json_cell(r, _ETCD_AV, [_partition_window, _available_side, "write", _ok_share],
+                          "majority writes ok / attempted during the partition"),
+     lambda r: _json_cell(r, _CASS_AV, [_partition_window, _available_side, "write_QUORUM", _ok_share],
+                          "majority QUORUM writes ok / attempted during the partition"),
+     "failure tolerance, measured: with 2 of 5 nodes cut off, the share of the 3-node side's writes that "
+     "succeeded (etcd: includes the election gap; Cassandra: fails for keys with 2 replicas on the other side)"),
+    ("writes_ok_share_one_node_killed_QUORUM", "share",
+     lambda r: {"value": "not measured: the etcd suite kills no node", "file": "", "query": ""},
+     lambda r: _json_cell(r, _CASS_KILL, ["process_faults", "windows", 0, "others_served", "write_QUORUM", _ok_share],
+                          "QUORUM writes ok / attempted while one node was down"),
+     "one of 5 nodes SIGKILLed for 20 s during writes (RF 3)"),
+    ("writes_ok_share_one_node_killed_ALL", "share",
+     lambda r: {"value": "not measured: the etcd suite kills no node", "file": "", "query": ""},
+     lambda r: _json_cell(r, _CASS_KILL, ["process_faults", "windows", 0, "others_served", "write_ALL", _ok_share],
+                          "ALL writes ok / attempted while one node was down"),
+     "ALL succeeds only for keys none of whose replicas is the dead node"),
+    ("hint_files_replayed_after_restart", "count",
+     lambda r: {"value": "not measured: etcd has no hinted handoff (a returning member catches up from the log)",
+                "file": "", "query": ""},
+     lambda r: _json_cell(r, _CASS_KILL, ["process_faults", "windows", 0, "hints_replayed_to_it", "files"],
+                          "hints files replayed to the restarted node (node logs)"),
+     "Cassandra's own log lines: hints the other nodes stored for the dead node and replayed to it"),
     ("majority_unavailable_after_cut", "s",
      lambda r: _json_cell(r, _ETCD_SC, ["partition", "unavailability", "majority_first_ok_write_after_s"],
                           "first ok majority write after the cut"),
@@ -208,10 +244,10 @@ def format_comparison(rows: list[dict[str, Any]]) -> str:
     by: dict[str, dict[str, Any]] = {}
     for r in rows:
         by.setdefault(r["metric"], {"unit": r["unit"]})[r["system"]] = r["value"]
-    lines = [f"{'metric':34s} {'unit':12s} {'etcd':>22s} {'cassandra':>22s}"]
+    lines = [f"{'metric':40s} {'unit':12s} {'etcd':>22s} {'cassandra':>22s}"]
     for m, d in by.items():
         def fmt(v: Any) -> str:
             s = str(v)
             return "not measured" if s.startswith("not measured") else s
-        lines.append(f"{m:34s} {d['unit']:12s} {fmt(d.get('etcd')):>22s} {fmt(d.get('cassandra')):>22s}")
+        lines.append(f"{m:40s} {d['unit']:12s} {fmt(d.get('etcd')):>22s} {fmt(d.get('cassandra')):>22s}")
     return "\n".join(lines)

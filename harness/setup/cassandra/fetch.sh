@@ -13,6 +13,7 @@
 #
 # Needs: Java 17 (`java`) and Maven (`mvn`); Debian: apt-get install openjdk-17-jdk-headless maven.
 # Exit codes: 0 ok/present, 2 missing tool, 3 Maven failed (Central unreachable or artifact missing).
+# GBENCH_MVN_OPTS adds Maven options (a mirror's --settings, or -o to work offline).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -44,7 +45,9 @@ trap 'rm -rf "$TMP"' EXIT
 
 log "resolving org.apache.cassandra:cassandra-all:$VERSION and its runtime dependencies from Maven Central"
 t0=$(date +%s.%N)
-if ! mvn -B -q -f "$POM" -Dcassandra.version="$VERSION" \
+# GBENCH_MVN_OPTS: extra Maven options (e.g. a mirror's settings file; tests use -o, offline).
+# shellcheck disable=SC2086
+if ! mvn -B -q ${GBENCH_MVN_OPTS:-} -f "$POM" -Dcassandra.version="$VERSION" \
        dependency:copy-dependencies -DoutputDirectory="$TMP/lib" >"$TMP/mvn.log" 2>&1; then
   tail -n 30 "$TMP/mvn.log" >&2
   die 3 "Maven could not resolve cassandra-all $VERSION (is Maven Central reachable? see the output above)"
