@@ -8,7 +8,7 @@ errors) and ``await aclose()``.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from harness.workload.spec import Workload
 
@@ -25,8 +25,14 @@ def cassandra_settings(w: Workload, coordinator: str | None = None) -> Any:
                           routing="pinned" if coordinator else "token_aware", coordinator=coordinator)
 
 
-def make_client(w: Workload, endpoint: str) -> Any:
-    """A client bound to ``endpoint`` (host:port): every request goes to that node."""
+def routes_per_request(w: Workload) -> bool:
+    """True when the driver, not the assignment, picks each request's node (token-aware)."""
+    return w.cassandra is not None and w.cassandra.routing == "token-aware"
+
+
+def make_client(w: Workload, endpoint: str, all_endpoints: Sequence[str] = ()) -> Any:
+    """A client bound to ``endpoint`` (host:port): every request goes to that node; with
+    token-aware routing (Cassandra) a client over ``all_endpoints`` that picks a replica."""
     if w.system == "etcd":
         from harness.systems.etcd.client import EtcdClient
 
@@ -34,6 +40,9 @@ def make_client(w: Workload, endpoint: str) -> Any:
     if w.system == "cassandra":
         from harness.systems.cassandra.client import CassandraClient
 
+        if routes_per_request(w):
+            return CassandraClient(list(all_endpoints) or [endpoint], w.value_size, w.load.op_timeout_s,
+                                   settings=cassandra_settings(w))
         host = endpoint.rsplit(":", 1)[0]
         return CassandraClient([endpoint], w.value_size, w.load.op_timeout_s,
                                settings=cassandra_settings(w, coordinator=host))

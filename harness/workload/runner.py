@@ -143,6 +143,7 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
             history_path=parts / f"{phase}.w{wid}.jsonl", result_path=parts / f"{phase}.w{wid}.json",
             max_ops=None if max_ops is None else -(-max_ops // n_workers), phase=phase,
             preload_keys=keys_split[wid], process_stride=w.load.concurrency * 1000,
+            endpoints=tuple(cluster.client_endpoints),
         )
         p = ctx.Process(target=worker_main, args=(cfg, sync), name=f"gbench-worker-{wid}", daemon=True)
         p.start()

@@ -24,7 +24,8 @@ Fields (defaults in brackets)
   consistency level ONE|TWO|THREE|QUORUM|ALL|LOCAL_ONE|LOCAL_QUORUM|SERIAL|LOCAL_SERIAL [QUORUM]
 - ``cassandra`` (Cassandra only): ``replication_factor`` [3], ``write_consistency`` [QUORUM]
   (puts, deletes, and the commit of a cas), ``serial_consistency`` SERIAL|LOCAL_SERIAL
-  [SERIAL] (the Paxos phase of a cas: Cassandra's lightweight transactions)
+  [SERIAL] (the Paxos phase of a cas: Cassandra's lightweight transactions), ``routing``
+  pinned|token-aware [pinned]
 - ``load.mode`` closed|open [closed]; ``load.concurrency`` clients [16];
   ``load.rate_ops_s`` (open loop only, required there); ``load.workers`` processes
   [min(cores, concurrency)]; ``load.op_timeout_s`` [5]
@@ -87,6 +88,10 @@ class CassandraOptions:
     replication_factor: int = 3
     write_consistency: str = "QUORUM"
     serial_consistency: str = "SERIAL"
+    #: pinned: each client's requests go to the node it is assigned (``clients.pin``), so a
+    #: partition's sides are attributable; token-aware: the driver sends each request to a
+    #: replica of its key (what applications do), and the history records no node.
+    routing: str = "pinned"
 
 
 @dataclass(frozen=True)
@@ -277,6 +282,8 @@ def _validate_cassandra(w: Workload) -> None:
     f, c = w.source, w.cassandra
     assert c is not None
     _num(f, "cassandra.replication_factor", c.replication_factor, integer=True, minimum=1)
+    if c.routing not in ("pinned", "token-aware"):
+        raise ConfigError(f, "cassandra.routing", f"must be pinned or token-aware, got {c.routing!r}")
     if c.replication_factor > w.nodes:
         raise ConfigError(f, "cassandra.replication_factor", f"{c.replication_factor} replicas need at least "
                           f"{c.replication_factor} nodes; the cluster has {w.nodes}")

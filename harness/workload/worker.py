@@ -45,6 +45,7 @@ class WorkerConfig:
     phase: str = "measure"  # recorded in extra for ops after measure_start ("preload" for preload)
     preload_keys: tuple[str, ...] = ()  # preload mode: write each of these once, then stop
     process_stride: int = 0  # added to a process id after an indeterminate op (Jepsen's rule)
+    endpoints: tuple[str, ...] = ()  # every node's endpoint (token-aware clients route over all)
 
 
 @dataclass
@@ -81,21 +82,26 @@ class _Shared:
 
 
 async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
-    from harness.systems.clients import make_client  # the database client is imported in the child only
+    from harness.systems.clients import make_client, routes_per_request  # imported in the child only
 
     w = cfg.workload
     stop_event, progress = sync.stop, sync.progress
     # One gRPC channel per node per worker, shared by the worker's clients pinned to that node
     # (separate HTTP/2 streams): measured here, 32 streams on one channel cost ~110 us of
     # client CPU per put against ~175 us with a channel per client and fewer streams each.
-    channels = {e: make_client(w, e) for e in {a.endpoint for a in cfg.clients}}
-    for c in channels.values():
+    if routes_per_request(w):  # one driver session for the worker: it picks a replica per request
+        shared = make_client(w, cfg.clients[0].endpoint, cfg.endpoints)
+        channels = {e: shared for e in {a.endpoint for a in cfg.clients}}
+    else:
+        channels = {e: make_client(w, e, cfg.endpoints) for e in {a.endpoint for a in cfg.clients}}
+    opened = list({id(c): c for c in channels.values()}.values())
+    for c in opened:
         await c.open()
     clients = [channels[a.endpoint] for a in cfg.clients]
     sync.ready.put(cfg.worker_id)
     while not sync.go.wait(0.1):
         if stop_event.is_set():
-            for c in channels.values():
+            for c in opened:
                 await c.aclose()
             return
     sh = _Shared(cfg, int(sync.start_ns.value))
@@ -108,7 +114,7 @@ async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
             await asyncio.gather(*(_client_loop(cfg, sh, a, c, stop_event) for a, c in zip(cfg.clients, clients)))
     finally:
         reporter.cancel()
-        for c in channels.values():
+        for c in opened:
             await c.aclose()
         sh.writer.close()
         cpu1, wall1 = os.times(), time.monotonic()
@@ -169,6 +175,9 @@ async def _one(sh: _Shared, client: Any, process: int, node: str, f: str, key: s
 async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, client: Any, stop_event: Any) -> None:
     w = cfg.workload
     gen = OpGenerator(w, a.process)
+    from harness.systems.clients import routes_per_request
+
+    node = None if routes_per_request(w) else a.node  # token-aware: the driver chose the node
     process = a.process
     open_loop = w.load.mode == "open"
     if open_loop:
@@ -195,7 +204,7 @@ async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, clie
         elif time.monotonic_ns() >= sh.end_ns:
             break
         planned = gen.next()
-        op = await _one(sh, client, process, a.node, planned.f, planned.key, planned.value, intended)
+        op = await _one(sh, client, process, node, planned.f, planned.key, planned.value, intended)
         if op.type == "ok":
             if op.f == "get":
                 gen.last_seen[op.key] = op.result

@@ -106,6 +106,7 @@ def test_cassandra_defaults_and_levels(tmp_path: Path) -> None:
     ("cassandra: {write_consistency: SERIAL}\n", "cassandra.write_consistency", "is not a write consistency level"),
     ("cassandra: {serial_consistency: QUORUM}\n", "cassandra.serial_consistency", "is not a serial consistency level"),
     ("cassandra: {consistency: ONE}\n", "cassandra.consistency", "unknown field"),
+    ("cassandra: {routing: random}\n", "cassandra.routing", "must be pinned or token-aware"),
 ])
 def test_cassandra_bad_levels(tmp_path: Path, extra: str, field: str, reason: str) -> None:
     e = error_of(tmp_path, CASS + extra)

@@ -209,3 +209,16 @@ def test_kill_during_writes_quorum_serves_all_does_not_and_hints_replay(cass: di
     hh = pf["hints_replayed_to_it"]
     assert hh["files"] >= 1, s["process_faults"]  # the survivors replayed what n3 missed
     assert s["lost_writes"]["count"] == 0
+
+
+def test_token_aware_routing_workload(cass: dict[str, Any], tmp_path: Path) -> None:
+    from harness.recorder.history import read_history
+    from harness.workload.runner import run_workload
+
+    w = _workload(name="token-aware", keys={"count": 50, "prefix": "ta"}, mix={"put": 1, "get": 1}, duration_s=4,
+                  read_consistency="QUORUM", cassandra={"write_consistency": "QUORUM", "routing": "token-aware"},
+                  load={"mode": "closed", "concurrency": 4, "workers": 1, "op_timeout_s": 5})
+    result = run_workload(w, cass["cluster"], tmp_path / "ta", time.monotonic_ns(), show_progress=False)
+    ops = [o for o in read_history(result.history_path) if not o.extra.get("phase")]
+    assert sum(1 for o in ops if o.type == "ok") > 20
+    assert {o.node for o in ops} == {None}  # the driver picked each request's replica, not the assignment
