@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench bench-checkers bench-profile test test-unit diagrams clean-cache cleanup
+.PHONY: setup bench bench-checkers bench-profile test test-unit diagrams clean-cache cleanup docker-images
 
 setup: $(SETUP_STAMP)
 
-$(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/pom.xml harness/systems/etcd/gomod/server/go.sum harness/systems/etcd/gomod/benchmark/go.sum
+$(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/pom.xml harness/systems/etcd/gomod/server/go.sum harness/systems/etcd/gomod/benchmark/go.sum harness/setup/docker/images.sh harness/setup/docker/toxiproxy/go.sum
 	bash harness/setup/setup.sh
 	@mkdir -p .cache && touch $(SETUP_STAMP)
 
@@ -25,6 +25,10 @@ test-unit: setup
 ## remove whatever a crashed run left behind (processes, namespaces, bridge, rules, temp dirs)
 cleanup: setup
 	.venv/bin/gbench cleanup
+
+## local images for --provider docker (etcd, Toxiproxy, pause), built offline; needs a Docker engine
+docker-images: setup
+	bash harness/setup/docker/images.sh
 
 clean-cache:
 	rm -rf .cache .venv

@@ -1,7 +1,7 @@
 """``gbench``: the command line. The only place that turns typed errors into one line + exit code.
 
-    gbench run WORKLOAD.yaml [--provider netns|external] [--endpoints h:p,...] [--nodes 5] [--duration S]
-    gbench scenario SCENARIO.yaml [--provider netns]
+    gbench run WORKLOAD.yaml [--provider auto|netns|docker|external] [--endpoints h:p,...] [--nodes 5] [--duration S]
+    gbench scenario SCENARIO.yaml [--provider auto|netns|docker]
     gbench bench [--suite workloads/suites/etcd.yaml ...] [--nodes N]
     gbench compare ETCD_RUN CASSANDRA_RUN
     gbench ls
@@ -10,7 +10,8 @@
     gbench cleanup [--force]
 
 Environment: GBENCH_RESULTS_DIR (results root), GBENCH_DATA_DIR (node data dirs),
-GBENCH_STATE_DIR (crash-cleanup ledgers), GBENCH_ETCD_BIN (etcd binary).
+GBENCH_STATE_DIR (crash-cleanup ledgers), GBENCH_ETCD_BIN (etcd binary), GBENCH_DOCKER_PULL=1 (docker
+provider: pull official images), TESTCONTAINERS_RYUK_DISABLED (docker provider: no Ryuk reaper).
 Exit codes: 0 ok, 1 failure, 2 bad input, 130 interrupted.
 """
 from __future__ import annotations
@@ -167,7 +168,12 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 
     report = cleanup_all(only_dead_owners=not args.force)
     print(report if isinstance(report, str) else _fmt_report(report))
-    return 0
+    from harness.providers.docker import cleanup_docker
+
+    docker_report = cleanup_docker(None, force=args.force)  # by label; nothing when no engine answers
+    if docker_report.removed or docker_report.errors or docker_report.skipped_live:
+        print(docker_report)
+    return 0 if docker_report.ok else 1
 
 
 def _fmt_report(report: object) -> str:
@@ -185,8 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def cluster_args(sp: argparse.ArgumentParser) -> None:
         g = sp.add_argument_group("cluster")
-        g.add_argument("--provider", default="netns", choices=["netns", "external"],
-                       help="where nodes run (default: netns; external = an existing cluster)")
+        g.add_argument("--provider", default="auto", choices=["auto", "netns", "docker", "external"],
+                       help="where nodes run (default: auto = docker when an engine answers and the images are "
+                            "there, else netns when root; external = an existing cluster)")
         g.add_argument("--endpoints", help="external provider: comma-separated host:port list")
         g.add_argument("--nodes", type=int, help="override the node count")
         sp.add_argument("--results", help="results root (default: ./results or $GBENCH_RESULTS_DIR)")
@@ -225,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--results")
     sh.set_defaults(fn=cmd_show)
 
-    c = sub.add_parser("cleanup", help="remove what crashed runs left (processes, namespaces, bridge, rules, dirs)")
+    c = sub.add_parser("cleanup", help="remove what crashed runs left (processes, namespaces, bridge, rules, dirs; "
+                                       "docker containers and networks by label)")
     c.add_argument("--force", action="store_true", help="also clean runs whose harness process is still alive")
     c.set_defaults(fn=cmd_cleanup)
 

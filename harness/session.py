@@ -31,7 +31,7 @@ from harness.workload.suite import Suite
 
 @dataclass
 class SessionOptions:
-    provider: str = "netns"  # netns | external
+    provider: str = "auto"  # auto | netns | docker | external
     endpoints: tuple[str, ...] = ()
     results_root: Path | None = None
     show_progress: bool = True
@@ -61,16 +61,42 @@ def make_system(name: str) -> Any:
     raise ConfigError("(suite)", "system", f"unknown system {name!r} (known: etcd, cassandra)")
 
 
-def make_provider(opts: SessionOptions, run_id: str) -> ClusterProvider:
-    if opts.provider == "netns":
+def choose_provider(system: Any) -> str:
+    """``--provider auto``: docker when an engine answers and the system's images are there
+    (or may be pulled), else netns when root, else one message naming both reasons."""
+    from harness.providers.docker import docker_unavailable_reason
+
+    why_not_docker = docker_unavailable_reason(system) if system is not None else "no system given"
+    if why_not_docker is None:
+        return "docker"
+    if os.geteuid() == 0:
+        return "netns"
+    raise EnvironmentProblem(f"no provider can start a cluster here: docker: {why_not_docker}; netns: not running "
+                             "as root (namespaces need CAP_NET_ADMIN). "
+                             "Start Docker (and run harness/setup/docker/images.sh), run as root, or use "
+                             "--provider external --endpoints host:port,...")
+
+
+def make_provider(opts: SessionOptions, run_id: str, system: Any = None) -> ClusterProvider:
+    name = opts.provider
+    if name == "auto" and opts.endpoints:
+        name = "external"
+    if name == "auto":  # per suite: etcd may run on docker while Cassandra stays on netns
+        name = choose_provider(system)
+        opts.log(f"[gbench] provider: {name} (auto; override with --provider)")
+    if name == "docker":
+        from harness.providers.docker import DockerProvider
+
+        return DockerProvider(run_id)  # type: ignore[return-value]
+    if name == "netns":
         from harness.providers.netns import NetnsProvider
 
         return NetnsProvider(run_id)  # type: ignore[return-value]
-    if opts.provider == "external":
+    if name == "external":
         from harness.providers.external import ExternalProvider
 
         return ExternalProvider(opts.endpoints)  # type: ignore[return-value]
-    raise ConfigError("--provider", "provider", f"unknown provider {opts.provider!r} (known: netns, external)")
+    raise ConfigError("--provider", "provider", f"unknown provider {name!r} (known: auto, netns, docker, external)")
 
 
 def preflight(suite: Suite, system: Any) -> list[Any]:
@@ -98,7 +124,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     system = make_system(suite.system)
     scenarios = preflight(suite, system)
     run = RunDirectory.plan(suite.name, opts.results_root)
-    provider = make_provider(opts, run.run_id)
+    provider = make_provider(opts, run.run_id, system)
     provider.check_environment()  # not root, no namespaces...: one message, nothing created
     if scenarios:
         from harness.scenario.spec import check_environment as check_scenario_environment
@@ -128,6 +154,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
             "system": suite.system, "provider": provider.name, "nodes": len(cluster.nodes),
             "time_to_ready_s": cluster.time_to_ready_s, "leader_at_start": cluster.ready.leader if cluster.ready else None,
             "endpoints": cluster.client_endpoints, "config": getattr(system, "config_dict", lambda: {})(),
+            "provider_facts": getattr(provider, "facts", lambda: {})(),
         }
         opts.log(f"[gbench] cluster ready in {cluster.time_to_ready_s:.2f}s (leader {manifest['cluster']['leader_at_start']})")
         for w in suite.workloads:

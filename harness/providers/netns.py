@@ -65,6 +65,13 @@ DEFAULT_READY_TIMEOUT_S = 60.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def default_data_root() -> Path:
+    """Where node data dirs go unless a provider is told otherwise: ``$GBENCH_DATA_DIR`` or
+    ``<repo>/.cache/data`` (on disk, not /tmp, which may be tmpfs and would hide fsync cost)."""
+    env = os.environ.get(DATA_DIR_ENV)
+    return Path(env) if env else REPO_ROOT / ".cache" / "data"
+
+
 # --------------------------------------------------------------------------- naming / addressing
 
 def short_id(run_id: str) -> str:
@@ -333,10 +340,7 @@ class NetnsProvider:
     def data_root(self) -> Path:
         """Scratch root for node data dirs: ``$GBENCH_DATA_DIR`` or ``<repo>/.cache/data``
         (on disk, not /tmp, which may be tmpfs and would hide fsync cost)."""
-        if self._data_root is not None:
-            return self._data_root
-        env = os.environ.get(DATA_DIR_ENV)
-        return Path(env) if env else REPO_ROOT / ".cache" / "data"
+        return self._data_root if self._data_root is not None else default_data_root()
 
     @property
     def scratch_dir(self) -> Path:
@@ -381,7 +385,7 @@ class NetnsProvider:
             raise EnvironmentProblem(
                 "the netns provider cannot run here: " + "; ".join(problems) + ". Run as root on Linux with "
                 "iproute2 and iptables (`make setup` installs them), or use `--provider external --endpoints "
-                "host:port,...` against a cluster you run yourself (a docker provider is planned)")
+                "host:port,...` against a cluster you run yourself, or `--provider docker` on a Docker host")
 
     # -- start
     def start(self, system: SystemDefinition, n_nodes: int, run_dir: Path) -> Cluster:

@@ -63,4 +63,16 @@ fi
 if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
   bash harness/setup/cassandra/fetch.sh || log "WARNING: Cassandra could not be fetched (see above); its runs will say so"
 fi
+# 5. Docker: the engine package when root and missing (its daemon is not started here; the docker
+#    tests start one with its own iptables handling off), then the provider's local images
+#    (only when a Docker engine answers): built offline from the binaries above
+#    (harness/setup/docker/images.sh); without an engine the docker provider is simply not chosen.
+if ! command -v dockerd >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing docker.io with apt (for the docker provider)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null || log "WARNING: docker.io could not be installed"
+fi
+if command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1; then
+  bash harness/setup/docker/images.sh || log "WARNING: docker images could not be built (see above); runs use netns"
+fi
 log "done"

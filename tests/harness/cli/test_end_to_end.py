@@ -97,7 +97,7 @@ def wait_for_line(proc: subprocess.Popen[bytes], needle: str, timeout: float) ->
 def test_run_publishes_complete_results(require_cluster: None, tmp_path: Path, env: dict[str, str], nodes: int) -> None:
     wl = tmp_path / "w.yaml"
     wl.write_text(WORKLOAD % 3)
-    r = subprocess.run(gbench("run", str(wl), "--nodes", str(nodes), "--quiet"), env=env, cwd=REPO,
+    r = subprocess.run(gbench("run", str(wl), "--nodes", str(nodes), "--quiet", "--provider", "netns"), env=env, cwd=REPO,
                        capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-4000:]
     runs = [p for p in (tmp_path / "results").iterdir()]
@@ -129,7 +129,7 @@ def test_run_publishes_complete_results(require_cluster: None, tmp_path: Path, e
 def test_sigint_mid_run_leaves_nothing(require_cluster: None, tmp_path: Path, env: dict[str, str]) -> None:
     wl = tmp_path / "w.yaml"
     wl.write_text(WORKLOAD % 60)
-    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3"), env=env, cwd=REPO,
+    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3", "--provider", "netns"), env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_line(proc, "workload e2e", 120)
@@ -150,7 +150,7 @@ def test_sigkill_then_cleanup_removes_everything(require_cluster: None, tmp_path
     wl.write_text(WORKLOAD % 60)
     foreign = "gbtest-foreign"
     subprocess.run(["ip", "netns", "add", foreign], check=True)
-    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3"), env=env, cwd=REPO,
+    proc = subprocess.Popen(gbench("run", str(wl), "--nodes", "3", "--provider", "netns"), env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_line(proc, "workload e2e", 120)

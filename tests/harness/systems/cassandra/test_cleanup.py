@@ -49,7 +49,7 @@ def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
                GBENCH_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
     wl = tmp_path / "w.yaml"
     wl.write_text(WORKLOAD)
-    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(wl), "--quiet"], env=env, cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(wl), "--quiet", "--provider", "netns"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         buf, deadline = b"", time.monotonic() + 240

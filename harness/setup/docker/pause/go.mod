@@ -1,0 +1,3 @@
+module guarantees-bench/setup/docker/pause
+
+go 1.24

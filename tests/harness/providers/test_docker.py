@@ -1,0 +1,439 @@
+"""The docker provider: naming/command rules with exact values, then real etcd clusters in
+containers (3 and 5 nodes) started through testcontainers: replication, kill + restart,
+pause/resume, an iptables partition through ``exec_in_node_netns`` that survives a kill +
+restart of the isolated node, cleanup by label after a SIGKILLed harness, the Toxiproxy
+image, and nothing of a run left afterwards (containers, networks, run-specific image
+tags, bridge, FORWARD rules, data dirs).
+
+Real-cluster tests need a Docker engine and the local images (harness/setup/docker/images.sh).
+Without an engine they skip, unless ``CI=true`` or ``GBENCH_START_DOCKERD=1``: then they
+start ``dockerd`` themselves when it is installed and they are root (and stop it again),
+and build missing images with images.sh. Without ``dockerd`` they skip even in CI; with an
+engine, anything else missing fails in CI, as the other cluster tests do.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from ipaddress import IPv4Network
+from pathlib import Path
+from typing import Any, Iterator
+
+import grpc
+import pytest
+from pyetcd.etcdrpc import rpc_pb2 as pb
+from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
+
+from harness.errors import EnvironmentProblem
+from harness.providers.base import NetworkControl, Node, NodeLaunch
+from harness.providers.docker import (LABEL_RUN, PAUSE_IMAGE, RUN_MARKER, TOXIPROXY_API_PORT, TOXIPROXY_IMAGE,
+                                      DockerCleanupResult, DockerdHandle, DockerNames, DockerProvider, ImageSpec,
+                                      _remove_scratch, cleanup_docker, container_argv, engine_problem, ensure_dockerd,
+                                      etcd_image, exit_status, forward_rule_spec, image_for, run_labels)
+from harness.providers.netns import IFNAMSIZ, short_id
+
+REPO = Path(__file__).resolve().parents[3]
+NO_PROXY = [("grpc.enable_http_proxy", 0)]
+
+
+# --------------------------------------------------------------------------- pure parts
+
+def test_names_labels_and_rule_spec() -> None:
+    nm = DockerNames(short_id("20250101T000000Z-e2e"))
+    assert (nm.network, nm.bridge, nm.sandbox("n1"), nm.container("n1")) == \
+        ("gbench-2ae5aa", "gd2ae5aa-br", "gbench-2ae5aa-n1-net", "gbench-2ae5aa-n1")
+    assert len(nm.bridge) <= IFNAMSIZ
+    labels = run_labels("r1", "node", **{"gbench.node": "n2"})
+    assert labels[LABEL_RUN] == "r1" and labels["gbench.role"] == "node" and labels["gbench.node"] == "n2"
+    assert labels["gbench.owner_pid"] == str(os.getpid()) and labels["gbench.owner_start_time"].isdigit()
+    assert forward_rule_spec("gd2ae5aa-br", "r1") == ["FORWARD", "-i", "gd2ae5aa-br", "-o", "gd2ae5aa-br", "-j",
+                                                     "ACCEPT", "-m", "comment", "--comment", "gbench:r1"]
+
+
+def test_the_command_a_container_runs_is_the_systems_own() -> None:
+    launch = NodeLaunch(argv=["/work/.cache/bin/etcd", "--name", "n1", "--data-dir", "/d/n1"], data_dir=Path("/d/n1"))
+    assert container_argv(launch, etcd_image("3.6.16")) == (["/usr/local/bin/etcd"],
+                                                            ["--name", "n1", "--data-dir", "/d/n1"])
+    assert etcd_image("3.6.16") == ImageSpec("gbench/etcd:3.6.16-local", "quay.io/coreos/etcd:v3.6.16",
+                                             "/usr/local/bin/etcd")
+    assert TOXIPROXY_IMAGE.candidates() == ["gbench/toxiproxy:2.12.0-local", "ghcr.io/shopify/toxiproxy:2.12.0"]
+    assert PAUSE_IMAGE.binary == "/pause"
+
+
+def test_exit_status_follows_popen() -> None:
+    assert exit_status(137, running=False) == -9 and exit_status(143, running=False) == -15
+    assert exit_status(0, running=False) == 0 and exit_status(2, running=False) == 2
+    assert exit_status(0, running=True) is None
+
+
+def test_systems_without_an_image_say_to_use_netns() -> None:
+    class Cass:
+        name = "cassandra"
+
+        def version(self) -> str:
+            return "5.0.9"
+
+    with pytest.raises(EnvironmentProblem, match="--provider netns"):
+        image_for(Cass())  # type: ignore[arg-type]
+
+
+def test_no_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
+    assert "no Docker engine answers" in (engine_problem() or "")
+    with pytest.raises(EnvironmentProblem) as e:
+        DockerProvider("x").check_environment()
+    assert "docker provider cannot run here" in str(e.value) and "--provider netns" in str(e.value)
+    assert cleanup_docker("x").removed == []  # nothing of ours can exist without an engine
+    monkeypatch.setenv("DOCKER_HOST", "tcp://192.0.2.1:2375")
+    assert "not a local socket" in (engine_problem() or "")
+
+
+def test_scratch_dirs_are_removed_only_when_their_marker_names_the_run(tmp_path: Path) -> None:
+    d = tmp_path / "run-a"
+    d.mkdir()
+    (d / RUN_MARKER).write_text("run-a\n")
+    (d / "n1").mkdir()
+    r = DockerCleanupResult()
+    _remove_scratch(d, "run-b", r)
+    assert d.exists() and r.errors and "left in place" in r.errors[0]
+    r = DockerCleanupResult()
+    _remove_scratch(d, "run-a", r)
+    assert not d.exists() and r.ok and r.removed == [f"dir {d}"]
+    _remove_scratch(tmp_path / "unmarked", "run-a", r)  # no marker: not ours, silently left alone
+    assert r.ok
+
+
+# --------------------------------------------------------------------------- real clusters
+
+def _may_set_up() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("GBENCH_START_DOCKERD"))
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"docker cluster test cannot run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DockerdHandle]:
+    """A Docker engine for this module: the running one, or dockerd started here (CI)."""
+    problem = engine_problem()
+    if problem is None:
+        yield DockerdHandle(started=False)
+        return
+    if not (_may_set_up() and shutil.which("dockerd") and os.geteuid() == 0):
+        # a skip even in CI: a CI machine without Docker still runs every other cluster test
+        pytest.skip(f"{problem} (with CI=true or GBENCH_START_DOCKERD=1 these tests start dockerd when it is "
+                    "installed and they run as root)")
+    handle = ensure_dockerd()
+    print(f"\n[test] started dockerd (pid {handle.proc.pid if handle.proc else '?'}) in {handle.startup_s:.1f}s")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture(scope="module")
+def images(engine: DockerdHandle) -> dict[str, str]:
+    """The local images (built by images.sh when allowed and missing). Ryuk is off: its
+    image cannot be pulled here, and cleanup must not depend on it."""
+    from harness.systems.etcd.binaries import find_etcd
+
+    if os.geteuid() != 0:
+        _unavailable("needs root (nsenter into the containers' namespaces for partitions)")
+    try:
+        version = find_etcd().version
+    except EnvironmentProblem as e:
+        _unavailable(str(e))
+    want = {"etcd": etcd_image(version).local, "pause": PAUSE_IMAGE.local, "toxiproxy": TOXIPROXY_IMAGE.local}
+    if _missing(want) and _may_set_up():
+        t0 = time.monotonic()
+        subprocess.run(["bash", str(REPO / "harness/setup/docker/images.sh")], check=True, timeout=900)
+        print(f"\n[test] images.sh took {time.monotonic() - t0:.1f}s")
+    missing = _missing(want)
+    if missing:
+        _unavailable(f"docker images missing: {', '.join(missing)} (run harness/setup/docker/images.sh)")
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    return want
+
+
+def _missing(want: dict[str, str]) -> list[str]:
+    p = subprocess.run(["docker", "image", "inspect", *want.values()], capture_output=True, text=True)
+    found = {t for img in (json.loads(p.stdout or "[]") or []) for t in img.get("RepoTags", [])}
+    return [t for t in want.values() if t not in found]
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    d = {"state": tmp_path / "state", "data": tmp_path / "data", "run": tmp_path / "run"}
+    monkeypatch.setenv("GBENCH_STATE_DIR", str(d["state"]))
+    monkeypatch.setenv("GBENCH_DATA_DIR", str(d["data"]))
+    return d
+
+
+@pytest.fixture
+def etcd(images: dict[str, str]) -> Any:
+    from harness.systems.etcd.binaries import find_etcd
+    from harness.systems.etcd.system import EtcdSystem
+
+    return EtcdSystem(find_etcd())
+
+
+def new_run_id(tag: str) -> str:
+    return f"t-{tag}-{os.getpid()}-{time.time_ns()}"
+
+
+def leftovers(run_id: str, scratch_dir: Path | None = None) -> list[str]:
+    """Everything of this run that could survive: containers, networks, images, the
+    bridge, FORWARD rules, node processes, the data dir."""
+    import docker
+
+    short = short_id(run_id)
+    client = docker.from_env()
+    try:
+        found = {f"container {c.name}" for c in client.containers.list(all=True)
+                 if short in c.name or c.labels.get(LABEL_RUN) == run_id}
+        found |= {f"network {n.name}" for n in client.networks.list()
+                  if short in n.name or (n.attrs.get("Labels") or {}).get(LABEL_RUN) == run_id}
+        found |= {f"image {img.tags or img.id}" for img in client.images.list(all=True)
+                  if img.labels.get(LABEL_RUN) == run_id or any(short in t or run_id in t for t in img.tags)}
+    finally:
+        client.close()
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    found |= {f"link {l.split(':')[1].strip()}" for l in links.splitlines() if f"gd{short}" in l}
+    rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
+    found |= {f"rule {l}" for l in rules.splitlines() if f"gbench:{run_id}" in l}
+    if scratch_dir is not None:
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    if str(scratch_dir) in (d / "cmdline").read_text():
+                        found.add(f"process {d.name}")
+                except OSError:
+                    pass
+        if scratch_dir.exists():
+            found.add(f"dir {scratch_dir}")
+    return sorted(found)
+
+
+@pytest.fixture
+def provider(etcd: Any, scratch: dict[str, Path], request: pytest.FixtureRequest) -> Iterator[DockerProvider]:
+    p = DockerProvider(new_run_id(request.node.name[5:25])).with_pull(False)
+    try:
+        yield p
+    finally:
+        p.teardown()
+        assert leftovers(p.run_id, p.scratch_dir) == []
+
+
+def put(endpoint: str, key: str, value: bytes) -> int:
+    with grpc.insecure_channel(endpoint, options=NO_PROXY) as ch:
+        return pbg.KVStub(ch).Put(pb.PutRequest(key=key.encode(), value=value), timeout=5).header.revision
+
+
+def get(endpoint: str, key: str, serializable: bool = False) -> bytes | None:
+    with grpc.insecure_channel(endpoint, options=NO_PROXY) as ch:
+        r = pbg.KVStub(ch).Range(pb.RangeRequest(key=key.encode(), serializable=serializable), timeout=5)
+        return r.kvs[0].value if r.kvs else None
+
+
+def eventually(fn: Any, timeout_s: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            v = fn()
+            if v:
+                return v
+        except (grpc.RpcError, OSError):  # not answering yet (urllib's URLError is an OSError)
+            pass
+        assert time.monotonic() < deadline, f"{what} not met within {timeout_s}s"
+        time.sleep(0.1)
+
+
+@pytest.mark.cluster
+def test_three_nodes_replicate_survive_kill_pause_partition_and_leave_nothing(
+        provider: DockerProvider, etcd: Any, scratch: dict[str, Path]) -> None:
+    import docker
+
+    from harness.nemesis import NemesisContext, standard_nemesis
+
+    cluster = provider.start(etcd, 3, scratch["run"])
+    print(f"\n3-node docker time to ready: {cluster.time_to_ready_s:.3f}s (sandboxes {provider.sandboxes_s:.3f}s; "
+          f"leader {cluster.ready.leader}; images {provider.images} {provider.image_sources}; ryuk {provider.ryuk})")
+    assert cluster.ready is not None and cluster.ready.leader in {"n1", "n2", "n3"}
+    assert 0 < cluster.ready.seconds <= cluster.time_to_ready_s < 30
+    assert provider.ryuk is False and provider.image_sources == {"node": "local", "sandbox": "local"}
+    assert all(isinstance(n, Node) for n in cluster.nodes) and isinstance(provider, NetworkControl)
+    assert provider.subnet is not None and provider.subnet.subnet_of(IPv4Network("198.18.0.0/15"))
+    assert [n.host for n in cluster.nodes] == [str(provider.subnet[11 + i]) for i in range(3)]
+    assert provider.gateway == str(provider.subnet[1])
+    facts = provider.facts()
+    assert facts["engine"]["version"] and set(facts["image_ids"]) == {"node", "sandbox"}
+
+    # every container and the network carry the run label; the node runs the system's exact flags
+    client = docker.from_env()
+    try:
+        mine = client.containers.list(filters={"label": f"{LABEL_RUN}={provider.run_id}"})
+        assert sorted(c.name for c in mine) == sorted([provider.names.container(f"n{i}") for i in (1, 2, 3)]
+                                                      + [provider.names.sandbox(f"n{i}") for i in (1, 2, 3)])
+        n2 = client.containers.get(provider.names.container("n2"))
+        assert n2.attrs["Args"] == cluster.node("n2").launch.argv[1:]  # type: ignore[attr-defined]
+        assert n2.attrs["HostConfig"]["NetworkMode"].startswith("container:")
+        net = client.networks.get(provider.names.network)
+        assert net.attrs["Labels"][LABEL_RUN] == provider.run_id and net.attrs["Internal"] is True
+    finally:
+        client.close()
+
+    # a write through n1 is visible on n2 (linearizable) and n3 (serializable, local)
+    assert put(cluster.client_endpoint("n1"), "gbtest/k", b"v1") > 1
+    assert get(cluster.client_endpoint("n2"), "gbtest/k") == b"v1"
+    eventually(lambda: get(cluster.client_endpoint("n3"), "gbtest/k", serializable=True) == b"v1", 5, "n3 applied")
+    # the node's namespace: its address, no default route (internal network)
+    out = provider.exec_in_node_netns("n2", ["ip", "-4", "-o", "addr", "show"]).stdout
+    assert f"inet {cluster.node('n2').host}/24" in out
+    assert provider.exec_in_node_netns("n2", ["ip", "-4", "route", "show", "default"]).stdout == ""
+    assert '"msg":"serving client traffic insecurely' in cluster.node("n1").log_path.read_text() or \
+        "ready to serve client requests" in cluster.node("n1").log_path.read_text()
+
+    # kill -9 (docker kill) keeps the data; the other two still commit; restart rejoins
+    n3 = cluster.node("n3")
+    n3.kill()
+    assert not n3.is_running() and n3.pid() is None and n3.returncode == -9  # type: ignore[attr-defined]
+    # n3 may have been the leader: the write waits for the election (retried, bounded)
+    eventually(lambda: put(cluster.client_endpoint("n1"), "gbtest/k", b"v2"), 20, "a write after the kill")
+    n3.restart()
+    assert n3.is_running()
+    eventually(lambda: get(cluster.client_endpoint("n3"), "gbtest/k", serializable=True) == b"v2", 15, "n3 caught up")
+    log3 = n3.log_path.read_text()
+    assert "===== gbench: restart #1 of n3" in log3
+    assert log3.split("restart #1 of n3")[1].count('"level"') > 3  # the new incarnation's own lines follow it
+
+    # pause (cgroup freezer) reads as /proc state T; resume undoes it
+    n2node = cluster.node("n2")
+    n2node.pause()
+    assert n2node.state() == "T" and n2node.is_running()  # type: ignore[attr-defined]
+    n2node.resume()
+    assert n2node.state() not in ("T", "t", None)  # type: ignore[attr-defined]
+
+    # the nemesis's partition, inside the containers' namespaces; it survives kill + restart of n1
+    nem = standard_nemesis()
+    nem.setup(NemesisContext(cluster, provider.run_id, time.monotonic_ns()))
+    try:
+        rec = nem.invoke("partition", {"shape": "isolate-node", "node": "n1"})
+        assert rec.type == "ok", rec
+        assert rec.extra["verification"]["harness_reaches_all"] is True
+        rules = provider.exec_in_node_netns("n1", ["iptables", "-S"]).stdout
+        assert rules.count(f"gbench:{provider.run_id}") == 4  # DROP in and out for each of n2, n3
+        n1 = cluster.node("n1")
+        n1.kill()
+        n1.restart()
+        assert provider.exec_in_node_netns("n1", ["iptables", "-S"]).stdout.count(f"gbench:{provider.run_id}") == 4
+        healed = nem.invoke("heal", {})
+        assert healed.type == "ok", healed
+        assert f"gbench:{provider.run_id}" not in provider.exec_in_node_netns("n1", ["iptables", "-S"]).stdout
+        eventually(lambda: put(cluster.client_endpoint("n2"), "gbtest/k", b"v3"), 20, "a write after the heal")
+        eventually(lambda: get(cluster.client_endpoint("n1"), "gbtest/k", serializable=True) == b"v3", 15,
+                   "n1 caught up")
+    finally:
+        nem.teardown()
+    provider.teardown()
+    assert provider.last_cleanup is not None and provider.last_cleanup.ok
+    assert leftovers(provider.run_id, provider.scratch_dir) == []
+    provider.teardown()  # idempotent
+
+
+@pytest.mark.cluster
+def test_five_nodes_time_to_ready(provider: DockerProvider, etcd: Any, scratch: dict[str, Path]) -> None:
+    cluster = provider.start(etcd, 5, scratch["run"])
+    print(f"\n5-node docker time to ready: {cluster.time_to_ready_s:.3f}s (sandboxes {provider.sandboxes_s:.3f}s; "
+          f"leader {cluster.ready.leader})")
+    assert sorted(cluster.ready.details["member_ids"]) == ["n1", "n2", "n3", "n4", "n5"]
+    assert {s["leader"] for s in etcd.member_status(cluster).values() if s} == {cluster.ready.leader}
+    cluster.node("n4").pause()  # teardown (the fixture) must remove a paused node too
+    assert cluster.node("n4").state() == "T"  # type: ignore[attr-defined]
+
+
+_CRASHING_HARNESS = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from harness.providers.docker import DockerProvider
+    from harness.systems.etcd.binaries import find_etcd
+    from harness.systems.etcd.system import EtcdSystem
+    p = DockerProvider(sys.argv[1]).with_pull(False)
+    c = p.start(EtcdSystem(find_etcd()), 1, Path(sys.argv[2]))
+    print("READY", p.scratch_dir, flush=True)
+    time.sleep(120)
+""")
+
+
+@pytest.mark.cluster
+def test_cleanup_by_label_after_the_harness_is_sigkilled(etcd: Any, scratch: dict[str, Path]) -> None:
+    run_id = new_run_id("crash")
+    proc = subprocess.Popen([sys.executable, "-c", _CRASHING_HARNESS, run_id, str(scratch["run"])], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # bounded: the child starts within its 60 s ready timeout or exits
+        assert line.startswith("READY"), line
+        scratch_dir = Path(line.split()[1])
+        assert scratch_dir.exists()
+        live = cleanup_docker(None)
+        assert (run_id, proc.pid) in live.skipped_live and not any(run_id in x for x in live.removed)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert len(leftovers(run_id, scratch_dir)) >= 4  # 2 containers, network, bridge, dir
+        res = cleanup_docker(None)
+        assert res.ok, res.errors
+        assert {x.split()[0] for x in res.removed} >= {"container", "network", "dir"}
+        assert leftovers(run_id, scratch_dir) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        cleanup_docker(run_id, force=True)
+
+
+@pytest.mark.cluster
+def test_toxiproxy_image_answers_on_a_run_network(images: dict[str, str]) -> None:
+    """The locally built Toxiproxy image starts and serves its API (the later Toxiproxy
+    nemesis will run it as role ``aux`` on the run network)."""
+    import docker
+    from docker.types import IPAMConfig, IPAMPool
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.network import Network
+
+    run_id = new_run_id("toxi")
+    client = docker.from_env()
+    taken = [IPv4Network(c["Subnet"]) for n in client.networks.list() for c in (n.attrs.get("IPAM") or {}).get(
+        "Config") or [] if "." in c.get("Subnet", "")]
+    client.close()
+    subnet = next(s for s in IPv4Network("198.19.0.0/16").subnets(new_prefix=24)
+                  if not any(s.overlaps(t) for t in taken))
+    net = Network(docker_network_kw={"internal": True, "labels": run_labels(run_id, "network"),
+                                     "ipam": IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet),
+                                                                               gateway=str(subnet[1]))])})
+    net.name = f"gbench-{short_id(run_id)}"
+    try:
+        net.create()
+        tc = DockerContainer(images["toxiproxy"], name=f"gbench-{short_id(run_id)}-toxiproxy") \
+            .with_network(net).with_kwargs(labels=run_labels(run_id, "aux"), detach=True)
+        tc.start()
+        c = tc.get_wrapped_container()
+        c.reload()
+        ip = c.attrs["NetworkSettings"]["Networks"][net.name]["IPAddress"]
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy: the container only
+        body = eventually(lambda: opener.open(f"http://{ip}:{TOXIPROXY_API_PORT}/version", timeout=2).read(), 10,
+                          "toxiproxy API")
+        assert json.loads(body)["version"] == "2.12.0"
+    finally:
+        res = cleanup_docker(run_id, force=True)
+        assert res.ok, res.errors
+        assert leftovers(run_id) == []
