@@ -9,6 +9,8 @@
 - ``partition``: ``partition`` / ``heal``.
 - ``link``: ``loss`` (iptables statistic) / ``latency`` (netem, when the kernel has it) / ``heal-link``.
 - ``process``: ``kill`` / ``restart`` / ``pause`` / ``resume``.
+- ``client_links``: ``client-latency`` / ``client-down`` / ``client-reset`` / ``heal-client``
+  (Toxiproxy between the load's clients and the nodes; ``toxiproxy`` is its REST client).
 
     nem = standard_nemesis()
     nem.setup(NemesisContext(cluster, run_id, time_origin_ns, rng=random.Random(seed)))
@@ -23,11 +25,13 @@ from harness.nemesis.core import (ComposedNemesis, FaultRecord, Nemesis, Nemesis
 
 def standard_nemesis() -> ComposedNemesis:
     """Every fault this package knows, composed (partition, link, process faults + noop)."""
+    from harness.nemesis.client_links import ClientLinkNemesis
     from harness.nemesis.link import LinkNemesis
     from harness.nemesis.partition import PartitionNemesis
     from harness.nemesis.process import ProcessNemesis
 
-    return compose([ProcessNemesis(), PartitionNemesis(), LinkNemesis(), NoopNemesis(("noop",))])
+    return compose([ProcessNemesis(), PartitionNemesis(), LinkNemesis(), ClientLinkNemesis(),
+                    NoopNemesis(("noop",))])
 
 
 __all__ = ["ComposedNemesis", "FaultRecord", "Nemesis", "NemesisContext", "NoopNemesis", "compose",

@@ -160,6 +160,10 @@ class ComposedNemesis:
         for m in self.members:
             m.setup(ctx)
 
+    def member_for(self, fault: str) -> Nemesis | None:
+        """The member that handles ``fault`` (the scenario runner starts the client-link proxies)."""
+        return self._route.get(fault)
+
     def invoke(self, fault: str, params: Mapping[str, Any]) -> FaultRecord:
         m = self._route.get(fault)
         if m is None:

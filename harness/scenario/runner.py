@@ -42,7 +42,7 @@ from harness.providers.base import Cluster
 from harness.recorder.history import Op, read_history
 from harness.scenario.final_reads import final_reads
 from harness.scenario.members import MemberPoller, wait_converged
-from harness.scenario.spec import PROCESS_BLOCK, Scenario, check_environment
+from harness.scenario.spec import CLIENT_LINK_FAULTS, PROCESS_BLOCK, Scenario, check_environment
 from harness.workload.runner import WorkloadResult, run_workload
 
 #: How long the timeline waits for the workloads' load to start (worker spawn, preload).
@@ -126,13 +126,15 @@ class _Timeline(threading.Thread):
 
 
 def _run_workloads(scenario: Scenario, cluster: Cluster, directory: Path, origin: int, leader: str | None,
-                   stop: Any, results: dict[str, WorkloadResult], errors: dict[str, BaseException]) -> list[threading.Thread]:
+                   stop: Any, results: dict[str, WorkloadResult], errors: dict[str, BaseException],
+                   endpoint_map: dict[str, str] | None = None) -> list[threading.Thread]:
     threads = []
     for k, w in enumerate(scenario.workloads):
         def target(w: Any = w, k: int = k) -> None:
             try:
                 results[w.name] = run_workload(w, cluster, directory / "workloads" / w.name, origin, leader=leader,
-                                               stop=stop, show_progress=False, process_offset=k * PROCESS_BLOCK)
+                                               stop=stop, show_progress=False, process_offset=k * PROCESS_BLOCK,
+                                               endpoint_map=endpoint_map)
             except BaseException as e:  # noqa: BLE001 - reported by the main thread
                 errors[w.name] = e
         t = threading.Thread(target=target, name=f"gbench-workload-{w.name}", daemon=True)
@@ -190,7 +192,12 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
         leader = ctx.leader()
         log(f"[scenario] {scenario.name}: {len(scenario.workloads)} workload(s) for {scenario.end_s:g}s, "
             f"{len(scenario.timeline)} event(s); leader {leader}")
-        threads = _run_workloads(scenario, cluster, directory, time_origin_ns, leader, stop, results, errors)
+        endpoint_map = None
+        if scenario.faults_used() & CLIENT_LINK_FAULTS:  # the load talks to the nodes through Toxiproxy
+            endpoint_map = nem.member_for("client-down").start()  # type: ignore[union-attr]
+            log(f"[scenario] client links through Toxiproxy: {endpoint_map}")
+        threads = _run_workloads(scenario, cluster, directory, time_origin_ns, leader, stop, results, errors,
+                                 endpoint_map)
         timeline = _Timeline(scenario, nem, ctx, directory, threads, abort, log)
         timeline.start()
         try:

@@ -45,6 +45,9 @@ Faults (``FAULTS``; fields in brackets are optional)
 - ``heal-link``: removes every loss/latency fault.
 - ``kill`` / ``pause``: [``target``]: leader | follower | random | a node name [leader]
 - ``restart`` / ``resume``: [``target``]: all | a node name [all]
+- ``client-latency``: ``latency_ms``, [``jitter_ms``], [``nodes``] (Toxiproxy between the load's
+  clients and those nodes; any kernel); ``client-down`` / ``client-reset``: [``nodes``];
+  ``heal-client``: removes every client link fault (``harness/nemesis/client_links.py``)
 - ``noop``
 Every event may carry a free-text ``note``.
 """
@@ -72,8 +75,13 @@ FAULTS: dict[str, dict[str, tuple[str, ...]]] = {
     "pause": {"required": (), "optional": ("target",)},
     "restart": {"required": (), "optional": ("target",)},
     "resume": {"required": (), "optional": ("target",)},
+    "client-latency": {"required": ("latency_ms",), "optional": ("jitter_ms", "nodes")},
+    "client-down": {"required": (), "optional": ("nodes",)},
+    "client-reset": {"required": (), "optional": ("nodes",)},
+    "heal-client": {"required": (), "optional": ()},
     "noop": {"required": (), "optional": ()},
 }
+CLIENT_LINK_FAULTS = frozenset({"client-latency", "client-down", "client-reset", "heal-client"})
 NETWORK_FAULTS = frozenset({"partition", "heal", "loss", "latency", "heal-link"})
 PROCESS_FAULTS = frozenset({"kill", "pause", "restart", "resume"})
 DISRUPT_TARGETS = ("leader", "follower", "random")
@@ -231,6 +239,7 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
     partitioned_at: float | None = None
     link_faults = 0
     latency_active = False
+    client_faults: list[str] = []  # client link faults in effect
     killed: list[str] = []  # node names, or "?" for a dynamic target (leader/follower/random)
     paused: list[str] = []
     for i, ev in enumerate(raw):
@@ -314,6 +323,8 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
             if not link_faults:
                 raise ConfigError(file, fld, f"heal-link with nothing to heal: no loss or latency fault at {at:g}s")
             link_faults, latency_active = 0, False
+        if fault in CLIENT_LINK_FAULTS:
+            _check_client_fault(file, fld, ev, nodes, client_faults, at)
         params = {k: v for k, v in ev.items() if k not in ("at", "fault", "note")}
         events.append(Event(i, at, fault, params, str(ev.get("note", "") or "")))
     return tuple(events)
@@ -357,6 +368,30 @@ def load_scenario(path: str | Path) -> Scenario:
     return parse_scenario(data, f, sha, base=p.parent)
 
 
+def _check_client_fault(file: str, fld: str, ev: Mapping[str, Any], nodes: list[str], active: list[str],
+                        at: float) -> None:
+    fault = ev["fault"]
+    if fault == "heal-client":
+        if not active:
+            raise ConfigError(file, fld, f"heal-client with nothing to heal: no client link fault at {at:g}s")
+        active.clear()
+        return
+    want = ev.get("nodes", "all")
+    if want != "all":
+        if not isinstance(want, list) or not want:
+            raise ConfigError(file, f"{fld}.nodes", "a non-empty list of node names, or 'all'")
+        for n in want:
+            if n not in nodes:
+                raise ConfigError(file, f"{fld}.nodes", f"unknown node {n!r} (this cluster has {', '.join(nodes)})")
+    if fault == "client-latency":
+        _num(file, f"{fld}.latency_ms", ev["latency_ms"], minimum=0, exclusive=True)
+        if "jitter_ms" in ev:
+            _num(file, f"{fld}.jitter_ms", ev["jitter_ms"], minimum=0)
+    if fault in active:
+        raise ConfigError(file, fld, f"a {fault} fault is already in place; heal-client first")
+    active.append(fault)
+
+
 def check_environment(scenario: Scenario, provider: Any = None) -> None:
     """What the host / provider must offer for this timeline; raises EnvironmentProblem
     before any cluster starts (netem for latency; namespaces for network faults; owned
@@ -365,6 +400,11 @@ def check_environment(scenario: Scenario, provider: Any = None) -> None:
     if "latency" in used:
         from harness.nemesis.link import require_netem
         require_netem()
+    if used & CLIENT_LINK_FAULTS:
+        from harness.nemesis.toxiproxy import find_binary
+        if find_binary() is None:
+            raise EnvironmentProblem(f"scenario {scenario.name} injects client link faults, which need "
+                                     "toxiproxy-server (make setup builds it into .cache/bin from Go modules)")
     if provider is not None:
         pname = getattr(provider, "name", type(provider).__name__)
         if used & NETWORK_FAULTS and not callable(getattr(provider, "exec_in_node_netns", None)):

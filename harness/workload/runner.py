@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
@@ -61,12 +61,14 @@ def resolve_targets(w: Workload, cluster: Cluster, leader: str | None) -> list[s
 
 
 def assign_clients(w: Workload, targets: Sequence[str], cluster: Cluster, workers: int,
-                   first_process: int = 0) -> list[list[ClientAssignment]]:
-    """Client i -> node targets[i % len], worker i % workers (so every worker spans nodes)."""
+                   first_process: int = 0, endpoint_map: Mapping[str, str] | None = None) -> list[list[ClientAssignment]]:
+    """Client i -> node targets[i % len], worker i % workers (so every worker spans nodes).
+    ``endpoint_map``: node -> the address the load uses for it (a fault proxy), else the node's own."""
     per: list[list[ClientAssignment]] = [[] for _ in range(workers)]
     for i in range(w.load.concurrency):
         node = targets[i % len(targets)]
-        per[i % workers].append(ClientAssignment(first_process + i, i, node, cluster.client_endpoint(node)))
+        endpoint = (endpoint_map or {}).get(node) or cluster.client_endpoint(node)
+        per[i % workers].append(ClientAssignment(first_process + i, i, node, endpoint))
     return per
 
 
@@ -251,7 +253,8 @@ def self_check(w: Workload, reports: list[dict[str, Any]], cpu: dict[str, Any], 
 
 def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: int, *,
                  leader: str | None = None, stop: Any = None, show_progress: bool = True,
-                 on_event: Callable[[str], None] | None = None, process_offset: int = 0) -> WorkloadResult:
+                 on_event: Callable[[str], None] | None = None, process_offset: int = 0,
+                 endpoint_map: Mapping[str, str] | None = None) -> WorkloadResult:
     """Preload (if asked), then the measured run. Writes history, hlogs, worker reports.
 
     ``process_offset``: first logical process id (workloads running side by side in one
@@ -271,7 +274,8 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
         import random
         kc = KeyChooser(w.keys.count, "sequential", random.Random(0), prefix=w.keys.prefix)
         keys = [kc.key(i) for i in range(w.keys.count)]
-        pre_assign = assign_clients(w, targets, cluster, n_workers, first_process=process_offset + 10_000_000)
+        pre_assign = assign_clients(w, targets, cluster, n_workers, first_process=process_offset + 10_000_000,
+                                    endpoint_map=endpoint_map)
         reps, _, intr, _ = run_workers(w, cluster, directory, time_origin_ns, pre_assign, warmup_s=0,
                                     duration_s=120, phase="preload", preload_keys=keys, stop=stop,
                                     show_progress=show_progress, label=f"{w.name} preload")
@@ -283,7 +287,8 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
             merge_history_parts(parts, history_path)
             return WorkloadResult(w, directory, history_path, IntervalHistograms(), 0.0, reps, {}, {},
                                   interrupted=True, notes=notes)
-    assignments = assign_clients(w, targets, cluster, n_workers, first_process=process_offset)
+    assignments = assign_clients(w, targets, cluster, n_workers, first_process=process_offset,
+                                 endpoint_map=endpoint_map)
     reports, cpu, interrupted, load_start_epoch_s = run_workers(
         w, cluster, directory, time_origin_ns, assignments, warmup_s=w.warmup_s, duration_s=w.duration_s,
         max_ops=w.max_ops, stop=stop, show_progress=show_progress)

@@ -161,7 +161,7 @@ def test_standard_nemesis_sets_up_without_namespaces_and_refuses_network_faults_
                       nodes=[ExternalNode("n1", "127.0.0.1", 1, Path("/dev/null"))])
     nem = standard_nemesis()
     assert nem.faults == {"partition", "heal", "loss", "latency", "heal-link", "kill", "restart", "pause", "resume",
-                          "noop"}
+                          "noop", "client-latency", "client-down", "client-reset", "heal-client"}
     nem.setup(NemesisContext(cluster, "r", 0, rng=random.Random(1), log=lambda s: None))
     with pytest.raises(EnvironmentProblem, match="--provider netns"):
         nem.invoke("partition", {"shape": "halves"})

@@ -138,3 +138,16 @@ def test_network_faults_need_a_netns_provider() -> None:
     k = parse_scenario(scenario([{"at": 1, "fault": "kill"}]), "s.yaml")
     with pytest.raises(EnvironmentProblem, match="kills/pauses"):
         check_environment(k, ExternalProvider(["127.0.0.1:2379"]))
+
+
+def test_client_link_faults() -> None:
+    ok = parse_scenario(scenario([{"at": 1, "fault": "client-latency", "latency_ms": 50, "jitter_ms": 5},
+                                  {"at": 2, "fault": "client-down", "nodes": ["n2"]},
+                                  {"at": 3, "fault": "heal-client"}]), "s.yaml")
+    assert [e.fault for e in ok.timeline] == ["client-latency", "client-down", "heal-client"]
+    bad(scenario([{"at": 5, "fault": "heal-client"}]), "timeline[0]", "heal-client with nothing to heal")
+    bad(scenario([{"at": 5, "fault": "client-down", "nodes": ["n9"]}]), "timeline[0].nodes", "unknown node 'n9'")
+    bad(scenario([{"at": 5, "fault": "client-latency", "latency_ms": 0}]), "timeline[0].latency_ms", "must be >")
+    bad(scenario([{"at": 5, "fault": "client-latency"}]), "timeline[0].latency_ms", "required")
+    bad(scenario([{"at": 1, "fault": "client-reset"}, {"at": 2, "fault": "client-reset"}]), "timeline[1]",
+        "already in place")
