@@ -167,6 +167,12 @@ def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time
             finally:
                 if nem is not None:
                     nem.teardown()
+                    # Gossip needs a moment to see the isolated node again: wait until every node
+                    # sees every other Up/Normal, so nothing after this probe starts half-healed.
+                    t_heal = time.monotonic()
+                    cluster.system.wait_ready(cluster, timeout_s=120.0)
+                    if faults:
+                        faults[-1]["ready_again_after_heal_s"] = round(time.monotonic() - t_heal, 3)
     doc = {"schema_version": 1, "definition": __doc__.split("\n\n")[0], "spec": _spec_dict(spec),
            "faults": faults, "rows": rows}
     (directory / "visibility.json").write_text(json.dumps(doc, indent=1, default=str))
