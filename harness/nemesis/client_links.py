@@ -22,9 +22,9 @@ traffic is measured by the load's own latencies and outcomes).
 """
 from __future__ import annotations
 
-import socket
 from typing import Any, Mapping, Sequence
 
+from harness.netutil import tcp_connects
 from harness.nemesis.core import FaultRecord, NemesisContext, record_of
 
 FAULTS = ("client-latency", "client-down", "client-reset", "heal-client")
@@ -33,11 +33,7 @@ TOXIC_PREFIX = "gbench-"
 
 def _connects(address: str, timeout_s: float = 1.0) -> bool:
     host, port = address.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
+    return tcp_connects(host, int(port), timeout_s)
 
 
 class ClientLinkNemesis:

@@ -29,9 +29,9 @@ from typing import Any, Mapping
 
 from harness.errors import EnvironmentProblem
 from harness.nemesis.core import FaultRecord, NemesisContext, record_of
-from harness.nemesis.partition import SHAPE_PARAMS, NetworkVerifier, resolve_grouping
+from harness.nemesis.partition import SHAPE_PARAMS, namespace_tools, resolve_grouping
 from harness.nemesis.probe import REACHABLE, expected_connect_failure, loss_consistent, probe_from_node
-from harness.nemesis.rules import Rule, RuleSet, loss_rules
+from harness.nemesis.rules import Rule, loss_rules
 from harness.nemesis.shapes import Grouping, ShapeError, node_order
 
 IFACE = "eth0"  # the node's interface inside its namespace (harness.providers.netns.NODE_IFACE)
@@ -104,9 +104,7 @@ class LinkNemesis:
         self.ctx = ctx
         if ctx.net is None:
             return
-        self._rs = RuleSet(ctx.net, ctx.ledger, {n.name: getattr(n, "netns", None) for n in ctx.cluster.nodes
-                                                 if getattr(n, "netns", None)})
-        self._verify = NetworkVerifier(ctx)
+        self._rs, self._verify = namespace_tools(ctx)
 
     def invoke(self, fault: str, params: Mapping[str, Any]) -> FaultRecord:
         assert self.ctx is not None, "setup() first"

@@ -42,6 +42,12 @@ def resolve_grouping(ctx: NemesisContext, params: Mapping[str, Any]) -> Grouping
                     groups=params.get("groups"), placement=params.get("placement"), rng=ctx.rng)
 
 
+def namespace_tools(ctx: NemesisContext) -> tuple[RuleSet, "NetworkVerifier"]:
+    """The rule set and the probe verifier every in-namespace network fault uses."""
+    netns = {n.name: getattr(n, "netns", None) for n in ctx.cluster.nodes if getattr(n, "netns", None)}
+    return RuleSet(ctx.net, ctx.ledger, netns), NetworkVerifier(ctx)
+
+
 class NetworkVerifier:
     """Probe helpers shared by partition and link faults."""
 
@@ -79,9 +85,7 @@ class PartitionNemesis:
         self.ctx = ctx
         if ctx.net is None:
             return
-        self._rs = RuleSet(ctx.net, ctx.ledger, {n.name: getattr(n, "netns", None) for n in ctx.cluster.nodes
-                                                 if getattr(n, "netns", None)})
-        self._verify = NetworkVerifier(ctx)
+        self._rs, self._verify = namespace_tools(ctx)
 
     def invoke(self, fault: str, params: Mapping[str, Any]) -> FaultRecord:
         assert self.ctx is not None, "setup() first"

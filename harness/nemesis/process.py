@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+from harness.netutil import tcp_connects
 from harness.nemesis.core import FaultRecord, NemesisContext, record_of
 from harness.nemesis.shapes import node_order
 
@@ -158,7 +159,7 @@ class ProcessNemesis:
                 port = getattr(ctx.cluster.system, "client_port", None)
                 if port is None:
                     return {"answered": True, "running": True}
-                if _port_open(node.host, port):
+                if tcp_connects(node.host, port):
                     return {"answered": True, "after_s": round(time.monotonic() - t0, 3), "client_port_open": port}
                 time.sleep(0.5)
                 continue
@@ -177,13 +178,3 @@ class ProcessNemesis:
         if self.killed:
             out.append(self._restore("restart", "all", final=True))
         return out
-
-
-def _port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False

@@ -28,7 +28,6 @@ Example::
 from __future__ import annotations
 
 import ipaddress
-import socket
 import subprocess
 import threading
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.errors import ClusterError
+from harness.netutil import tail_lines, tcp_connects
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
 from harness.systems.cassandra import jvm_options as jo
 from harness.systems.cassandra.config import CassandraConfig, NodePaths, logback_tools_xml, write_node_files
@@ -46,7 +46,6 @@ from harness.systems.cassandra.distribution import (CACHE_ROOT, CassandraDistrib
 
 MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
 NODETOOL_CLASS = "org.apache.cassandra.tools.NodeTool"
-LOG_TAIL_LINES = 20
 #: Per-probe deadlines while waiting for readiness.
 PORT_PROBE_TIMEOUT_S = 0.5
 DRIVER_TIMEOUT_S = 3.0
@@ -54,32 +53,11 @@ NODETOOL_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 0.5
 
 
-def tail_lines(path: Path, n: int = LOG_TAIL_LINES, max_bytes: int = 64 * 1024) -> list[str]:
-    """The last ``n`` lines of a (possibly large) log file; [] if it does not exist."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - max_bytes))
-            data = fh.read()
-    except OSError:
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-n:]
-
-
 def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
-
-
-def port_open(host: str, port: int, timeout_s: float = PORT_PROBE_TIMEOUT_S) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
 
 
 def parse_nodetool_status(text: str) -> dict[str, str]:
@@ -319,7 +297,7 @@ class CassandraSystem:
                 if dead:
                     raise ClusterError(self._diagnose(cluster, views, dead, "exited before the cluster was ready", None))
                 for n in cluster.nodes:
-                    views[n.name].native_open = port_open(n.host, self.client_port)
+                    views[n.name].native_open = tcp_connects(n.host, self.client_port, PORT_PROBE_TIMEOUT_S)
                 if all(v.native_open for v in views.values()):
                     phases.setdefault("native_transport_s", round(time.monotonic() - t0, 3))
                     try:

@@ -29,6 +29,7 @@ from pyetcd.etcdrpc import rpc_pb2 as pb
 from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
 
 from harness.errors import ClusterError, ConfigError
+from harness.netutil import tail_lines
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
 from harness.systems.etcd.binaries import EtcdBinary
 
@@ -113,19 +114,6 @@ class _Probe:
     @property
     def healthy(self) -> bool:
         return self.error is None and bool(self.leader_id) and self.linearizable_read_ok
-
-
-def tail_lines(path: Path, n: int = LOG_TAIL_LINES, max_bytes: int = 64 * 1024) -> list[str]:
-    """The last ``n`` lines of a (possibly large) log file; [] if it does not exist."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - max_bytes))
-            data = fh.read()
-    except OSError:
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-n:]
 
 
 def log_excerpt(path: Path, n: int = LOG_TAIL_LINES, max_errors: int = 5) -> list[str]:
