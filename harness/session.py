@@ -218,8 +218,14 @@ def _run_one(w: Workload, cluster: Cluster, run: RunDirectory, origin: int, opts
     sysdef = cluster.system
     if hasattr(sysdef, "leader"):
         leader = sysdef.leader(cluster)
+    metrics_before = sysdef.metrics_snapshot(cluster) if hasattr(sysdef, "metrics_snapshot") else None
     result = run_workload(w, cluster, run.path / "workloads" / w.name, origin, leader=leader,
                           show_progress=opts.show_progress)
+    if metrics_before is not None:
+        # the system's own latency histograms for this workload (etcd: WAL fsync, backend
+        # commit, peer round trip), written beside the workload's history
+        doc = sysdef.metrics_delta(metrics_before, sysdef.metrics_snapshot(cluster), leader)
+        run.write_json(f"workloads/{w.name}/{sysdef.metrics_file}", doc)
     if result.self_check.get("saturated"):
         for p in result.self_check["problems"]:
             opts.log(f"[gbench] WARNING ({w.name}): {p}")

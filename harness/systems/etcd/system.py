@@ -31,6 +31,7 @@ from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
 from harness.errors import ClusterError, ConfigError
 from harness.netutil import tail_lines
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
+from harness.systems.etcd import metrics as etcd_metrics
 from harness.systems.etcd.binaries import EtcdBinary
 
 #: Bytes a put request needs beyond its value: key, protobuf framing, gRPC headers.
@@ -147,6 +148,17 @@ class EtcdSystem:
         """Everything that shaped the servers, for the run manifest."""
         return {**asdict(self.config), "client_port": self.client_port, "peer_port": self.peer_port,
                 "binary": str(self.binary.path), "version": self.binary.version, "source": self.binary.source}
+
+    # ------------------------------------------------------------------ own metrics
+    #: where the session writes metrics_delta's document, per workload
+    metrics_file = "etcd_metrics.json"
+
+    def metrics_snapshot(self, cluster: Cluster) -> dict[str, Any]:
+        """Every member's WAL fsync / backend commit / peer round-trip histograms (cumulative)."""
+        return etcd_metrics.snapshot(cluster)
+
+    def metrics_delta(self, before: dict[str, Any], after: dict[str, Any], leader: str | None) -> dict[str, Any]:
+        return etcd_metrics.delta_document(before, after, leader)
 
     # ------------------------------------------------------------------ launch
     def _peer_url(self, a: NodeAddress) -> str:

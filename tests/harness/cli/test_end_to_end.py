@@ -123,6 +123,13 @@ def test_run_publishes_complete_results(require_cluster: None, tmp_path: Path, e
     put = next(r for r in rows if r["op"] == "put" and r["outcome"] == "ok")
     assert put["count"] == measured[("put", "ok")]
     assert 0 < put["p50_ms"] <= put["p99_ms"] <= put["max_ms"]
+    # etcd's own histograms for the workload: every member answered, and the puts were fsynced
+    # into every member's WAL (each put is one WAL entry at least: the leader's count >= puts)
+    metrics = json.loads((wdir / "etcd_metrics.json").read_text())
+    assert metrics["unreachable"] == [] and sorted(metrics["nodes"]) == [f"n{i}" for i in range(1, nodes + 1)]
+    wal = metrics["nodes"][metrics["leader"]]["etcd_disk_wal_fsync_duration_seconds"]
+    assert wal["buckets"][-1] == ["+Inf", wal["count"]] and wal["count"] > 0 and wal["sum"] > 0
+    assert "etcd_network_peer_round_trip_time_seconds" in metrics["nodes"][metrics["leader"]]
     assert leftovers(env) == []
 
 
