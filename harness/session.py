@@ -33,6 +33,8 @@ from harness.workload.suite import Suite
 class SessionOptions:
     provider: str = "auto"  # auto | netns | docker | external
     endpoints: tuple[str, ...] = ()
+    #: direct | toxiproxy: how members reach each other (toxiproxy: docker provider only)
+    peer_links: str = "direct"
     results_root: Path | None = None
     show_progress: bool = True
     compress_history_over_bytes: int = 256 * 1024
@@ -81,13 +83,18 @@ def make_provider(opts: SessionOptions, run_id: str, system: Any = None) -> Clus
     name = opts.provider
     if name == "auto" and opts.endpoints:
         name = "external"
+    if opts.peer_links == "toxiproxy":
+        if name not in ("auto", "docker"):
+            raise EnvironmentProblem(f"--peer-links toxiproxy is built for --provider docker (per-container hosts "
+                                     f"files and a Toxiproxy container), not {name}")
+        name = "docker"
     if name == "auto":  # per suite: etcd may run on docker while Cassandra stays on netns
         name = choose_provider(system)
         opts.log(f"[gbench] provider: {name} (auto; override with --provider)")
     if name == "docker":
-        from harness.providers.docker import DockerProvider
+        from harness.providers.docker import DockerOptions, DockerProvider
 
-        return DockerProvider(run_id)  # type: ignore[return-value]
+        return DockerProvider(run_id, DockerOptions(peer_links=opts.peer_links))  # type: ignore[return-value]
     if name == "netns":
         from harness.providers.netns import NetnsProvider
 

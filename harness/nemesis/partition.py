@@ -14,6 +14,11 @@ After applying, the nemesis verifies what it did and puts the result in the reco
 After ``heal`` every peer connect must succeed again. Record type ``ok`` = applied and
 verified, ``info`` = applied but the probes disagree (the mismatches are listed),
 ``fail`` = not applied (rules that went in are removed again).
+
+When the provider routes peers through Toxiproxy (``provider.peer_links``, see
+``harness.nemesis.peer_links``), the same faults are toxics on the per-link proxies
+instead of rules: same shapes, same records (``via: toxiproxy`` in the record's extra),
+verified by reading the toxics back from Toxiproxy's API.
 """
 from __future__ import annotations
 
@@ -79,17 +84,19 @@ class PartitionNemesis:
         self.ctx: NemesisContext | None = None
         self.rules: list[Rule] = []
         self.active: Grouping | None = None
+        self.links: Any = None  # PeerLinks when the provider routes peers through Toxiproxy
 
     def setup(self, ctx: NemesisContext) -> None:
         """Nothing is checked or changed here: a provider without namespaces fails at invoke."""
         self.ctx = ctx
-        if ctx.net is None:
+        self.links = getattr(ctx.cluster.provider, "peer_links", None)
+        if ctx.net is None or self.links is not None:
             return
         self._rs, self._verify = namespace_tools(ctx)
 
     def invoke(self, fault: str, params: Mapping[str, Any]) -> FaultRecord:
         assert self.ctx is not None, "setup() first"
-        if self.ctx.net is None:
+        if self.ctx.net is None and self.links is None:
             raise EnvironmentProblem(f"provider {getattr(self.ctx.cluster.provider, 'name', '?')} cannot run "
                                      "commands in node namespaces: partitions need --provider netns")
         if fault == "partition":
@@ -111,6 +118,8 @@ class PartitionNemesis:
         except ShapeError as e:
             return record_of(ctx, "partition", value, start, type="fail", error="bad_shape", reason=str(e))
         value.update(g.to_dict())
+        if self.links is not None:
+            return self._partition_via_toxiproxy(g, value, start)
         rules = drop_rules(g.cut, self._verify.addresses, ctx.run_id)
         added, errors = self._rs.add(rules)
         if errors:
@@ -125,6 +134,39 @@ class PartitionNemesis:
                            None if verification["ok"] else "verification_failed",
                            {"rules": len(added), "verification": verification})
 
+    def _partition_via_toxiproxy(self, g: Grouping, value: dict[str, Any], start: int) -> FaultRecord:
+        ctx, links = self.ctx, self.links
+        assert ctx is not None and links is not None
+        added, errors = links.cut(g.cut)
+        if errors:
+            links.restore()
+            return record_of(ctx, "partition", value, start, type="fail", error="toxiproxy_failed", reasons=errors)
+        applied = ctx.now_ns()
+        self.active = g
+        verification = links.verify(added)
+        ctx.log(f"[nemesis] partition {g.shape} via Toxiproxy: {' | '.join(' '.join(x) for x in g.groups)} "
+                f"({len(added)} toxics; verified: {verification['ok']})")
+        return FaultRecord("partition", value, "ok" if verification["ok"] else "info", start, applied,
+                           None if verification["ok"] else "verification_failed",
+                           {"via": "toxiproxy", "toxics": len(added), "verification": verification})
+
+    def _heal_via_toxiproxy(self, g: Grouping, start: int, final: bool) -> FaultRecord:
+        ctx, links = self.ctx, self.links
+        assert ctx is not None and links is not None
+        removed, errors = links.restore()
+        applied = ctx.now_ns()
+        value = {"shape": g.shape, "groups": [list(x) for x in g.groups]}
+        if errors:
+            return FaultRecord("heal", value, "info", start, applied, "toxiproxy_failed",
+                               {"via": "toxiproxy", "reasons": errors, "final_cleanup": final})
+        self.active = None
+        verification = links.verify([])
+        ctx.log(f"[nemesis] heal via Toxiproxy: removed {removed} toxics (verified: {verification['ok']})")
+        return FaultRecord("heal", value, "ok" if verification["ok"] else "info", start, applied,
+                           None if verification["ok"] else "verification_failed",
+                           {"via": "toxiproxy", "toxics_removed": removed, "verification": verification,
+                            "final_cleanup": final})
+
     def _heal(self, final: bool = False) -> FaultRecord:
         ctx = self.ctx
         assert ctx is not None
@@ -132,6 +174,8 @@ class PartitionNemesis:
         if self.active is None:
             return record_of(ctx, "heal", {}, start, type="fail", error="nothing_to_heal")
         g = self.active
+        if self.links is not None:
+            return self._heal_via_toxiproxy(g, start, final)
         removed, errors = self._rs.remove(self.rules)
         applied = ctx.now_ns()
         value = {"shape": g.shape, "groups": [list(x) for x in g.groups]}

@@ -126,7 +126,7 @@ TOXIC_TYPES: dict[str, dict[str, Attr]] = {
     # rate <= 0 means *unlimited* on the server, which nobody asking for a bandwidth toxic means
     "bandwidth": {"rate": Attr(True, "KB/s", minimum=1)},
     "slow_close": {"delay": Attr(True, "ms")},
-    "timeout": {"timeout": Attr(True, "ms (0: data is held until the toxic is removed)")},
+    "timeout": {"timeout": Attr(True, "ms (0: data is dropped and the connection held open; removing the toxic closes it)")},
     "reset_peer": {"timeout": Attr(True, "ms (0: reset at the first data)")},
     # average_size 0 makes the server's chunk() recurse forever; size_variation >= average_size
     # can slice out of range; both are refused here (checked in toxic_body)

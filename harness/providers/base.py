@@ -25,6 +25,9 @@ class NodeAddress:
 
     name: str  # "n1" ... "nN"
     host: str  # IP address (or hostname under Docker)
+    #: The name peers dial for this node's peer port, when it is not ``host``: with peer
+    #: links through Toxiproxy each node resolves it to its own proxy for that link.
+    peer_host: str | None = None
 
 
 @dataclass(frozen=True)

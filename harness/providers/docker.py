@@ -70,6 +70,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Self, Sequence
 
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
+from harness.nemesis.peer_links import MAX_LINKED_NODES, PeerLinkPlan, PeerLinks, plan_peer_links
+from harness.nemesis.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.providers.base import Cluster, NodeAddress, NodeLaunch, SystemDefinition
 from harness.providers.ledger import list_ledgers, proc_start_time, proc_state, same_process, state_dir, state_lock
 from harness.providers.netns import (MAX_NODES, NODE_HOST_OFFSET, SUBNET_ENV,
@@ -165,6 +167,10 @@ class DockerNames:
 
     def container(self, node: str) -> str:
         return f"gbench-{self.short}-{node}"
+
+    @property
+    def toxiproxy(self) -> str:
+        return f"gbench-{self.short}-toxiproxy"
 
 
 def run_labels(run_id: str, role: str, **extra: str) -> dict[str, str]:
@@ -520,6 +526,10 @@ class DockerOptions:
     #: None decides as netns does (needed only when the host filters bridged traffic and
     #: Docker does not manage iptables for the bridge itself).
     forward_rule: bool | None = None
+    #: How members reach each other: ``direct`` (their own addresses; partitions are
+    #: iptables rules in the nodes' namespaces) or ``toxiproxy`` (one Toxiproxy proxy per
+    #: directed link, peers resolved through per-node hosts files; partitions are toxics).
+    peer_links: str = "direct"
 
 
 class DockerProvider:
@@ -543,6 +553,10 @@ class DockerProvider:
         self.forward_rule_added = False
         self.last_cleanup: DockerCleanupResult | None = None
         self.sandboxes_s: float | None = None
+        #: the live per-link proxies when ``peer_links == "toxiproxy"`` (the partition
+        #: nemesis cuts through them instead of iptables), else None
+        self.peer_links: PeerLinks | None = None
+        self._peer_plan: PeerLinkPlan | None = None
         self._client: Any = None  # docker.DockerClient
         self._network: Any = None  # testcontainers Network
         self._nodes: list[DockerNode] = []
@@ -612,7 +626,8 @@ class DockerProvider:
         out: dict[str, Any] = {"provider": self.name, "network": self.names.network, "bridge": self.names.bridge,
                                "subnet": str(self.subnet) if self.subnet else None, "images": dict(self.images),
                                "image_sources": dict(self.image_sources), "ryuk": self.ryuk,
-                               "sandboxes_s": self.sandboxes_s}
+                               "sandboxes_s": self.sandboxes_s,
+                               "peer_links": self.peer_links.describe() if self.peer_links else {"via": "direct"}}
         if self._client is not None:
             with contextlib.suppress(Exception):
                 v = self._client.version()
@@ -632,6 +647,15 @@ class DockerProvider:
             raise ConfigError("--nodes", "nodes", f"{n_nodes} is not between 1 and {MAX_NODES}")
         self.check_environment()
         spec = self.options.images.get(system.name) or image_for(system)
+        via_proxy = self.options.peer_links == "toxiproxy"
+        if self.options.peer_links not in ("direct", "toxiproxy"):
+            raise ConfigError("--peer-links", "peer_links", f"{self.options.peer_links!r} is not direct or toxiproxy")
+        if via_proxy and system.name != "etcd":
+            raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy are built for etcd only, "
+                                                           f"not {system.name}")
+        if via_proxy and n_nodes > MAX_LINKED_NODES:
+            raise ConfigError("--nodes", "nodes", f"peer links through Toxiproxy support up to {MAX_LINKED_NODES} "
+                                                  f"nodes, not {n_nodes}")
         try:
             docker = _docker_sdk()
             self._client = docker.from_env(timeout=API_TIMEOUT_S)
@@ -640,11 +664,17 @@ class DockerProvider:
             sandbox_image, self.image_sources["sandbox"] = resolve_image(self._client, self.options.sandbox,
                                                                          self.allow_pull)
             self.images = {"node": node_image, "sandbox": sandbox_image}
+            if via_proxy:
+                self.images["toxiproxy"], self.image_sources["toxiproxy"] = resolve_image(
+                    self._client, TOXIPROXY_IMAGE, self.allow_pull)
             self._create_network(n_nodes)
             self._maybe_forward_rule()
             addrs = [NodeAddress(f"n{i}", str(self.subnet[NODE_HOST_OFFSET + i]))  # type: ignore[index]
                      for i in range(1, n_nodes + 1)]
             self._create_dirs(addrs)
+            if via_proxy:
+                addrs = [replace(a, peer_host=a.name) for a in addrs]
+                self._start_peer_links([a.name for a in addrs], int(system.peer_port))
             nodes = self._make_nodes(system, addrs, Path(run_dir), spec)
             t_sb = time.monotonic()
             self._parallel(self._start_sandbox, nodes)
@@ -817,7 +847,15 @@ class DockerProvider:
 
         data = str(node.data_dir)
         tc = DockerContainer(self.images["node"], command=cmd, env=dict(node.launch.env), name=node.container_name) \
-            .with_volume_mapping(data, data, "rw") \
+            .with_volume_mapping(data, data, "rw")
+        if self._peer_plan is not None:
+            # this node's own name resolution: each peer's name -> this node's proxy for that link
+            hosts = self.scratch_dir.resolve() / "hosts" / node.name
+            hosts.parent.mkdir(exist_ok=True)
+            hosts.write_text(self._peer_plan.hosts_file(node.name))
+            hosts.chmod(0o644)
+            tc = tc.with_volume_mapping(str(hosts), "/etc/hosts", "ro")
+        tc = tc \
             .with_kwargs(entrypoint=entry, detach=True, working_dir=data,
                          network=None,  # never let testcontainers attach a "host network" of its own
                          network_mode=f"container:{node._sandbox.id}",
@@ -826,6 +864,50 @@ class DockerProvider:
                          restart_policy={"Name": "no"}, stop_signal="SIGTERM")
         tc.start()
         return tc.get_wrapped_container()
+
+    def _start_peer_links(self, nodes: list[str], peer_port: int) -> None:
+        """Toxiproxy on the run network with one address per directed link, and its proxies.
+
+        The container gets ``subnet[9]``; the link addresses are added to its interface from
+        the host (``nsenter ... ip addr add``: root), so Toxiproxy can listen on each of them
+        at the peer port. The host reaches its API through the bridge."""
+        from docker.types import EndpointConfig
+        from testcontainers.core.container import DockerContainer
+
+        assert self.subnet is not None
+        plan = plan_peer_links(nodes, self.subnet, peer_port)
+        if os.geteuid() != 0 or shutil.which("nsenter") is None:
+            raise EnvironmentProblem("peer links through Toxiproxy add addresses to the Toxiproxy container's "
+                                     "interface with nsenter: run as root")
+        tc = (DockerContainer(self.images["toxiproxy"], name=self.names.toxiproxy, command=["-host=0.0.0.0"])
+              .with_network(self._network)
+              .with_kwargs(detach=True, labels=run_labels(self.run_id, "aux", **{LABEL_NODE: "toxiproxy"}),
+                           networking_config={self._network.name: EndpointConfig(
+                               self._client.api.api_version, ipv4_address=plan.toxiproxy_host)},
+                           cap_drop=["ALL"], restart_policy={"Name": "no"}))
+        tc.start()
+        c = tc.get_wrapped_container()
+        c.reload()
+        pid = int(c.attrs["State"]["Pid"])
+        prefix = self.subnet.prefixlen
+        for ip in plan.listen_hosts():
+            p = _run(["nsenter", "-t", str(pid), "-n", "--", "ip", "addr", "add", f"{ip}/{prefix}", "dev", "eth0"])
+            if p.returncode != 0:
+                raise ClusterError(f"cannot add link address {ip} to {self.names.toxiproxy}: {p.stderr.strip()}")
+        client = ToxiproxyClient(f"http://{plan.toxiproxy_host}:{TOXIPROXY_API_PORT}")
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client.version()
+                break
+            except (ToxiproxyError, OSError) as e:
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"Toxiproxy ({self.names.toxiproxy}) did not answer on "
+                                       f"{plan.toxiproxy_host}:{TOXIPROXY_API_PORT}: {e}") from e
+                time.sleep(0.1)
+        links = PeerLinks(plan, client)
+        links.create()
+        self._peer_plan, self.peer_links = plan, links
 
     def _check_open(self, node: DockerNode) -> None:
         if self._closing:

@@ -411,6 +411,12 @@ def check_environment(scenario: Scenario, provider: Any = None) -> None:
             raise EnvironmentProblem(f"scenario {scenario.name} injects network faults "
                                      f"({', '.join(sorted(used & NETWORK_FAULTS))}), which provider {pname} cannot "
                                      "do: use --provider netns")
+        via = getattr(getattr(provider, "options", None), "peer_links", "direct")
+        link_faults = used & {"loss", "latency", "heal-link"}
+        if via == "toxiproxy" and link_faults:
+            raise EnvironmentProblem(f"scenario {scenario.name} uses {', '.join(sorted(link_faults))}, iptables/netem "
+                                     "faults on the nodes' own addresses, which peer links through Toxiproxy bypass: "
+                                     "run it with --peer-links direct")
         if used & PROCESS_FAULTS and pname == "external":
             raise EnvironmentProblem(f"scenario {scenario.name} kills/pauses nodes, which the external provider "
                                      "cannot do (it does not own the processes): use --provider netns")

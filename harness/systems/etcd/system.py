@@ -162,7 +162,12 @@ class EtcdSystem:
 
     # ------------------------------------------------------------------ launch
     def _peer_url(self, a: NodeAddress) -> str:
+        """The URL a member listens on (an IP: etcd refuses names in listen URLs)."""
         return f"http://{a.host}:{self.peer_port}"
+
+    def _advertised_peer_url(self, a: NodeAddress) -> str:
+        """The URL peers dial: a name when the provider routes peers through per-link proxies."""
+        return f"http://{a.peer_host or a.host}:{self.peer_port}"
 
     def _client_url(self, a: NodeAddress) -> str:
         return f"http://{a.host}:{self.client_port}"
@@ -170,14 +175,14 @@ class EtcdSystem:
     def launch(self, node: NodeAddress, cluster: Sequence[NodeAddress], data_dir: Path) -> NodeLaunch:
         """The etcd command for ``node``. ``--initial-cluster-state new`` is ignored by etcd
         when the data dir already holds a member, so the same argv serves restarts."""
-        initial = ",".join(f"{a.name}={self._peer_url(a)}" for a in cluster)
+        initial = ",".join(f"{a.name}={self._advertised_peer_url(a)}" for a in cluster)
         argv = [str(self.binary.path),
                 "--name", node.name,
                 "--data-dir", str(data_dir),
                 "--listen-client-urls", self._client_url(node),
                 "--advertise-client-urls", self._client_url(node),
                 "--listen-peer-urls", self._peer_url(node),
-                "--initial-advertise-peer-urls", self._peer_url(node),
+                "--initial-advertise-peer-urls", self._advertised_peer_url(node),
                 "--initial-cluster", initial,
                 "--initial-cluster-state", "new",
                 *self.config.argv(),

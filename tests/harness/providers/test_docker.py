@@ -361,6 +361,73 @@ def test_five_nodes_time_to_ready(provider: DockerProvider, etcd: Any, scratch: 
     assert cluster.node("n4").state() == "T"  # type: ignore[attr-defined]
 
 
+@pytest.mark.cluster
+def test_five_nodes_with_peer_links_through_toxiproxy_partition_and_heal(
+        etcd: Any, scratch: dict[str, Path], request: pytest.FixtureRequest) -> None:
+    """Members reach each other only through Toxiproxy (one proxy per directed link, names
+    resolved by per-node hosts files); a leader-in-minority partition is a set of toxics:
+    the minority cannot commit, the majority elects and commits, and after the heal the
+    old minority catches up. Nothing of the run is left."""
+    import docker
+
+    from harness.nemesis import NemesisContext, standard_nemesis
+    from harness.providers.docker import DockerOptions
+
+    p = DockerProvider(new_run_id("toxilinks"), DockerOptions(peer_links="toxiproxy")).with_pull(False)
+    try:
+        cluster = p.start(etcd, 5, scratch["run"])
+        print(f"\n5-node docker + Toxiproxy peer links: ready in {cluster.time_to_ready_s:.3f}s "
+              f"(leader {cluster.ready.leader})")
+        assert p.peer_links is not None and len(p.peer_links.plan.links) == 20
+        assert p.facts()["peer_links"]["proxies"] == 20
+        proxies = p.peer_links.client.proxies()
+        assert sorted(proxies) == sorted(lk.name for lk in p.peer_links.plan.links)
+        # the members advertise names, and n1 resolves n2 to its own proxy for n1->n2
+        argv = cluster.node("n1").launch.argv  # type: ignore[attr-defined]
+        assert argv[argv.index("--initial-advertise-peer-urls") + 1] == "http://n1:2380"
+        client = docker.from_env()
+        try:
+            c1 = client.containers.get(p.names.container("n1"))
+            assert any(m["Destination"] == "/etc/hosts" for m in c1.attrs["Mounts"])
+            toxi = client.containers.get(p.names.toxiproxy)
+            assert toxi.labels[LABEL_RUN] == p.run_id
+        finally:
+            client.close()
+        assert f"{p.peer_links.plan.link('n1', 'n2').listen.split(':')[0]}\tn2" in \
+            (p.scratch_dir / "hosts" / "n1").read_text()
+        assert put(cluster.client_endpoint("n1"), "gbtest/t", b"v1") > 1
+        eventually(lambda: get(cluster.client_endpoint("n5"), "gbtest/t", serializable=True) == b"v1", 10,
+                   "n5 applied through the proxies")
+
+        nem = standard_nemesis()
+        nem.setup(NemesisContext(cluster, p.run_id, time.monotonic_ns()))
+        try:
+            rec = nem.invoke("partition", {"shape": "leader-in-minority"})
+            assert rec.type == "ok", rec
+            assert rec.extra["via"] == "toxiproxy" and rec.extra["toxics"] == 24  # 12 directed cuts x 2 streams
+            minority, majority = rec.value["groups"][0], rec.value["groups"][1]
+            assert len(minority) == 2 and cluster.ready.leader in minority
+            # the majority elects a leader of its own and commits
+            eventually(lambda: put(cluster.client_endpoint(majority[0]), "gbtest/t", b"v2"), 20,
+                       "a majority write during the partition")
+            # the minority cannot commit (a linearizable read through it times out)
+            with pytest.raises(grpc.RpcError):
+                with grpc.insecure_channel(cluster.client_endpoint(minority[0]), options=NO_PROXY) as ch:
+                    pbg.KVStub(ch).Range(pb.RangeRequest(key=b"gbtest/t"), timeout=2)
+            assert get(cluster.client_endpoint(minority[0]), "gbtest/t", serializable=True) == b"v1"  # stale
+            healed = nem.invoke("heal", {})
+            assert healed.type == "ok", healed
+            assert healed.extra["toxics_removed"] == 24
+            assert all(not p.peer_links.client.toxics(lk.name) for lk in p.peer_links.plan.links)
+            eventually(lambda: get(cluster.client_endpoint(minority[0]), "gbtest/t", serializable=True) == b"v2",
+                       30, "the old minority caught up after the heal")
+        finally:
+            nem.teardown()
+    finally:
+        p.teardown()
+    assert leftovers(p.run_id, p.scratch_dir) == []
+
+
 _CRASHING_HARNESS = textwrap.dedent("""
     import sys, time
     from pathlib import Path

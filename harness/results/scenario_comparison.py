@@ -1,0 +1,136 @@
+"""The same fault scenario run several ways (netns + iptables, docker + iptables, docker +
+Toxiproxy...), its failure summaries side by side: one row per (metric, run), tidy, with
+the file and path each value came from, plus a Markdown table for people.
+
+Why a table and not a verdict: "agree within noise" needs the noise. The election and
+recovery figures come from polls every ``poll_interval`` (a 300 ms step), and a run's
+faults land at a random point of the leader's heartbeat cycle, so differences of a poll
+interval or two are noise. The table prints each figure with its measurement step so a
+reader can judge; ``spread`` is max - min across the runs.
+
+Example::
+
+    doc = compare_scenarios([run_a, run_b, run_c], "etcd-leader-in-minority")
+    write_scenario_comparison(out_dir, doc)   # scenario-comparison.json + .md
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+SCHEMA_VERSION = 1
+
+#: (metric, dotted path in failure_summary.json, unit, what it is)
+METRICS: tuple[tuple[str, str, str, str], ...] = (
+    ("partition_applied_ms", "partition.applied_over_ms", "ms", "time to put the partition in place"),
+    ("election_after_s", "partition.election.elected_after_s", "s", "majority leader seen (poll upper bound)"),
+    ("election_not_before_s", "partition.election.elected_not_before_s", "s", "majority leader not yet seen (poll lower bound)"),
+    ("old_leader_stepped_down_after_s", "partition.election.old_leader_stepped_down_after_s", "s", "old leader no longer leading (poll upper bound)"),
+    ("majority_first_ok_write_after_s", "partition.unavailability.majority_first_ok_write_after_s", "s", "first successful majority write after the partition"),
+    ("majority_write_gap_s", "partition.unavailability.majority_write_gap_s", "s", "longest gap between successful majority writes"),
+    ("minority_writes_attempted", "partition.minority_behaviour.writes.attempted", "ops", "writes sent to minority nodes"),
+    ("minority_writes_ok", "partition.minority_behaviour.writes.ok", "ops", "of which acknowledged"),
+    ("minority_linearizable_reads_ok", "partition.minority_behaviour.linearizable_reads.ok", "ops", "linearizable reads served by the minority"),
+    ("minority_serializable_reads_ok", "partition.minority_behaviour.serializable_reads.ok", "ops", "serializable reads served by the minority"),
+    ("minority_serializable_stale_share", "partition.minority_behaviour.serializable_staleness.stale_share", "ratio", "share of those that were stale"),
+    ("recovery_full_service_after_s", "partition.recovery_after_heal.full_service_after_s", "s", "every node serves every op class again, after the heal"),
+    ("recovery_slowest_node", "partition.recovery_after_heal.slowest_node", "", "node that recovered last"),
+    ("linearizable_reads_linearizable", "linearizability.linearizable_reads.verdict", "bool", "checker verdict, linearizable reads"),
+    ("serializable_reads_linearizable", "linearizability.serializable_reads.verdict", "bool", "checker verdict, serializable reads"),
+    ("lost_writes", "lost_writes.count", "ops", "acknowledged writes never read back"),
+    ("late_writes", "late_writes.count", "ops", "timed-out writes that took effect after a newer value"),
+)
+
+
+def dig(doc: Any, path: str) -> Any:
+    cur = doc
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return None
+    return cur
+
+
+def _how(manifest: dict[str, Any], events: list[dict[str, Any]]) -> str:
+    provider = (manifest.get("cluster") or {}).get("provider") or "?"
+    via = ((manifest.get("cluster") or {}).get("provider_facts") or {}).get("peer_links", {}).get("via")
+    nem = next((e for e in events if e.get("f") == "partition"), {})
+    mech = (nem.get("extra") or {}).get("via") or ("toxiproxy" if via == "toxiproxy" else "iptables")
+    return f"{provider} + {mech}"
+
+
+def compare_scenarios(runs: Sequence[Path], scenario: str) -> dict[str, Any]:
+    """Rows for every metric of every run's ``scenarios/<scenario>/failure_summary.json``."""
+    cols: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for run in runs:
+        sdir = run / "scenarios" / scenario
+        fs_path = sdir / "failure_summary.json"
+        if not fs_path.is_file():
+            raise FileNotFoundError(f"{fs_path}: no failure summary for scenario {scenario!r} in run {run.name}")
+        fs = json.loads(fs_path.read_text())
+        manifest = json.loads((run / "manifest.json").read_text())
+        events = [json.loads(l) for l in (sdir / "nemesis.jsonl").read_text().splitlines() if l.strip()] \
+            if (sdir / "nemesis.jsonl").is_file() else []
+        how = _how(manifest, events)
+        poll_ms = dig(fs, "partition.election.poll_interval_median_ms")
+        cols.append({"run_id": run.name, "how": how, "harness_commit": (manifest.get("harness") or {}).get("commit"),
+                     "time_to_ready_s": (manifest.get("cluster") or {}).get("time_to_ready_s"),
+                     "poll_interval_ms": poll_ms})
+        for metric, path, unit, what in METRICS:
+            rows.append({"metric": metric, "run_id": run.name, "how": how, "value": dig(fs, path), "unit": unit,
+                         "file": f"{run.name}/scenarios/{scenario}/failure_summary.json", "path": path, "what": what})
+    spreads: dict[str, Any] = {}
+    for metric, _, unit, _ in METRICS:
+        vals = [r["value"] for r in rows if r["metric"] == metric]
+        nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        spreads[metric] = round(max(nums) - min(nums), 6) if len(nums) == len(vals) and nums else None
+    return {"schema_version": SCHEMA_VERSION, "scenario": scenario, "runs": cols, "rows": rows, "spread": spreads,
+            "noise": "election/step-down/recovery figures are poll bounds (step = poll_interval_ms); the partition "
+                     "lands at a random point of the heartbeat cycle; counts depend on the open-loop schedule"}
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "not measured"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def to_markdown(doc: dict[str, Any]) -> str:
+    runs = doc["runs"]
+    head = "| metric | unit | " + " | ".join(f"{c['how']}<br>`{c['run_id']}`" for c in runs) + " | spread |"
+    lines = [f"# {doc['scenario']}: the same scenario, {len(runs)} ways", "", head,
+             "|" + "---|" * (len(runs) + 3)]
+    by = {(r["metric"], r["run_id"]): r for r in doc["rows"]}
+    for metric, _, unit, what in METRICS:
+        cells = [_fmt(by[(metric, c["run_id"])]["value"]) for c in runs]
+        sp = doc["spread"].get(metric)
+        lines.append(f"| {metric} ({what}) | {unit} | " + " | ".join(cells) + f" | {_fmt(sp) if sp is not None else ''} |")
+    lines += ["", "Poll interval (the step of the election and recovery figures): " +
+              ", ".join(f"{c['how']} {_fmt(c['poll_interval_ms'])} ms" for c in runs) + ".",
+              "Cluster time to ready: " + ", ".join(f"{c['how']} {_fmt(c['time_to_ready_s'])} s" for c in runs) + ".",
+              "", f"Noise: {doc['noise']}.", "",
+              "Every value: `results/<run_id>/scenarios/<scenario>/failure_summary.json` at the path in "
+              "scenario-comparison.json."]
+    return "\n".join(lines) + "\n"
+
+
+def publish_scenario_comparison(runs: Sequence[Path], scenario: str, root: Path | None = None) -> Path:
+    """``results/<ts>-<scenario>-compared/`` with scenario-comparison.{json,md} and a manifest,
+    published atomically like any run."""
+    from harness.results.store import RunDirectory, git_commit
+
+    doc = compare_scenarios(runs, scenario)
+    rd = RunDirectory.create(f"{scenario}-compared", root)
+    (rd.path / "scenario-comparison.md").write_text(to_markdown(doc))
+    rd.write_json("scenario-comparison.json", doc)
+    rd.write_json("manifest.json", {"schema_version": 1, "run_id": rd.run_id, "kind": "scenario-comparison",
+                                    "scenario": scenario, "source_runs": [r.name for r in runs],
+                                    "harness": git_commit()})
+    return rd.complete()

@@ -1,0 +1,41 @@
+"""The same scenario run several ways, side by side (pure; fixture runs in tmp_path)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.results.scenario_comparison import compare_scenarios, publish_scenario_comparison, to_markdown
+
+
+def _run(root: Path, name: str, provider: str, via: str | None, elected: float, late: int) -> Path:
+    run = root / name
+    s = run / "scenarios" / "sc"
+    s.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"cluster": {"provider": provider, "time_to_ready_s": 1.5,
+                                                               "provider_facts": {"peer_links": {"via": via or "direct"}}},
+                                                   "harness": {"commit": "abc"}}))
+    fs = {"partition": {"election": {"elected_after_s": elected, "poll_interval_median_ms": 300.0},
+                        "minority_behaviour": {"writes": {"attempted": 30, "ok": 0}}},
+          "linearizability": {"linearizable_reads": {"verdict": True}}, "late_writes": {"count": late}}
+    (s / "failure_summary.json").write_text(json.dumps(fs))
+    extra = {"via": via} if via else {"rules": 24}
+    (s / "nemesis.jsonl").write_text(json.dumps({"f": "partition", "extra": extra}) + "\n")
+    return run
+
+
+def test_rows_spread_and_markdown(tmp_path: Path) -> None:
+    a = _run(tmp_path, "20260101T000000Z-a", "netns", None, 1.07, 4)
+    b = _run(tmp_path, "20260101T000100Z-b", "docker", "toxiproxy", 1.38, 1)
+    doc = compare_scenarios([a, b], "sc")
+    assert [c["how"] for c in doc["runs"]] == ["netns + iptables", "docker + toxiproxy"]
+    el = [r for r in doc["rows"] if r["metric"] == "election_after_s"]
+    assert [r["value"] for r in el] == [1.07, 1.38]
+    assert el[0]["file"] == "20260101T000000Z-a/scenarios/sc/failure_summary.json"
+    assert doc["spread"]["election_after_s"] == 0.31 and doc["spread"]["late_writes"] == 3
+    assert doc["spread"]["recovery_full_service_after_s"] is None  # not in the summaries
+    md = to_markdown(doc)
+    assert "| election_after_s (majority leader seen (poll upper bound)) | s | 1.07 | 1.38 | 0.31 |" in md
+    assert "| linearizable_reads_linearizable (checker verdict, linearizable reads) | bool | yes | yes |" in md
+    assert "not measured" in md  # recovery: absent, printed as such, never a default
+    out = publish_scenario_comparison([a, b], "sc", tmp_path)
+    assert out.name.endswith("-sc-compared") and (out / "scenario-comparison.md").read_text() == md
