@@ -11,9 +11,14 @@ $(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/po
 	bash harness/setup/setup.sh
 	@mkdir -p .cache && touch $(SETUP_STAMP)
 
-## make bench: the default measurement suite on a real 5-node cluster (writes results/<run-id>/)
+## make bench: the default measurement suite on a real 5-node cluster (writes results/<run-id>/), then the diagrams from it
 bench: setup
 	.venv/bin/gbench bench
+	.venv/bin/gbench diagrams
+
+## make diagrams: regenerate every diagram (results/diagrams/) from results/, no cluster started
+diagrams: setup
+	.venv/bin/gbench diagrams
 
 ## make test: unit tests plus real-cluster tests (root needed for the cluster tests)
 test: setup

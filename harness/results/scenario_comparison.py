@@ -39,7 +39,7 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("linearizable_reads_linearizable", "linearizability.linearizable_reads.verdict", "bool", "checker verdict, linearizable reads"),
     ("serializable_reads_linearizable", "linearizability.serializable_reads.verdict", "bool", "checker verdict, serializable reads"),
     ("lost_writes", "lost_writes.count", "ops", "acknowledged writes never read back"),
-    ("late_writes", "late_writes.count", "ops", "timed-out writes that took effect after a newer value"),
+    ("late_writes", "late_writes.count", "ops", "timed-out (info) writes seen to take effect later"),
 )
 
 
