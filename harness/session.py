@@ -83,11 +83,9 @@ def make_provider(opts: SessionOptions, run_id: str, system: Any = None) -> Clus
     name = opts.provider
     if name == "auto" and opts.endpoints:
         name = "external"
-    if opts.peer_links == "toxiproxy":
-        if name not in ("auto", "docker"):
-            raise EnvironmentProblem(f"--peer-links toxiproxy is built for --provider docker (per-container hosts "
-                                     f"files and a Toxiproxy container), not {name}")
-        name = "docker"
+    if opts.peer_links == "toxiproxy" and name == "external":
+        raise EnvironmentProblem("--peer-links toxiproxy needs a provider that starts the nodes (docker or netns), "
+                                 "not external")
     if name == "auto":  # per suite: etcd may run on docker while Cassandra stays on netns
         name = choose_provider(system)
         opts.log(f"[gbench] provider: {name} (auto; override with --provider)")
@@ -98,7 +96,7 @@ def make_provider(opts: SessionOptions, run_id: str, system: Any = None) -> Clus
     if name == "netns":
         from harness.providers.netns import NetnsProvider
 
-        return NetnsProvider(run_id)  # type: ignore[return-value]
+        return NetnsProvider(run_id).with_peer_links(opts.peer_links)  # type: ignore[return-value]
     if name == "external":
         from harness.providers.external import ExternalProvider
 

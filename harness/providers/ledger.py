@@ -423,6 +423,9 @@ def _remove_one(r: dict[str, Any], result: CleanupResult) -> None:
                     result.errors.append(f"cannot remove {path}: {e}")
                     return
             result.removed.append(f"removed directory {path}")
+        if r.get("rmdir_parent_if_empty"):  # e.g. /etc/netns, when this run created its last entry
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
 
 
 def cleanup_run(ledger: Ledger, *, kill_timeout_s: float = 10.0) -> CleanupResult:

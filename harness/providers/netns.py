@@ -41,12 +41,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Iterable, Iterator, Self, Sequence
+from typing import Any, Iterable, Iterator, Self, Sequence
 
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
+from harness.nemesis.peer_links import MAX_LINKED_NODES, PeerLinks, plan_peer_links
+from harness.nemesis.toxiproxy import ToxiproxyServer
 from harness.providers.base import Cluster, NodeAddress, NodeLaunch, SystemDefinition
 from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, proc_start_time,
                                       proc_state, state_dir, state_lock)
@@ -63,6 +65,8 @@ NODE_HOST_OFFSET = 10
 MAX_NODES = 99
 DEFAULT_READY_TIMEOUT_S = 60.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#: ``ip netns exec NS`` bind-mounts every file of ``/etc/netns/NS/`` over ``/etc/`` (hosts).
+NETNS_ETC_DIR = Path("/etc/netns")
 
 
 def default_data_root() -> Path:
@@ -312,8 +316,23 @@ class NetnsProvider:
         self.subnet: IPv4Network | None = None
         self.forward_rule_added = False
         self.last_cleanup: CleanupResult | None = None
+        self._peer_links_mode = "direct"
+        #: the live per-link proxies under ``with_peer_links("toxiproxy")`` (the partition
+        #: nemesis cuts through them), else None
+        self.peer_links: PeerLinks | None = None
+        self._toxiproxy: ToxiproxyServer | None = None
 
     # -- fluent configuration
+    def with_peer_links(self, mode: str) -> Self:
+        """``direct`` (default) or ``toxiproxy``: members reach each other through a
+        Toxiproxy process in the host namespace, one proxy per directed link (addresses on
+        the run's bridge), each namespace resolving its peers' names to its own proxies
+        through ``/etc/netns/<ns>/hosts`` (``ip netns exec`` bind-mounts it over /etc/hosts)."""
+        if mode not in ("direct", "toxiproxy"):
+            raise ConfigError("--peer-links", "peer_links", f"{mode!r} is not direct or toxiproxy")
+        self._peer_links_mode = mode
+        return self
+
     def with_subnet(self, cidr: str) -> Self:
         """Use this subnet instead of picking a free /24 of 198.18.0.0/15."""
         self._subnet_override = validate_subnet(cidr, "with_subnet")
@@ -394,10 +413,19 @@ class NetnsProvider:
         if not 1 <= n_nodes <= MAX_NODES:
             raise ConfigError("--nodes", "nodes", f"{n_nodes} is not between 1 and {MAX_NODES}")
         self.check_environment()
+        via_proxy = self._peer_links_mode == "toxiproxy"
+        if via_proxy and system.name != "etcd":
+            raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy are built for etcd only, "
+                                                           f"not {system.name}")
+        if via_proxy and n_nodes > MAX_LINKED_NODES:
+            raise ConfigError("--nodes", "nodes", f"peer links through Toxiproxy support up to {MAX_LINKED_NODES} "
+                                                  f"nodes, not {n_nodes}")
         try:
             self._open_ledger(n_nodes, run_dir)
             addrs = self._create_network(n_nodes)
             self._create_dirs(addrs)
+            if via_proxy:
+                addrs = self._start_peer_links(addrs, int(system.peer_port))
             nodes = self._make_nodes(system, addrs, Path(run_dir))
             t0 = time.monotonic()
             for n in nodes:  # back to back, no waiting: a member cannot be ready before a quorum runs
@@ -513,6 +541,44 @@ class NetnsProvider:
         for a in addrs:
             (scratch / a.name).mkdir(mode=0o700)  # etcd wants 0700
 
+    def _start_peer_links(self, addrs: Sequence[NodeAddress], peer_port: int) -> list[NodeAddress]:
+        """Link addresses on the bridge, a hosts file per namespace, Toxiproxy and its proxies."""
+        assert self._ledger is not None and self.subnet is not None
+        from harness.nemesis.toxiproxy import ToxiproxyServer, find_binary
+
+        binary = find_binary()
+        if binary is None:
+            raise EnvironmentProblem("peer links through Toxiproxy need toxiproxy-server (make setup builds it into "
+                                     ".cache/bin from Go modules)")
+        plan = plan_peer_links([a.name for a in addrs], self.subnet, peer_port)
+        for ip in [plan.toxiproxy_host, *plan.listen_hosts()]:  # removed with the bridge
+            _must(["ip", "addr", "add", f"{ip}/32", "dev", self.names.bridge])
+        ours = not NETNS_ETC_DIR.exists()  # remove /etc/netns itself later only if this run made it
+        for a in addrs:
+            d = NETNS_ETC_DIR / self.names.netns(a.name)
+            if d.exists():
+                raise EnvironmentProblem(f"{d} already exists (left by a crashed run? `gbench cleanup`)")
+            self._ledger.record("dir", path=str(d), rmdir_parent_if_empty=ours)
+            d.mkdir(parents=True, mode=0o755)
+            (d / "hosts").write_text(plan.hosts_file(a.name))
+        server = ToxiproxyServer(binary, host=plan.toxiproxy_host)
+        self._ledger.record("process", key="process:toxiproxy", node="toxiproxy", pid=None, start_time=None,
+                            argv0=str(binary))
+        server.start()
+        assert server.proc is not None
+        self._toxiproxy = server
+        self._ledger.update("process:toxiproxy", pid=server.proc.pid, start_time=proc_start_time(server.proc.pid))
+        links = PeerLinks(plan, server.client())
+        links.create()
+        self.peer_links = links
+        return [replace(a, peer_host=a.name) for a in addrs]
+
+    def facts(self) -> dict[str, Any]:
+        """What the run manifest should say about where the nodes ran."""
+        return {"provider": self.name, "bridge": self.names.bridge,
+                "subnet": str(self.subnet) if self.subnet else None,
+                "peer_links": self.peer_links.describe() if self.peer_links else {"via": "direct"}}
+
     def _make_nodes(self, system: SystemDefinition, addrs: Sequence[NodeAddress], run_dir: Path) -> list[NetnsNode]:
         logs = run_dir / "nodes"
         logs.mkdir(parents=True, exist_ok=True)
@@ -583,6 +649,8 @@ class NetnsProvider:
                 n._signal(signal.SIGKILL)
             for n in nodes:
                 n._reap(timeout_s=10)
+            if self._toxiproxy is not None:
+                self._toxiproxy.stop()
             if ledger is None or (self.last_cleanup is not None and self.last_cleanup.ok and not ledger.path.exists()):
                 return
             result = cleanup_run(ledger)

@@ -220,6 +220,58 @@ def test_five_nodes_ready_with_one_leader(provider: NetnsProvider, etcd: EtcdSys
 
 
 @pytest.mark.cluster
+def test_peer_links_through_toxiproxy_partition_heal_and_leave_nothing(
+        etcd: EtcdSystem, scratch: dict[str, Path]) -> None:
+    """Under netns, Toxiproxy is a host process listening on link addresses of the run's
+    bridge, and each namespace resolves its peers through /etc/netns/<ns>/hosts; a
+    partition is toxics; teardown removes the process, the hosts dirs and the ledger."""
+    import time as _time
+
+    from harness.nemesis import NemesisContext, standard_nemesis
+    from harness.providers.netns import NETNS_ETC_DIR
+
+    had_etc_netns = NETNS_ETC_DIR.exists()
+    p = NetnsProvider(new_run_id("netns-toxilinks")).with_peer_links("toxiproxy")
+    try:
+        cluster = p.start(etcd, 3, scratch["run"])
+        assert p.peer_links is not None and len(p.peer_links.plan.links) == 6
+        hosts = (NETNS_ETC_DIR / p.names.netns("n1") / "hosts").read_text()
+        assert f"{p.peer_links.plan.link('n1', 'n2').listen.split(':')[0]}\tn2" in hosts
+        # inside n1's namespace (as etcd sees it), n2 is n1's own proxy for the link
+        seen = p.exec_in_node_netns("n1", ["getent", "hosts", "n2"]).stdout.split()[0]
+        assert seen == p.peer_links.plan.link("n1", "n2").listen.split(":")[0]
+        assert put(cluster.client_endpoint("n1"), "gbtest/p", b"v1") > 1
+        nem = standard_nemesis()
+        nem.setup(NemesisContext(cluster, p.run_id, _time.monotonic_ns()))
+        try:
+            rec = nem.invoke("partition", {"shape": "isolate-node", "node": "n1"})
+            assert rec.type == "ok" and rec.extra["via"] == "toxiproxy" and rec.extra["toxics"] == 8, rec
+            deadline = _time.monotonic() + 20
+            while True:  # n2/n3 elect (if n1 led) and commit without n1
+                try:
+                    put(cluster.client_endpoint("n2"), "gbtest/p", b"v2")
+                    break
+                except grpc.RpcError:
+                    assert _time.monotonic() < deadline, "no majority write within 20 s"
+            assert get(cluster.client_endpoint("n1"), "gbtest/p", serializable=True) == b"v1"
+            healed = nem.invoke("heal", {})
+            assert healed.type == "ok" and healed.extra["toxics_removed"] == 8, healed
+            deadline = _time.monotonic() + 20
+            while get(cluster.client_endpoint("n1"), "gbtest/p", serializable=True) != b"v2":
+                assert _time.monotonic() < deadline, "n1 did not catch up within 20 s"
+                _time.sleep(0.1)
+        finally:
+            nem.teardown()
+        toxi_pid = p._toxiproxy.proc.pid if p._toxiproxy and p._toxiproxy.proc else None
+    finally:
+        p.teardown()
+    assert leftovers(p, scratch) == []
+    assert not (NETNS_ETC_DIR / p.names.netns("n1")).exists()
+    assert NETNS_ETC_DIR.exists() == had_etc_netns  # /etc/netns itself only removed if the run created it
+    assert toxi_pid is not None and proc_state(toxi_pid) in (None, "Z")
+
+
+@pytest.mark.cluster
 def test_kill_9_follower_then_restart_on_same_data_rejoins(provider: NetnsProvider, etcd: EtcdSystem,
                                                            scratch: dict[str, Path]) -> None:
     cluster = provider.start(etcd, 3, scratch["run"])
