@@ -428,6 +428,43 @@ def test_five_nodes_with_peer_links_through_toxiproxy_partition_and_heal(
     assert leftovers(p.run_id, p.scratch_dir) == []
 
 
+@pytest.mark.cluster
+def test_scenario_workloads_under_docker_with_a_toxiproxy_partition(etcd: Any, scratch: dict[str, Path]) -> None:
+    """The short leader-in-minority scenario (two workloads, partition at 5 s, heal at 15 s)
+    on 5 containers whose peer links go through Toxiproxy: the workloads record their
+    histories, the partition is toxics, the failure summary says what the netns run says
+    (minority serves no write, majority elects), and nothing of the run is left."""
+    from harness.providers.docker import DockerOptions
+    from harness.recorder.history import read_history
+    from harness.scenario import check_environment, load_scenario
+    from harness.scenario.runner import run_scenario
+
+    sc = load_scenario(REPO / "workloads" / "scenarios" / "etcd-leader-in-minority-ci.yaml")
+    p = DockerProvider(new_run_id("toxiscenario"), DockerOptions(peer_links="toxiproxy")).with_pull(False)
+    check_environment(sc, p)
+    out = scratch["run"] / "scenario"
+    try:
+        cluster = p.start(etcd, sc.nodes, scratch["run"])
+        result = run_scenario(sc, cluster, out, time.monotonic_ns(), log=lambda s: None)
+        assert p.peer_links is not None and p.peer_links.active == []  # healed
+    finally:
+        p.teardown()
+    assert leftovers(p.run_id, p.scratch_dir) == []
+    assert not result.interrupted
+    nem = [o for o in read_history(out / "history.jsonl") if o.is_nemesis]
+    assert [(o.f, o.type, o.extra.get("via")) for o in nem] == [("partition", "ok", "toxiproxy"),
+                                                                 ("heal", "ok", "toxiproxy")]
+    for w in ("register-linearizable", "register-serializable"):
+        assert sum(1 for o in read_history(out / "workloads" / w / "history.jsonl") if o.type == "ok") > 100
+    s = json.loads((out / "failure_summary.json").read_text())
+    part = s["partition"]
+    assert part["election"]["leader_at_fault"] in part["minority"] and part["election"]["new_leader"] in part["majority"]
+    assert part["minority_behaviour"]["writes"]["served"] is False
+    assert part["minority_behaviour"]["serializable_reads"]["served"] is True
+    assert part["recovery_after_heal"]["every_node_recovered"] is True
+    assert s["lost_writes"]["count"] == 0 and s["linearizability"]["linearizable_reads"]["verdict"] is True
+
+
 _CRASHING_HARNESS = textwrap.dedent("""
     import sys, time
     from pathlib import Path
