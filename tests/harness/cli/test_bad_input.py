@@ -50,6 +50,9 @@ def test_not_root_names_the_alternative(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("GBENCH_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("GBENCH_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setattr(os, "geteuid", lambda: 65534)
+    # and no Docker engine (where one answers, `auto` would rightly pick docker without root)
+    import harness.providers.docker as docker_provider
+    monkeypatch.setattr(docker_provider, "docker_unavailable_reason", lambda system: "no Docker engine answers (test)")
     rc = cli.main(["run", str(REPO / "workloads" / "etcd-put-256B.yaml"), "--duration", "1", "--quiet"])
     err = capsys.readouterr().err
     assert rc == 1, err
