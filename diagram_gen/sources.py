@@ -1,0 +1,178 @@
+"""Reading ``results/``: which runs exist, their JSON files, dotted paths into them, and the
+tabular files (histories, nemesis and member logs, HDR logs) as rows.
+
+Why separate from resolve.py: resolve decides *which* run and *what* a binding means; this
+module only knows file formats. Every reader returns ``(value, None)`` or ``(None, reason)``
+instead of raising, because a missing file is a "not measured", never a crash.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+#: A run directory is named ``<UTC timestamp>-<name>``: names sort by time.
+RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[\w.-]+$")
+
+
+def list_runs(results_root: Path) -> list[str]:
+    """Run ids under ``results_root``, newest first. In-progress (``.tmp-*``) and non-run
+    folders (``benchmarks``, ``diagrams``) are skipped: a run is a timestamped directory with
+    a manifest."""
+    root = Path(results_root)
+    if not root.is_dir():
+        return []
+    runs = [p.name for p in root.iterdir() if p.is_dir() and RUN_ID_RE.match(p.name) and (p / "manifest.json").is_file()]
+    return sorted(runs, reverse=True)
+
+
+class JsonCache:
+    """Parsed JSON files, read once per build (a build reads the same manifest many times)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, Any] = {}
+
+    def load(self, path: Path) -> tuple[Any, str | None]:
+        path = Path(path)
+        if path in self._cache:
+            return self._cache[path], None
+        if not path.is_file():
+            return None, "no such file"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            return None, f"unreadable JSON: {e}"
+        self._cache[path] = data
+        return data, None
+
+
+_SEG_RE = re.compile(r"^(?P<name>[^\[\]]*)(?P<filters>(\[[^\]]*\])*)$")
+
+
+def split_path(path: str) -> list[str]:
+    """``a.b[node=n2].c`` -> ``['a', 'b[node=n2]', 'c']`` (dots inside brackets kept)."""
+    out, cur, depth = [], "", 0
+    for ch in path:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == "." and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur)
+    return out
+
+
+def _eq(a: Any, b: Any) -> bool:
+    """Equality where a YAML ``256`` matches a JSON ``256`` and ``"256"``; booleans stay strict."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b if isinstance(a, bool) and isinstance(b, bool) else str(a).lower() == str(b).lower()
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return float(a) == float(b)
+    if a is None or b is None:
+        return a is None and b is None
+    return str(a) == str(b)
+
+
+def get_path(data: Any, path: str) -> tuple[Any, str | None]:
+    """Follow a dotted path: mapping keys, list indexes (``faults.0.at_s``) and list filters
+    (``leader_changes[leader=n2].t_s``, exactly one element must match)."""
+    cur = data
+    walked: list[str] = []
+    for seg in split_path(path):
+        m = _SEG_RE.match(seg)
+        if not m:
+            return None, f"malformed path segment {seg!r}"
+        name, filters = m["name"], re.findall(r"\[([^\]]*)\]", m["filters"] or "")
+        if name:
+            if isinstance(cur, Mapping):
+                if name not in cur:
+                    return None, f"no key {name!r} at {'.'.join(walked) or '(top)'}"
+                cur = cur[name]
+            elif isinstance(cur, list) and re.fullmatch(r"-?\d+", name):
+                i = int(name)
+                if not -len(cur) <= i < len(cur):
+                    return None, f"index {i} out of range at {'.'.join(walked) or '(top)'} ({len(cur)} items)"
+                cur = cur[i]
+            else:
+                return None, f"cannot take {name!r} of a {type(cur).__name__} at {'.'.join(walked) or '(top)'}"
+        for flt in filters:
+            if not isinstance(cur, list):
+                return None, f"filter [{flt}] needs a list at {'.'.join(walked + [name])}"
+            if "=" not in flt:
+                return None, f"malformed filter [{flt}] (expected [field=value])"
+            fk, fv = flt.split("=", 1)
+            hits = [x for x in cur if isinstance(x, Mapping) and fk in x and _eq(x[fk], fv)]
+            if len(hits) != 1:
+                return None, f"{len(hits)} elements match [{flt}] at {'.'.join(walked + [name])} (need exactly 1)"
+            cur = hits[0]
+        walked.append(seg)
+    return cur, None
+
+
+def row_matches(row: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+    return all(k in row and _eq(row[k], v) for k, v in where.items())
+
+
+def read_jsonl(path: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """JSON lines (plain or .gz); one dict per non-empty line."""
+    if not Path(path).is_file():
+        return None, "no such file"
+    opener = gzip.open if str(path).endswith(".gz") else open
+    rows: list[dict[str, Any]] = []
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+            for lineno, line in enumerate(fh, 1):
+                line = line.strip()
+                if line:
+                    rows.append(json.loads(line))
+    except (OSError, ValueError, EOFError) as e:
+        return None, f"unreadable at line {lineno if 'lineno' in locals() else 0}: {e}"
+    return rows, None
+
+
+def history_file(directory: Path) -> Path | None:
+    """``history.jsonl.gz`` or ``history.jsonl`` in a workload/scenario directory."""
+    for name in ("history.jsonl.gz", "history.jsonl"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+#: HdrHistogram's default for ``outputPercentileDistribution`` (and its .hgrm files).
+PERCENTILE_TICKS_PER_HALF_DISTANCE = 5
+
+
+def hlog_spectrum(path: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """All intervals of an .hlog merged, as HdrHistogram's percentile distribution: rows
+    ``{percentile, value_ms, count, inverse_tail}`` (inverse_tail = 1/(1-p), the x axis of an
+    HDR plot; null at 100%). Values are HDR bucket values (3 significant digits), not the
+    exact percentiles of summary.json."""
+    if not Path(path).is_file():
+        return None, "no such file"
+    from hdrh.iterators import PercentileIterator
+
+    from harness.recorder.histograms import new_histogram, read_hlog
+
+    try:
+        intervals = read_hlog(Path(path))
+    except (OSError, ValueError) as e:
+        return None, f"unreadable HdrHistogram log: {e}"
+    total = new_histogram()
+    for _start, _len, h in intervals:
+        total.add(h)
+    if total.get_total_count() == 0:
+        return None, "the log holds no recorded values"
+    rows = []
+    for it in PercentileIterator(total, PERCENTILE_TICKS_PER_HALF_DISTANCE):
+        p = float(it.percentile_level_iterated_to)
+        rows.append({"percentile": round(p, 9),
+                     "value_ms": round(total.get_highest_equivalent_value(it.value_iterated_to) / 1e6, 6),
+                     "count": int(it.total_count_to_this_value),
+                     "inverse_tail": None if p >= 100.0 else round(1.0 / (1.0 - p / 100.0), 6)})
+    return rows, None
