@@ -1,0 +1,278 @@
+"""PERFORMANCE diagrams (type ``performance_profile``): HDR percentile spectra, throughput
+against concurrency, a load-generator cross-check table, and the spec's claims.
+
+Shaping (pure, tested) and drawing are separate, as in Jepsen's perf code:
+``hdr_x`` / ``spectrum_points`` / ``sweep_points`` / ``tool_table_rows`` shape series rows;
+``render`` draws.
+
+Spec ``layout`` keys:
+
+* ``host``, ``saturation``: header templates (the measured host replaces the spec's).
+* ``spectra``: ``[{title, lines: [{series, label, color}]}]``: one panel each; series are
+  ``{from: hlog}`` spectra (rows ``percentile`` in percent, ``value_ms``).
+* ``spectrum_note``: caption under the spectra.
+* ``throughput``: ``{title, lines: [{series, label, color}]}``: summary rows plotted as
+  throughput_ops_s against concurrency.
+* ``tool_table``: ``{title, tool, harness, match}``: rows of the ``tool`` series beside the
+  ``harness`` row with the same ``match`` column; every printed cell is recorded with
+  ``ResolvedDiagram.derive``.
+* ``claims_panel`` (boxes.draw_claims), ``claims_note``.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullLocator
+
+from diagram_gen.model import NOT_MEASURED, ResolvedDiagram
+from diagram_gen.render.boxes import (chars_per_line, draw_claims, fill, layout_get, line_height,
+                                      wrap_text)
+from diagram_gen.render.common import NOT_MEASURED_COLOR, draw_footer, new_figure
+
+#: percentile ticks of an HDR plot, and their labels
+PERCENTILE_TICKS = (50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
+PERCENTILE_LABELS = ("50%", "90%", "99%", "99.9%", "99.99%", "99.999%")
+
+
+# ---------------------------------------------------------------------------------------
+# shaping (pure)
+# ---------------------------------------------------------------------------------------
+def hdr_x(percentile: float) -> float:
+    """The HDR plot's x for a percentile given in percent: 1/(1-p) = 100/(100-pct), computed
+    in decimal so the standard ticks are exact (99.9 -> 1000.0). Infinite at 100."""
+    pct = Decimal(repr(float(percentile)))
+    if pct >= 100:
+        return float("inf")
+    return float(Decimal(100) / (Decimal(100) - pct))
+
+
+def spectrum_points(rows: Sequence[Mapping[str, Any]]) -> tuple[list[float], list[float]]:
+    """(x, y) of a spectrum: x = hdr_x(percentile), y = value_ms; the 100th percentile (x
+    infinite) and rows without a value are dropped; sorted by x, duplicates of x kept once
+    (the last value, i.e. the highest)."""
+    pts: dict[float, float] = {}
+    for r in rows:
+        p, v = r.get("percentile"), r.get("value_ms")
+        if not isinstance(p, (int, float)) or not isinstance(v, (int, float)) or p >= 100:
+            continue
+        pts[hdr_x(p)] = float(v)
+    xs = sorted(pts)
+    return xs, [pts[x] for x in xs]
+
+
+def sweep_points(rows: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[float]]:
+    """(concurrency, throughput_ops_s) sorted by concurrency; one point per concurrency (the
+    first row in file order when a level appears twice)."""
+    pts: dict[int, float] = {}
+    for r in rows:
+        c, t = r.get("concurrency"), r.get("throughput_ops_s")
+        if isinstance(c, int) and not isinstance(c, bool) and isinstance(t, (int, float)) and c not in pts:
+            pts[c] = float(t)
+    cs = sorted(pts)
+    return cs, [pts[c] for c in cs]
+
+
+def tool_table_rows(tool: Sequence[Mapping[str, Any]], harness: Sequence[Mapping[str, Any]],
+                    match: str) -> list[tuple[Mapping[str, Any], Mapping[str, Any] | None]]:
+    """Each tool row with the harness row of the same ``match`` value (or None), in tool-row
+    order."""
+    by = {}
+    for h in harness:
+        by.setdefault(h.get(match), h)
+    return [(t, by.get(t.get(match))) for t in tool]
+
+
+def x_ticks(max_x: float) -> tuple[list[float], list[str]]:
+    """The percentile ticks up to the first one at or beyond ``max_x``."""
+    xs, labels = [], []
+    for p, lab in zip(PERCENTILE_TICKS, PERCENTILE_LABELS):
+        xs.append(hdr_x(p))
+        labels.append(lab)
+        if xs[-1] >= max_x:
+            break
+    return xs, labels
+
+
+# ---------------------------------------------------------------------------------------
+# drawing
+# ---------------------------------------------------------------------------------------
+def _spectrum_panel(ax: Any, d: ResolvedDiagram, panel: Mapping[str, Any]) -> None:
+    ax.set_title(panel.get("title", ""), fontsize=10.5, fontweight="bold", loc="left")
+    max_x, any_line = 10.0, False
+    missing = []
+    for ln in panel.get("lines", []):
+        label, grey = fill(ln.get("label", ln["series"]), d)
+        xs, ys = spectrum_points(d.rows(ln["series"]))
+        if not xs:
+            missing.append(label.split(" (")[0])
+            continue
+        any_line = True
+        max_x = max(max_x, xs[-1])
+        ax.plot(xs, ys, color=ln.get("color"), lw=1.8, label=label, drawstyle="steps-post")
+    ticks, labels = x_ticks(max_x)
+    ax.set_xscale("log")
+    ax.set_xlim(1.0, ticks[-1])
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels(labels)
+    ax.set_xlabel("percentile (HDR scale: 1/(1-p))")
+    ax.set_ylabel("latency (ms)")
+    ax.grid(True, which="major", color="#e0e0e0", lw=0.7)
+    if any_line:
+        ax.set_yscale("log")
+        ax.legend(loc="lower right", fontsize=7.8, frameon=True, framealpha=0.9)
+    else:
+        ax.set_yticks([])
+    if missing:
+        ax.text(0.98, 0.04, "not measured: " + ", ".join(missing), transform=ax.transAxes, ha="right",
+                va="bottom", fontsize=8, color=NOT_MEASURED_COLOR)
+
+
+def _throughput_panel(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
+    ax.set_title(spec.get("title", ""), fontsize=10, fontweight="bold", loc="left")
+    levels: set[int] = set()
+    missing = []
+    for ln in spec.get("lines", []):
+        cs, ts = sweep_points(d.rows(ln["series"]))
+        if not cs:
+            missing.append(ln.get("label", ln["series"]))
+            continue
+        levels.update(cs)
+        ax.plot(cs, ts, marker="o", color=ln.get("color"), lw=1.6, label=ln.get("label", ln["series"]))
+    ax.set_xscale("log", base=2)
+    ticks = sorted(levels) or [1]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([str(t) for t in ticks])
+    if len(ticks) == 1:
+        ax.set_xlim(ticks[0] / 4, ticks[0] * 4)
+    ax.set_xlabel("concurrent clients (closed loop)")
+    ax.set_ylabel("throughput (ops/s)")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, color="#e0e0e0", lw=0.7)
+    if levels:
+        ax.legend(loc="upper left", fontsize=7.5)
+    notes = []
+    if len(levels) == 1:
+        notes.append("one concurrency level measured so far")
+    if missing:
+        notes.append("not measured: " + ", ".join(missing))
+    if notes:
+        ax.text(0.98, 0.04, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5,
+                color=NOT_MEASURED_COLOR)
+
+
+def _fmt_size(v: Any) -> str:
+    """A value size column as a short label (not a measurement: a workload parameter)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v >= 1024 * 1024 and v % (1024 * 1024) == 0:
+            return f"{v // (1024 * 1024)} MiB"
+        if v >= 1024 and v % 1024 == 0:
+            return f"{v // 1024} KiB"
+        return f"{v} B"
+    return "?"
+
+
+def _tool_table(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.text(0.0, 1.0, spec.get("title", ""), fontsize=10, fontweight="bold", va="top", ha="left")
+    tool_key, harness_key, match = spec["tool"], spec["harness"], spec.get("match", "workload")
+    pairs = tool_table_rows(d.rows(tool_key), d.rows(harness_key), match)
+    cols = [("operation", 0.0, "left"), ("ops/s tool | ours", 0.36, "center"),
+            ("p50 tool | ours", 0.61, "center"), ("p99 tool | ours", 0.86, "center")]
+    y = 0.86
+    for name, x, ha in cols:
+        ax.text(x, y, name, fontsize=7.8, fontweight="bold", ha=ha, va="center", color="#37474f")
+    ax.plot([0, 1], [y - 0.045, y - 0.045], color="#b0bec5", lw=0.8)
+    if not pairs:
+        ax.text(0.5, 0.5, NOT_MEASURED, ha="center", va="center", fontsize=9, color=NOT_MEASURED_COLOR)
+        return
+    step = min(0.115, 0.78 / len(pairs))
+    y -= 0.045 + step * 0.65
+    for t, h in pairs:
+        rc = t.get("read_consistency") or ""
+        c = t.get("concurrency")
+        op = (f"{t.get('op', '?')}" + (f" {rc[:3]}." if rc else "") + f" {_fmt_size(t.get('value_size'))}"
+              + (f" ×{c}" if isinstance(c, int) else ""))
+        ax.text(0.0, y, op, fontsize=7.8, ha="left", va="center")
+        wl = t.get(match)
+        for (col, unit), (_n, x, _ha) in zip((("throughput_ops_s", "ops/s"), ("p50_ms", "ms"), ("p99_ms", "ms")),
+                                             cols[1:]):
+            vals = []
+            for who, row, series in (("tool", t, tool_key), ("harness", h, harness_key)):
+                v = row.get(col) if row is not None else None
+                f = d.derive(f"table.{wl}.{who}.{col}", v if isinstance(v, (int, float)) else None,
+                             None, series=series, how=f"rows[{match}={wl}].{col}")
+                vals.append(d.text(f.key) if f.key in d.derived else NOT_MEASURED)
+            ax.text(x, y, " | ".join(vals), fontsize=7.8, ha="center", va="center",
+                    color=NOT_MEASURED_COLOR if NOT_MEASURED in vals else "#212121")
+        y -= step
+    ax.text(0.0, y + step * 0.35, "ops/s in ops/s, p50/p99 in ms; tool = etcd's benchmark (--precise)",
+            fontsize=6.8, color="#616161", va="top")
+
+
+def render(d: ResolvedDiagram) -> Figure:
+    lay: Mapping[str, Any] = d.spec.layout or {}
+    fig = new_figure(d)
+    W = fig.get_size_inches()[0] * 10
+    y = 0.944
+    for key, size, color in (("host", 8.6, "#263238"), ("saturation", 8.4, "#b71c1c")):
+        tmpl = layout_get(lay, key, "")
+        if not tmpl:
+            continue
+        text, grey = fill(tmpl, d)
+        lines = wrap_text(text, chars_per_line(W - 6, size * 1.05))
+        fig.text(0.5, y, "\n".join(lines), ha="center", va="top", fontsize=size, linespacing=1.2,
+                 color=NOT_MEASURED_COLOR if grey else color, fontweight="bold" if key == "host" else "normal")
+        y -= 0.024 * len(lines) + 0.004
+
+    spectra = layout_get(lay, "spectra", [])
+    left, right_end = 0.055, 0.655
+    n = max(1, len(spectra))
+    gap = 0.06
+    pw = (right_end - left - gap * (n - 1)) / n
+    for i, panel in enumerate(spectra):
+        ax = fig.add_axes((left + i * (pw + gap), 0.505, pw, 0.34))
+        _spectrum_panel(ax, d, panel)
+    note = layout_get(lay, "spectrum_note", "")
+    if note:
+        fig.text(left, 0.435, fill(note, d)[0], fontsize=7.5, color="#616161", ha="left", va="top")
+
+    tp = layout_get(lay, "throughput", None)
+    if tp:
+        _throughput_panel(fig.add_axes((left, 0.12, 0.225, 0.25)), d, tp)
+    tt = layout_get(lay, "tool_table", None)
+    if tt:
+        _tool_table(fig.add_axes((0.335, 0.10, 0.32, 0.30)), d, tt)
+
+    claims = layout_get(lay, "claims_panel", [])
+    if claims:
+        from diagram_gen.render.boxes import Box, canvas, draw_box
+        cv = canvas(fig)
+        px = 88.0
+        pw_u = W - px - 1.2
+        top_u = (y - 0.012) * fig.get_size_inches()[1] * 10
+        panel = Box(px, 9.5, pw_u, top_u - 9.5)
+        draw_box(cv, panel, None, (), face="#fafafa", edge="#b0bec5", lw=0.8)
+        yy = panel.top - 1.0
+        cv.text(px + 1.0, yy, "The spec's claims vs this host", fontsize=9.5, fontweight="bold", va="top")
+        yy -= 2.2
+        cn = layout_get(lay, "claims_note", "")
+        if cn:
+            text, grey = fill(cn, d)
+            if text.count(" (cited)") == 1:
+                text = text.replace(" (cited)", "")
+                text += " (cited)"
+            lines = wrap_text(text, chars_per_line(pw_u - 2, 7.6))
+            cv.text(px + 1.0, yy, "\n".join(lines), fontsize=7.6, va="top", color="#6d4c41", linespacing=1.25)
+            yy -= len(lines) * line_height(7.6) + 1.0
+        yy = draw_claims(cv, d, claims, px + 1.0, yy, pw_u - 2.0, size=7.6)
+        if yy < panel.y:
+            cv.text(panel.cx, panel.y + 0.3, "(panel text overflows)", ha="center", fontsize=7,
+                    color=NOT_MEASURED_COLOR)
+    draw_footer(fig, d)
+    return fig

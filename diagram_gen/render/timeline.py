@@ -1,0 +1,356 @@
+"""Timeline renderer (the CONCEPT diagram): client operations as bars from invocation to
+completion, one lane per client process, linearization points, and the violation.
+
+Reads (spec keys):
+- series ``ops`` (history rows of a scenario) and ``nemesis`` (its fault records);
+- figures ``fault_at`` and ``heal_started`` (the partition window in which the stale read is
+  looked for) and whatever the layout's texts name;
+- ``layout``: ``x_label``, ``subtitle``, ``callouts.{write,lin_read,stale,unserved,gap}``,
+  ``witness_note``, ``boxes`` (``title`` + ``lines`` or ``from_spec: key_insight``).
+
+Everything shown is chosen by ``diagram_gen.shaping.history_views`` (window, lanes,
+linearization witness); every number printed is a figure or a ``d.derive`` of the series.
+Missing data (a NotMeasured series or figure, no qualifying read) draws "not measured" in
+the timeline's place and leaves the text boxes to print "not measured" per value.
+"""
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from typing import Any, Mapping, Sequence
+
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch, Rectangle
+
+from diagram_gen.model import NOT_MEASURED, NotMeasured, ResolvedDiagram
+from diagram_gen.render.common import (NOT_MEASURED_COLOR, OUTCOME_COLORS, SIDE_COLORS, draw_footer,
+                                       new_figure)
+from diagram_gen.shaping import history_views as hv
+
+PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_.\-]*)\}(?!\})")
+
+DEFAULT_LAYOUT: dict[str, Any] = {
+    "x_label": "ms after {write_label} was acknowledged (t = 0)",
+    "subtitle": "key {window_key}, a window of {window_span}",
+    "callouts": {
+        "write": "{write_label} acknowledged on the majority ({write_node})",
+        "lin_read": "linearizable read on the majority ({lin_read_node}) returns {lin_read_value}",
+        "stale": "serializable read on the minority ({stale_node}) invoked {stale_gap} after the "
+                 "acknowledgement returned {stale_value}, {stale_versions} writes behind",
+        "unserved": "linearizable reads are not served (info)",
+        "gap": "{stale_gap}",
+    },
+    "witness_note": "◆ linearization points of the {witness_ops} writes and linearizable reads on {window_key}; "
+                    "with the stale read added: {witness_with_stale}",
+    "boxes": [],
+}
+
+
+def fill(template: str, d: ResolvedDiagram) -> str:
+    """Substitute ``{key}`` with ``d.text(key)`` ("not measured" for anything missing)."""
+    def sub(m: re.Match[str]) -> str:
+        try:
+            return d.text(m.group(1))
+        except KeyError:
+            return NOT_MEASURED
+    return PLACEHOLDER.sub(sub, template).replace("{{", "{").replace("}}", "}")
+
+
+def _layout(d: ResolvedDiagram, key: str) -> Any:
+    v = d.spec.layout.get(key)
+    return DEFAULT_LAYOUT.get(key) if v is None else v
+
+
+def _callout(d: ResolvedDiagram, name: str) -> str:
+    c = dict(DEFAULT_LAYOUT["callouts"])
+    c.update(d.spec.layout.get("callouts") or {})
+    return fill(str(c.get(name, "")), d)
+
+
+def short_token(v: Any) -> str:
+    return "absent" if v is None else str(v)
+
+
+def op_label(r: Mapping[str, Any], key: Any) -> str:
+    """What a bar says: ``put 10001:74``, ``cas 8:50→8:57``, ``get → 2:63`` (``get(s)`` for
+    serializable), with the key when it is not the window's key."""
+    f, t = r.get("f"), r.get("type")
+    other = "" if r.get("key") == key else f" {r.get('key')}"
+    if f == "put":
+        s = f"put{other} {r.get('value')}"
+    elif f == "cas":
+        exp, new = r.get("value") or (None, None)
+        s = f"cas{other} {short_token(exp)}→{short_token(new)}"
+    elif f == "get":
+        g = "get(s)" if r.get("read_consistency") == "serializable" else "get"
+        s = f"{g}{other}" + (f" → {short_token(r.get('result'))}" if t == "ok" else "")
+    else:
+        s = f"{f}{other}"
+    if t == "info":
+        s += f" ({r.get('error') or 'info'})"
+    elif t == "fail":
+        s += f" ({r.get('error') or 'fail'})"
+    return s
+
+
+def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, sides: Mapping[str, str],
+                   lanes: Sequence[tuple[Any, str, str]], witness: list[hv.LinPoint] | None,
+                   with_stale: list[hv.LinPoint] | None, n_witness_ops: int, fault_s: float) -> None:
+    s = ("ops", "nemesis")
+    t0 = float(w.write["complete_s"])
+    d.derive("window_key", str(w.key), None, series="ops", how="key of the first stale serializable read a minority "
+             "member served after the partition was in place (history_views.concept_window)")
+    d.derive("window_span", round((w.t1 - w.t0) * 1e3, 3), "ms", series=s, how="window end - start (concept_window)")
+    d.derive("t0_after_fault", round(t0 - fault_s, 6), "s", series="ops",
+             how="acknowledgement (complete_s) of the write the stale read missed - figure fault_at")
+    d.derive("write_label", op_label(w.write, w.key), None, series="ops", how="the newest missed write with a "
+             "majority linearizable read of its value")
+    d.derive("write_node", f"{w.write.get('node')}", None, series="ops", how="node of that write's client")
+    d.derive("lin_read_node", f"{w.lin_read.get('node')}", None, series="ops", how="node of the linearizable read")
+    d.derive("lin_read_value", short_token(w.lin_read.get("result")), None, series="ops",
+             how="value the linearizable read returned")
+    d.derive("stale_node", f"{w.stale_read.get('node')}", None, series=s, how="node of the stale read (minority side "
+             "from the nemesis groups)")
+    d.derive("stale_value", short_token(w.stale_read.get("result")), None, series="ops",
+             how="value the stale read returned")
+    d.derive("stale_gap", round((float(w.stale_read["invoke_s"]) - t0) * 1e3, 3), "ms", series="ops",
+             how="stale read invoke_s - that write's complete_s")
+    d.derive("stale_versions", len(w.missed), None, series="ops",
+             how="acknowledged writes the stale read missed (stale-reads rule, history_views.missed_writes)")
+    oldest = min(float(x["complete_s"]) for x in w.missed)
+    d.derive("stale_superseded", round((float(w.stale_read["invoke_s"]) - oldest) * 1e3, 3), "ms", series="ops",
+             how="stale read invoke_s - complete_s of the oldest missed write")
+    d.derive("witness_ops", n_witness_ops, None, series="ops",
+             how="ok/info writes and linearizable reads on the key overlapping the window, fed to linearize_register")
+    d.derive("witness_with_stale", "a witness exists" if with_stale is not None else "none exists (not linearizable)",
+             None, series="ops", how="linearize_register over the same ops plus the stale serializable read")
+    d.derive("ops_drawn", len(w.ops), None, series="ops", how="ops drawn (history_views.window_ops)")
+    d.derive("lanes_drawn", len(lanes), None, series="ops", how="client processes drawn (history_views.lanes)")
+
+
+def _no_data(ax: Any, reason: str) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for sp in ax.spines.values():
+        sp.set_color(NOT_MEASURED_COLOR)
+    ax.text(0.5, 0.5, f"{NOT_MEASURED}\n{reason}", transform=ax.transAxes, ha="center", va="center",
+            color=NOT_MEASURED_COLOR, fontsize=12, wrap=True)
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
+
+
+def render(d: ResolvedDiagram) -> Figure:
+    fig = new_figure(d)
+    ax = fig.add_axes((0.215, 0.315, 0.765, 0.565))
+    ops, nem = d.rows("ops"), d.rows("nemesis")
+    fault, heal = d.value("fault_at"), d.value("heal_started")
+    reason = None
+    w = None
+    if not ops:
+        reason = "the operation history (series ops) is not measured"
+    elif not nem:
+        reason = "the nemesis record (series nemesis) is not measured"
+    elif not isinstance(fault, (int, float)) or not isinstance(heal, (int, float)):
+        reason = "the partition window (figures fault_at, heal_started) is not measured"
+    else:
+        sides = hv.node_sides(nem)
+        w = hv.concept_window(ops, sides, float(fault), float(heal))
+        if w is None:
+            reason = "no stale serializable read on a minority member during the partition"
+    if w is None:
+        _no_data(ax, reason or "")
+        fig.text(0.5, 0.925, "no window", ha="center", fontsize=9, color=NOT_MEASURED_COLOR)
+    else:
+        _draw_window(fig, ax, d, w, sides, float(fault))
+    _draw_boxes(fig, d)
+    draw_footer(fig, d)
+    return fig
+
+
+BAND_IN = 0.78  # inches of room above the first lane for the callouts
+LABEL_PT = 6.6
+
+
+def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, sides: Mapping[str, str],
+                 fault_s: float) -> None:
+    lanes = hv.lanes(w.ops, sides)
+    key_ops = [o for o in w.ops if o.get("key") == w.key and hv.op_class(o) in (hv.WRITE, hv.LIN_READ)]
+    try:
+        witness = hv.linearize_register(key_ops)
+        with_stale = hv.linearize_register(key_ops + [w.stale_read])
+        n_w: int | None = len(key_ops)
+    except ValueError:
+        witness = with_stale = None
+        n_w = None
+    _derive_window(d, w, sides, lanes, witness, with_stale, n_w if n_w is not None else 0, fault_s)
+    if n_w is None:
+        d.figures["witness_ops"] = NotMeasured("witness_ops", "too many ops for the exhaustive search", {})
+        d.derived.pop("witness_ops", None)
+    t_ack = float(w.write["complete_s"])
+    x = lambda t: (t - t_ack) * 1e3  # noqa: E731
+    lo, hi = x(w.t0), x(w.t1)
+    ax.set_xlim(lo, hi)
+    n = len(lanes)
+    ax_h = ax.get_position().height * fig.get_figheight()
+    band = max(1.0, n * BAND_IN / (ax_h - BAND_IN))  # callout room: a fixed height in inches
+    ax.set_ylim(n - 0.45, -0.5 - band)
+    lane_y = {p: i for i, (p, _, _) in enumerate(lanes)}
+    for i, (p, node, side) in enumerate(lanes):
+        ax.axhspan(i - 0.5, i + 0.5, color=SIDE_COLORS.get(side, SIDE_COLORS["none"]), alpha=0.06 if i % 2 else 0.11,
+                   lw=0)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([f"client {p} · {node} ({side})" for p, node, side in lanes], fontsize=8)
+    for lbl, (_, _, side) in zip(ax.get_yticklabels(), lanes):
+        lbl.set_color(SIDE_COLORS.get(side, SIDE_COLORS["none"]))
+    ax.axhline(-0.5, color="#9e9e9e", lw=0.8)
+    for i in range(1, n):
+        if lanes[i][2] != lanes[i - 1][2]:
+            ax.axhline(i - 0.5, color="#424242", lw=1.2)
+    ax.tick_params(axis="y", length=0)
+    ax.set_xlabel(fill(str(_layout(d, "x_label")), d))
+    ax.grid(axis="x", color="#e0e0e0", lw=0.6)
+    ax.set_axisbelow(True)
+    fig.text(0.5, 0.935, _wrap(fill(str(_layout(d, "subtitle")), d), 150), ha="center", va="center", fontsize=9,
+             color="#424242")
+    ax.plot([0.0, 0.0], [-0.5, n - 0.45], color="#1565c0", lw=1.3, ls="--", zorder=1)
+    special = {id(w.write): "write", id(w.lin_read): "lin_read", id(w.stale_read): "stale"}
+    points = {id(p.op): p.point_s for p in (witness or [])}
+    # data units per inch along x, to keep labels from running into each other
+    bbox = ax.get_position()
+    per_in = (hi - lo) / (bbox.width * fig.get_figwidth())
+    char_w = LABEL_PT * 0.56 / 72 * per_in
+    h = 0.56
+    labels: list[tuple[int, float, int, str, float, float, bool]] = []
+    for r in w.ops:
+        y = lane_y[r["process"]]
+        a = float(r["invoke_s"])
+        c = r.get("complete_s")
+        b = float(c) if c is not None else math.inf
+        xa, xb = max(x(a), lo), min(x(b), hi) if math.isfinite(b) else hi
+        col = OUTCOME_COLORS.get(str(r.get("type")), "#757575")
+        ser = hv.op_class(r) == hv.SER_READ
+        role = special.get(id(r))
+        ec = "#b71c1c" if role == "stale" else "#0d47a1" if role in ("write", "lin_read") else "#212121"
+        lw = 2.0 if role else 0.6
+        alpha = 0.55 if ser else 0.6 if r.get("type") == "info" else 0.85
+        ax.add_patch(Rectangle((xa, y - h / 2), max(xb - xa, 0.05), h, facecolor=col, alpha=alpha,
+                               hatch="///" if ser else None, edgecolor=ec, lw=lw, zorder=3))
+        for t, edge in ((a, xa), (b, xb)):
+            if math.isfinite(t) and lo <= x(t) <= hi:
+                ax.plot([edge, edge], [y - h / 2 - 0.06, y + h / 2 + 0.06], color="#212121", lw=0.9, zorder=4)
+        if x(a) < lo:
+            ax.annotate("", (lo, y), (lo + (hi - lo) * 0.025, y), arrowprops=dict(arrowstyle="->", lw=1.1), zorder=5)
+        if not math.isfinite(b) or x(b) > hi:
+            ax.annotate("", (hi, y), (hi - (hi - lo) * 0.025, y), arrowprops=dict(arrowstyle="->", lw=1.1), zorder=5)
+        label = op_label(r, w.key)
+        if r.get("type") == "info" and (x(a) < lo or x(b) > hi):
+            label += (": runs past both ends of this window" if x(a) < lo and x(b) > hi else
+                      ": started before this window" if x(a) < lo else ": ended after this window")
+        prio = 0 if role else 1
+        labels.append((prio, xa, y, label, xa, xb, bool(role)))
+        if id(r) in points:
+            ax.plot([x(points[id(r)])], [y], marker="D", ms=6.5, color="black", mec="white", mew=0.8, zorder=7)
+    _place_labels(ax, labels, char_w, lo, hi, h)
+    _callouts(ax, d, w, lanes, lane_y, x, lo, hi, band)
+    note = fill(str(_layout(d, "witness_note")), d)
+    ax.text(0.0, 1.012, _wrap(note, 175), transform=ax.transAxes, fontsize=7.5, va="bottom", ha="left", color="#212121")
+    _legend(fig)
+
+
+def _place_labels(ax: Any, labels: list[tuple[int, float, int, str, float, float, bool]], char_w: float,
+                  lo: float, hi: float, h: float) -> None:
+    """Each bar's label goes inside the bar when it fits, else above it; a label that would
+    overlap one already placed on the lane is dropped (the window's three ops go first)."""
+    taken: dict[tuple[int, str], list[tuple[float, float]]] = {}
+    pad = (hi - lo) * 0.004
+    for prio, _, y, text, xa, xb, bold in sorted(labels, key=lambda t: (t[0], t[2], t[1], t[3])):
+        width = len(text) * char_w
+        start = max(xa, lo) + pad + ((hi - lo) * 0.03 if xa <= lo else 0.0)  # clear of the run-off arrow
+        if start + width > hi:
+            start = max(lo + pad, hi - pad - width)
+        inside = xb - xa >= width + 2 * pad
+        slot = "in" if inside else "above"
+        span = (start - pad, start + width + pad)
+        if not bold and any(a < span[1] and span[0] < b for a, b in taken.get((y, slot), [])):
+            continue
+        taken.setdefault((y, slot), []).append(span)
+        if inside:
+            ax.text(start, y, text, fontsize=LABEL_PT, va="center", ha="left", color="#212121", zorder=6, clip_on=True,
+                    fontweight="bold" if bold else "normal")
+        else:
+            ax.text(start, y - h / 2 - 0.05, text, fontsize=LABEL_PT, va="bottom", ha="left", color="#212121",
+                    zorder=6, clip_on=True, fontweight="bold" if bold else "normal",
+                    bbox=dict(fc="white", ec="none", pad=0.3, alpha=0.75) if bold else None)
+
+
+def _callouts(ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[tuple[Any, str, str]],
+              lane_y: Mapping[Any, int], x: Any, lo: float, hi: float, band: float) -> None:
+    y_s = lane_y[w.stale_read["process"]]
+    s_inv = x(float(w.stale_read["invoke_s"]))
+    ax.annotate("", (s_inv, y_s + 0.36), (0.0, y_s + 0.36),
+                arrowprops=dict(arrowstyle="<->", color="#b71c1c", lw=1.4), zorder=8)
+    ax.text(s_inv / 2, y_s + 0.40, _callout(d, "gap"), color="#b71c1c", fontsize=7.5, ha="center", va="top",
+            fontweight="bold", zorder=8, bbox=dict(fc="white", ec="none", pad=0.5, alpha=0.8))
+    box = dict(boxstyle="round,pad=0.35", fc="white", alpha=0.97)
+    top = -0.5 - band + 0.04 * band
+    wy, ly = lane_y[w.write["process"]], lane_y[w.lin_read["process"]]
+    span = hi - lo
+    ax.annotate(_wrap(_callout(d, "write"), 40), (x(float(w.write["complete_s"])), wy - 0.3),
+                xytext=(lo + span * 0.005, top), ha="left", va="top", fontsize=8, color="#0d47a1", zorder=9,
+                bbox={**box, "ec": "#0d47a1"}, arrowprops=dict(arrowstyle="->", color="#0d47a1", lw=1.1))
+    lr_mid = (x(float(w.lin_read["invoke_s"])) + x(float(w.lin_read["complete_s"]))) / 2
+    ax.annotate(_wrap(_callout(d, "lin_read"), 44), (lr_mid, ly - 0.3), xytext=(lo + span * 0.26, top),
+                ha="left", va="top", fontsize=8, color="#0d47a1", zorder=9,
+                bbox={**box, "ec": "#0d47a1"}, arrowprops=dict(arrowstyle="->", color="#0d47a1", lw=1.1))
+    ax.annotate(_wrap(_callout(d, "stale"), 66), (s_inv, y_s - 0.3), xytext=(hi - span * 0.005, top),
+                ha="right", va="top", fontsize=8, color="#b71c1c", zorder=9,
+                bbox={**box, "ec": "#b71c1c"}, arrowprops=dict(arrowstyle="->", color="#b71c1c", lw=1.2))
+    # side headings on the boundary lines
+    sides_in_order: list[tuple[str, int]] = []
+    for i, (_, _, side) in enumerate(lanes):
+        if not sides_in_order or sides_in_order[-1][0] != side:
+            sides_in_order.append((side, i))
+    for side, i in sides_in_order:
+        nodes = sorted({nd for _, nd, s in lanes if s == side})
+        extra = f": {_callout(d, 'unserved')}" if side == "minority" else ""
+        ax.text(hi - span * 0.004, i - 0.5, f"{side.upper()} side ({', '.join(nodes)} in this window){extra}",
+                ha="right", va="center", fontsize=7.2, style="italic", color=SIDE_COLORS.get(side, "#424242"),
+                zorder=9, bbox=dict(fc="white", ec=SIDE_COLORS.get(side, "#424242"), lw=0.6, pad=1.2))
+
+
+def _legend(fig: Figure) -> None:
+    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
+    handles = [Patch(fc=OUTCOME_COLORS["ok"], ec="#212121", label="ok"),
+               Patch(fc=OUTCOME_COLORS["fail"], ec="#212121", label="fail"),
+               Patch(fc=OUTCOME_COLORS["info"], ec="#212121", label="info (timed out: may or may not take effect)"),
+               Patch(fc="white", ec="#212121", hatch="///", label="serializable read"),
+               Line2D([], [], marker="D", color="black", ls="none", label="linearization point"),
+               Line2D([], [], color="#1565c0", ls="--", label="acknowledgement of the write")]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.262), ncol=6, fontsize=7.5,
+               frameon=False, handlelength=1.6, columnspacing=1.4)
+
+
+def _draw_boxes(fig: Figure, d: ResolvedDiagram) -> None:
+    boxes = list(_layout(d, "boxes") or [])
+    if not boxes:
+        return
+    left, right, top, bottom = 0.01, 0.99, 0.222, 0.058
+    gap = 0.008
+    width = (right - left - gap * (len(boxes) - 1)) / len(boxes)
+    for k, b in enumerate(boxes):
+        x0 = left + k * (width + gap)
+        fig.patches.append(FancyBboxPatch((x0, bottom), width, top - bottom, boxstyle="round,pad=0.004",
+                                          transform=fig.transFigure, fc="#fafafa", ec="#9e9e9e", lw=0.8))
+        fig.text(x0 + 0.007, top - 0.012, str(b.get("title", "")), fontsize=9, fontweight="bold", va="top")
+        if b.get("from_spec") == "key_insight":
+            body = d.spec.key_insight or NOT_MEASURED
+            lines = [" ".join(body.split())]
+        else:
+            lines = [fill(str(t), d) for t in b.get("lines") or []]
+        chars = max(30, int(width * fig.get_figwidth() * 72 / (7.6 * 0.56)))
+        text = "\n".join(textwrap.fill(t, chars, subsequent_indent="  ") for t in lines)
+        fig.text(x0 + 0.007, top - 0.040, text, fontsize=7.6, va="top", linespacing=1.35)

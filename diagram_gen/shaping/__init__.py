@@ -1,0 +1,1 @@
+"""Pure shaping of results rows into what diagrams draw (no I/O, deterministic)."""

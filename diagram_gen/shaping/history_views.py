@@ -1,0 +1,532 @@
+"""Pure functions that shape history rows into what the timeline and failure diagrams draw.
+
+Input rows are what ``resolve.py`` gives a ``{from: history, ...}`` series: one mapping per
+recorded operation (the fields of ``harness.recorder.history``: ``i, process, node, f, key,
+value, read_consistency, type, result, error, revision``...) plus ``invoke_s`` /
+``complete_s`` (seconds after the scenario's load start) and ``latency_ms`` (from the
+intended start: open loop, coordinated-omission safe). Nemesis rows (``{from: nemesis}``)
+carry ``f``, ``value.groups``, ``value.labels`` and ``at_s`` / ``in_effect_s``.
+
+Nothing here reads files, draws, or depends on dict/set iteration order: every choice is
+made by an explicit, documented rule with explicit tie-breaks, so the same rows always give
+the same window, lanes, points and numbers.
+
+Rules (the same as the harness checkers, restated for rows):
+
+- **Writes** are ``put`` (token = ``value``), ``cas`` (token = ``value[1]``) and ``delete``
+  (token ``None``). A write is *acknowledged* when its type is ``ok`` (for a cas: the
+  compare succeeded; a failed compare is ``fail`` in the harness history).
+- **Stale read** (``harness.checkers.stale_reads``): an ``ok`` read returning token ``v``
+  *missed* an acknowledged write ``w`` when ``w`` was acknowledged before the read was
+  invoked and certainly took effect after ``v``'s write (``v``'s write completed before
+  ``w`` was invoked, or, when the two overlap, both carry a revision and ``v``'s is lower).
+  A read of a value whose write is not acknowledged is never called stale.
+- **Late write** (``harness.checkers.late_writes``): an indeterminate (``info``) write whose
+  token is first read by a read invoked after the client gave up (``complete_s``).
+- **Witness** (``linearize_register``): an exhaustive search for a linearization of one
+  register's operations; see its docstring.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+Row = Mapping[str, Any]
+
+WRITE, LIN_READ, SER_READ = "write", "linearizable read", "serializable read"
+#: Drawing order of the operation classes (panels, lane groups).
+OP_CLASSES = (WRITE, LIN_READ, SER_READ)
+#: Drawing order of partition sides.
+SIDES = ("majority", "minority", "none")
+WRITE_FS = ("put", "cas", "delete")
+
+
+# -- small accessors -------------------------------------------------------------------------
+
+def is_client(row: Row) -> bool:
+    """A load operation: not a nemesis record and not a final read issued after the load."""
+    if row.get("process") == "nemesis":
+        return False
+    extra = row.get("extra") or {}
+    return not (isinstance(extra, Mapping) and extra.get("final"))
+
+
+def op_class(row: Row) -> str | None:
+    """``write`` | ``linearizable read`` | ``serializable read`` (None for anything else).
+    A read without a consistency level counts as linearizable (etcd's default)."""
+    f = row.get("f")
+    if f in WRITE_FS:
+        return WRITE
+    if f == "get":
+        return SER_READ if row.get("read_consistency") == "serializable" else LIN_READ
+    return None
+
+
+def written_token(row: Row) -> Any:
+    """The token a write installs: put -> value, cas -> value[1], delete -> None."""
+    if row.get("f") == "cas":
+        return row["value"][1]
+    if row.get("f") == "delete":
+        return None
+    return row.get("value")
+
+
+def is_acked_write(row: Row) -> bool:
+    return row.get("f") in WRITE_FS and row.get("type") == "ok"
+
+
+def _order(row: Row) -> tuple[float, int]:
+    return (float(row["invoke_s"]), int(row.get("i", 0)))
+
+
+def _complete(row: Row) -> float:
+    c = row.get("complete_s")
+    return math.inf if c is None else float(c)
+
+
+# -- partition sides ---------------------------------------------------------------------------
+
+def node_sides(nemesis_rows: Sequence[Row]) -> dict[str, str]:
+    """Partition side of every node named in the first successful ``partition`` record.
+
+    The record's ``value.labels`` name its ``value.groups`` (the harness writes
+    ``["minority", "majority"]``); without labels, the smaller group is the minority and
+    the larger the majority (equal sizes: ``side-1``, ``side-2``... in group order). Nodes
+    in no group are absent (callers use ``"none"``). Returns a dict sorted by node name."""
+    for r in nemesis_rows:
+        if r.get("f") != "partition" or r.get("type", "ok") != "ok":
+            continue
+        v = r.get("value") or {}
+        groups = [list(g) for g in v.get("groups") or []]
+        labels = list(v.get("labels") or [])
+        if len(labels) != len(groups):
+            sizes = sorted(len(g) for g in groups)
+            if len(groups) == 2 and sizes[0] < sizes[1]:
+                labels = ["minority" if len(g) == sizes[0] else "majority" for g in groups]
+            else:
+                labels = [f"side-{k + 1}" for k in range(len(groups))]
+        out = {n: lb for g, lb in zip(groups, labels) for n in g}
+        return dict(sorted(out.items()))
+    return {}
+
+
+def side_of(row: Row, sides: Mapping[str, str]) -> str:
+    return sides.get(row.get("node") or "", "none")
+
+
+def fault_interval(nemesis_rows: Sequence[Row]) -> tuple[float | None, float | None]:
+    """(partition in effect, heal in effect), seconds after load start, from nemesis rows
+    (``in_effect_s``, else ``at_s``). None where there is no such record."""
+    start = end = None
+    for r in nemesis_rows:
+        t = r.get("in_effect_s", r.get("at_s"))
+        if r.get("f") == "partition" and start is None and r.get("type", "ok") == "ok":
+            start = t
+        elif r.get("f") == "heal" and start is not None and end is None:
+            end = t
+    return start, end
+
+
+# -- stale reads -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KeyIndex:
+    """One key's writes, indexed for the stale-read and late-write rules."""
+    key: Any
+    acked: tuple[Row, ...]           # acknowledged writes sorted by (complete_s, invoke_s, i)
+    by_token: Mapping[Any, Row]      # token -> the write that installs it (tokens are unique)
+    reads: tuple[Row, ...]           # ok reads in invocation order
+
+
+def index_key(rows: Iterable[Row], key: Any) -> KeyIndex:
+    ws, reads = [], []
+    by_token: dict[Any, Row] = {}
+    for r in rows:
+        if r.get("key") != key or r.get("process") == "nemesis":
+            continue
+        if r.get("f") in WRITE_FS:
+            ws.append(r)
+            if r.get("f") != "delete":
+                by_token.setdefault(written_token(r), r)
+        elif r.get("f") == "get" and r.get("type") == "ok":
+            reads.append(r)
+    acked = sorted((w for w in ws if is_acked_write(w)), key=lambda w: (_complete(w), *_order(w)))
+    return KeyIndex(key, tuple(acked), by_token, tuple(sorted(reads, key=_order)))
+
+
+def _certainly_after(src: Row | None, w: Row) -> bool:
+    """Did ``w`` certainly take effect after ``src`` (None = the initial absent value)?"""
+    if src is None:
+        return True
+    if not is_acked_write(src):
+        return False
+    if _complete(src) < float(w["invoke_s"]):
+        return True
+    if _complete(w) < float(src["invoke_s"]):
+        return False
+    rs, rw = src.get("revision"), w.get("revision")
+    return rs is not None and rw is not None and rs < rw
+
+
+def missed_writes(read: Row, idx: KeyIndex) -> list[Row]:
+    """The acknowledged writes ``read`` missed (see module docstring), oldest ack first.
+    Empty when the read is not stale or its value's write is not acknowledged."""
+    v = read.get("result")
+    if v is None:
+        src: Row | None = None
+    else:
+        src = idx.by_token.get(v)
+        if src is None or not is_acked_write(src):
+            return []
+    t = float(read["invoke_s"])
+    return [w for w in idx.acked if _complete(w) < t and w is not src and _certainly_after(src, w)]
+
+
+def stale_reads(rows: Sequence[Row], *, consistency: str | None = "serializable",
+                nodes: Iterable[str] | None = None, t0: float | None = None,
+                t1: float | None = None) -> list[tuple[Row, list[Row]]]:
+    """Stale ok reads (at ``consistency``; None = any), served by ``nodes`` (None = any),
+    invoked in ``[t0, t1)``: (read, missed writes) in invocation order."""
+    node_set = None if nodes is None else set(nodes)
+    keys = sorted({r.get("key") for r in rows if r.get("f") == "get" and r.get("key") is not None}, key=str)
+    out = []
+    for key in keys:
+        idx = index_key(rows, key)
+        for r in idx.reads:
+            if consistency is not None and r.get("read_consistency") != consistency:
+                continue
+            if node_set is not None and r.get("node") not in node_set:
+                continue
+            if not is_client(r):
+                continue
+            t = float(r["invoke_s"])
+            if (t0 is not None and t < t0) or (t1 is not None and t >= t1):
+                continue
+            m = missed_writes(r, idx)
+            if m:
+                out.append((r, m))
+    return sorted(out, key=lambda x: _order(x[0]))
+
+
+# -- the concept window ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConceptWindow:
+    """What the concept timeline shows, chosen by ``concept_window``."""
+    key: Any
+    t0: float
+    t1: float
+    #: the acknowledged write on the majority side the stale read missed
+    write: Row
+    #: the first linearizable ok read on the majority invoked after ``write`` was acknowledged
+    #: that returned ``write``'s token and completed before the stale read was invoked
+    lin_read: Row
+    #: the stale serializable read on a minority node
+    stale_read: Row
+    #: every acknowledged write ``stale_read`` missed (oldest first; ``write`` is one of them)
+    missed: tuple[Row, ...]
+    #: the write of the value the stale read returned (None: the initial absent value)
+    returned_write: Row | None
+    #: every op drawn: ops on ``key`` overlapping the window, and minority-side linearizable
+    #: reads on any key that were in flight in it and not served (info/fail)
+    ops: tuple[Row, ...]
+
+
+def concept_window(rows: Sequence[Row], sides: Mapping[str, str], fault_s: float, heal_s: float,
+                   pad_s: float = 0.05, prefer_unserved: bool = True) -> ConceptWindow | None:
+    """The window around the first stale serializable read a minority node served.
+
+    Rule: take the minority's stale serializable reads invoked in ``[fault_s, heal_s)`` in
+    invocation order (ties: ``i``). For each, walk the writes it missed from the newest
+    acknowledgement back; the first one on the majority side whose token a majority
+    linearizable ``ok`` read returned, invoked after the acknowledgement and completed
+    before the stale read was invoked (the earliest such read), gives the triple (write,
+    linearizable read, stale read): real-time order write -> linearizable read -> stale
+    read, so the stale read cannot be excused as concurrent with either. The window spans
+    the three ops, padded by ``pad_s`` on each side. With ``prefer_unserved``, the first
+    such window in which a minority linearizable read is in flight unserved (so the diagram
+    shows all three behaviours) is preferred, else the first window. None when no read
+    qualifies."""
+    minority = [n for n, s in sides.items() if s == "minority"]
+    first: ConceptWindow | None = None
+    cands = stale_reads(rows, consistency="serializable", nodes=minority, t0=fault_s, t1=heal_s)
+    for read, missed in cands:
+        idx = index_key(rows, read.get("key"))
+        for w in sorted(missed, key=lambda w: (_complete(w), *_order(w)), reverse=True):
+            if side_of(w, sides) != "majority":
+                continue
+            tok = written_token(w)
+            lin = [r for r in idx.reads if op_class(r) == LIN_READ and r.get("result") == tok
+                   and side_of(r, sides) == "majority" and float(r["invoke_s"]) > _complete(w)
+                   and _complete(r) < float(read["invoke_s"])]
+            if not lin:
+                continue
+            lr = lin[0]
+            trio = (w, lr, read)
+            t0 = min(float(x["invoke_s"]) for x in trio) - pad_s
+            t1 = max(_complete(x) for x in trio) + pad_s
+            v = read.get("result")
+            ops = window_ops(rows, read.get("key"), t0, t1, sides)
+            win = ConceptWindow(read.get("key"), t0, t1, w, lr, read, tuple(missed),
+                                None if v is None else idx.by_token.get(v), ops)
+            if not prefer_unserved or any(side_of(o, sides) == "minority" and op_class(o) == LIN_READ
+                                          and o.get("type") != "ok" for o in ops):
+                return win
+            first = first or win
+            break
+    return first
+
+
+def window_ops(rows: Sequence[Row], key: Any, t0: float, t1: float, sides: Mapping[str, str]) -> tuple[Row, ...]:
+    """Ops overlapping ``[t0, t1]``: every load op on ``key``, plus minority-side
+    linearizable reads on any key that were not served (``info``/``fail``): what a client of
+    the minority got instead of an answer. Invocation order."""
+    out = []
+    for r in rows:
+        if not is_client(r) or op_class(r) is None:
+            continue
+        if float(r["invoke_s"]) > t1 or _complete(r) < t0:
+            continue
+        if r.get("key") == key:
+            out.append(r)
+        elif side_of(r, sides) == "minority" and op_class(r) == LIN_READ and r.get("type") != "ok":
+            out.append(r)
+    return tuple(sorted(out, key=_order))
+
+
+def lanes(ops: Sequence[Row], sides: Mapping[str, str]) -> list[tuple[Any, str, str]]:
+    """One lane per client process: (process, node, side), sorted majority first, then
+    minority; within a side by the class of the process's first op (write, linearizable
+    read, serializable read... a linearizable-workload process does both, so it sorts by its
+    first op in the window), then node, then process."""
+    first: dict[Any, Row] = {}
+    for r in sorted(ops, key=_order):
+        first.setdefault(r["process"], r)
+    rank = {s: k for k, s in enumerate(SIDES)}
+    crank = {c: k for k, c in enumerate(OP_CLASSES)}
+    items = []
+    for p, r in first.items():
+        side = side_of(r, sides)
+        is_ser = op_class(r) == SER_READ
+        items.append(((rank.get(side, len(SIDES)), 1 if is_ser else 0, crank.get(op_class(r) or "", 9),
+                       str(r.get("node")), str(p)), (p, str(r.get("node")), side)))
+    return [lane for _, lane in sorted(items, key=lambda x: x[0])]
+
+
+# -- linearization witness -------------------------------------------------------------------
+
+class _Unknown:
+    """The register's value before the window: unknown until an op constrains it."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+_ILLEGAL = object()
+
+
+def _encode(row: Row) -> tuple[str, Any, Any, bool] | None:
+    """(kind, a, b, required) for the register model, None if the op constrains nothing."""
+    f, t = row.get("f"), row.get("type")
+    if t == "fail":
+        return None  # certainly did not take effect (harness: a failed cas compare is fail too)
+    req = t == "ok"
+    if f == "get":
+        return ("read", row.get("result"), None, True) if req else None
+    if f == "put":
+        return ("write", row.get("value"), None, req)
+    if f == "delete":
+        return ("write", None, None, req)
+    if f == "cas":
+        exp, new = row["value"]
+        return ("cas", exp, new, True) if req else ("cas?", exp, new, False)
+    return None
+
+
+def _step(state: Any, kind: str, a: Any, b: Any) -> Any:
+    if kind == "read":
+        return a if state is UNKNOWN or state == a else _ILLEGAL
+    if kind == "write":
+        return a
+    if kind == "cas":
+        return b if state is UNKNOWN or state == a else _ILLEGAL
+    # cas? (indeterminate): applied if the compare matched, else no change; an unknown
+    # state is taken to match (the branch where it did not is the op never happening)
+    return b if state is UNKNOWN or state == a else state
+
+
+@dataclass(frozen=True)
+class LinPoint:
+    op: Row
+    #: a time inside [invoke_s, complete_s] consistent with the witness order: the middle of
+    #: the interval in which this op can be placed given its neighbours in the order
+    point_s: float
+    state_after: Any
+
+
+MAX_WITNESS_OPS = 40
+
+
+def linearize_register(ops: Sequence[Row]) -> list[LinPoint] | None:
+    """An exact linearization witness for one register's ops, or None if none exists.
+
+    Exhaustive depth-first search over "which op takes effect next" (Wing & Gong), with
+    memoisation on (set of placed ops, register state). An op may go next only if no other
+    unplaced op completed before it was invoked. ``ok`` ops must all be placed; ``info``
+    writes/cas may be placed after their invocation or never (their completion is +inf);
+    ``fail`` ops and unfinished reads constrain nothing and are dropped. The register starts
+    UNKNOWN (the window's first op that needs a value fixes it), so the witness is for the
+    given ops alone. The search is repeated allowing 0, 1, 2... indeterminate ops to be placed,
+    so the witness places the fewest (an info write takes effect only when some op needs its
+    value); candidates are tried ``ok`` ops first, then ``info`` ones, each in invocation
+    order (ties: ``i``), so the witness is deterministic. Points: with ``p_k`` = the latest invocation among the first ``k`` ops
+    of the order and ``q_k`` = the earliest completion among ops ``k..``, the midpoint of
+    ``[p_k, q_k]`` (``p_k`` when ``q_k`` is +inf); both sequences are non-decreasing and the
+    order respects real time, so the points are in order and inside each op's interval.
+
+    Raises ValueError beyond ``MAX_WITNESS_OPS`` ops (the search is exponential)."""
+    items = []
+    for r in sorted(ops, key=_order):
+        enc = _encode(r)
+        if enc is not None:
+            items.append((r, enc))
+    n = len(items)
+    if n > MAX_WITNESS_OPS:
+        raise ValueError(f"linearize_register: {n} ops (max {MAX_WITNESS_OPS}); choose a shorter window")
+    inv = [float(r["invoke_s"]) for r, _ in items]
+    comp = [_complete(r) if enc[3] else math.inf for r, enc in items]
+    required = sum(1 << k for k, (_, enc) in enumerate(items) if enc[3])
+    n_info = sum(1 for _, enc in items if not enc[3])
+
+    def state_key(s: Any) -> Any:
+        return ("<unknown>",) if s is UNKNOWN else ("v", s)
+
+    def search(budget: int) -> list[tuple[int, Any]] | None:
+        """A witness placing at most ``budget`` info ops (depth-first, memoised)."""
+        seen: set[tuple[int, Any, int]] = set()
+
+        def dfs(placed: int, state: Any, left: int, path: list[tuple[int, Any]]) -> list[tuple[int, Any]] | None:
+            if placed & required == required:
+                return path
+            k = (placed, state_key(state), left)
+            if k in seen:
+                return None
+            seen.add(k)
+            unplaced = [j for j in range(n) if not placed >> j & 1]
+            for i in sorted(unplaced, key=lambda j: (not items[j][1][3], j)):
+                if not items[i][1][3] and left == 0:
+                    continue
+                if any(comp[j] < inv[i] for j in unplaced if j != i):
+                    continue
+                kind, a, b, _ = items[i][1]
+                nxt = _step(state, kind, a, b)
+                if nxt is _ILLEGAL:
+                    continue
+                got = dfs(placed | 1 << i, nxt, left - (0 if items[i][1][3] else 1), path + [(i, nxt)])
+                if got is not None:
+                    return got
+            return None
+
+        return dfs(0, UNKNOWN, budget, [])
+
+    order = None
+    for budget in range(n_info + 1):  # fewest indeterminate ops first: they take effect only if needed
+        order = search(budget)
+        if order is not None:
+            break
+    if order is None:
+        return None
+    p = []
+    latest = -math.inf
+    for i, _ in order:
+        latest = max(latest, inv[i])
+        p.append(latest)
+    q = [math.inf] * len(order)
+    earliest = math.inf
+    for k in range(len(order) - 1, -1, -1):
+        earliest = min(earliest, comp[order[k][0]])
+        q[k] = earliest
+    return [LinPoint(items[i][0], p[k] if math.isinf(q[k]) else (p[k] + q[k]) / 2, s)
+            for k, (i, s) in enumerate(order)]
+
+
+# -- late writes -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LateWrite:
+    write: Row
+    #: the first ok read (any level, invocation order) that returned the write's token
+    first_read: Row
+    #: first_read.invoke_s - write.complete_s (when the client gave up)
+    delay_s: float
+    #: the latest-invoked trusted (linearizable) read that returned another value and
+    #: completed before a trusted read returned the token: the write took effect after it
+    took_effect_after: Row | None
+    proven_late: bool
+    #: the acknowledged write, invoked after this one, whose value this one overwrote
+    overwrote: Row | None
+
+
+def late_writes(rows: Sequence[Row]) -> list[LateWrite]:
+    """Indeterminate writes first observed after the client gave up (the rule of
+    ``harness.checkers.late_writes``, restated for rows), sorted by (key, write order)."""
+    keys = sorted({r.get("key") for r in rows if r.get("f") in WRITE_FS and r.get("key") is not None}, key=str)
+    out = []
+    for key in keys:
+        idx = index_key(rows, key)
+        first_seen: dict[Any, Row] = {}
+        first_strict: dict[Any, Row] = {}
+        for r in idx.reads:
+            first_seen.setdefault(r.get("result"), r)
+            if op_class(r) == LIN_READ:
+                first_strict.setdefault(r.get("result"), r)
+        strict = [r for r in idx.reads if op_class(r) == LIN_READ]
+        writes = sorted((r for r in rows if r.get("key") == key and r.get("f") in ("put", "cas")
+                         and r.get("type") == "info"), key=_order)
+        for w in writes:
+            tok = written_token(w)
+            seen = first_seen.get(tok)
+            give_up = w.get("complete_s")
+            if seen is None or give_up is None or float(seen["invoke_s"]) <= float(give_up):
+                continue
+            after, proven, over = None, False, None
+            r2 = first_strict.get(tok)
+            if r2 is not None:
+                before = [r for r in strict if _complete(r) < float(r2["invoke_s"]) and r.get("result") != tok]
+                if before:
+                    after = max(before, key=_order)
+                    proven = float(after["invoke_s"]) > float(give_up)
+                    newer = [r for r in before if r.get("result") in idx.by_token
+                             and is_acked_write(idx.by_token[r.get("result")])
+                             and _order(idx.by_token[r.get("result")]) > _order(w)]
+                    if newer:
+                        over = idx.by_token[max(newer, key=_order).get("result")]
+            out.append(LateWrite(w, seen, float(seen["invoke_s"]) - float(give_up), after, proven, over))
+    return out
+
+
+# -- failure-scenario points -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OpPoint:
+    x_s: float          # completion, seconds after load start
+    latency_ms: float   # from the intended start
+    outcome: str        # ok | fail | info
+    op_class: str
+    side: str
+    row: Row
+
+
+def op_points(rows: Sequence[Row], sides: Mapping[str, str]) -> list[OpPoint]:
+    """Every load op as a point (completion time, latency), in invocation order. Ops without
+    a completion or latency are left out (none in a harness history: info ops complete when
+    the client gives up)."""
+    out = []
+    for r in sorted((r for r in rows if is_client(r)), key=_order):
+        c, lat, cls = r.get("complete_s"), r.get("latency_ms"), op_class(r)
+        if c is None or lat is None or cls is None:
+            continue
+        out.append(OpPoint(float(c), float(lat), str(r.get("type")), cls, side_of(r, sides), r))
+    return out

@@ -1,0 +1,294 @@
+"""history_views: window choice, partition sides, stale reads, late writes and the exact
+linearization witness, on small hand-made histories with exact expected values, plus a
+cross-check against the harness checkers' numbers in a committed run."""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from diagram_gen.shaping import history_views as hv
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "results" / "20261201T185401Z-bench" / "scenarios" / "etcd-leader-in-minority"
+
+_I = iter(range(10 ** 6))
+
+
+def op(process, node, f, key, value=None, invoke=0.0, complete=0.0, type="ok", result=None, rc=None,
+       revision=None, error=None, i=None, intended=None):
+    """A history row as the resolver gives it (times in seconds after load start)."""
+    return {"i": next(_I) if i is None else i, "process": process, "node": node, "f": f, "key": key, "value": value,
+            "read_consistency": rc if f == "get" else None, "invoke_s": invoke, "complete_s": complete,
+            "latency_ms": None if complete is None else (complete - (intended if intended is not None else invoke)) * 1e3,
+            "type": type, "result": result, "error": error, "revision": revision}
+
+
+NEMESIS = [
+    {"process": "nemesis", "f": "partition", "type": "ok", "at_s": 10.0, "in_effect_s": 10.08,
+     "value": {"groups": [["n1", "n4"], ["n2", "n3", "n5"]], "labels": ["minority", "majority"]}},
+    {"process": "nemesis", "f": "heal", "type": "ok", "at_s": 40.0, "in_effect_s": 40.1,
+     "value": {"groups": [["n1", "n4"], ["n2", "n3", "n5"]]}},
+]
+SIDES = {"n1": "minority", "n2": "majority", "n3": "majority", "n4": "minority", "n5": "majority"}
+
+
+# -- sides, classes ------------------------------------------------------------------------------
+
+def test_node_sides_from_labels():
+    assert hv.node_sides(NEMESIS) == SIDES
+    assert list(hv.node_sides(NEMESIS)) == ["n1", "n2", "n3", "n4", "n5"]
+
+
+def test_node_sides_without_labels_smaller_group_is_minority():
+    rows = [{"f": "partition", "type": "ok", "value": {"groups": [["n5", "n2", "n1"], ["n3", "n4"]]}}]
+    assert hv.node_sides(rows) == {"n1": "majority", "n2": "majority", "n3": "minority", "n4": "minority",
+                                   "n5": "majority"}
+
+
+def test_node_sides_equal_groups_and_failed_partition():
+    rows = [{"f": "partition", "type": "fail", "value": {"groups": [["n1"], ["n2", "n3"]]}},
+            {"f": "partition", "type": "ok", "value": {"groups": [["n1", "n2"], ["n3", "n4"]]}}]
+    assert hv.node_sides(rows) == {"n1": "side-1", "n2": "side-1", "n3": "side-2", "n4": "side-2"}
+    assert hv.node_sides([]) == {}
+
+
+def test_fault_interval():
+    assert hv.fault_interval(NEMESIS) == (10.08, 40.1)
+    assert hv.fault_interval(NEMESIS[:1]) == (10.08, None)
+    assert hv.fault_interval([]) == (None, None)
+
+
+def test_op_class_and_tokens():
+    assert hv.op_class(op(0, "n1", "put", "k", "a")) == hv.WRITE
+    assert hv.op_class(op(0, "n1", "cas", "k", ["a", "b"])) == hv.WRITE
+    assert hv.op_class(op(0, "n1", "get", "k", rc="linearizable")) == hv.LIN_READ
+    assert hv.op_class(op(0, "n1", "get", "k", rc=None)) == hv.LIN_READ
+    assert hv.op_class(op(0, "n1", "get", "k", rc="serializable")) == hv.SER_READ
+    assert hv.op_class({"f": "partition"}) is None
+    assert hv.written_token(op(0, "n1", "cas", "k", ["a", "b"])) == "b"
+    assert hv.written_token(op(0, "n1", "put", "k", "a")) == "a"
+
+
+# -- stale reads -----------------------------------------------------------------------------------
+
+def _stale_history():
+    """w1 writes 'a' (acked at 1.0), w2 writes 'b' (acked at 2.0), then a minority
+    serializable read at 2.5 returns 'a' (missed w2), a majority linearizable read at 2.2
+    returns 'b', and a read concurrent with w2 returns 'a' (not stale: w2 not acked yet)."""
+    return [
+        op(1, "n2", "put", "k", "a", 0.5, 1.0, i=1),
+        op(2, "n3", "put", "k", "b", 1.5, 2.0, i=2),
+        op(3, "n5", "get", "k", None, 1.6, 1.7, result="a", rc="linearizable", i=3),
+        op(4, "n3", "get", "k", None, 2.2, 2.3, result="b", rc="linearizable", i=4),
+        op(5, "n1", "get", "k", None, 2.5, 2.6, result="a", rc="serializable", i=5),
+        op(6, "n4", "get", "k", None, 2.7, 2.8, result="b", rc="serializable", i=6),
+    ]
+
+
+def test_missed_writes_exact():
+    h = _stale_history()
+    idx = hv.index_key(h, "k")
+    assert [w["i"] for w in hv.missed_writes(h[4], idx)] == [2]
+    assert hv.missed_writes(h[2], idx) == []   # concurrent with w2: not stale
+    assert hv.missed_writes(h[5], idx) == []   # returned the newest value
+    # the initial absent value: every write acked before the read was missed
+    absent = op(7, "n1", "get", "k", None, 3.0, 3.1, result=None, rc="serializable", i=7)
+    assert [w["i"] for w in hv.missed_writes(absent, hv.index_key(h + [absent], "k"))] == [1, 2]
+
+
+def test_missed_writes_overlap_uses_revisions_and_unacked_source_is_never_stale():
+    h = [op(1, "n2", "put", "k", "a", 0.0, 1.0, revision=10, i=1),
+         op(2, "n3", "put", "k", "b", 0.5, 1.2, revision=11, i=2),      # overlaps 'a', later revision
+         op(3, "n1", "get", "k", None, 2.0, 2.1, result="a", rc="serializable", i=3),
+         op(4, "n2", "put", "k", "c", 2.5, 4.5, type="info", i=4),
+         op(5, "n1", "get", "k", None, 5.0, 5.1, result="c", rc="serializable", i=5)]
+    idx = hv.index_key(h, "k")
+    assert [w["i"] for w in hv.missed_writes(h[2], idx)] == [2]
+    assert hv.missed_writes(h[4], idx) == []
+    h[1] = {**h[1], "revision": 9}                                      # now 'b' may precede 'a'
+    assert hv.missed_writes(h[2], hv.index_key(h, "k")) == []
+
+
+def test_stale_reads_filters():
+    h = _stale_history()
+    got = hv.stale_reads(h, consistency="serializable", nodes=["n1", "n4"], t0=2.0, t1=3.0)
+    assert [(r["i"], [w["i"] for w in m]) for r, m in got] == [(5, [2])]
+    assert hv.stale_reads(h, consistency="serializable", nodes=["n1"], t0=2.6) == []
+    assert hv.stale_reads(h, consistency="linearizable") == []
+
+
+# -- concept window --------------------------------------------------------------------------------
+
+def test_concept_window_picks_first_stale_minority_read_and_pads():
+    h = _stale_history()
+    # an earlier stale serializable read on a *majority* node must not be chosen
+    h.append(op(8, "n5", "get", "k", None, 2.4, 2.45, result="a", rc="serializable", i=8))
+    # an unserved minority linearizable read on another key, in flight across the window
+    h.append(op(9, "n4", "get", "other", None, 1.0, 3.0, type="info", error="timeout", rc="linearizable", i=9))
+    # a minority write on another key is not drawn
+    h.append(op(10, "n1", "put", "other", "z", 1.0, 3.0, type="info", error="timeout", i=10))
+    w = hv.concept_window(h, SIDES, fault_s=1.2, heal_s=40.0, pad_s=0.1)
+    assert w is not None
+    assert (w.key, w.write["i"], w.lin_read["i"], w.stale_read["i"]) == ("k", 2, 4, 5)
+    assert [x["i"] for x in w.missed] == [2]
+    assert w.returned_write["i"] == 1
+    assert w.t0 == pytest.approx(1.4) and w.t1 == pytest.approx(2.7)
+    assert [o["i"] for o in w.ops] == [9, 2, 3, 4, 8, 5, 6]
+    lanes = hv.lanes(w.ops, SIDES)
+    # majority first; within a side: non-serializable lanes, by first op class, node, process
+    assert lanes == [(2, "n3", "majority"), (4, "n3", "majority"), (3, "n5", "majority"), (8, "n5", "majority"),
+                     (9, "n4", "minority"), (5, "n1", "minority"), (6, "n4", "minority")]
+
+
+def test_concept_window_needs_a_linearizable_read_between_write_and_stale_read():
+    h = _stale_history()
+    h[3] = {**h[3], "invoke_s": 2.45, "complete_s": 2.55}   # the lin read now ends after the stale read began
+    assert hv.concept_window(h, SIDES, 1.2, 40.0) is None
+    assert hv.concept_window(_stale_history(), SIDES, 2.6, 40.0) is None   # stale read before the window rule's start
+
+
+# -- witness ----------------------------------------------------------------------------------------
+
+def test_witness_orders_and_points_exact():
+    h = [op(1, "n1", "put", "x", "1", 0.0, 2.0, i=1),
+         op(2, "n2", "get", "x", None, 1.0, 3.0, result="1", rc="linearizable", i=2),
+         op(3, "n3", "get", "x", None, 4.0, 5.0, result="1", rc="linearizable", i=3)]
+    got = hv.linearize_register(h)
+    assert [(p.op["i"], p.point_s, p.state_after) for p in got] == [(1, 1.0, "1"), (2, 2.0, "1"), (3, 4.5, "1")]
+    for p in got:
+        assert p.op["invoke_s"] <= p.point_s <= p.op["complete_s"]
+
+
+def test_witness_read_before_write_when_concurrent():
+    # the read overlaps the write and returns the old value: read first, then write
+    h = [op(1, "n1", "put", "x", "a", 0.0, 1.0, i=1),
+         op(2, "n1", "put", "x", "b", 2.0, 4.0, i=2),
+         op(3, "n2", "get", "x", None, 3.0, 3.5, result="a", rc="linearizable", i=3)]
+    got = hv.linearize_register(h)
+    assert [p.op["i"] for p in got] == [1, 3, 2]
+    assert [p.point_s for p in got] == [0.5, 3.25, 3.5]
+
+
+def test_witness_none_for_stale_read():
+    """The concept diagram's violation: a read that starts after 'b' was acknowledged returns 'a'."""
+    h = [op(1, "n1", "put", "x", "a", 0.0, 1.0, i=1),
+         op(2, "n2", "put", "x", "b", 2.0, 3.0, i=2),
+         op(3, "n3", "get", "x", None, 3.5, 4.0, result="a", rc="serializable", i=3)]
+    assert hv.linearize_register(h) is None
+    assert [p.op["i"] for p in hv.linearize_register(h[:2])] == [1, 2]
+
+
+def test_witness_info_write_placed_only_when_needed_and_fail_dropped():
+    h = [op(1, "n1", "put", "x", "a", 0.0, 1.0, i=1),
+         op(2, "n1", "put", "x", "q", 1.5, 9.0, type="info", i=2),           # never observed: left out
+         op(3, "n2", "put", "x", "b", 2.0, 2.5, type="info", i=3),           # observed below: placed
+         op(4, "n3", "cas", "x", ["zz", "c"], 2.6, 2.7, type="fail", i=4),  # did not happen
+         op(5, "n3", "get", "x", None, 3.0, 3.5, result="b", rc="linearizable", i=5)]
+    got = hv.linearize_register(h)
+    assert [p.op["i"] for p in got] == [1, 3, 5]
+    # p = latest invoke so far (0, 2, 3); q = earliest completion from here on (1, 3.5, 3.5): midpoints
+    assert [p.point_s for p in got] == [0.5, 2.75, 3.25]
+
+
+def test_witness_points_with_info_op_last_and_unknown_initial_state():
+    h = [op(1, "n2", "get", "x", None, 0.0, 1.0, result="old", rc="linearizable", i=1),   # fixes the unknown state
+         op(2, "n1", "cas", "x", ["old", "new"], 0.5, 2.0, i=2),
+         op(3, "n3", "get", "x", None, 3.0, 4.0, result="new", rc="linearizable", i=3)]
+    got = hv.linearize_register(h)
+    assert [(p.op["i"], p.point_s, p.state_after) for p in got] == [(1, 0.5, "old"), (2, 1.25, "new"),
+                                                                  (3, 3.5, "new")]
+    bad = h + [op(4, "n1", "cas", "x", ["old", "newer"], 5.0, 6.0, i=4)]   # the compare cannot succeed
+    assert hv.linearize_register(bad) is None
+
+
+def test_witness_refuses_too_many_ops():
+    h = [op(k, "n1", "put", "x", str(k), float(k), float(k) + 0.5, i=k) for k in range(hv.MAX_WITNESS_OPS + 1)]
+    with pytest.raises(ValueError, match="max"):
+        hv.linearize_register(h)
+
+
+# -- late writes, op points -------------------------------------------------------------------------
+
+def test_late_writes_exact():
+    h = [op(1, "n2", "put", "k", "old", 0.0, 1.0, i=1),
+         op(2, "n2", "put", "k", "late", 1.5, 3.5, type="info", error="timeout", i=2),
+         op(3, "n3", "put", "k", "newer", 5.0, 5.5, i=3),
+         op(4, "n3", "get", "k", None, 6.0, 6.2, result="newer", rc="linearizable", i=4),
+         op(5, "n3", "get", "k", None, 8.0, 8.1, result="late", rc="linearizable", i=5),
+         op(6, "n2", "put", "k", "early", 9.0, 11.0, type="info", i=6),
+         op(7, "n2", "get", "k", None, 10.0, 10.5, result="early", rc="serializable", i=7)]
+    got = hv.late_writes(h)
+    assert len(got) == 1
+    lw = got[0]
+    assert (lw.write["i"], lw.first_read["i"], lw.took_effect_after["i"], lw.proven_late, lw.overwrote["i"]) == \
+        (2, 5, 4, True, 3)
+    assert lw.delay_s == pytest.approx(4.5)
+
+
+def test_op_points_excludes_nemesis_and_final_reads():
+    h = [op(1, "n1", "put", "k", "a", 1.0, 1.002, intended=0.999, i=1),
+         {**op(2, "n2", "get", "k", None, 2.0, 2.5, rc="serializable", result="a", i=2), "extra": {"final": True}},
+         {"process": "nemesis", "f": "partition", "i": 3, "invoke_s": 1.0, "complete_s": 1.1}]
+    pts = hv.op_points(h, SIDES)
+    assert [(p.x_s, round(p.latency_ms, 6), p.outcome, p.op_class, p.side) for p in pts] == \
+        [(1.002, 3.0, "ok", hv.WRITE, "minority")]
+
+
+# -- against the committed run: the same numbers as the harness checkers -----------------------------
+
+def _bench_rows():
+    if not (BENCH / "history.jsonl.gz").exists():
+        pytest.skip("committed bench run not present")
+    origin = json.loads((BENCH / "timeline.json").read_text())["load_start_ns"]
+    rows = []
+    with gzip.open(BENCH / "history.jsonl.gz", "rt") as fh:
+        for line in fh:
+            r = json.loads(line)
+            r["invoke_s"] = (r["invoke_ns"] - origin) / 1e9
+            r["complete_s"] = None if r["complete_ns"] is None else (r["complete_ns"] - origin) / 1e9
+            start = r["intended_ns"] if r["intended_ns"] is not None else r["invoke_ns"]
+            r["latency_ms"] = None if r["complete_ns"] is None else (r["complete_ns"] - start) / 1e6
+            rows.append(r)
+    nem = []
+    for line in (BENCH / "nemesis.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        r["at_s"], r["in_effect_s"] = (r["invoke_ns"] - origin) / 1e9, (r["complete_ns"] - origin) / 1e9
+        nem.append(r)
+    return rows, nem, json.loads((BENCH / "failure_summary.json").read_text())
+
+
+def test_bench_run_matches_checkers():
+    rows, nem, fs = _bench_rows()
+    sides = hv.node_sides(nem)
+    assert sides == {"n1": "minority", "n2": "majority", "n3": "majority", "n4": "minority", "n5": "majority"}
+    part = fs["partition"]
+    minority = [n for n, s in sides.items() if s == "minority"]
+    stale = hv.stale_reads(rows, nodes=minority, t0=part["fault_at_s"], t1=part["heal_started_at_s"])
+    assert len(stale) == part["minority_behaviour"]["serializable_staleness"]["stale_reads"] == 1116
+    assert max(len(m) for _, m in stale) == part["minority_behaviour"]["serializable_staleness"]["versions_behind_max"]
+    late = hv.late_writes(rows)
+    want = {x["write"]["value"]: (x["delay_ms"], x["overwrote_newer"]["value"]) for x in fs["late_writes"]["late_writes"]}
+    got = {lw.write["value"]: (round(lw.delay_s * 1e3, 3), hv.written_token(lw.overwrote)) for lw in late}
+    assert got == want
+    assert all(lw.proven_late for lw in late)
+
+
+def test_bench_run_concept_window_is_exact_and_linearizable_without_the_stale_read():
+    rows, nem, fs = _bench_rows()
+    sides = hv.node_sides(nem)
+    part = fs["partition"]
+    w = hv.concept_window(rows, sides, part["fault_at_s"], part["heal_started_at_s"])
+    assert (w.key, w.write["i"], w.write["value"], w.lin_read["i"], w.stale_read["i"], w.stale_read["result"]) == \
+        ("reg2", 2252, "10001:73", 2254, 2279, "1:65")
+    assert len(w.missed) == 7 and len(w.ops) == 31
+    key_ops = [o for o in w.ops if o["key"] == w.key and hv.op_class(o) in (hv.WRITE, hv.LIN_READ)]
+    wit = hv.linearize_register(key_ops)
+    assert wit is not None and len(wit) == 19
+    assert all(p.op["invoke_s"] <= p.point_s <= p.op["complete_s"] for p in wit)
+    assert [p.point_s for p in wit] == sorted(p.point_s for p in wit)
+    assert hv.linearize_register(key_ops + [w.stale_read]) is None
+    assert math.isclose((w.stale_read["invoke_s"] - w.write["complete_s"]) * 1e3, 22.2, abs_tol=0.05)

@@ -1,0 +1,232 @@
+"""Renderers timeline (G-LIN-CONCEPT) and failure_scenario (G-LIN-FAILURE): expected labels in
+the SVG, "not measured" where data is missing, byte-identical output, and a render of the
+committed runs through the real spec and resolver."""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from diagram_gen.model import Measured, NotMeasured, Provenance, ResolvedDiagram, Series
+from diagram_gen.render import failure_scenario, timeline
+from diagram_gen.render.common import save
+from diagram_gen.spec import load_spec
+
+REPO = Path(__file__).resolve().parents[2]
+SPECS = REPO / "diagram_gen" / "specs" / "linearizability"
+PROV = Provenance("20990101T000000Z-test", "results/test/file.json", "test")
+
+
+def row(i, process, node, f, key, value=None, invoke=0.0, complete=0.0, type="ok", result=None, rc=None,
+        error=None):
+    return {"i": i, "process": process, "node": node, "f": f, "key": key, "value": value,
+            "read_consistency": rc if f == "get" else None, "invoke_s": invoke, "complete_s": complete,
+            "latency_ms": (complete - invoke) * 1e3, "type": type, "result": result, "error": error,
+            "revision": None}
+
+
+NEMESIS = (
+    {"process": "nemesis", "f": "partition", "type": "ok", "at_s": 1.0, "in_effect_s": 1.05,
+     "value": {"groups": [["n1", "n4"], ["n2", "n3", "n5"]], "labels": ["minority", "majority"]}},
+    {"process": "nemesis", "f": "heal", "type": "ok", "at_s": 9.0, "in_effect_s": 9.1,
+     "value": {"groups": [["n1", "n4"], ["n2", "n3", "n5"]]}},
+)
+OPS = (
+    row(1, 1, "n2", "put", "k", "1:1", 1.10, 1.11),
+    row(2, 2, "n3", "put", "k", "2:1", 1.20, 1.21),
+    row(3, 3, "n5", "get", "k", None, 1.22, 1.23, result="2:1", rc="linearizable"),
+    row(4, 1000000001, "n1", "get", "k", None, 1.25, 1.251, result="1:1", rc="serializable"),
+    row(5, 4, "n4", "get", "j", None, 1.0, 3.0, type="info", error="timeout", rc="linearizable"),
+    row(6, 1, "n2", "put", "k", "1:2", 1.3, 3.3, type="info", error="timeout"),
+    row(7, 3, "n5", "put", "k", "3:1", 4.0, 4.01),
+    row(8, 3, "n5", "get", "k", None, 4.5, 4.51, result="3:1", rc="linearizable"),
+    row(9, 3, "n5", "get", "k", None, 9.5, 9.51, result="1:2", rc="linearizable"),
+    row(10, 1000000002, "n4", "get", "k", None, 9.6, 9.61, result="1:2", rc="serializable"),
+    row(11, 2, "n3", "cas", "k", ["x", "y"], 5.0, 5.01, type="fail", error="cas_mismatch"),
+)
+
+
+def resolved(kind: str, measured: dict, series: dict) -> ResolvedDiagram:
+    """The real spec file, with figures/series replaced: keys in ``measured`` are Measured,
+    every other figure NotMeasured; ``series`` maps key -> rows or None (NotMeasured)."""
+    spec = load_spec(SPECS / f"{kind}.yaml", REPO)
+    figs = {}
+    for k in spec.figures:
+        if k in measured:
+            v, unit = measured[k]
+            figs[k] = Measured(k, v, unit, PROV)
+        else:
+            figs[k] = NotMeasured(k, "not in this test", {})
+    ser = {}
+    for k in spec.series:
+        rows = series.get(k)
+        ser[k] = Series(k, tuple(rows), PROV) if rows is not None else NotMeasured(k, "not in this test", {})
+    return ResolvedDiagram(spec=spec, figures=figs, series=ser, footer=["run 20990101T000000Z-test (hand-made)"])
+
+
+def svg_text(fig, tmp_path: Path, name: str) -> str:
+    """Save, then return every text element of the SVG joined by spaces, whitespace collapsed
+    (a wrapped line is several elements; text stays text: svg.fonttype = none)."""
+    save(fig, tmp_path / f"{name}.svg", tmp_path / f"{name}.png")
+    svg = (tmp_path / f"{name}.svg").read_text(encoding="utf-8")
+    parts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)<", svg)]
+    return " ".join(" ".join(parts).split())
+
+
+def concept(measured=None, series=None) -> ResolvedDiagram:
+    m = {"fault_at": (1.05, "s"), "heal_started": (9.0, "s"), "leader_at_fault": ("n1", None),
+         "ser_stale": (1, None), "ser_served": (2, None)}
+    m.update(measured or {})
+    s = {"ops": OPS, "nemesis": NEMESIS} if series is None else series
+    return resolved("concept", m, s)
+
+
+def failure(measured=None, series=None) -> ResolvedDiagram:
+    m = {"fault_at": (1.05, "s"), "heal_started": (9.0, "s"), "heal_at": (9.1, "s"), "elected_after": (0.5, "s"),
+         "elected_not_before": (0.2, "s"), "stepped_down_after": (0.8, "s"), "majority_first_write": (1.5, "s"),
+         "full_service_after": (0.6, "s"), "majority_write_gap": (1.55, "s"), "late_writes": (1, None),
+         "minority_writes_ok": (0, None), "new_leader": ("n2", None), "leader_at_fault": ("n1", None)}
+    m.update(measured or {})
+    s = {"ops": OPS, "nemesis": NEMESIS} if series is None else series
+    return resolved("failure", m, s)
+
+
+# -- concept ---------------------------------------------------------------------------------------
+
+def test_concept_shows_the_window_and_its_numbers(tmp_path):
+    d = concept()
+    svg = svg_text(timeline.render(d), tmp_path, "c")
+    # the window: write 2:1 acknowledged at 1.21, linearizable read of it, stale serializable read at 1.25
+    assert d.value("window_key") == "k"
+    assert d.value("write_label") == "put 2:1"
+    assert d.value("stale_gap") == 40.0 and d.text("stale_gap") == "40.0 ms"
+    assert d.value("stale_versions") == 1
+    assert d.value("witness_with_stale") == "none exists (not linearizable)"
+    assert d.value("lanes_drawn") == 5   # processes 2, 3, 1000000001, 4 (the info read on j), 1 (put 1:2)
+    for label in ("IMPOSSIBLE with linearizability", "40.0 ms", "get(s) → 1:1", "put 2:1", "get → 2:1",
+                  "client 1000000001 · n1 (minority)", "client 2 · n3 (majority)", "MAJORITY side",
+                  "linearization point", "ms after put 2:1 was acknowledged"):
+        assert label in svg, label
+    # every derived value is traced to the series
+    assert d.derived["stale_gap"].provenance.run_id == PROV.run_id
+    assert "ops" in d.derived["stale_gap"].provenance.query or d.derived["stale_gap"].derived
+
+
+def test_concept_not_measured_series(tmp_path):
+    d = concept(series={"ops": None, "nemesis": NEMESIS})
+    svg = svg_text(timeline.render(d), tmp_path, "nm")
+    assert "not measured" in svg
+    assert "the operation history (series ops) is not measured" in svg
+    assert "IMPOSSIBLE" not in svg
+    # box lines with unbound values print "not measured", never a default
+    assert "serializable reads served: 2; stale: 1 (not measured)" in svg
+
+
+def test_concept_not_measured_figure(tmp_path):
+    d = concept()
+    d.figures["fault_at"] = NotMeasured("fault_at", "test", {})
+    svg = svg_text(timeline.render(d), tmp_path, "nmf")
+    assert "the partition window (figures fault_at, heal_started) is not measured" in svg
+
+
+def test_concept_no_qualifying_read(tmp_path):
+    ops = tuple(r for r in OPS if r["i"] != 4)   # no stale read left
+    svg = svg_text(timeline.render(concept(series={"ops": ops, "nemesis": NEMESIS})), tmp_path, "none")
+    assert "no stale serializable read on a minority member during the partition" in svg
+
+
+def test_concept_byte_identical(tmp_path):
+    for k in ("a", "b"):
+        save(timeline.render(concept()), tmp_path / f"{k}.svg", tmp_path / f"{k}.png")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+# -- failure ---------------------------------------------------------------------------------------
+
+def test_failure_shows_panels_markers_and_late_writes(tmp_path):
+    d = failure()
+    svg = svg_text(failure_scenario.render(d), tmp_path, "f")
+    assert d.value("ops_drawn") == 11
+    assert d.value("late_writes_drawn") == 1
+    assert d.value("late_write_1_delay") == pytest.approx(6.2)
+    assert d.value("minority_list") == "n1, n4" and d.value("majority_list") == "n2, n3, n5"
+    for label in ("writes (put, cas)", "linearizable reads (default)", "serializable reads (--consistency=s)",
+                  "latency from intended start", "new leader n2 elected between +0.200 s and +0.500 s",
+                  "full service after the heal: +0.600 s", "Minority (n1, n4)", "Majority (n2, n3, n5)",
+                  "1: put 1:2 on k via n2: first seen 6.20 s after the client gave up",
+                  "late write: gave up", "Spec claims checked against this measurement"):
+        assert label in svg, label
+    assert svg.startswith("A B C D E F ")
+
+
+def test_failure_not_measured(tmp_path):
+    d = failure(measured={}, series={"ops": None, "nemesis": None})
+    for k in ("fault_at", "heal_at", "heal_started", "elected_after", "elected_not_before"):
+        d.figures[k] = NotMeasured(k, "test", {})
+    svg = svg_text(failure_scenario.render(d), tmp_path, "fnm")
+    assert svg.count("not measured") >= 10
+    assert "A, B, C, D, E, F: not measured" in svg
+    assert "Minority (not measured)" in svg
+
+
+def test_failure_partial_markers(tmp_path):
+    d = failure()
+    d.figures["full_service_after"] = NotMeasured("full_service_after", "test", {})
+    svg = svg_text(failure_scenario.render(d), tmp_path, "fp")
+    assert "F: not measured" in svg
+    assert "full service after the heal: +not measured" in svg
+
+
+def test_marker_positions_and_spread():
+    d = failure()
+    pos = failure_scenario.marker_positions(d, d.spec.layout["markers"])
+    got = [(k, round(a, 6), round(b, 6)) for k, _, a, b in pos]
+    assert got == [("A", 1.05, 1.05), ("B", 1.25, 1.55), ("C", 1.85, 1.85), ("D", 2.55, 2.55),
+                   ("E", 9.1, 9.1), ("F", 9.6, 9.6)]
+    assert failure_scenario.spread([1.0, 1.1, 5.0], 0.5) == [1.0, 1.5, 5.0]
+
+
+def test_failure_byte_identical(tmp_path):
+    for k in ("a", "b"):
+        save(failure_scenario.render(failure()), tmp_path / f"{k}.svg", tmp_path / f"{k}.png")
+    assert (tmp_path / "a.svg").read_bytes() == (tmp_path / "b.svg").read_bytes()
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+# -- the committed runs through the real resolver --------------------------------------------------
+
+def _resolve(kind: str, pin: str | None = None) -> ResolvedDiagram:
+    resolve = pytest.importorskip("diagram_gen.resolve")
+    spec = load_spec(SPECS / f"{kind}.yaml", REPO)
+    if pin:
+        spec = replace(spec, figures={k: ({**b, "run": pin} if "from" in b else b) for k, b in spec.figures.items()},
+                       series={k: {**b, "run": pin} for k, b in spec.series.items()})
+    if not (REPO / "results" / "20261201T185401Z-bench").is_dir():
+        pytest.skip("committed runs not present")
+    return resolve.resolve(spec, REPO / "results", REPO)
+
+
+def test_committed_failure_run(tmp_path):
+    d = _resolve("failure")
+    svg = svg_text(failure_scenario.render(d), tmp_path, "real-f")
+    assert d.series["ops"].provenance.run_id == "20261201T185401Z-bench"
+    assert d.value("late_writes_drawn") == d.value("late_writes") == 4
+    assert d.value("ops_drawn") == 14000
+    for label in ("+24.7 s (slowest member n1)", "no write acknowledged for 2.03 s",
+                  "first seen 52.7 s after the client gave up, overwrote the newer acknowledged 10002:377",
+                  "1116 stale (93.3 %)", "20261201T192252Z-etcd: majority gap 1.42 s, full service 0.811 s"):
+        assert label in svg, label
+
+
+def test_committed_concept_bench_run(tmp_path):
+    d = _resolve("concept", pin="20261201T185401Z-bench")
+    svg = svg_text(timeline.render(d), tmp_path, "real-c")
+    assert (d.value("window_key"), d.value("write_label"), d.value("stale_value")) == ("reg2", "put 10001:73", "1:65")
+    assert d.text("stale_gap") == "22.2 ms"
+    assert d.value("stale_versions") == 7
+    assert "invoked 22.2 ms after the" in svg or "22.2 ms" in svg
+    assert "1116" in svg
