@@ -28,6 +28,8 @@ Series row shapes (one dict per row, file order):
   raft_index, is_leader`` (whatever the member record holds).
 - hlog: ``percentile, value_ms, count, inverse_tail`` (sources.hlog_spectrum).
 - summary_rows: summary.json rows as stored.
+- scenario_runs: one row per run having the scenario: ``run_id, provider, partitions_via,
+  file`` plus the requested ``fields`` (dotted paths into its failure_summary.json).
 
 The footer names every run whose data a diagram uses (for a comparison run, also the runs it
 compares), its start date and host: CPU x logical cores, memory, data-dir filesystem,
@@ -482,8 +484,43 @@ class Resolver:
     SERIES = {"history": _history, "nemesis": _nemesis, "members": _members, "hlog": _hlog,
               "summary_rows": _summary_rows}
 
+    def _scenario_runs(self, key: str, b: Mapping[str, Any]) -> Series | NotMeasured:
+        """One row per run (oldest first) whose scenarios/<scenario>/failure_summary.json
+        exists: run_id, how it ran (provider + partition mechanism), the file, and each field
+        (None where the run's summary lacks it or says "not measured")."""
+        name, fields = str(b["scenario"]), dict(b["fields"])
+        rows: list[dict[str, Any]] = []
+        files: list[str] = []
+        for run_id in sorted(self._run_candidates(b)):
+            run = self.results_root / run_id
+            path = run / "scenarios" / name / "failure_summary.json"
+            if not path.is_file():
+                continue
+            data, err = self.cache.load(path)
+            if err:
+                continue
+            m, _ = self.cache.load(run / "manifest.json")
+            cluster = (m or {}).get("cluster") or {} if isinstance(m, Mapping) else {}
+            via = ((cluster.get("provider_facts") or {}).get("peer_links") or {}).get("via")
+            row: dict[str, Any] = {"run_id": run_id, "provider": cluster.get("provider"),
+                                   "partitions_via": "toxiproxy" if via == "toxiproxy" else "iptables",
+                                   "file": self.rel(path)}
+            for col, dotted in fields.items():
+                v, e = get_path(data, dotted)
+                row[col] = None if e or (isinstance(v, str) and v.startswith("not measured")) else v
+            rows.append(row)
+            files.append(self.rel(path))
+        if not rows:
+            return NotMeasured(key, f"scenario_runs {name}: no run has scenarios/{name}/failure_summary.json", dict(b))
+        query = (f"one row per run with scenarios/{name}/failure_summary.json ({', '.join(r['run_id'] for r in rows)}); "
+                 + "; ".join(f"{c} = {p}" for c, p in fields.items()))
+        newest = rows[-1]
+        return Series(key, tuple(rows), Provenance(newest["run_id"], newest["file"], query))
+
     def series(self, key: str, b: Mapping[str, Any]) -> Series | NotMeasured:
         kind = str(b["from"])
+        if kind == "scenario_runs":
+            return self._scenario_runs(key, b)
         lookup = self.SERIES[kind]
 
         def attempt(run_id: str, run: Path) -> Series:

@@ -74,6 +74,9 @@ SERIES_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "members": (("scenario",), ()),
     "hlog": (("workload", "file"), ("scenario",)),
     "summary_rows": (("where",), ()),
+    # one row per run that has scenarios/<scenario>/failure_summary.json: the same scenario
+    # across runs (fields: {column: dotted path in the failure summary})
+    "scenario_runs": (("scenario", "fields"), ()),
 }
 ETCD_METRIC_STATS = ("p50", "p90", "p99", "p999", "mean", "count", "sum")
 CLAIM_STATUSES = ("asserted", "corrected")
@@ -276,6 +279,12 @@ def validate_series_binding(file: str, prefix: str, b: Any) -> None:
                                                       "one workload of a scenario)")
     if "where" in b:
         _check_where(file, f"{prefix}.where", b["where"])
+    if frm == "scenario_runs":
+        f = b["fields"]
+        if not isinstance(f, Mapping) or not f or not all(isinstance(k, str) and isinstance(v, str) for k, v in f.items()):
+            raise ConfigError(file, f"{prefix}.fields", "a non-empty mapping {column: dotted.path.in.failure_summary}")
+        if "run" in b:
+            raise ConfigError(file, f"{prefix}.run", "scenario_runs reads every run (narrow it with run_of, not run)")
     for k in ("scenario", "workload", "file", "run", "run_of", "label"):
         if k in b:
             _check_str(file, f"{prefix}.{k}", b[k])

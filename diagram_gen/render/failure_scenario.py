@@ -18,6 +18,7 @@ NotMeasured series or figures draw "not measured" instead of the points / marker
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from typing import Any, Mapping, Sequence
 
@@ -25,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from diagram_gen.model import NOT_MEASURED, ResolvedDiagram
+from diagram_gen.model import NOT_MEASURED, ResolvedDiagram, format_figure
 from diagram_gen.render.common import (FAULT_SHADE, NOT_MEASURED_COLOR, OUTCOME_COLORS, draw_footer,
                                        new_figure)
 from diagram_gen.render.timeline import fill
@@ -226,13 +227,18 @@ def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, A
         title = fill(str(b.get("title", "")), d)
         fig.text(x0, y, title, fontsize=8.6, fontweight="bold", va="top", ha="left")
         y -= 0.021
+        size = float(b.get("font_size", 7.3))
+        chars = int(width_chars * 7.3 / size * (0.9 if b.get("rows_from") else 1.0))  # mono glyphs are wider
         lines = [fill(str(t), d) for t in b.get("lines") or []]
+        if b.get("rows_from"):
+            lines += run_rows(d, str(b["rows_from"]), str(b.get("row", "")), dict(b.get("units") or {}))
         if "Late writes" in str(b.get("title", "")):
             lines += [_late_line(d, k, lw) for k, lw in enumerate(late, 1)]
         for t in lines:
-            wrapped = textwrap.wrap(t, width_chars, subsequent_indent="    ") or [""]
-            fig.text(x0, y, "\n".join(wrapped), fontsize=7.3, va="top", ha="left", linespacing=1.25)
-            y -= LINE_H * len(wrapped) + 0.003
+            wrapped = textwrap.wrap(t, chars, subsequent_indent="    ") or [""]
+            fig.text(x0, y, "\n".join(wrapped), fontsize=size, va="top", ha="left", linespacing=1.25,
+                     family="DejaVu Sans Mono" if b.get("rows_from") else None)
+            y -= LINE_H * size / 7.3 * len(wrapped) + 0.003
         y -= 0.008
     claims = d.spec.claims
     if claims:
@@ -245,6 +251,27 @@ def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, A
                 fig.text(x0, y, t, fontsize=7.3, va="top", linespacing=1.25,
                          color="#2e7d32" if status == "asserted" else "#c62828")
                 y -= LINE_H * (t.count("\n") + 1) + 0.003
+
+
+def run_rows(d: ResolvedDiagram, key: str, template: str, units: Mapping[str, str | None]) -> list[str]:
+    """One line per row of a ``scenario_runs`` series: ``template`` with ``<run_id>`` (``<run>``:
+    its timestamp), ``<provider>``, ``<partitions_via>`` and each field of ``units`` (column ->
+    unit), whose value is recorded with ``derive`` (so the sidecar names the run's file for it).
+    Angle brackets, not braces: these name row columns, not the diagram's figures."""
+    rows = d.rows(key)
+    if not rows:
+        return [f"{key}: {NOT_MEASURED}"]
+    out = []
+    for r in rows:
+        vals: dict[str, str] = {k: str(r.get(k)) for k in ("run_id", "provider", "partitions_via")}
+        vals["run"] = str(r.get("run_id"))[:16]  # the timestamp part: the sidecar has the whole id
+        for col, unit in units.items():
+            v = r.get(col)
+            f = d.derive(f"{key}.{r['run_id']}.{col}", v if isinstance(v, (int, float)) else None, unit,
+                         series=key, how=f"{r['file']}: column {col} of the row for {r['run_id']}")
+            vals[col] = format_figure(f)
+        out.append(re.sub(r"<(\w+)>", lambda m: vals.get(m.group(1), m.group(0)), template))
+    return out
 
 
 def _prefix(d: ResolvedDiagram) -> str:

@@ -218,7 +218,7 @@ def test_committed_failure_run(tmp_path):
     assert d.value("ops_drawn") == 14000
     for label in ("+24.7 s (slowest member n1)", "no write acknowledged for 2.03 s",
                   "first seen 52.7 s after the client gave up, overwrote the newer acknowledged 10002:377",
-                  "1116 stale (93.3 %)", "20261201T192252Z-etcd: majority gap 1.42 s, full service 0.811 s"):
+                  "1116 stale (93.3 %)", "20261201T192252Z netns+iptables: leader 1.63 s gap 1.42 s back 0.811 s late 1"):
         assert label in svg, label
 
 

@@ -254,3 +254,17 @@ def test_unit_read_off_a_field_name_followed_by_statistic_words() -> None:
     assert source_unit_of("elected_after_s") == "s"
     assert source_unit_of("versions_behind_max") is None  # a count, not a duration
     assert source_unit_of("max") is None
+
+
+def test_scenario_runs_one_row_per_run_that_has_the_scenario(r: Resolver) -> None:
+    s = r.series("k", {"from": "scenario_runs", "scenario": "s1",
+                       "fields": {"elected": "partition.election.elected_after_s", "late": "late_writes.count",
+                                  "absent": "partition.no_such_field"}})
+    assert isinstance(s, Series), s
+    assert s.rows == ({"run_id": RUN_A, "provider": "netns", "partitions_via": "iptables",
+                       "file": f"results/{RUN_A}/scenarios/s1/failure_summary.json",
+                       "elected": 1.25, "late": 2, "absent": None},)
+    assert s.provenance.run_id == RUN_A and s.provenance.query.endswith("late = late_writes.count; "
+                                                                        "absent = partition.no_such_field")
+    none = r.series("k", {"from": "scenario_runs", "scenario": "nope", "fields": {"x": "a"}})
+    assert isinstance(none, NotMeasured) and "no run has scenarios/nope/failure_summary.json" in none.reason
