@@ -129,7 +129,9 @@ def test_run_publishes_complete_results(require_cluster: None, tmp_path: Path, e
     assert metrics["unreachable"] == [] and sorted(metrics["nodes"]) == [f"n{i}" for i in range(1, nodes + 1)]
     wal = metrics["nodes"][metrics["leader"]]["etcd_disk_wal_fsync_duration_seconds"]
     assert wal["buckets"][-1] == ["+Inf", wal["count"]] and wal["count"] > 0 and wal["sum"] > 0
-    assert "etcd_network_peer_round_trip_time_seconds" in metrics["nodes"][metrics["leader"]]
+    assert metrics["nodes"][metrics["leader"]]["etcd_disk_backend_commit_duration_seconds"]["count"] > 0
+    # (the peer round trip is sampled by etcd's own prober every few seconds: a 3 s workload may
+    # have no sample, and then the histogram is absent, which the diagrams show as not measured)
     assert leftovers(env) == []
 
 
