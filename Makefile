@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench bench-checkers bench-profile test test-unit diagrams clean-cache cleanup docker-images
+.PHONY: setup bench bench-checkers bench-profile bench-docker test test-unit diagrams clean-cache cleanup docker-images
 
 setup: $(SETUP_STAMP)
 
@@ -41,6 +41,10 @@ clean-cache:
 ## the checker's speed on ../shared/testdata beside Porcupine (writes results/benchmarks/checker-speed.json)
 bench-checkers: setup
 	$(PY) -m harness.benchmarks.checker_speed --out results/benchmarks/checker-speed.json
+
+## the docker path's start-up: local image build (cold and warm) and 5-node etcd under Docker, direct and through Toxiproxy (writes results/benchmarks/docker-startup.json; needs a Docker engine)
+bench-docker: setup
+	$(PY) -m harness.benchmarks.docker_startup --out results/benchmarks/docker-startup.json
 
 ## where the load generator's CPU goes per operation (3-node cluster; writes results/benchmarks/load-generator-profile.json)
 bench-profile: setup

@@ -17,6 +17,7 @@
 #
 # Usage: images.sh            build what is missing or stale, print the time each one took
 #        images.sh --check    exit 0 if every image is present, 1 (listing the missing) if not
+#        GBENCH_IMAGES_REBUILD=1 images.sh   also rebuild the Go binaries it builds (a cold-build timing)
 # Cassandra has no local image: the harness keeps Cassandra on the netns provider here.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -56,7 +57,8 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 go_build() {  # dir output [go build args...]
   local dir=$1 out=$2; shift 2
   command -v go >/dev/null 2>&1 || die "no Go toolchain: cannot build $(basename "$out")"
-  if [ -x "$out" ] && [ "$out" -nt "$dir/go.mod" ] && { [ ! -f "$dir/go.sum" ] || [ "$out" -nt "$dir/go.sum" ]; }; then
+  if [ -z "${GBENCH_IMAGES_REBUILD:-}" ] && [ -x "$out" ] && [ "$out" -nt "$dir/go.mod" ] && \
+     { [ ! -f "$dir/go.sum" ] || [ "$out" -nt "$dir/go.sum" ]; }; then
     return 0
   fi
   log "building $(basename "$out") from Go modules ($dir)"
