@@ -7,7 +7,9 @@ repository root, query) to each value; renderers only ever see resolved values.
 Run selection: a binding with ``run: <id>`` reads that run only; ``run_of: <name>`` only
 the runs of that suite or scenario (manifest ``scenario.name``, e.g. ``etcd`` for the etcd
 suite of ``make bench``), so regenerating after a new bench picks the new run but never a
-one-off scenario run made another way; otherwise the runs are tried newest first (run ids start with a UTC timestamp, so names sort by time) and the first
+one-off scenario run made another way; ``run_compared: <system>`` the run that the newest
+comparison run compares for that system (its manifest ``source_runs``), so a comparison
+diagram's other figures come from the same runs as its cells; otherwise the runs are tried newest first (run ids start with a UTC timestamp, so names sort by time) and the first
 in which the query resolves is used. A query that resolves nowhere is ``NotMeasured`` with a
 reason naming what was looked for -- never an exception, never a default. An ambiguous
 query (a summary ``where`` matching several rows) stops at the newest run that has it: taking
@@ -178,6 +180,14 @@ class Resolver:
     def _run_candidates(self, b: Mapping[str, Any]) -> list[str]:
         if "run" in b:
             return [str(b["run"])]
+        if "run_compared" in b:  # the run the newest comparison run compares for that system
+            want = str(b["run_compared"])
+            for r in self.runs:
+                m, err = self.cache.load(self.results_root / r / "manifest.json")
+                if not err and isinstance(m, Mapping) and m.get("kind") == "comparison":
+                    src = (m.get("source_runs") or {}).get(want)
+                    return [str(src)] if src else []
+            return []
         if "run_of" in b:  # runs of one suite or scenario (manifest scenario.name), newest first
             want = str(b["run_of"])
             out = []
@@ -364,6 +374,8 @@ class Resolver:
         if not runs:
             if "run_of" in b:
                 return f"{what}: no run of {b['run_of']!r} under {self.rel(self.results_root)}"
+            if "run_compared" in b:
+                return f"{what}: no comparison run compares a {b['run_compared']!r} run"
             return f"{what}: no runs under {self.rel(self.results_root)}"
         if "run" in b:
             return f"{what}: {misses[0].reason if misses else 'not found'}"

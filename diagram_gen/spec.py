@@ -52,9 +52,9 @@ TOP_REQUIRED = ("id", "guarantee", "kind", "type", "title", "purpose")
 TOP_OPTIONAL = ("key_insight", "figures", "series", "claims", "layout")
 
 #: Fields every scalar binding may carry besides its own.
-SCALAR_COMMON = ("run", "run_of", "unit", "scale", "label")
+SCALAR_COMMON = ("run", "run_of", "run_compared", "unit", "scale", "label")
 #: Fields every series binding may carry besides its own.
-SERIES_COMMON = ("run", "run_of", "label")
+SERIES_COMMON = ("run", "run_of", "run_compared", "label")
 
 #: Scalar binding kinds: (required fields, optional fields). ``from`` is implied.
 SCALAR_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -249,7 +249,8 @@ def validate_scalar_binding(file: str, prefix: str, b: Any) -> None:
     else:
         raise ConfigError(file, f"{prefix}.from", f"unknown binding kind {frm!r} (known: "
                                                   f"{', '.join(sorted(SCALAR_KINDS))}, or system/op/size)")
-    for k in ("stat", "path", "scenario", "workload", "file", "metric", "run", "run_of", "unit", "label"):
+    for k in ("stat", "path", "scenario", "workload", "file", "metric", "run", "run_of", "run_compared", "unit",
+              "label"):
         if k in b:
             _check_str(file, f"{prefix}.{k}", b[k])
     if "scale" in b and (isinstance(b["scale"], bool) or not isinstance(b["scale"], (int, float)) or b["scale"] == 0):
@@ -285,7 +286,7 @@ def validate_series_binding(file: str, prefix: str, b: Any) -> None:
             raise ConfigError(file, f"{prefix}.fields", "a non-empty mapping {column: dotted.path.in.failure_summary}")
         if "run" in b:
             raise ConfigError(file, f"{prefix}.run", "scenario_runs reads every run (narrow it with run_of, not run)")
-    for k in ("scenario", "workload", "file", "run", "run_of", "label"):
+    for k in ("scenario", "workload", "file", "run", "run_of", "run_compared", "label"):
         if k in b:
             _check_str(file, f"{prefix}.{k}", b[k])
 

@@ -268,3 +268,10 @@ def test_scenario_runs_one_row_per_run_that_has_the_scenario(r: Resolver) -> Non
                                                                         "absent = partition.no_such_field")
     none = r.series("k", {"from": "scenario_runs", "scenario": "nope", "fields": {"x": "a"}})
     assert isinstance(none, NotMeasured) and "no run has scenarios/nope/failure_summary.json" in none.reason
+
+
+def test_run_compared_reads_the_run_the_newest_comparison_names(r: Resolver) -> None:
+    f = m(r, {"from": "manifest", "path": "host.fsync_latency.p99_ms", "run_compared": "etcd"})
+    assert (f.value, f.provenance.run_id) == (3.5, RUN_B)  # RUN_C compares etcd = RUN_B
+    assert "no comparison run compares a 'cassandra' run" in nm(r, {"from": "manifest", "path": "host.cpu_model",
+                                                                   "run_compared": "cassandra"})
