@@ -29,6 +29,7 @@ from matplotlib.patches import Patch
 from diagram_gen.model import NOT_MEASURED, ResolvedDiagram, format_figure
 from diagram_gen.render.common import (FAULT_SHADE, NOT_MEASURED_COLOR, OUTCOME_COLORS, draw_footer,
                                        new_figure)
+from diagram_gen.render.boxes import claim_verdict
 from diagram_gen.render.timeline import fill
 from diagram_gen.shaping import history_views as hv
 
@@ -244,12 +245,16 @@ def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, A
     if claims:
         fig.text(x0, y, "Spec claims checked against this measurement", fontsize=8.6, fontweight="bold", va="top")
         y -= 0.021
-        for status, mark in (("asserted", "✔ holds"), ("corrected", "✘ corrected")):
-            names = [c.id.removeprefix(f"{_prefix(d)}-").replace("-", " ") for c in claims if c.status == status]
+        # grouped by what the measurement says (not by what the spec file expects), so a
+        # verdict that flips on new results is drawn as it is
+        verdicts = {c.id: claim_verdict(d, c.id)[0] for c in claims}
+        for verdict, mark, color in (("confirmed", "✔ holds", "#2e7d32"), ("corrected", "✘ corrected", "#c62828"),
+                                     ("contradicted", "! no longer as the spec file expects", "#6a1b9a"),
+                                     (NOT_MEASURED, "? not measured", NOT_MEASURED_COLOR)):
+            names = [c.id.removeprefix(f"{_prefix(d)}-").replace("-", " ") for c in claims if verdicts[c.id] == verdict]
             if names:
                 t = "\n".join(textwrap.wrap(f"{mark}: " + "; ".join(names), width_chars, subsequent_indent="    "))
-                fig.text(x0, y, t, fontsize=7.3, va="top", linespacing=1.25,
-                         color="#2e7d32" if status == "asserted" else "#c62828")
+                fig.text(x0, y, t, fontsize=7.3, va="top", linespacing=1.25, color=color)
                 y -= LINE_H * (t.count("\n") + 1) + 0.003
 
 
