@@ -6,7 +6,8 @@ They show what each replica ended up with: a write acknowledged to a client but 
 every final read is lost; one that shows up although its client saw a failure is late.
 Each (node, read consistency) pair is one logical process reading the keys in order; a read
 that does not succeed is retried (up to ``attempts`` times, 0.5 s apart), and every attempt
-is recorded.
+is recorded. A node whose client cannot connect (``attempts`` tries, 2 s apart) gets one
+``fail`` read per key with ``error: connect_failed: ...``; the other nodes' reads go on.
 """
 from __future__ import annotations
 
@@ -29,6 +30,25 @@ def final_process(node_index: int, consistency: str, system: str = "etcd") -> in
     return FINAL_PROCESS_BASE + 10 * node_index + CONSISTENCIES_BY_SYSTEM[system].index(consistency)
 
 
+#: Seconds between attempts to connect a final-read client.
+CONNECT_RETRY_S = 2.0
+
+
+async def _open(client: object, attempts: int) -> str | None:
+    """Open ``client``, retrying; None when open, else the last error (never raises: one node
+    that does not answer must not lose the run's other final reads)."""
+    last = "not attempted"
+    for attempt in range(max(1, attempts)):
+        try:
+            await client.open()  # type: ignore[attr-defined]
+            return None
+        except Exception as e:  # noqa: BLE001 - each driver raises its own connect errors
+            last = f"{type(e).__name__}: {e}"
+            if attempt + 1 < attempts:
+                await asyncio.sleep(CONNECT_RETRY_S)
+    return last
+
+
 async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_size: int, timeout_s: float,
                  attempts: int, workload: Workload | None) -> list[Op]:
     from dataclasses import replace
@@ -46,7 +66,16 @@ async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_si
         client = make_client(w, cluster.client_endpoint(node))
         process = final_process(idx, consistency, system)
         try:
-            await client.open()
+            problem = await _open(client, attempts)
+            if problem is not None:
+                # the node never took a connection (a restarted JVM can take a while): each key
+                # is a failed read of that node (nothing was read), and the other nodes' reads go on
+                now = time.monotonic_ns() - origin_ns
+                ops.extend(Op(i=0, process=process, f="get", key=key, value=None, invoke_ns=now, complete_ns=now,
+                              type="fail", node=node, read_consistency=consistency, value_size=value_size,
+                              error=f"connect_failed: {problem}"[:400],
+                              extra={"final": True, "attempt": 0, "connect_failed": True}) for key in keys)
+                return
             for key in keys:
                 for attempt in range(attempts):
                     t0 = time.monotonic_ns()
@@ -64,7 +93,10 @@ async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_si
                         process += 1_000_000
                     await asyncio.sleep(0.5)
         finally:
-            await client.aclose()
+            try:
+                await client.aclose()
+            except Exception:  # noqa: BLE001 - closing a client that never opened
+                pass
 
     await asyncio.gather(*(one(i, n.name, c) for i, n in enumerate(cluster.nodes, 1)
                            for c in CONSISTENCIES_BY_SYSTEM[system]))

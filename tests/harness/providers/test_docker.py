@@ -429,10 +429,12 @@ def test_five_nodes_with_peer_links_through_toxiproxy_partition_and_heal(
 
 
 @pytest.mark.cluster
-def test_scenario_workloads_under_docker_with_a_toxiproxy_partition(etcd: Any, scratch: dict[str, Path]) -> None:
+@pytest.mark.parametrize("peer_links", ["direct", "toxiproxy"])
+def test_scenario_workloads_under_docker_with_a_partition(etcd: Any, scratch: dict[str, Path], peer_links: str) -> None:
     """The short leader-in-minority scenario (two workloads, partition at 5 s, heal at 15 s)
-    on 5 containers whose peer links go through Toxiproxy: the workloads record their
-    histories, the partition is toxics, the failure summary says what the netns run says
+    on 5 containers, the partition made with iptables inside the containers' namespaces
+    (direct peer links) or with Toxiproxy toxics (peer links through Toxiproxy): the
+    workloads record their histories, the failure summary says what the netns run says
     (minority serves no write, majority elects), and nothing of the run is left."""
     from harness.providers.docker import DockerOptions
     from harness.recorder.history import read_history
@@ -440,20 +442,25 @@ def test_scenario_workloads_under_docker_with_a_toxiproxy_partition(etcd: Any, s
     from harness.scenario.runner import run_scenario
 
     sc = load_scenario(REPO / "workloads" / "scenarios" / "etcd-leader-in-minority-ci.yaml")
-    p = DockerProvider(new_run_id("toxiscenario"), DockerOptions(peer_links="toxiproxy")).with_pull(False)
+    p = DockerProvider(new_run_id(f"scenario-{peer_links}"), DockerOptions(peer_links=peer_links)).with_pull(False)
     check_environment(sc, p)
     out = scratch["run"] / "scenario"
     try:
         cluster = p.start(etcd, sc.nodes, scratch["run"])
         result = run_scenario(sc, cluster, out, time.monotonic_ns(), log=lambda s: None)
-        assert p.peer_links is not None and p.peer_links.active == []  # healed
+        if peer_links == "toxiproxy":
+            assert p.peer_links is not None and p.peer_links.active == []  # healed
+        else:
+            assert p.peer_links is None
+            assert not any(f"gbench:{p.run_id}" in p.exec_in_node_netns(n.name, ["iptables", "-S"]).stdout
+                           for n in cluster.nodes)  # healed: no rule left in any namespace
     finally:
         p.teardown()
     assert leftovers(p.run_id, p.scratch_dir) == []
     assert not result.interrupted
     nem = [o for o in read_history(out / "history.jsonl") if o.is_nemesis]
-    assert [(o.f, o.type, o.extra.get("via")) for o in nem] == [("partition", "ok", "toxiproxy"),
-                                                                 ("heal", "ok", "toxiproxy")]
+    via = "toxiproxy" if peer_links == "toxiproxy" else None
+    assert [(o.f, o.type, o.extra.get("via")) for o in nem] == [("partition", "ok", via), ("heal", "ok", via)]
     for w in ("register-linearizable", "register-serializable"):
         assert sum(1 for o in read_history(out / "workloads" / w / "history.jsonl") if o.type == "ok") > 100
     s = json.loads((out / "failure_summary.json").read_text())
