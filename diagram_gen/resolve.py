@@ -51,6 +51,7 @@ from diagram_gen.model import format_value
 from diagram_gen.sources import (JsonCache, get_path, hlog_spectrum, history_file, list_runs, read_jsonl,
                                  row_matches)
 from diagram_gen.spec import binding_kind, rel_to, shorthand_where
+from harness.results.scenario_comparison import partition_mechanism
 
 BENCHMARKS_RUN = "benchmarks"
 
@@ -512,11 +513,9 @@ class Resolver:
             if err:
                 continue
             m, _ = self.cache.load(run / "manifest.json")
-            cluster = (m or {}).get("cluster") or {} if isinstance(m, Mapping) else {}
-            via = ((cluster.get("provider_facts") or {}).get("peer_links") or {}).get("via")
-            row: dict[str, Any] = {"run_id": run_id, "provider": cluster.get("provider"),
-                                   "partitions_via": "toxiproxy" if via == "toxiproxy" else "iptables",
-                                   "file": self.rel(path)}
+            manifest = m if isinstance(m, dict) else {}
+            row: dict[str, Any] = {"run_id": run_id, "provider": (manifest.get("cluster") or {}).get("provider"),
+                                   "partitions_via": partition_mechanism(manifest), "file": self.rel(path)}
             for col, dotted in fields.items():
                 v, e = get_path(data, dotted)
                 row[col] = None if e or (isinstance(v, str) and v.startswith("not measured")) else v

@@ -33,13 +33,16 @@ Example::
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
 from typing import Any, Iterable, Sequence
 
+from harness.errors import ConfigError
 from harness.nemesis.toxiproxy import ToxiproxyClient, ToxiproxyError
+from harness.providers.base import NodeAddress
 
 MAX_LINKED_NODES = 9
+MODES = ("direct", "toxiproxy")
 TOXIPROXY_HOST_INDEX = 9
 LINK_HOST_BASE = 100
 NODE_HOST_OFFSET = 10
@@ -88,6 +91,29 @@ class PeerLinkPlan:
         lines = ["127.0.0.1\tlocalhost", "# gbench: peers resolve to this node's own Toxiproxy links"]
         lines += [f"{ip}\t{name}" for name, ip in self.hosts_for(node).items()]
         return "\n".join(lines) + "\n"
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ConfigError("--peer-links", "peer_links", f"{mode!r} is not {' or '.join(MODES)}")
+
+
+def check_supported(mode: str, system_name: str, n_nodes: int) -> None:
+    """What a provider checks before it starts anything (ConfigError naming the field)."""
+    check_mode(mode)
+    if mode != "toxiproxy":
+        return
+    if system_name != "etcd":
+        raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy are built for etcd only, "
+                                                       f"not {system_name}")
+    if n_nodes > MAX_LINKED_NODES:
+        raise ConfigError("--nodes", "nodes", f"peer links through Toxiproxy support up to {MAX_LINKED_NODES} "
+                                              f"nodes, not {n_nodes}")
+
+
+def advertising_names(addrs: Sequence[NodeAddress]) -> list[NodeAddress]:
+    """The addresses with each node's name as the host its peers dial (resolved per node)."""
+    return [replace(a, peer_host=a.name) for a in addrs]
 
 
 def _index(node: str) -> int:
@@ -140,7 +166,7 @@ class PeerLinks:
                 self.client.add_toxic(proxy, CUT_TOXIC, name=f"gbench-cut-{stream}", stream=stream,
                                       timeout=0)
                 added.append((proxy, stream))
-            except (ToxiproxyError, OSError) as e:
+            except ToxiproxyError as e:
                 errors.append(f"{proxy} {stream}: {e}")
         self.active += added
         return added, errors
@@ -158,9 +184,6 @@ class PeerLinks:
                 else:
                     errors.append(f"{proxy} {stream}: {e}")
                     left.append((proxy, stream))
-            except OSError as e:
-                errors.append(f"{proxy} {stream}: {e}")
-                left.append((proxy, stream))
         self.active = left
         return removed, errors
 
@@ -174,7 +197,7 @@ class PeerLinks:
                 for t in self.client.toxics(lk.name):
                     if t.name.startswith("gbench-cut-"):
                         seen.add((lk.name, t.stream))
-            except (ToxiproxyError, OSError) as e:
+            except ToxiproxyError as e:
                 problems.append(f"{lk.name}: {e}")
         missing, extra = sorted(want - seen), sorted(seen - want)
         return {"ok": not (missing or extra or problems), "method": "toxics read back from the Toxiproxy API",

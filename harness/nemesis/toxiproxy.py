@@ -48,7 +48,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Mapping, Sequence
+from typing import IO, Any, Callable, Mapping, Sequence
 
 DEFAULT_BINARY = Path(__file__).resolve().parents[2] / ".cache" / "bin" / "toxiproxy-server"
 BINARY_ENV = "GBENCH_TOXIPROXY_BIN"
@@ -249,6 +249,24 @@ class ToxiproxyClient:
         """The server's version, e.g. ``"2.12.0"`` (also the cheapest liveness check)."""
         return str(self._request("GET", "/version")["version"])
 
+    def wait_until_answers(self, timeout_s: float, alive: Callable[[], bool] = lambda: True,
+                           step_s: float = 0.05) -> str | None:
+        """Poll ``/version`` until the server answers, bounded in count and in time (and by
+        ``alive``: a server process that died will not answer); None once it answered, else
+        the last error."""
+        deadline = time.monotonic() + timeout_s
+        last = "not polled"
+        for _ in range(int(timeout_s / step_s) + 1):
+            if not alive() or time.monotonic() > deadline:
+                break
+            try:
+                self.version()
+                return None
+            except ToxiproxyError as e:
+                last = str(e)
+                time.sleep(step_s)
+        return last
+
     def reset(self) -> None:
         """Re-enable every proxy and remove every toxic (the heal-everything button)."""
         self._request("POST", "/reset")
@@ -391,18 +409,10 @@ class ToxiproxyServer:
                            f"({self.START_ATTEMPTS} attempts); its output:\n{last[-2000:]}")
 
     def _wait_ready(self) -> bool:
-        assert self.proc is not None
+        proc = self.proc
+        assert proc is not None
         probe = ToxiproxyClient(self.base_url, timeout_s=1.0)
-        deadline = time.monotonic() + self.start_timeout_s
-        for _ in range(int(self.start_timeout_s / 0.05) + 1):  # bounded in count and in time
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                return False
-            try:
-                probe.version()
-                return True
-            except ToxiproxyError:
-                time.sleep(0.05)
-        return False
+        return probe.wait_until_answers(self.start_timeout_s, alive=lambda: proc.poll() is None) is None
 
     def stop(self) -> None:
         """SIGTERM, wait, SIGKILL, wait; idempotent."""

@@ -70,8 +70,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Self, Sequence
 
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
-from harness.nemesis.peer_links import MAX_LINKED_NODES, PeerLinkPlan, PeerLinks, plan_peer_links
-from harness.nemesis.toxiproxy import ToxiproxyClient, ToxiproxyError
+from harness.nemesis.peer_links import PeerLinkPlan, PeerLinks, advertising_names, check_supported, plan_peer_links
+from harness.nemesis.toxiproxy import ToxiproxyClient
 from harness.providers.base import Cluster, NodeAddress, NodeLaunch, SystemDefinition
 from harness.providers.ledger import list_ledgers, proc_start_time, proc_state, same_process, state_dir, state_lock
 from harness.providers.netns import (MAX_NODES, NODE_HOST_OFFSET, SUBNET_ENV,
@@ -647,15 +647,8 @@ class DockerProvider:
             raise ConfigError("--nodes", "nodes", f"{n_nodes} is not between 1 and {MAX_NODES}")
         self.check_environment()
         spec = self.options.images.get(system.name) or image_for(system)
+        check_supported(self.options.peer_links, system.name, n_nodes)
         via_proxy = self.options.peer_links == "toxiproxy"
-        if self.options.peer_links not in ("direct", "toxiproxy"):
-            raise ConfigError("--peer-links", "peer_links", f"{self.options.peer_links!r} is not direct or toxiproxy")
-        if via_proxy and system.name != "etcd":
-            raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy are built for etcd only, "
-                                                           f"not {system.name}")
-        if via_proxy and n_nodes > MAX_LINKED_NODES:
-            raise ConfigError("--nodes", "nodes", f"peer links through Toxiproxy support up to {MAX_LINKED_NODES} "
-                                                  f"nodes, not {n_nodes}")
         try:
             docker = _docker_sdk()
             self._client = docker.from_env(timeout=API_TIMEOUT_S)
@@ -673,7 +666,7 @@ class DockerProvider:
                      for i in range(1, n_nodes + 1)]
             self._create_dirs(addrs)
             if via_proxy:
-                addrs = [replace(a, peer_host=a.name) for a in addrs]
+                addrs = advertising_names(addrs)
                 self._start_peer_links([a.name for a in addrs], int(system.peer_port))
             nodes = self._make_nodes(system, addrs, Path(run_dir), spec)
             t_sb = time.monotonic()
@@ -895,16 +888,10 @@ class DockerProvider:
             if p.returncode != 0:
                 raise ClusterError(f"cannot add link address {ip} to {self.names.toxiproxy}: {p.stderr.strip()}")
         client = ToxiproxyClient(f"http://{plan.toxiproxy_host}:{TOXIPROXY_API_PORT}")
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                client.version()
-                break
-            except (ToxiproxyError, OSError) as e:
-                if time.monotonic() > deadline:
-                    raise ClusterError(f"Toxiproxy ({self.names.toxiproxy}) did not answer on "
-                                       f"{plan.toxiproxy_host}:{TOXIPROXY_API_PORT}: {e}") from e
-                time.sleep(0.1)
+        problem = client.wait_until_answers(15.0, step_s=0.1)
+        if problem is not None:
+            raise ClusterError(f"Toxiproxy ({self.names.toxiproxy}) did not answer on "
+                               f"{plan.toxiproxy_host}:{TOXIPROXY_API_PORT}: {problem}")
         links = PeerLinks(plan, client)
         links.create()
         self._peer_plan, self.peer_links = plan, links

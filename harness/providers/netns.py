@@ -41,14 +41,14 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Self, Sequence
 
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
-from harness.nemesis.peer_links import MAX_LINKED_NODES, PeerLinks, plan_peer_links
-from harness.nemesis.toxiproxy import ToxiproxyServer
+from harness.nemesis.peer_links import PeerLinks, advertising_names, check_mode, check_supported, plan_peer_links
+from harness.nemesis.toxiproxy import ToxiproxyServer, find_binary
 from harness.providers.base import Cluster, NodeAddress, NodeLaunch, SystemDefinition
 from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, proc_start_time,
                                       proc_state, state_dir, state_lock)
@@ -328,8 +328,7 @@ class NetnsProvider:
         Toxiproxy process in the host namespace, one proxy per directed link (addresses on
         the run's bridge), each namespace resolving its peers' names to its own proxies
         through ``/etc/netns/<ns>/hosts`` (``ip netns exec`` bind-mounts it over /etc/hosts)."""
-        if mode not in ("direct", "toxiproxy"):
-            raise ConfigError("--peer-links", "peer_links", f"{mode!r} is not direct or toxiproxy")
+        check_mode(mode)
         self._peer_links_mode = mode
         return self
 
@@ -413,13 +412,8 @@ class NetnsProvider:
         if not 1 <= n_nodes <= MAX_NODES:
             raise ConfigError("--nodes", "nodes", f"{n_nodes} is not between 1 and {MAX_NODES}")
         self.check_environment()
+        check_supported(self._peer_links_mode, system.name, n_nodes)
         via_proxy = self._peer_links_mode == "toxiproxy"
-        if via_proxy and system.name != "etcd":
-            raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy are built for etcd only, "
-                                                           f"not {system.name}")
-        if via_proxy and n_nodes > MAX_LINKED_NODES:
-            raise ConfigError("--nodes", "nodes", f"peer links through Toxiproxy support up to {MAX_LINKED_NODES} "
-                                                  f"nodes, not {n_nodes}")
         try:
             self._open_ledger(n_nodes, run_dir)
             addrs = self._create_network(n_nodes)
@@ -544,8 +538,6 @@ class NetnsProvider:
     def _start_peer_links(self, addrs: Sequence[NodeAddress], peer_port: int) -> list[NodeAddress]:
         """Link addresses on the bridge, a hosts file per namespace, Toxiproxy and its proxies."""
         assert self._ledger is not None and self.subnet is not None
-        from harness.nemesis.toxiproxy import ToxiproxyServer, find_binary
-
         binary = find_binary()
         if binary is None:
             raise EnvironmentProblem("peer links through Toxiproxy need toxiproxy-server (make setup builds it into "
@@ -571,7 +563,7 @@ class NetnsProvider:
         links = PeerLinks(plan, server.client())
         links.create()
         self.peer_links = links
-        return [replace(a, peer_host=a.name) for a in addrs]
+        return advertising_names(addrs)
 
     def facts(self) -> dict[str, Any]:
         """What the run manifest should say about where the nodes ran."""

@@ -53,12 +53,16 @@ def dig(doc: Any, path: str) -> Any:
     return cur
 
 
-def _how(manifest: dict[str, Any], events: list[dict[str, Any]]) -> str:
+def partition_mechanism(manifest: dict[str, Any]) -> str:
+    """How the run's partitions were made: ``toxiproxy`` when its peer links went through
+    Toxiproxy (the provider's facts in the manifest say so), else ``iptables``."""
+    facts = (manifest.get("cluster") or {}).get("provider_facts") or {}
+    return "toxiproxy" if (facts.get("peer_links") or {}).get("via") == "toxiproxy" else "iptables"
+
+
+def _how(manifest: dict[str, Any]) -> str:
     provider = (manifest.get("cluster") or {}).get("provider") or "?"
-    via = ((manifest.get("cluster") or {}).get("provider_facts") or {}).get("peer_links", {}).get("via")
-    nem = next((e for e in events if e.get("f") == "partition"), {})
-    mech = (nem.get("extra") or {}).get("via") or ("toxiproxy" if via == "toxiproxy" else "iptables")
-    return f"{provider} + {mech}"
+    return f"{provider} + {partition_mechanism(manifest)}"
 
 
 def compare_scenarios(runs: Sequence[Path], scenario: str) -> dict[str, Any]:
@@ -72,9 +76,7 @@ def compare_scenarios(runs: Sequence[Path], scenario: str) -> dict[str, Any]:
             raise FileNotFoundError(f"{fs_path}: no failure summary for scenario {scenario!r} in run {run.name}")
         fs = json.loads(fs_path.read_text())
         manifest = json.loads((run / "manifest.json").read_text())
-        events = [json.loads(l) for l in (sdir / "nemesis.jsonl").read_text().splitlines() if l.strip()] \
-            if (sdir / "nemesis.jsonl").is_file() else []
-        how = _how(manifest, events)
+        how = _how(manifest)
         poll_ms = dig(fs, "partition.election.poll_interval_median_ms")
         cols.append({"run_id": run.name, "how": how, "harness_commit": (manifest.get("harness") or {}).get("commit"),
                      "time_to_ready_s": (manifest.get("cluster") or {}).get("time_to_ready_s"),
