@@ -34,6 +34,11 @@ def _jvms(data_dir: str) -> list[int]:
     return [p.pid for p in psutil.process_iter(["cmdline"]) if data_dir in " ".join(p.info.get("cmdline") or [])]
 
 
+def _our_namespaces() -> list[str]:
+    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in ns.splitlines() if line.startswith("gb-")]
+
+
 def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
@@ -49,6 +54,7 @@ def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
                GBENCH_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
     wl = tmp_path / "w.yaml"
     wl.write_text(WORKLOAD)
+    ns_before = set(_our_namespaces())  # another test's leak is that test's failure, not this one's
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(wl), "--quiet", "--provider", "netns"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -66,8 +72,7 @@ def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
         assert r.returncode == 0, r.stderr
         time.sleep(0.5)
         assert _jvms(env["GBENCH_DATA_DIR"]) == []
-        ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert not [line for line in ns.splitlines() if line.startswith("gb-")], ns
+        assert set(_our_namespaces()) - ns_before == set()
         data = tmp_path / "data"
         assert not data.exists() or not any(data.iterdir())
     finally:
