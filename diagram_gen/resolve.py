@@ -135,6 +135,11 @@ def _where_text(where: Mapping[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in where.items())
 
 
+def _since(ns: Any, origin: int) -> float | None:
+    """Seconds from ``origin`` to a recorded monotonic ``ns`` (9 decimals); None when unrecorded."""
+    return round((ns - origin) / 1e9, 9) if isinstance(ns, int) else None
+
+
 class Resolver:
     """Resolves bindings against one results root; caches parsed files across diagrams."""
 
@@ -432,8 +437,7 @@ class Resolver:
             r = dict(r)
             inv_ns, comp_ns = r.get("invoke_ns"), r.get("complete_ns")
             start = r.get("intended_ns") if r.get("intended_ns") is not None else inv_ns
-            r["invoke_s"] = round((inv_ns - origin) / 1e9, 9) if isinstance(inv_ns, int) else None
-            r["complete_s"] = round((comp_ns - origin) / 1e9, 9) if isinstance(comp_ns, int) else None
+            r["invoke_s"], r["complete_s"] = _since(inv_ns, origin), _since(comp_ns, origin)
             r["latency_ms"] = (round((comp_ns - start) / 1e6, 6)
                                if isinstance(comp_ns, int) and isinstance(start, int) else None)
             out.append(r)
@@ -446,33 +450,29 @@ class Resolver:
             raise _Miss(f"{self.rel(path)}: {err}", no_file=not path.is_file())
         return list(rows or [])
 
-    def _nemesis(self, run: Path, b: Mapping[str, Any]) -> tuple[list[dict[str, Any]], Path, str]:
+    def _scenario_records(self, run: Path, b: Mapping[str, Any], name: str) -> tuple[list[dict[str, Any]], Path, int]:
+        """A scenario's JSONL file (nemesis.jsonl, members.jsonl) and its load-start origin."""
         sdir = run / "scenarios" / str(b["scenario"])
-        path = sdir / "nemesis.jsonl"
-        rows = self._jsonl(path)
-        origin = self._origin_ns(sdir)
+        path = sdir / name
+        return self._jsonl(path), path, self._origin_ns(sdir)
+
+    def _nemesis(self, run: Path, b: Mapping[str, Any]) -> tuple[list[dict[str, Any]], Path, str]:
+        rows, path, origin = self._scenario_records(run, b, "nemesis.jsonl")
         out = []
         for r in rows:
             r = dict(r)
-            inv, comp = r.get("invoke_ns"), r.get("complete_ns")
-            r["at_s"] = round((inv - origin) / 1e9, 9) if isinstance(inv, int) else None
-            r["in_effect_s"] = round((comp - origin) / 1e9, 9) if isinstance(comp, int) else None
+            r["at_s"], r["in_effect_s"] = _since(r.get("invoke_ns"), origin), _since(r.get("complete_ns"), origin)
             out.append(r)
         return out, path, f"all lines; at_s/in_effect_s = (invoke_ns/complete_ns - timeline.json load_start_ns={origin}) / 1e9"
 
     def _members(self, run: Path, b: Mapping[str, Any]) -> tuple[list[dict[str, Any]], Path, str]:
-        sdir = run / "scenarios" / str(b["scenario"])
-        path = sdir / "members.jsonl"
-        rows = self._jsonl(path)
-        origin = self._origin_ns(sdir)
+        rows, path, origin = self._scenario_records(run, b, "members.jsonl")
         out = []
         for poll, r in enumerate(rows):
-            st, en = r.get("start_ns"), r.get("end_ns")
+            st, en = _since(r.get("start_ns"), origin), _since(r.get("end_ns"), origin)
             for node in sorted(r.get("members") or {}):
                 m = r["members"][node]
-                row = {"poll": poll, "node": node,
-                       "start_s": round((st - origin) / 1e9, 9) if isinstance(st, int) else None,
-                       "end_s": round((en - origin) / 1e9, 9) if isinstance(en, int) else None}
+                row = {"poll": poll, "node": node, "start_s": st, "end_s": en}
                 row.update(m if isinstance(m, Mapping) else {"status": m})
                 out.append(row)
         return out, path, f"one row per (poll, node); start_s/end_s after timeline.json load_start_ns={origin}"
