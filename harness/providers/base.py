@@ -14,9 +14,11 @@ explicit ACCEPT rule for their own bridge, or leave anything behind after ``tear
 from __future__ import annotations
 
 import subprocess
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Generic, Protocol, Self, Sequence, TypeVar, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -161,3 +163,43 @@ class ClusterProvider(Protocol):
     def teardown(self) -> None:
         """Remove everything this provider created. Idempotent; never raises for 'already gone'."""
         ...
+
+
+NodeT = TypeVar("NodeT")
+
+
+class BridgedProvider(ABC, Generic[NodeT]):
+    """What the providers that start nodes on this host's own bridge (netns, docker) share:
+    node data under ``data_root/run_id``, the bridge's gateway address, the node list, and
+    use as a context manager whose exit tears down. Each subclass says where its data root
+    is and how it tears down."""
+
+    run_id: str
+    subnet: IPv4Network | None
+    _nodes: list[NodeT]
+
+    @property
+    @abstractmethod
+    def data_root(self) -> Path: ...
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.data_root / self.run_id
+
+    @property
+    def gateway(self) -> str | None:
+        """The bridge's address: the harness's clients come from it, and the nemesis never cuts it."""
+        return str(self.subnet[1]) if self.subnet else None
+
+    @property
+    def nodes(self) -> list[NodeT]:
+        return list(self._nodes)
+
+    @abstractmethod
+    def teardown(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.teardown()

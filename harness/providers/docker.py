@@ -72,7 +72,7 @@ from typing import Any, Iterator, Mapping, Self, Sequence
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinkPlan, PeerLinks, advertising_names, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyClient
-from harness.providers.base import Cluster, NodeAddress, NodeLaunch, SystemDefinition
+from harness.providers.base import BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
 from harness.providers.ledger import list_ledgers, proc_start_time, proc_state, same_process, state_dir, state_lock
 from harness.providers.netns import (MAX_NODES, NODE_HOST_OFFSET, SUBNET_ENV,
                                      default_data_root, needs_forward_rule, parse_host_networks, pick_subnet, short_id, validate_subnet)
@@ -532,7 +532,7 @@ class DockerOptions:
     peer_links: str = "direct"
 
 
-class DockerProvider:
+class DockerProvider(BridgedProvider[DockerNode]):
     """Starts a cluster of containers on this host's Docker engine.
 
     Single use: one ``start`` per provider. ``teardown`` (also run by ``__exit__`` and on
@@ -593,25 +593,6 @@ class DockerProvider:
     def data_root(self) -> Path:
         """``$GBENCH_DATA_DIR`` or ``<repo>/.cache/data`` (on disk, as for netns)."""
         return self.options.data_root if self.options.data_root is not None else default_data_root()
-
-    @property
-    def scratch_dir(self) -> Path:
-        return self.data_root / self.run_id
-
-    @property
-    def gateway(self) -> str | None:
-        """The bridge's address: the harness's clients come from it, and the nemesis never cuts it."""
-        return str(self.subnet[1]) if self.subnet else None
-
-    @property
-    def nodes(self) -> list[DockerNode]:
-        return list(self._nodes)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.teardown()
 
     # -- environment
     def check_environment(self) -> None:

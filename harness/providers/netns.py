@@ -49,7 +49,7 @@ from typing import Any, Iterable, Iterator, Self, Sequence
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinks, advertising_names, check_mode, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyServer, find_binary
-from harness.providers.base import Cluster, NodeAddress, NodeLaunch, SystemDefinition
+from harness.providers.base import BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
 from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, proc_start_time,
                                       proc_state, state_dir, state_lock)
 
@@ -291,7 +291,7 @@ class NetnsNode:
 
 # --------------------------------------------------------------------------- provider
 
-class NetnsProvider:
+class NetnsProvider(BridgedProvider[NetnsNode]):
     """Starts a cluster of real processes in network namespaces on this host (needs root).
 
     Single use: one ``start`` per provider. ``teardown`` (also run by ``__exit__`` and on
@@ -361,28 +361,10 @@ class NetnsProvider:
         return self._data_root if self._data_root is not None else default_data_root()
 
     @property
-    def scratch_dir(self) -> Path:
-        return self.data_root / self.run_id
-
-    @property
-    def gateway(self) -> str | None:
-        return str(self.subnet[1]) if self.subnet else None
-
-    @property
     def ledger(self) -> Ledger | None:
         """This run's crash-cleanup ledger (None before ``start``): record any resource you
         create for the run (the nemesis records its in-namespace iptables rules here)."""
         return self._ledger
-
-    @property
-    def nodes(self) -> list[NetnsNode]:
-        return list(self._nodes)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.teardown()
 
     # -- environment
     def check_environment(self) -> None:
