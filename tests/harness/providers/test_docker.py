@@ -172,14 +172,6 @@ def _missing(want: dict[str, str]) -> list[str]:
 
 
 @pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    d = {"state": tmp_path / "state", "data": tmp_path / "data", "run": tmp_path / "run"}
-    monkeypatch.setenv("GBENCH_STATE_DIR", str(d["state"]))
-    monkeypatch.setenv("GBENCH_DATA_DIR", str(d["data"]))
-    return d
-
-
-@pytest.fixture
 def etcd(images: dict[str, str]) -> Any:
     from harness.systems.etcd.binaries import find_etcd
     from harness.systems.etcd.system import EtcdSystem

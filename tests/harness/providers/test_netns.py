@@ -112,14 +112,6 @@ def test_the_etcd_command_the_provider_spawns() -> None:
 # --------------------------------------------------------------------------- real clusters
 
 @pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    d = {"state": tmp_path / "state", "data": tmp_path / "data", "run": tmp_path / "run"}
-    monkeypatch.setenv("GBENCH_STATE_DIR", str(d["state"]))
-    monkeypatch.setenv("GBENCH_DATA_DIR", str(d["data"]))
-    return d
-
-
-@pytest.fixture
 def etcd(require_cluster: None) -> EtcdSystem:
     return EtcdSystem(find_etcd())
 
