@@ -55,19 +55,15 @@ class ClientLinkNemesis:
 
     def start(self) -> dict[str, str]:
         """Start the server and one proxy per node; returns node -> proxy endpoint."""
-        from harness.errors import EnvironmentProblem
-        from harness.nemesis.toxiproxy import ToxiproxyServer, find_binary, free_port
+        from harness.nemesis.toxiproxy import ToxiproxyServer, free_port, require_binary
 
         assert self.ctx is not None, "setup first"
-        binary = self.binary or find_binary()
-        if binary is None:
-            raise EnvironmentProblem("client link faults need toxiproxy-server (make setup builds it into "
-                                     ".cache/bin from Go modules)")
+        binary = self.binary or require_binary("client link faults need")
         self.server = ToxiproxyServer(binary).start()
         self.client = self.server.client()
         for n in self.ctx.cluster.nodes:
             listen = f"127.0.0.1:{free_port()}"
-            upstream = f"{n.host}:{getattr(n, 'port', None) or self.ctx.cluster.system.client_port}"
+            upstream = self.ctx.cluster.client_endpoint(n)
             self.client.create_proxy(f"client-{n.name}", listen, upstream)
             self.listen[n.name] = listen
         return dict(self.listen)

@@ -39,13 +39,12 @@ from typing import Any, Iterable, Sequence
 
 from harness.errors import ConfigError
 from harness.nemesis.toxiproxy import ToxiproxyClient, ToxiproxyError
-from harness.providers.base import NodeAddress
+from harness.providers.base import NODE_HOST_OFFSET, NodeAddress
 
 MAX_LINKED_NODES = 9
 MODES = ("direct", "toxiproxy")
 TOXIPROXY_HOST_INDEX = 9
 LINK_HOST_BASE = 100
-NODE_HOST_OFFSET = 10
 #: the toxic a cut adds (name per stream, so a proxy can carry both directions' cuts)
 CUT_TOXIC = "timeout"
 

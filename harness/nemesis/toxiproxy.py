@@ -349,6 +349,17 @@ def find_binary() -> Path | None:
     return Path(found) if found else None
 
 
+def require_binary(needed_by: str) -> Path:
+    """``find_binary()``, or one EnvironmentProblem that begins with ``needed_by`` (e.g.
+    "client link faults need") and says how to get the server."""
+    binary = find_binary()
+    if binary is None:
+        from harness.errors import EnvironmentProblem
+
+        raise EnvironmentProblem(f"{needed_by} toxiproxy-server (make setup builds it into .cache/bin from Go modules)")
+    return binary
+
+
 class ToxiproxyServer:
     """Runs ``toxiproxy-server -host 127.0.0.1 -port N`` (N free) for a ``with`` block.
 

@@ -21,6 +21,11 @@ from pathlib import Path
 from typing import Generic, Protocol, Self, Sequence, TypeVar, runtime_checkable
 
 
+#: Node i gets host address ``subnet[NODE_HOST_OFFSET + i]`` (n1 = .11) on the bridged
+#: providers' subnets: readable in logs, and what the peer-link plan routes to.
+NODE_HOST_OFFSET = 10
+
+
 @dataclass(frozen=True)
 class NodeAddress:
     """Where a node can be reached from the harness (and from its peers)."""

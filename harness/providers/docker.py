@@ -54,7 +54,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
-import json
 import os
 import shlex
 import shutil
@@ -72,10 +71,11 @@ from typing import Any, Iterator, Mapping, Self, Sequence
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinkPlan, PeerLinks, advertising_names, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyClient
-from harness.providers.base import BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
-from harness.providers.ledger import list_ledgers, proc_start_time, proc_state, same_process, state_dir, state_lock
-from harness.providers.netns import (MAX_NODES, NODE_HOST_OFFSET, SUBNET_ENV,
-                                     default_data_root, needs_forward_rule, parse_host_networks, pick_subnet, short_id, validate_subnet)
+from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
+from harness.providers.ledger import proc_start_time, proc_state, same_process, state_dir, state_lock
+from harness.providers.netns import (MAX_NODES, SUBNET_ENV, claimed_subnets, default_data_root,
+                                     forward_rule_needed, forward_rule_spec, parse_host_networks, pick_subnet,
+                                     run_captured, short_id, signals_deferred, validate_subnet)
 
 DEFAULT_READY_TIMEOUT_S = 60.0
 #: How long one Docker API call may take before the provider gives up on the engine.
@@ -177,11 +177,6 @@ def run_labels(run_id: str, role: str, **extra: str) -> dict[str, str]:
     me = os.getpid()
     return {LABEL_RUN: run_id, LABEL_ROLE: role, LABEL_OWNER_PID: str(me),
             LABEL_OWNER_START: str(proc_start_time(me) or ""), **extra}
-
-
-def forward_rule_spec(bridge: str, run_id: str) -> list[str]:
-    """The one host FORWARD rule the provider may add (as netns does for its bridge)."""
-    return ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT", "-m", "comment", "--comment", f"gbench:{run_id}"]
 
 
 def exit_status(exit_code: int | None, running: bool) -> int | None:
@@ -720,21 +715,15 @@ class DockerProvider(BridgedProvider[DockerNode]):
         if add is False or os.geteuid() != 0 or shutil.which("iptables") is None:
             return
         if add is None:
-            p = _run(["iptables", "-w", "5", "-S"])
+            p = run_captured(["iptables", "-w", "5", "-S"])
             if p.returncode != 0:
                 return
             lines = p.stdout.splitlines()
             if any(self.names.bridge in line for line in lines):
                 return  # Docker manages iptables for this bridge (a normal Docker host)
-            fwd = [l for l in lines if l.startswith("-P FORWARD") or l.startswith("-A FORWARD")]
-            policy = next((l.split()[2] for l in fwd if l.startswith("-P FORWARD")), "ACCEPT")
-            try:
-                br_nf = Path("/proc/sys/net/bridge/bridge-nf-call-iptables").read_text().strip() == "1"
-            except OSError:
-                br_nf = False
-            add = needs_forward_rule(policy, br_nf, sum(1 for l in fwd if l.startswith("-A FORWARD")))
+            add = forward_rule_needed(lines)
         if add:
-            p = _run(["iptables", "-w", "5", "-I", *forward_rule_spec(self.names.bridge, self.run_id)])
+            p = run_captured(["iptables", "-w", "5", "-I", *forward_rule_spec(self.names.bridge, self.run_id)])
             if p.returncode != 0:
                 raise EnvironmentProblem(f"cannot add the FORWARD rule for {self.names.bridge}: {p.stderr.strip()}")
             self.forward_rule_added = True
@@ -787,9 +776,9 @@ class DockerProvider(BridgedProvider[DockerNode]):
         pid = node.sandbox_pid()
         if pid is None or os.geteuid() != 0 or shutil.which("nsenter") is None:
             return
-        p = _run(["nsenter", "-t", str(pid), "-n", "--", "ip", "-4", "route", "show", "default"])
+        p = run_captured(["nsenter", "-t", str(pid), "-n", "--", "ip", "-4", "route", "show", "default"])
         if p.returncode == 0 and p.stdout.strip():
-            q = _run(["nsenter", "-t", str(pid), "-n", "--", "ip", "-4", "route", "del", "default"])
+            q = run_captured(["nsenter", "-t", str(pid), "-n", "--", "ip", "-4", "route", "del", "default"])
             if q.returncode != 0:
                 raise ClusterError(f"cannot remove the default route of {node.name}: {q.stderr.strip()}")
 
@@ -865,7 +854,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         pid = int(c.attrs["State"]["Pid"])
         prefix = self.subnet.prefixlen
         for ip in plan.listen_hosts():
-            p = _run(["nsenter", "-t", str(pid), "-n", "--", "ip", "addr", "add", f"{ip}/{prefix}", "dev", "eth0"])
+            p = run_captured(["nsenter", "-t", str(pid), "-n", "--", "ip", "addr", "add", f"{ip}/{prefix}", "dev", "eth0"])
             if p.returncode != 0:
                 raise ClusterError(f"cannot add link address {ip} to {self.names.toxiproxy}: {p.stderr.strip()}")
         client = ToxiproxyClient(f"http://{plan.toxiproxy_host}:{TOXIPROXY_API_PORT}")
@@ -898,7 +887,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         pid = n.sandbox_pid()
         if pid is None:
             raise ClusterError(f"on {node}: sandbox {n.sandbox_name} is not running")
-        p = _run(["nsenter", "-t", str(pid), "-n", "--", *argv])
+        p = run_captured(["nsenter", "-t", str(pid), "-n", "--", *argv])
         if check and p.returncode != 0:
             raise ClusterError(f"on {node} (container {n.sandbox_name}): `{shlex.join(argv)}` exited "
                                f"{p.returncode}: {(p.stderr or p.stdout).strip()}")
@@ -909,7 +898,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         """Remove every container, the network, the FORWARD rule and the data dirs of this
         run, by label (``cleanup_docker``). Idempotent; never raises for what is gone; says
         on stderr what could not be removed (``gbench cleanup`` can retry)."""
-        with _signals_deferred():
+        with signals_deferred():
             with self._lock:
                 self._closing = True
                 started = self._started
@@ -1036,9 +1025,9 @@ def _remove_forward_rule(bridge: str, run_id: str, result: DockerCleanupResult) 
         return
     spec = forward_rule_spec(bridge, run_id)
     for _ in range(10):  # inserted twice by a retry? delete all
-        if _run(["iptables", "-w", "5", "-C", *spec]).returncode != 0:
+        if run_captured(["iptables", "-w", "5", "-C", *spec]).returncode != 0:
             return
-        p = _run(["iptables", "-w", "5", "-D", *spec])
+        p = run_captured(["iptables", "-w", "5", "-D", *spec])
         if p.returncode != 0:
             result.errors.append(f"FORWARD rule for {bridge}: {p.stderr.strip()}")
             return
@@ -1063,14 +1052,10 @@ def _remove_scratch(path: Path, run_id: str, result: DockerCleanupResult) -> Non
 
 # --------------------------------------------------------------------------- helpers
 
-def _run(argv: Sequence[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
-
-
 def _host_networks() -> list[IPv4Network]:
     if shutil.which("ip") is None:
         return []
-    a, r = _run(["ip", "-j", "-4", "addr", "show"]), _run(["ip", "-j", "-4", "route", "show", "table", "all"])
+    a, r = run_captured(["ip", "-j", "-4", "addr", "show"]), run_captured(["ip", "-j", "-4", "route", "show", "table", "all"])
     if a.returncode != 0 or r.returncode != 0:
         return []
     return parse_host_networks(a.stdout, r.stdout)
@@ -1089,14 +1074,9 @@ def _docker_networks(client: Any) -> list[IPv4Network]:
 
 def _claimed_subnets() -> list[IPv4Network]:
     """Subnets netns runs claimed in their ledgers (readable state dir only)."""
-    out = []
     with contextlib.suppress(OSError):
-        for p in list_ledgers(state_dir()):
-            with contextlib.suppress(OSError, ValueError):
-                s = json.loads(p.read_text()).get("meta", {}).get("subnet")
-                if s:
-                    out.append(IPv4Network(s))
-    return out
+        return claimed_subnets(state_dir())
+    return []
 
 
 @contextlib.contextmanager
@@ -1113,18 +1093,6 @@ def _maybe_state_lock() -> Iterator[None]:
         yield
     finally:
         cm.__exit__(None, None, None)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def docker_unavailable_reason(system: SystemDefinition) -> str | None:

@@ -48,8 +48,8 @@ from typing import Any, Iterable, Iterator, Self, Sequence
 
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinks, advertising_names, check_mode, check_supported, plan_peer_links
-from harness.nemesis.toxiproxy import ToxiproxyServer, find_binary
-from harness.providers.base import BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
+from harness.nemesis.toxiproxy import ToxiproxyServer, require_binary
+from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
 from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, proc_start_time,
                                       proc_state, state_dir, state_lock)
 
@@ -60,8 +60,6 @@ SUBNET_ENV = "GBENCH_SUBNET"
 DATA_DIR_ENV = "GBENCH_DATA_DIR"
 NODE_IFACE = "eth0"
 IFNAMSIZ = 15  # Linux interface names: at most 15 characters
-#: Node i gets host address ``subnet[NODE_HOST_OFFSET + i]`` (n1 = .11): readable in logs.
-NODE_HOST_OFFSET = 10
 MAX_NODES = 99
 DEFAULT_READY_TIMEOUT_S = 60.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -146,6 +144,23 @@ def needs_forward_rule(policy: str, br_nf_call_iptables: bool, forward_rules: in
     return br_nf_call_iptables and forward_rules > 0
 
 
+def forward_rule_spec(bridge: str, run_id: str) -> list[str]:
+    """The one host FORWARD rule a provider may add: ACCEPT within its own bridge."""
+    return ["FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT", "-m", "comment", "--comment", f"gbench:{run_id}"]
+
+
+def forward_rule_needed(iptables_rules: Sequence[str]) -> bool:
+    """``needs_forward_rule`` for this host, from ``iptables -S`` lines (the FORWARD chain's
+    or all of them) and whether br_netfilter hands bridged frames to iptables."""
+    policy = next((l.split()[2] for l in iptables_rules if l.startswith("-P FORWARD")), "ACCEPT")
+    rules = sum(1 for l in iptables_rules if l.startswith("-A FORWARD"))
+    try:
+        br_nf = Path("/proc/sys/net/bridge/bridge-nf-call-iptables").read_text().strip() == "1"
+    except OSError:
+        br_nf = False
+    return needs_forward_rule(policy, br_nf, rules)
+
+
 def validate_subnet(cidr: str, source: str) -> IPv4Network:
     try:
         net = IPv4Network(cidr, strict=True)
@@ -161,23 +176,24 @@ def validate_subnet(cidr: str, source: str) -> IPv4Network:
 
 # --------------------------------------------------------------------------- commands
 
-def _run(argv: Sequence[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run_captured(argv: Sequence[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a host command, capturing its text output (bounded by ``timeout``)."""
     return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
 
 
 def _must(argv: Sequence[str]) -> str:
-    p = _run(argv)
+    p = run_captured(argv)
     if p.returncode != 0:
         raise EnvironmentProblem(f"`{shlex.join(argv)}` failed (exit {p.returncode}): {p.stderr.strip()}")
     return p.stdout
 
 
 def _link_exists(name: str) -> bool:
-    return _run(["ip", "-o", "link", "show", "dev", name]).returncode == 0
+    return run_captured(["ip", "-o", "link", "show", "dev", name]).returncode == 0
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM until the block ends, so a second Ctrl-C cannot cut teardown in
     half. Only the main thread receives Python signals, so only there is masking needed."""
     if threading.current_thread() is not threading.main_thread():
@@ -375,10 +391,10 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
             if shutil.which(tool) is None:
                 problems.append(f"`{tool}` is not installed")
         if not problems:
-            p = _run(["ip", "netns", "list"])
+            p = run_captured(["ip", "netns", "list"])
             if p.returncode != 0:
                 problems.append(f"`ip netns` is unusable: {p.stderr.strip()}")
-            p = _run(["iptables", "-w", "5", "-S", "FORWARD"])
+            p = run_captured(["iptables", "-w", "5", "-S", "FORWARD"])
             if p.returncode != 0:
                 problems.append(f"`iptables -S FORWARD` failed: {p.stderr.strip()}")
         if problems:
@@ -427,7 +443,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
                 subnet = None
             in_use = parse_host_networks(_must(["ip", "-j", "-4", "addr", "show"]),
                                          _must(["ip", "-j", "-4", "route", "show", "table", "all"]))
-            claimed = _claimed_subnets(sdir)
+            claimed = claimed_subnets(sdir)
             if subnet is None:
                 subnet = pick_subnet(in_use, claimed, int(hashlib.sha1(self.run_id.encode()).hexdigest()[:8], 16))
             else:
@@ -488,18 +504,10 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         assert self._ledger is not None
         add = self._forward_rule
         if add is None:
-            lines = _must(["iptables", "-w", "5", "-S", "FORWARD"]).splitlines()
-            policy = next((l.split()[2] for l in lines if l.startswith("-P FORWARD")), "ACCEPT")
-            rules = sum(1 for l in lines if l.startswith("-A FORWARD"))
-            try:
-                br_nf = Path("/proc/sys/net/bridge/bridge-nf-call-iptables").read_text().strip() == "1"
-            except OSError:
-                br_nf = False
-            add = needs_forward_rule(policy, br_nf, rules)
+            add = forward_rule_needed(_must(["iptables", "-w", "5", "-S", "FORWARD"]).splitlines())
         if not add:
             return
-        br = self.names.bridge
-        spec = ["FORWARD", "-i", br, "-o", br, "-j", "ACCEPT", "-m", "comment", "--comment", f"gbench:{self.run_id}"]
+        spec = forward_rule_spec(self.names.bridge, self.run_id)
         self._ledger.record("iptables_rule", delete_argv=["iptables", "-w", "5", "-D", *spec],
                             check_argv=["iptables", "-w", "5", "-C", *spec])
         _must(["iptables", "-w", "5", "-I", *spec])
@@ -520,10 +528,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
     def _start_peer_links(self, addrs: Sequence[NodeAddress], peer_port: int) -> list[NodeAddress]:
         """Link addresses on the bridge, a hosts file per namespace, Toxiproxy and its proxies."""
         assert self._ledger is not None and self.subnet is not None
-        binary = find_binary()
-        if binary is None:
-            raise EnvironmentProblem("peer links through Toxiproxy need toxiproxy-server (make setup builds it into "
-                                     ".cache/bin from Go modules)")
+        binary = require_binary("peer links through Toxiproxy need")
         plan = plan_peer_links([a.name for a in addrs], self.subnet, peer_port)
         for ip in [plan.toxiproxy_host, *plan.listen_hosts()]:  # removed with the bridge
             _must(["ip", "addr", "add", f"{ip}/32", "dev", self.names.bridge])
@@ -600,7 +605,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         if node not in {n.name for n in self._nodes}:
             raise KeyError(f"no node {node!r} in run {self.run_id} (nodes: {[n.name for n in self._nodes]})")
         ns = self.names.netns(node)
-        p = _run(["ip", "netns", "exec", ns, *argv])
+        p = run_captured(["ip", "netns", "exec", ns, *argv])
         if check and p.returncode != 0:
             raise ClusterError(f"on {node} (netns {ns}): `{shlex.join(argv)}` exited {p.returncode}: "
                                f"{(p.stderr or p.stdout).strip()}")
@@ -612,7 +617,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         and the ledger (in that order, through ``cleanup_run``). Idempotent; never raises for
         what is already gone. If something cannot be removed, says so on stderr and keeps the
         ledger so `gbench cleanup` can retry."""
-        with _signals_deferred():
+        with signals_deferred():
             with self._lock:
                 self._closing = True
                 ledger = self._ledger
@@ -635,7 +640,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
                       + "\n  ".join(result.errors), file=sys.stderr, flush=True)
 
 
-def _claimed_subnets(sdir: Path) -> list[IPv4Network]:
+def claimed_subnets(sdir: Path) -> list[IPv4Network]:
     out = []
     for p in list_ledgers(sdir):
         try:

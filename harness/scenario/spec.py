@@ -401,10 +401,8 @@ def check_environment(scenario: Scenario, provider: Any = None) -> None:
         from harness.nemesis.link import require_netem
         require_netem()
     if used & CLIENT_LINK_FAULTS:
-        from harness.nemesis.toxiproxy import find_binary
-        if find_binary() is None:
-            raise EnvironmentProblem(f"scenario {scenario.name} injects client link faults, which need "
-                                     "toxiproxy-server (make setup builds it into .cache/bin from Go modules)")
+        from harness.nemesis.toxiproxy import require_binary
+        require_binary(f"scenario {scenario.name} injects client link faults, which need")
     if provider is not None:
         pname = getattr(provider, "name", type(provider).__name__)
         if used & NETWORK_FAULTS and not callable(getattr(provider, "exec_in_node_netns", None)):
