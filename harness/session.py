@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import json
 import os
 import shutil
 import signal
@@ -17,9 +16,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
-from harness.errors import ConfigError, EnvironmentProblem, GbenchError
+from harness.errors import ConfigError, EnvironmentProblem
 from harness.providers.base import Cluster, ClusterProvider
 from harness.recorder.history import read_history
 from harness.recorder.summary import format_table, rows_from_history, write_summary
