@@ -47,6 +47,7 @@ import yaml
 
 from diagram_gen.model import DIAGRAM_TYPES, KIND_TYPES, Claim, DiagramSpec
 from harness.errors import ConfigError
+from harness.yamlfile import read_yaml_file
 
 TOP_REQUIRED = ("id", "guarantee", "kind", "type", "title", "purpose")
 TOP_OPTIONAL = ("key_insight", "figures", "series", "claims", "layout")
@@ -118,18 +119,9 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 def read_spec_data(path: Path, file: str) -> tuple[Any, str]:
     """(parsed YAML, sha256 of the raw bytes); ConfigError on unreadable/malformed/duplicate keys."""
     try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise ConfigError(file, "(file)", f"cannot read: {e.strerror or e}") from e
-    try:
-        data = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        return read_yaml_file(path, label=file, loader=_StrictLoader)
     except DuplicateKey as e:
         raise ConfigError(file, str(e.key), f"duplicate key at line {e.line}: each key may appear once") from e
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(file, "(syntax)", f"malformed YAML{where}: {getattr(e, 'problem', e)}") from e
-    return data, hashlib.sha256(raw).hexdigest()
 
 
 def rel_to(path: Path, root: Path) -> str:
