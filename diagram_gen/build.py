@@ -15,7 +15,6 @@ byte-identical files and ``check`` can detect stale committed diagrams by compar
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -26,11 +25,11 @@ from typing import Any
 
 from diagram_gen import gallery
 from diagram_gen.claims import Verdict, contradiction_entry, contradictions_markdown, evaluate_all
-from diagram_gen.lint import Problem, lint_file
+from diagram_gen.lint import Problem, lint_data
 from diagram_gen.model import KIND_TYPES, DiagramSpec, NotMeasured, ResolvedDiagram
 from diagram_gen.provenance import build_sidecar, dumps, missing_files
 from diagram_gen.resolve import Resolver, resolve_with
-from diagram_gen.spec import PLACEHOLDER_RE, derived_keys, load_spec, rel_to
+from diagram_gen.spec import PLACEHOLDER_RE, derived_keys, parse_spec, read_spec_data, rel_to
 from harness.errors import ConfigError
 
 #: files check() compares between a fresh build and the committed output root
@@ -146,10 +145,12 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
 
     file = rel_to(path, repo_root)
     res = DiagramResult(spec_file=file, guarantee=path.parent.name, kind=path.stem)
-    lint = lint_file(path, repo_root)
-    res.problems.extend(lint)
-    try:
-        spec = load_spec(path, repo_root)
+    lint: list[Problem] = []
+    try:  # read and parse the file once: lint and validation both work on the parsed data
+        data, sha = read_spec_data(path, file)
+        lint = lint_data(data, file)
+        res.problems.extend(lint)
+        spec = parse_spec(data, file, expect_guarantee=path.parent.name, expect_kind=path.stem)
     except ConfigError as e:
         p = Problem(e.file, e.field, e.reason)
         if not any(q.field == p.field for q in lint):
@@ -177,7 +178,6 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
     for i, v in enumerate(res.verdicts):
         if v.failure:
             res.problems.append(Problem(file, f"claims.{i}.{v.claim.id}", v.failure))
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
     if fig is None:
         res.sidecar = build_sidecar(d, res.verdicts, sha, {})
         return res
@@ -226,11 +226,12 @@ def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: P
         problems.extend(r.problems)
     contradictions = [contradiction_entry(v, r.spec_file, r.spec.id) for r in results if r.spec
                       for v in sorted(r.verdicts, key=lambda v: v.claim.id) if v.verdict == "contradicted"]
+    cards = [r.card() for r in results]
     docs = {
         "contradictions.json": dumps({"contradictions": contradictions}),
         "contradictions.md": contradictions_markdown(contradictions),
-        "index.html": gallery.render_index_html([r.card() for r in results]),
-        "README.md": gallery.render_readme([r.card() for r in results]),
+        "index.html": gallery.render_index_html(cards),
+        "README.md": gallery.render_readme(cards),
     }
     for name, text in docs.items():
         _atomic_write(out_root / name, text.encode("utf-8"))

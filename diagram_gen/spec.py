@@ -38,7 +38,6 @@ Structural rules checked here (the literal-number rule is lint.py's):
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -133,13 +132,6 @@ def rel_to(path: Path, root: Path) -> str:
 
 
 # -- validation ----------------------------------------------------------------------------------
-def parse_size(text: str) -> int:
-    m = re.fullmatch(r"(\d+)(B|KiB|MiB|GiB|KB|MB|GB)", text)
-    if not m:
-        raise ValueError(text)
-    return int(m.group(1)) * SIZE_FACTORS[m.group(2)]
-
-
 def shorthand_where(text: str) -> dict[str, Any] | None:
     """``etcd/put/256B`` -> the summary ``where`` it stands for, or None when not a shorthand."""
     m = SHORTHAND_RE.match(text)
@@ -341,7 +333,7 @@ def derived_keys(layout: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(d) if isinstance(d, list) else ()
 
 
-def parse_spec(data: Any, file: str, sha256: str = "", expect_guarantee: str | None = None,
+def parse_spec(data: Any, file: str, expect_guarantee: str | None = None,
                expect_kind: str | None = None) -> DiagramSpec:
     """Validate parsed YAML into a DiagramSpec (first problem -> ConfigError)."""
     if not isinstance(data, Mapping):
@@ -412,10 +404,6 @@ def parse_spec(data: Any, file: str, sha256: str = "", expect_guarantee: str | N
                        claims=claims, layout=dict(layout), key_insight=data.get("key_insight"))
 
 
-def spec_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def load_spec(path: Path, repo_root: Path) -> DiagramSpec:
     """Read and validate one spec file; ``source_file`` is relative to ``repo_root``.
 
@@ -423,5 +411,5 @@ def load_spec(path: Path, repo_root: Path) -> DiagramSpec:
     stem the kind) so the gallery can place it without reading it."""
     path = Path(path)
     file = rel_to(path, repo_root)
-    data, sha = read_spec_data(path, file)
-    return parse_spec(data, file, sha, expect_guarantee=path.parent.name, expect_kind=path.stem)
+    data, _sha = read_spec_data(path, file)
+    return parse_spec(data, file, expect_guarantee=path.parent.name, expect_kind=path.stem)
