@@ -165,7 +165,11 @@ class Resolver:
             raise _Miss(f"{self.rel(path)}: {err}", no_file=not Path(path).is_file())
         return data
 
-    def _path_value(self, path: Path, dotted: str) -> tuple[Any, str]:
+    def _path_hit(self, path: Path, dotted: str) -> _Hit:
+        """The scalar at ``dotted`` in a JSON file, its unit named by the path's last segment."""
+        return _Hit(self._path_value(path, dotted), source_unit_of(dotted.split(".")[-1]), path, dotted)
+
+    def _path_value(self, path: Path, dotted: str) -> Any:
         data = self._json(path)
         length = dotted.endswith(".len()")
         p = dotted[: -len(".len()")] if length else dotted
@@ -175,13 +179,13 @@ class Resolver:
         if length:
             if not isinstance(v, (list, Mapping)):
                 raise _Miss(f"{self.rel(path)}: {p}: len() of a {type(v).__name__}", final=True)
-            return len(v), dotted
+            return len(v)
         if v is None:
             raise _Miss(f"{self.rel(path)}: {p} is null")
         if isinstance(v, (list, Mapping)):
             raise _Miss(f"{self.rel(path)}: {p} is a {type(v).__name__} of {len(v)} items, not a scalar "
                         "(index it, filter it [k=v] or take .len())", final=True)
-        return v, dotted
+        return v
 
     def _run_candidates(self, b: Mapping[str, Any]) -> list[str]:
         if "run" in b:
@@ -233,24 +237,16 @@ class Resolver:
         return _Hit(v, source_unit_of(stat), path, f"{q}.{stat}")
 
     def _manifest(self, run: Path, b: Mapping[str, Any]) -> _Hit:
-        path = run / "manifest.json"
-        v, q = self._path_value(path, str(b["path"]))
-        return _Hit(v, source_unit_of(q.split(".")[-1]), path, q)
+        return self._path_hit(run / "manifest.json", str(b["path"]))
 
     def _failure_summary(self, run: Path, b: Mapping[str, Any]) -> _Hit:
-        path = run / "scenarios" / str(b["scenario"]) / "failure_summary.json"
-        v, q = self._path_value(path, str(b["path"]))
-        return _Hit(v, source_unit_of(q.split(".")[-1]), path, q)
+        return self._path_hit(run / "scenarios" / str(b["scenario"]) / "failure_summary.json", str(b["path"]))
 
     def _scenario_file(self, run: Path, b: Mapping[str, Any]) -> _Hit:
-        path = run / "scenarios" / str(b["scenario"]) / str(b["file"])
-        v, q = self._path_value(path, str(b["path"]))
-        return _Hit(v, source_unit_of(q.split(".")[-1]), path, q)
+        return self._path_hit(run / "scenarios" / str(b["scenario"]) / str(b["file"]), str(b["path"]))
 
     def _run_file(self, run: Path, b: Mapping[str, Any]) -> _Hit:
-        path = run / str(b["file"])
-        v, q = self._path_value(path, str(b["path"]))
-        return _Hit(v, source_unit_of(q.split(".")[-1]), path, q)
+        return self._path_hit(run / str(b["file"]), str(b["path"]))
 
     def _comparison(self, run: Path, b: Mapping[str, Any]) -> _Hit:
         path = run / "comparison.json"
@@ -269,8 +265,7 @@ class Resolver:
         unit = row.get("unit") if stat == "value" else source_unit_of(stat)
         origin = ""
         if row.get("run_id") and row.get("file"):
-            origin = f" (from {row['run_id']}/{row['file']} {row.get('query', '')})".rstrip()
-            origin = origin if origin.endswith(")") else origin + ")"
+            origin = f" (from {row['run_id']}/{row['file']} {row.get('query', '')})"
         return _Hit(row[stat], unit or None, path, f"{q}.{stat}{origin}")
 
     def _etcd_metrics(self, run: Path, b: Mapping[str, Any]) -> _Hit:
@@ -348,8 +343,7 @@ class Resolver:
                 if "run" in b:
                     raise _Miss("benchmark files belong to no run: drop run:", final=True)
                 path = self.results_root / "benchmarks" / str(b["file"])
-                v, q = self._path_value(path, str(b["path"]))
-                return self._measured(key, b, BENCHMARKS_RUN, _Hit(v, source_unit_of(q.split(".")[-1]), path, q))
+                return self._measured(key, b, BENCHMARKS_RUN, self._path_hit(path, str(b["path"])))
             lookup = self.LOOKUPS[kind]
         except _Miss as m:
             return NotMeasured(key, f"{self._describe(kind, b)}: {m.reason}", dict(b))
