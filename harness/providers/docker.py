@@ -581,6 +581,11 @@ class DockerProvider(BridgedProvider[DockerNode]):
         return self
 
     @property
+    def peer_links_mode(self) -> str:
+        """``direct`` or ``toxiproxy`` (``DockerOptions.peer_links``)."""
+        return self.options.peer_links
+
+    @property
     def allow_pull(self) -> bool:
         return pull_allowed() if self.options.allow_pull is None else self.options.allow_pull
 

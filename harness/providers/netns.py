@@ -377,6 +377,11 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         return self._data_root if self._data_root is not None else default_data_root()
 
     @property
+    def peer_links_mode(self) -> str:
+        """``direct`` or ``toxiproxy`` (``with_peer_links``)."""
+        return self._peer_links_mode
+
+    @property
     def ledger(self) -> Ledger | None:
         """This run's crash-cleanup ledger (None before ``start``): record any resource you
         create for the run (the nemesis records its in-namespace iptables rules here)."""

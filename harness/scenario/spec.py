@@ -409,7 +409,7 @@ def check_environment(scenario: Scenario, provider: Any = None) -> None:
             raise EnvironmentProblem(f"scenario {scenario.name} injects network faults "
                                      f"({', '.join(sorted(used & NETWORK_FAULTS))}), which provider {pname} cannot "
                                      "do: use --provider netns")
-        via = getattr(getattr(provider, "options", None), "peer_links", "direct")
+        via = getattr(provider, "peer_links_mode", "direct")  # netns and docker say; others link directly
         link_faults = used & {"loss", "latency", "heal-link"}
         if via == "toxiproxy" and link_faults:
             raise EnvironmentProblem(f"scenario {scenario.name} uses {', '.join(sorted(link_faults))}, iptables/netem "

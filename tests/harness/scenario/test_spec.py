@@ -140,6 +140,20 @@ def test_network_faults_need_a_netns_provider() -> None:
         check_environment(k, ExternalProvider(["127.0.0.1:2379"]))
 
 
+def test_link_faults_are_refused_with_peer_links_through_toxiproxy() -> None:
+    """loss/latency act on the nodes' own addresses, which Toxiproxy peer links bypass:
+    refused for both providers that offer the links, before any cluster starts."""
+    from harness.providers.docker import DockerOptions, DockerProvider
+    from harness.providers.netns import NetnsProvider
+    s = parse_scenario(scenario([{"at": 1, "fault": "loss", "probability": 0.1}, {"at": 2, "fault": "heal-link"}]),
+                       "s.yaml")
+    for provider in (NetnsProvider("t-links").with_peer_links("toxiproxy"),
+                     DockerProvider("t-links", DockerOptions(peer_links="toxiproxy"))):
+        with pytest.raises(EnvironmentProblem, match="heal-link, loss, iptables/netem faults .* bypass"):
+            check_environment(s, provider)
+    check_environment(s, NetnsProvider("t-links"))  # direct links: allowed
+
+
 def test_client_link_faults() -> None:
     ok = parse_scenario(scenario([{"at": 1, "fault": "client-latency", "latency_ms": 50, "jitter_ms": 5},
                                   {"at": 2, "fault": "client-down", "nodes": ["n2"]},
