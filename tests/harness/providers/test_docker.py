@@ -38,9 +38,9 @@ from harness.providers.docker import (LABEL_RUN, PAUSE_IMAGE, RUN_MARKER, TOXIPR
                                       _remove_scratch, cleanup_docker, container_argv, engine_problem, ensure_dockerd,
                                       etcd_image, exit_status, forward_rule_spec, image_for, run_labels)
 from harness.providers.netns import IFNAMSIZ, short_id
+from tests.harness.providers.etcd_kv import NO_PROXY, get, new_run_id, put
 
 REPO = Path(__file__).resolve().parents[3]
-NO_PROXY = [("grpc.enable_http_proxy", 0)]
 
 
 # --------------------------------------------------------------------------- pure parts
@@ -179,10 +179,6 @@ def etcd(images: dict[str, str]) -> Any:
     return EtcdSystem(find_etcd())
 
 
-def new_run_id(tag: str) -> str:
-    return f"t-{tag}-{os.getpid()}-{time.time_ns()}"
-
-
 def leftovers(run_id: str, scratch_dir: Path | None = None) -> list[str]:
     """Everything of this run that could survive: containers, networks, images, the
     bridge, FORWARD rules, node processes, the data dir."""
@@ -224,17 +220,6 @@ def provider(etcd: Any, scratch: dict[str, Path], request: pytest.FixtureRequest
     finally:
         p.teardown()
         assert leftovers(p.run_id, p.scratch_dir) == []
-
-
-def put(endpoint: str, key: str, value: bytes) -> int:
-    with grpc.insecure_channel(endpoint, options=NO_PROXY) as ch:
-        return pbg.KVStub(ch).Put(pb.PutRequest(key=key.encode(), value=value), timeout=5).header.revision
-
-
-def get(endpoint: str, key: str, serializable: bool = False) -> bytes | None:
-    with grpc.insecure_channel(endpoint, options=NO_PROXY) as ch:
-        r = pbg.KVStub(ch).Range(pb.RangeRequest(key=key.encode(), serializable=serializable), timeout=5)
-        return r.kvs[0].value if r.kvs else None
 
 
 def eventually(fn: Any, timeout_s: float = 10.0, what: str = "condition") -> Any:

@@ -17,8 +17,6 @@ from typing import Iterator
 
 import grpc
 import pytest
-from pyetcd.etcdrpc import rpc_pb2 as pb
-from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
 
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.providers.base import NetworkControl, Node, NodeAddress
@@ -27,9 +25,9 @@ from harness.providers.netns import (IFNAMSIZ, NetnsNames, NetnsProvider, needs_
                                      pick_subnet, short_id, validate_subnet)
 from harness.systems.etcd.binaries import EtcdBinary, find_etcd, parse_version, version_warnings
 from harness.systems.etcd.system import EtcdConfig, EtcdSystem
+from tests.harness.providers.etcd_kv import get, new_run_id, put
 
 REPO = Path(__file__).resolve().parents[3]
-NO_PROXY = [("grpc.enable_http_proxy", 0)]
 
 
 # --------------------------------------------------------------------------- pure parts
@@ -116,10 +114,6 @@ def etcd(require_cluster: None) -> EtcdSystem:
     return EtcdSystem(find_etcd())
 
 
-def new_run_id(tag: str) -> str:
-    return f"t-{tag}-{os.getpid()}-{time.time_ns()}"
-
-
 def leftovers(p: NetnsProvider, scratch: dict[str, Path]) -> list[str]:
     """Everything of this run that could survive: namespaces, links, rules, processes, dirs, ledger."""
     short = p.names.short
@@ -151,17 +145,6 @@ def provider(etcd: EtcdSystem, scratch: dict[str, Path], request: pytest.Fixture
     finally:
         p.teardown()
         assert leftovers(p, scratch) == []
-
-
-def put(endpoint: str, key: str, value: bytes) -> int:
-    with grpc.insecure_channel(endpoint, options=NO_PROXY) as ch:
-        return pbg.KVStub(ch).Put(pb.PutRequest(key=key.encode(), value=value), timeout=5).header.revision
-
-
-def get(endpoint: str, key: str, serializable: bool = False) -> bytes | None:
-    with grpc.insecure_channel(endpoint, options=NO_PROXY) as ch:
-        r = pbg.KVStub(ch).Range(pb.RangeRequest(key=key.encode(), serializable=serializable), timeout=5)
-        return r.kvs[0].value if r.kvs else None
 
 
 @pytest.mark.cluster
