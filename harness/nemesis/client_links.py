@@ -55,17 +55,15 @@ class ClientLinkNemesis:
 
     def start(self) -> dict[str, str]:
         """Start the server and one proxy per node; returns node -> proxy endpoint."""
-        from harness.nemesis.toxiproxy import ToxiproxyServer, free_port, require_binary
+        from harness.nemesis.toxiproxy import ToxiproxyServer, require_binary
 
         assert self.ctx is not None, "setup first"
         binary = self.binary or require_binary("client link faults need")
         self.server = ToxiproxyServer(binary).start()
         self.client = self.server.client()
-        for n in self.ctx.cluster.nodes:
-            listen = f"127.0.0.1:{free_port()}"
-            upstream = self.ctx.cluster.client_endpoint(n)
-            self.client.create_proxy(f"client-{n.name}", listen, upstream)
-            self.listen[n.name] = listen
+        for n in self.ctx.cluster.nodes:  # port 0: Toxiproxy binds a free port itself (no probe-then-bind race)
+            proxy = self.client.create_proxy(f"client-{n.name}", "127.0.0.1:0", self.ctx.cluster.client_endpoint(n))
+            self.listen[n.name] = proxy.listen
         return dict(self.listen)
 
     def endpoints(self) -> dict[str, str]:
