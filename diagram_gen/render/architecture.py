@@ -24,9 +24,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
 from diagram_gen.model import ResolvedDiagram
-from diagram_gen.render.boxes import (Box, anchor, box_canvas, draw_arrow, draw_box, draw_label, fill,
-                                      layout_get, row_layout)
-from diagram_gen.render.common import NOT_MEASURED_COLOR, draw_footer
+from diagram_gen.render.boxes import (Box, anchor, box_canvas, chars_per_line, draw_arrow, draw_box, draw_label,
+                                      fill, layout_get, mark_overflow, row_layout, wrap_text)
+from diagram_gen.render.common import draw_footer
 
 STEP_FACE = "#eef3f8"
 E2E_FACE = "#e8f5e9"
@@ -149,7 +149,6 @@ def _cluster_panel(ax: Any, d: ResolvedDiagram, cl: Mapping[str, Any], panel: Bo
     corr = cl.get("correction")
     if corr:
         text, grey = fill(corr, d)
-        from diagram_gen.render.boxes import chars_per_line, wrap_text
         nlines = len(wrap_text(text, chars_per_line(w - 1.6, 8)))
         h = nlines * 1.45 + 1.6
         draw_box(ax, Box(x, y - h, w, h), None, (), face=CORRECTION_FACE, edge="#ef6c00", lw=1.0)
@@ -166,7 +165,4 @@ def _cluster_panel(ax: Any, d: ResolvedDiagram, cl: Mapping[str, Any], panel: Bo
             k = draw_label(ax, x, y, text, grey, size=7.8, ha="left", va="top", width_units=w, boxed=False,
                            color="#6d4c41" if cited else None)
             y -= k * 1.4 + 0.5
-    if y < panel.y:
-        # the panel overflowed: make it visible rather than silently clipped
-        ax.text(panel.cx, panel.y + 0.3, "(panel text overflows)", ha="center", fontsize=7,
-                color=NOT_MEASURED_COLOR)
+    mark_overflow(ax, panel, y)

@@ -6,8 +6,8 @@ coordinates -> byte-identical SVG). Two halves, as in Jepsen's perf code:
 
 * pure layout functions (no matplotlib): ``Box``, ``anchor``, ``row_layout``,
   ``tree_layout``, ``wrap_text``, ``fill`` -- tested with exact coordinates;
-* drawing functions taking an ``Axes``: ``canvas``, ``draw_box``, ``draw_arrow``,
-  ``draw_text``.
+* drawing functions: ``box_canvas`` / ``canvas`` (make the axes), and taking an ``Axes``:
+  ``draw_box``, ``draw_arrow``, ``draw_label``, ``draw_claims``, ``mark_overflow``.
 
 Coordinates: ``canvas`` turns the whole figure into one axes whose data units are
 tenths of an inch (a 13 x 8 in figure is 130 x 80 units, origin bottom left), so font
@@ -29,8 +29,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from diagram_gen import claims
 from diagram_gen.model import NOT_MEASURED, Cited, Measured, NotMeasured, ResolvedDiagram, format_figure
 from diagram_gen.render.common import CITED_COLOR, NOT_MEASURED_COLOR, new_figure
+from diagram_gen.spec import PLACEHOLDER_RE
 
 #: data units per inch on a ``canvas``
 UNITS_PER_INCH = 10.0
@@ -41,9 +43,6 @@ LINE_EM = 1.3
 
 #: units that are labels of a count, not units worth printing ("0 count" reads as "0")
 UNITLESS = ("count", "bool", "verdict")
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
 
 # ---------------------------------------------------------------------------------------
 # pure layout
@@ -175,39 +174,48 @@ def wrap_text(text: str, width_chars: int) -> list[str]:
 
 def fill(template: str, d: ResolvedDiagram, digits: int = 3) -> tuple[str, bool]:
     """Substitute ``{key}`` with ``d.text(key)``; the flag says whether any was not measured.
-    ``{{`` and ``}}`` are not special (specs need no braces)."""
+    Placeholders are ``spec.PLACEHOLDER_RE``'s (the ones spec validation checks): a key inside
+    ``{{...}}`` is not one, and the doubled braces are left as they are."""
     missing = False
 
     def sub(m: "re.Match[str]") -> str:
         nonlocal missing
-        key = m.group(1)
-        f = d.figure(key)
-        if isinstance(f, NotMeasured) or (isinstance(f, Measured) and isinstance(f.value, str)
-                                          and f.value.startswith(NOT_MEASURED)):
+        f = d.figure(m.group(1))
+        if isinstance(f, NotMeasured) or _says_not_measured(f):
             missing = True
             return NOT_MEASURED
-        return figure_text(d, key, digits)
+        return _figure_text(f, digits)
 
-    return _PLACEHOLDER.sub(sub, template), missing
+    return PLACEHOLDER_RE.sub(sub, template), missing
 
 
 def placeholders(template: str) -> list[str]:
     """The figure keys a template refers to, in order."""
-    return _PLACEHOLDER.findall(template)
+    return PLACEHOLDER_RE.findall(template)
+
+
+def _says_not_measured(f: Any) -> bool:
+    """A Measured whose value is a "not measured[: <why>]" string (the comparison table stores
+    those for cells with no counterpart)."""
+    return isinstance(f, Measured) and isinstance(f.value, str) and f.value.startswith(NOT_MEASURED)
 
 
 def figure_text(d: ResolvedDiagram, key: str, digits: int = 3) -> str:
     """``d.text`` with booleans spelled yes/no and a "not measured: <why>" string value
     (as the comparison table stores for cells with no counterpart) shortened to "not measured"."""
-    f = d.figure(key)
+    return _figure_text(d.figure(key), digits)
+
+
+def _figure_text(f: Any, digits: int) -> str:
+    """``figure_text`` of an already looked-up figure."""
     if isinstance(f, Measured):
         if isinstance(f.value, bool):
             return "yes" if f.value else "no"
-        if isinstance(f.value, str) and f.value.startswith(NOT_MEASURED):
+        if _says_not_measured(f):
             return NOT_MEASURED
         if f.unit in UNITLESS:
             return format_figure(Measured(f.key, f.value, None, f.provenance, f.derived, f.qualifier), digits)
-    return d.text(key, digits)
+    return format_figure(f, digits)
 
 
 def figure_status(d: ResolvedDiagram, key: str) -> str:
@@ -216,7 +224,7 @@ def figure_status(d: ResolvedDiagram, key: str) -> str:
     f = d.figure(key)
     if isinstance(f, Cited):
         return "cited"
-    if isinstance(f, Measured) and not (isinstance(f.value, str) and f.value.startswith(NOT_MEASURED)):
+    if isinstance(f, Measured) and not _says_not_measured(f):
         return "measured"
     return NOT_MEASURED
 
@@ -303,6 +311,13 @@ def draw_label(ax: Axes, x: float, y: float, text: str, greyed: bool = False, *,
     return len(lines)
 
 
+def mark_overflow(ax: Axes, panel: Box, y: float) -> None:
+    """When text stacked down to ``y`` ran below ``panel``, say so in the panel rather than
+    clip it silently."""
+    if y < panel.y:
+        ax.text(panel.cx, panel.y + 0.3, "(panel text overflows)", ha="center", fontsize=7, color=NOT_MEASURED_COLOR)
+
+
 def status_color(status: str) -> str:
     """Text colour for a figure's status: measured black, cited brown, not measured grey."""
     return {"measured": "#212121", "cited": CITED_COLOR}.get(status, NOT_MEASURED_COLOR)
@@ -318,22 +333,16 @@ def layout_get(layout: Mapping[str, Any], key: str, default: Any) -> Any:
 # claims (the spec's statements, checked against the measurement)
 # ---------------------------------------------------------------------------------------
 def claim_holds(value: Any, holds_if: Mapping[str, Any]) -> bool | None:
-    """Whether a measured ``value`` satisfies ``holds_if`` (None: not comparable / not measured)."""
+    """Whether a measured ``value`` satisfies ``holds_if`` (None: not comparable / not measured),
+    decided by ``claims.decide`` (an unqualified value)."""
     if value is None or (isinstance(value, str) and value.startswith(NOT_MEASURED)):
         return None
     (op, arg), = holds_if.items()
     try:
-        if op == "eq":
-            return value == arg
-        if op == "ne":
-            return value != arg
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        if op == "between":
-            return arg[0] <= value <= arg[1]
-        return {"lt": value < arg, "le": value <= arg, "gt": value > arg, "ge": value >= arg}[op]
+        verdict, _ = claims.decide(value, None, op, arg)
     except (TypeError, KeyError):
         return None
+    return {claims.HOLDS: True, claims.CONTRADICTED: False}.get(verdict)
 
 
 #: width reserved for the claim badge (canvas units)
@@ -350,12 +359,12 @@ def claim_verdict(d: ResolvedDiagram, claim_id: str) -> tuple[str, Any]:
     claim = next((c for c in d.spec.claims if c.id == claim_id), None)
     if claim is None:
         raise KeyError(f"{d.spec.source_file}: layout names claim {claim_id!r} which claims: does not define")
-    holds = claim_holds(d.value(claim.figure), claim.holds_if)
-    if holds is None:
+    v = claims.evaluate(claim, d)
+    if v.verdict == claims.NOT_MEASURED:
         return NOT_MEASURED, claim
-    if claim.status == "asserted":
-        return ("confirmed" if holds else "contradicted"), claim
-    return ("corrected" if not holds else "contradicted"), claim
+    if v.passes:
+        return ("confirmed" if claim.status == "asserted" else "corrected"), claim
+    return "contradicted", claim
 
 
 def draw_claims(ax: Axes, d: ResolvedDiagram, entries: Sequence[Mapping[str, Any]], x: float, y: float,

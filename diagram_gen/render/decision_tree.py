@@ -21,10 +21,10 @@ from typing import Any, Mapping, Sequence
 
 from matplotlib.figure import Figure
 
-from diagram_gen.render.boxes import (Box, TreeNode, anchor, canvas, chars_per_line, draw_arrow, draw_box,
+from diagram_gen.render.boxes import (Box, TreeNode, anchor, box_canvas, chars_per_line, draw_arrow, draw_box,
                                       draw_label, fill, layout_get, line_height, wrap_text)
 from diagram_gen.model import ResolvedDiagram
-from diagram_gen.render.common import NOT_MEASURED_COLOR, draw_footer, new_figure
+from diagram_gen.render.common import NOT_MEASURED_COLOR, draw_footer
 
 Q_FACE = "#fffde7"
 Q_EDGE = "#f9a825"
@@ -128,11 +128,7 @@ def _edge(ax: Any, d: ResolvedDiagram, start: tuple[float, float], end: tuple[fl
 
 def render(d: ResolvedDiagram) -> Figure:
     lay: Mapping[str, Any] = d.spec.layout or {}
-    fig = new_figure(d)
-    ax = canvas(fig)
-    W = fig.get_size_inches()[0] * 10
-    draw_label(ax, W / 2, 75.2, d.spec.purpose.strip(), size=9.5, width_units=W - 10, style="italic",
-               boxed=False)
+    fig, ax, W = box_canvas(d, 75.2, 9.5, 10)
     chain = list(layout_get(lay, "chain", []))
     kinds = layout_get(lay, "answers", {})
     if not chain:

@@ -95,7 +95,7 @@ def render(d: ResolvedDiagram) -> Figure:
     sides = hv.node_sides(nem) if nem else {}
     points = hv.op_points(ops, sides) if ops else []
     late = hv.late_writes(ops) if ops else []
-    _derive(d, points, late, sides, ops, nem)
+    _derive(d, points, late, sides, ops)
     left, right, top, bottom, gap = 0.062, 0.655, 0.845, 0.118, 0.028
     ph = (top - bottom - gap * (len(panels) - 1)) / len(panels)
     axes = []
@@ -112,7 +112,7 @@ def render(d: ResolvedDiagram) -> Figure:
     axes[-1].set_xlabel(str(lay.get("x_label", "time after load start (s)")))
     fig.text(0.012, (top + bottom) / 2, str(lay.get("y_label", "latency from intended start (ms, log)")),
              rotation=90, va="center", ha="center", fontsize=9)
-    _markers(fig, axes, d, list(lay.get("markers") or []))
+    _markers(axes, d, list(lay.get("markers") or []))
     _legend(fig, top)
     _side_panel(fig, d, list(lay.get("side_panel") or []), late)
     draw_footer(fig, d)
@@ -120,7 +120,7 @@ def render(d: ResolvedDiagram) -> Figure:
 
 
 def _derive(d: ResolvedDiagram, points: Sequence[hv.OpPoint], late: Sequence[hv.LateWrite],
-            sides: Mapping[str, str], ops: Sequence[Mapping[str, Any]], nem: Sequence[Mapping[str, Any]]) -> None:
+            sides: Mapping[str, str], ops: Sequence[Mapping[str, Any]]) -> None:
     d.derive("ops_drawn", len(points) if ops else None, None, series="ops",
              how="load ops with a completion and a latency (history_views.op_points; nemesis and final reads excluded)")
     d.derive("late_writes_drawn", len(late) if ops else None, None, series="ops",
@@ -185,7 +185,7 @@ def _late(ax: Any, late: Sequence[hv.LateWrite]) -> None:
         ax.text(x1 + 0.5, y, str(k), fontsize=7.5, va="center", ha="left", zorder=7, fontweight="bold")
 
 
-def _markers(fig: Figure, axes: Sequence[Any], d: ResolvedDiagram, markers: Sequence[Mapping[str, Any]]) -> None:
+def _markers(axes: Sequence[Any], d: ResolvedDiagram, markers: Sequence[Mapping[str, Any]]) -> None:
     pos = marker_positions(d, markers)
     drawn = sorted([(a, b, key, label) for key, label, a, b in pos if a is not None and b is not None])
     for a, b, key, _ in drawn:
@@ -248,10 +248,11 @@ def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, A
         # grouped by what the measurement says (not by what the spec file expects), so a
         # verdict that flips on new results is drawn as it is
         verdicts = {c.id: claim_verdict(d, c.id)[0] for c in claims}
+        prefix = f"{_prefix(d)}-"
         for verdict, mark, color in (("confirmed", "✔ holds", "#2e7d32"), ("corrected", "✘ corrected", "#c62828"),
                                      ("contradicted", "! no longer as the spec file expects", "#6a1b9a"),
                                      (NOT_MEASURED, "? not measured", NOT_MEASURED_COLOR)):
-            names = [c.id.removeprefix(f"{_prefix(d)}-").replace("-", " ") for c in claims if verdicts[c.id] == verdict]
+            names = [c.id.removeprefix(prefix).replace("-", " ") for c in claims if verdicts[c.id] == verdict]
             if names:
                 t = "\n".join(textwrap.wrap(f"{mark}: " + "; ".join(names), width_chars, subsequent_indent="    "))
                 fig.text(x0, y, t, fontsize=7.3, va="top", linespacing=1.25, color=color)

@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from diagram_gen.model import NOT_MEASURED, ResolvedDiagram
-from diagram_gen.render.boxes import (chars_per_line, draw_claims, fill, layout_get, line_height,
-                                      wrap_text)
+from diagram_gen.render.boxes import (Box, canvas, chars_per_line, draw_box, draw_claims, fill, layout_get,
+                                      line_height, mark_overflow, wrap_text)
 from diagram_gen.render.common import NOT_MEASURED_COLOR, draw_footer, new_figure
 
 #: percentile ticks of an HDR plot, and their labels
@@ -251,7 +251,6 @@ def render(d: ResolvedDiagram) -> Figure:
 
     claims = layout_get(lay, "claims_panel", [])
     if claims:
-        from diagram_gen.render.boxes import Box, canvas, draw_box
         cv = canvas(fig)
         px = 88.0
         pw_u = W - px - 1.2
@@ -271,8 +270,6 @@ def render(d: ResolvedDiagram) -> Figure:
             cv.text(px + 1.0, yy, "\n".join(lines), fontsize=7.6, va="top", color="#6d4c41", linespacing=1.25)
             yy -= len(lines) * line_height(7.6) + 1.0
         yy = draw_claims(cv, d, claims, px + 1.0, yy, pw_u - 2.0, size=7.6)
-        if yy < panel.y:
-            cv.text(panel.cx, panel.y + 0.3, "(panel text overflows)", ha="center", fontsize=7,
-                    color=NOT_MEASURED_COLOR)
+        mark_overflow(cv, panel, yy)
     draw_footer(fig, d)
     return fig

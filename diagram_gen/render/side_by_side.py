@@ -24,7 +24,7 @@ from matplotlib.patches import Rectangle
 from diagram_gen.model import ResolvedDiagram
 from diagram_gen.render.boxes import (Box, box_canvas, chars_per_line, draw_box, draw_claims, draw_label,
                                       figure_reason, figure_status, figure_text, fill, layout_get,
-                                      line_height, status_color, wrap_text)
+                                      line_height, mark_overflow, status_color, wrap_text)
 from diagram_gen.render.common import NOT_MEASURED_COLOR, OUTCOME_COLORS, draw_footer
 
 SECTION_FACE = "#eceff1"
@@ -144,8 +144,7 @@ def render(d: ResolvedDiagram) -> Figure:
                 va="top", ha="left")
         yy -= 2.2
         yy = draw_claims(ax, d, claims, px + 1.0, yy, pw - 2.0, size=7.6)
-    if yy < panel.y:
-        ax.text(panel.cx, panel.y + 0.3, "(panel text overflows)", ha="center", fontsize=7, color=NOT_MEASURED_COLOR)
+    mark_overflow(ax, panel, yy)
     if d.spec.key_insight:
         text, grey = fill(d.spec.key_insight.strip(), d)
         draw_label(ax, x_label, y - 0.5, text, grey, size=8.4, ha="left", va="top",

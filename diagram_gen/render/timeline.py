@@ -27,8 +27,7 @@ from diagram_gen.model import NOT_MEASURED, NotMeasured, ResolvedDiagram
 from diagram_gen.render.common import (NOT_MEASURED_COLOR, OUTCOME_COLORS, SIDE_COLORS, draw_footer,
                                        new_figure)
 from diagram_gen.shaping import history_views as hv
-
-PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_.\-]*)\}(?!\})")
+from diagram_gen.spec import PLACEHOLDER_RE
 
 DEFAULT_LAYOUT: dict[str, Any] = {
     "x_label": "ms after {write_label} was acknowledged (t = 0)",
@@ -54,7 +53,7 @@ def fill(template: str, d: ResolvedDiagram) -> str:
             return d.text(m.group(1))
         except KeyError:
             return NOT_MEASURED
-    return PLACEHOLDER.sub(sub, template).replace("{{", "{").replace("}}", "}")
+    return PLACEHOLDER_RE.sub(sub, template).replace("{{", "{").replace("}}", "}")
 
 
 def _layout(d: ResolvedDiagram, key: str) -> Any:
@@ -94,9 +93,10 @@ def op_label(r: Mapping[str, Any], key: Any) -> str:
     return s
 
 
-def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, sides: Mapping[str, str],
-                   lanes: Sequence[tuple[Any, str, str]], witness: list[hv.LinPoint] | None,
-                   with_stale: list[hv.LinPoint] | None, n_witness_ops: int, fault_s: float) -> None:
+def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[tuple[Any, str, str]],
+                   with_stale: list[hv.LinPoint] | None, n_witness_ops: int | None, fault_s: float) -> None:
+    """Record the window's figures; ``n_witness_ops`` None: the witness search was not run
+    (too many ops), so witness_ops is not measured."""
     s = ("ops", "nemesis")
     t0 = float(w.write["complete_s"])
     d.derive("window_key", str(w.key), None, series="ops", how="key of the first stale serializable read a minority "
@@ -121,8 +121,12 @@ def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, sides: Mapping[str, 
     oldest = min(float(x["complete_s"]) for x in w.missed)
     d.derive("stale_superseded", round((float(w.stale_read["invoke_s"]) - oldest) * 1e3, 3), "ms", series="ops",
              how="stale read invoke_s - complete_s of the oldest missed write")
-    d.derive("witness_ops", n_witness_ops, None, series="ops",
-             how="ok/info writes and linearizable reads on the key overlapping the window, fed to linearize_register")
+    if n_witness_ops is None:
+        d.figures["witness_ops"] = NotMeasured("witness_ops", "too many ops for the exhaustive search", {})
+    else:
+        d.derive("witness_ops", n_witness_ops, None, series="ops",
+                 how="ok/info writes and linearizable reads on the key overlapping the window, fed to "
+                 "linearize_register")
     d.derive("witness_with_stale", "a witness exists" if with_stale is not None else "none exists (not linearizable)",
              None, series="ops", how="linearize_register over the same ops plus the stale serializable read")
     d.derive("ops_drawn", len(w.ops), None, series="ops", how="ops drawn (history_views.window_ops)")
@@ -185,10 +189,7 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
     except ValueError:
         witness = with_stale = None
         n_w = None
-    _derive_window(d, w, sides, lanes, witness, with_stale, n_w if n_w is not None else 0, fault_s)
-    if n_w is None:
-        d.figures["witness_ops"] = NotMeasured("witness_ops", "too many ops for the exhaustive search", {})
-        d.derived.pop("witness_ops", None)
+    _derive_window(d, w, lanes, with_stale, n_w, fault_s)
     t_ack = float(w.write["complete_s"])
     x = lambda t: (t - t_ack) * 1e3  # noqa: E731
     lo, hi = x(w.t0), x(w.t1)
