@@ -18,6 +18,28 @@ class ConfigError(GbenchError):
         super().__init__(f"{self.file}: field '{field}': {reason}")
 
 
+class ArgumentError(ConfigError):
+    """A command-line argument is wrong: an option's value, a run reference, a scenario name.
+
+    Bad input like a bad file (exit 2); the message names the argument as the user typed it
+    (``--nodes``, ``RUN``, ``--results``) and the reason, e.g. ``--nodes: 4 does not suit ...``.
+    """
+
+    def __init__(self, argument: str, reason: str) -> None:
+        self.file, self.field, self.reason = argument, "", reason
+        GbenchError.__init__(self, f"{argument}: {reason}")
+
+
+class DamagedFile(GbenchError):
+    """A file of a published run is missing or cannot be read (not UTF-8, not JSON, the wrong
+    shape). Names the file and the reason; exit 1, like a failed run: the input named a real
+    run, the run itself is broken."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        self.file, self.reason = str(file), reason
+        super().__init__(f"{self.file}: {reason}")
+
+
 class EnvironmentProblem(GbenchError):
     """The host cannot run what was asked (not root, no namespaces, missing binary...).
 

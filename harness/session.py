@@ -24,7 +24,7 @@ from harness.recorder.history import read_history
 from harness.recorder.summary import format_table, rows_from_history, write_summary
 from harness.results.store import MANIFEST_SCHEMA_VERSION, REPO_ROOT, RunDirectory, git_commit
 from harness.workload.runner import WorkloadResult, run_workload
-from harness.workload.spec import Workload, check_against_system
+from harness.workload.spec import Workload
 from harness.workload.suite import Suite
 
 
@@ -105,22 +105,9 @@ def make_provider(opts: SessionOptions, run_id: str, system: Any = None) -> Clus
 
 def preflight(suite: Suite, system: Any) -> list[Any]:
     """Everything that can be checked before a cluster starts; returns the loaded scenarios."""
-    from harness.scenario.spec import load_scenario
+    from harness.workload.preflight import check_suite
 
-    scenarios = [load_scenario(p) for p in suite.scenarios]
-    for sc in scenarios:
-        if sc.system != suite.system:
-            raise ConfigError(sc.source, "system", f"{sc.system!r} differs from the suite's {suite.system!r}")
-        if sc.nodes != suite.nodes:
-            raise ConfigError(sc.source, "nodes", f"the scenario needs {sc.nodes} nodes but the suite's cluster has "
-                                                  f"{suite.nodes} (scenarios run on the suite's cluster)")
-    limit = getattr(system, "max_value_bytes", None)
-    if limit is not None:
-        hint = (f" (--max-request-bytes {system.config.max_request_bytes} minus request overhead)"
-                if hasattr(system.config, "max_request_bytes") else "")
-        for w in list(suite.workloads) + [w for sc in scenarios for w in sc.workloads]:
-            check_against_system(w, limit, hint)
-    return scenarios
+    return check_suite(suite, system)
 
 
 def run_suite(suite: Suite, opts: SessionOptions) -> Path:

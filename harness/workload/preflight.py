@@ -1,0 +1,73 @@
+"""Everything about a suite that can be checked before a cluster starts, and nothing that
+starts one: its scenario files load, their system and node count match the suite's, and
+every value fits the system's request limit.
+
+``gbench bench`` calls :func:`check_suite` for every suite before the first cluster starts
+(so a mistake in the second suite is reported in seconds, not after the first suite's
+minutes of measuring); ``session.run_suite`` calls it again for the suite it runs.
+
+Example::
+
+    system = make_system(suite.system)          # finds the binaries; EnvironmentProblem if absent
+    scenarios = check_suite(suite, system)      # ConfigError naming file, field and reason
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Protocol
+
+from harness.errors import ArgumentError, ConfigError
+from harness.workload.spec import check_against_system
+from harness.workload.suite import Suite
+
+
+class HasValueLimit(Protocol):
+    """A system definition that knows the largest value one request may carry."""
+
+    @property
+    def max_value_bytes(self) -> int: ...
+
+
+def _value_limit_hint(system: Any) -> str:
+    limit = getattr(getattr(system, "config", None), "max_request_bytes", None)
+    return f" (--max-request-bytes {limit} minus request overhead)" if limit is not None else ""
+
+
+def check_suite(suite: Suite, system: HasValueLimit) -> list[Any]:
+    """Every check of ``suite`` that needs no cluster; returns its loaded scenarios.
+
+    Raises ConfigError naming the scenario or workload file at fault."""
+    from harness.scenario.spec import load_scenario
+
+    scenarios = [load_scenario(p) for p in suite.scenarios]
+    for sc in scenarios:
+        if sc.system != suite.system:
+            raise ConfigError(sc.source, "system", f"{sc.system!r} differs from the suite's {suite.system!r}")
+        if sc.nodes != suite.nodes:
+            raise ConfigError(sc.source, "nodes", f"the scenario needs {sc.nodes} nodes but the suite's cluster has "
+                                                  f"{suite.nodes} (scenarios run on the suite's cluster)")
+    hint = _value_limit_hint(system)
+    for w in list(suite.workloads) + [w for sc in scenarios for w in sc.workloads]:
+        check_against_system(w, system.max_value_bytes, hint)
+    return scenarios
+
+
+def with_node_count(suite: Suite, nodes: int, option: str = "--nodes") -> Suite:
+    """``suite`` on ``nodes`` nodes instead of its own count (the command line's ``--nodes``).
+
+    A count the suite's workloads, scenarios or t-visibility probe cannot use is the command
+    line's mistake, so the error names ``option`` (and the file that cannot use it), not the
+    workload file as if it were wrong."""
+    from harness.scenario.spec import load_scenario
+
+    for sc in (load_scenario(p) for p in suite.scenarios):  # a broken scenario file is its own error
+        if sc.nodes != nodes:
+            raise ArgumentError(option, f"{nodes} does not suit suite {suite.source}: its scenario {sc.source} is "
+                                        f"written for {sc.nodes} nodes (its partitions name them)")
+    try:
+        workloads = tuple(w.with_overrides(nodes=nodes) for w in suite.workloads)
+        if suite.visibility is not None:
+            suite.visibility.validate(nodes)
+    except ConfigError as e:
+        raise ArgumentError(option, f"{nodes} does not suit suite {suite.source}: {e}") from None
+    return replace(suite, nodes=nodes, workloads=workloads)
