@@ -3,9 +3,10 @@
     gbench run WORKLOAD.yaml [--provider auto|netns|docker|external] [--endpoints h:p,...] [--nodes 5] [--duration S]
     gbench scenario SCENARIO.yaml [--provider auto|netns|docker]
     gbench bench [--suite workloads/suites/etcd.yaml ...] [--nodes N]
-    gbench compare ETCD_RUN CASSANDRA_RUN
-    gbench ls
-    gbench show RUN|latest
+    gbench compare ETCD_RUN CASSANDRA_RUN [--results DIR]
+    gbench compare-scenarios SCENARIO RUN... [--results DIR]
+    gbench ls [--results DIR]
+    gbench show RUN|latest [--results DIR]
     gbench check FILE... [--format auto|jepsen-register|jepsen-kv|history] [--counterexample]
     gbench cleanup [--force]
     gbench diagrams [--results DIR] [--specs DIR] [--out DIR] [--check]
@@ -13,20 +14,100 @@
 Environment: GBENCH_RESULTS_DIR (results root), GBENCH_DATA_DIR (node data dirs),
 GBENCH_STATE_DIR (crash-cleanup ledgers), GBENCH_ETCD_BIN (etcd binary), GBENCH_DOCKER_PULL=1 (docker
 provider: pull official images), TESTCONTAINERS_RYUK_DISABLED (docker provider: no Ryuk reaper).
-Exit codes: 0 ok, 1 failure, 2 bad input, 130 interrupted.
+A RUN is a run id, a unique prefix of one, 'latest' (the newest published run) or the path of a
+run directory (one holding a manifest.json).
+
+Exit codes: 0 ok; 1 a failed run or check, or a run whose files are missing or damaged (the
+message names the file and why); 2 bad input: a malformed file, an option out of bounds, or a
+reference to something that is not there (a RUN that names no run, a SCENARIO the run does not
+hold, a --results that is not a directory); 130 interrupted (Ctrl-C, SIGTERM).
 """
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from harness.errors import ConfigError, EnvironmentProblem, GbenchError
-from harness.results.store import REPO_ROOT
+from harness.errors import ArgumentError, ConfigError, DamagedFile, EnvironmentProblem, GbenchError
+from harness.results.store import REPO_ROOT, Run, find_run, read_run, results_root
 
 #: What ``gbench bench`` (and so ``make bench``) runs, one cluster after the other, then compares.
 DEFAULT_SUITES = (REPO_ROOT / "workloads" / "suites" / "etcd.yaml", REPO_ROOT / "workloads" / "suites" / "cassandra.yaml")
+
+
+#: The longest ``--duration`` accepted: a day. Longer is a typo (1e12), not a benchmark.
+MAX_DURATION_S = 86_400.0
+#: A scenario or compare-scenarios name: it becomes a path component, so no '/' and no leading '.'.
+SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def duration_s(text: str) -> float:
+    """``--duration``: finite seconds, 0 < S <= MAX_DURATION_S (argparse names the option)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(v) and 0 < v <= MAX_DURATION_S):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds with 0 < S <= {MAX_DURATION_S:g}, "
+                                         f"got {text!r}")
+    return v
+
+
+def node_count(text: str) -> int:
+    """``--nodes``: an integer from 1 to the most nodes one host runs (workload.spec.MAX_NODES)."""
+    from harness.workload.spec import MAX_NODES
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of nodes") from None
+    if not 1 <= v <= MAX_NODES:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_NODES} nodes, got {v}")
+    return v
+
+
+def package_version() -> str:
+    """The installed distribution's version, else pyproject.toml's (a source checkout)."""
+    import importlib.metadata
+    import tomllib
+
+    try:
+        return importlib.metadata.version("guarantees-bench")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    pyproject = REPO_ROOT / "pyproject.toml"
+    try:
+        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as e:
+        return f"unknown (not installed, and {pyproject} gives none: {type(e).__name__}: {e})"
+
+
+def _results_dir(args: argparse.Namespace, must_exist: bool) -> Path:
+    """The results root a command reads (``must_exist``) or writes: ``--results``, else
+    $GBENCH_RESULTS_DIR, else the repository's ``results/``. ArgumentError naming where it
+    came from when it is a file, lies under a file, or (``must_exist``) does not exist."""
+    given = getattr(args, "results", None)
+    if given is not None:
+        root, named = Path(given), "--results"
+        if not given.strip():
+            raise ArgumentError(named, "empty path")
+    else:
+        root = results_root()
+        named = "GBENCH_RESULTS_DIR" if os.environ.get("GBENCH_RESULTS_DIR") else "results root"
+    if root.is_dir():
+        return root
+    if root.exists():
+        raise ArgumentError(named, f"{root} is a file, not a results directory")
+    if must_exist:
+        raise ArgumentError(named, f"{root}: no such directory")
+    blocker = next((p for p in root.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ArgumentError(named, f"{root} cannot be created: {blocker} is a file")
+    return root
 
 
 def _session_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -35,7 +116,7 @@ def _session_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return SessionOptions(provider=args.provider,
                           endpoints=tuple(e for e in (args.endpoints or "").split(",") if e),
                           peer_links=getattr(args, "peer_links", "direct"),
-                          results_root=Path(args.results) if args.results else None,
+                          results_root=_results_dir(args, must_exist=False),
                           show_progress=not args.quiet)
 
 
@@ -44,17 +125,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.workload.spec import load_workload
     from harness.workload.suite import Suite
 
+    opts = _session_options(args)
     w = load_workload(args.workload)
-    overrides = {}
-    if args.nodes is not None:
-        overrides["nodes"] = args.nodes
-    if args.duration is not None:
-        overrides["duration_s"] = args.duration
+    overrides = {k: v for k, v in (("nodes", args.nodes), ("duration_s", args.duration)) if v is not None}
     if overrides:
-        w = w.with_overrides(**overrides)
+        given = " ".join(f"{o} {v:g}" for o, v in (("--nodes", args.nodes), ("--duration", args.duration))
+                         if v is not None)
+        try:
+            w = w.with_overrides(**overrides)
+        except ConfigError as e:  # the command line's mistake, not the workload file's
+            raise ArgumentError(given, f"does not suit {e}") from None
     suite = Suite(name=w.name, source=w.source, sha256=w.sha256, system=w.system, nodes=w.nodes,
                   workloads=(w,), etcd_benchmark=args.etcd_benchmark)
-    run_suite(suite, _session_options(args))
+    run_suite(suite, opts)
     return 0
 
 
@@ -63,35 +146,46 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from harness.session import run_suite
     from harness.workload.suite import Suite
 
+    opts = _session_options(args)
     sc = load_scenario(args.scenario)  # validated here too, so a bad file fails before anything else
     if args.nodes is not None and args.nodes != sc.nodes:
-        raise ConfigError("--nodes", "nodes", f"scenario {sc.source} is written for {sc.nodes} nodes (its "
-                                              "partition shapes name them); edit the file instead")
+        raise ArgumentError("--nodes", f"{args.nodes}: scenario {sc.source} is written for {sc.nodes} nodes (its "
+                                       "partition shapes name them); edit the file instead")
     suite = Suite(name=sc.name, source=sc.source, sha256=sc.sha256, system=sc.system, nodes=sc.nodes,
                   workloads=(), scenarios=(sc.source,), description=sc.description)
-    run_suite(suite, _session_options(args))
+    run_suite(suite, opts)
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Every suite on its own fresh cluster, one after the other, then the comparison of the
-    etcd and Cassandra runs. Every suite file is validated before the first cluster starts; a
-    suite that cannot run here (no Java, say) is reported and the others still run."""
-    from dataclasses import replace
+    etcd and Cassandra runs. Every suite, its workloads and scenario files, its node count and
+    its value sizes are checked before the first cluster starts (bad input: exit 2, nothing
+    run); a suite that cannot run here (no Java, say) is reported and the others still run."""
+    from harness.results.comparison import comparison_rows, format_comparison, write_comparison
+    from harness.session import make_system, run_suite
+    from harness.workload.preflight import check_suite, with_node_count
+    from harness.workload.suite import Suite, load_suite
 
-    from harness.results.comparison import format_comparison, write_comparison
-    from harness.session import run_suite
-    from harness.workload.suite import load_suite
-
+    opts = _session_options(args)
     suites = [load_suite(s) for s in (args.suite or DEFAULT_SUITES)]
     if args.nodes is not None:
-        suites = [replace(s, nodes=args.nodes, workloads=tuple(w.with_overrides(nodes=args.nodes) for w in s.workloads))
-                  for s in suites]
+        suites = [with_node_count(s, args.nodes) for s in suites]
+    checked: list[tuple[Suite, EnvironmentProblem | None]] = []
+    for suite in suites:  # all checks first: a mistake in the last suite must not wait for the first
+        try:
+            system, problem = make_system(suite.system), None
+        except EnvironmentProblem as e:
+            system, problem = None, e  # cannot run here; its files are still checked
+        check_suite(suite, system)
+        checked.append((suite, problem))
     runs: dict[str, Path | None] = {}
     failed: list[str] = []
-    for suite in suites:
+    for suite, problem in checked:
         try:
-            runs[suite.system] = run_suite(suite, _session_options(args))
+            if problem is not None:
+                raise problem
+            runs[suite.system] = run_suite(suite, opts)
         except EnvironmentProblem as e:
             print(f"gbench: {suite.name} not run: {e}", file=sys.stderr)
             runs.setdefault(suite.system, None)
@@ -101,8 +195,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             runs.setdefault(suite.system, None)
             failed.append(suite.name)
     if {"etcd", "cassandra"} <= set(runs) and any(runs.values()):
-        out = write_comparison(runs, Path(args.results) if args.results else None)
-        from harness.results.comparison import comparison_rows
+        out = write_comparison(runs, opts.results_root)
         print(f"[gbench] comparison: {out}", file=sys.stderr)
         print(format_comparison(comparison_rows(runs)))
     if failed:
@@ -111,69 +204,122 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.results.comparison import comparison_rows, format_comparison, write_comparison
-    from harness.results.store import find_run
+def _measurement_run(ref: str, root: Path, argument: str) -> Run:
+    """The run ``ref`` names, read and checked; ArgumentError when it is a comparison, not a
+    measurement of one system."""
+    run = read_run(find_run(ref, root, argument))
+    if run.kind != "measurement":
+        raise ArgumentError(argument, f"{run.run_id} is a {run.kind} run, not a measurement run")
+    return run
 
-    root = Path(args.results) if args.results else None
-    runs: dict[str, Path | None] = {"etcd": find_run(args.etcd_run, root), "cassandra": find_run(args.cassandra_run, root)}
+
+def _a(word: str | None) -> str:
+    return f"an {word}" if (word or "x")[0] in "aeiou" else f"a {word}"
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """The etcd-vs-Cassandra table. Each run's system is read from its manifest
+    (``cluster.system``): an etcd run given as CASSANDRA_RUN, or the two swapped, is refused."""
+    from harness.results.comparison import comparison_rows, format_comparison, write_comparison
+
+    root = _results_dir(args, must_exist=True)
+    given = {"etcd": ("ETCD_RUN", _measurement_run(args.etcd_run, root, "ETCD_RUN")),
+             "cassandra": ("CASSANDRA_RUN", _measurement_run(args.cassandra_run, root, "CASSANDRA_RUN"))}
+    wrong = [(arg, run, want) for want, (arg, run) in given.items() if run.system != want]
+    if wrong:
+        raise ArgumentError(" and ".join(arg for arg, _, _ in wrong), "; ".join(
+            f"{run.run_id} is {_a(run.system)} run, not {_a(want)} run" for _, run, want in wrong)
+            + " (the runs' manifest.json cluster.system). Usage: gbench compare ETCD_RUN CASSANDRA_RUN")
+    runs: dict[str, Path | None] = {system: run.path for system, (_, run) in given.items()}
+    rows = comparison_rows(runs)
     out = write_comparison(runs, root)
     print(f"[gbench] comparison: {out}", file=sys.stderr)
-    print(format_comparison(comparison_rows(runs)))
+    print(format_comparison(rows))
     return 0
 
 
 def cmd_compare_scenarios(args: argparse.Namespace) -> int:
+    """One scenario's failure summaries from several runs. A SCENARIO a run does not hold is
+    bad input (exit 2, naming the run and the scenarios it has); a run that holds it but
+    whose failure_summary.json is missing or damaged is a damaged run (exit 1)."""
     from harness.results.scenario_comparison import publish_scenario_comparison
-    from harness.results.store import find_run
 
-    root = Path(args.results) if args.results else None
-    runs = [find_run(r, root) for r in args.runs]  # raises, naming the run, when none matches
-    out = publish_scenario_comparison(runs, args.scenario, root)
+    if not SCENARIO_NAME_RE.match(args.scenario):
+        raise ArgumentError("SCENARIO", f"{args.scenario!r} is not a scenario name (letters, digits, '_', '.', '-'; "
+                                        "not starting with '.')")
+    root = _results_dir(args, must_exist=True)
+    runs = [_measurement_run(r, root, "RUN") for r in args.runs]
+    for run in runs:
+        if args.scenario not in run.scenarios():
+            raise ArgumentError("SCENARIO", f"run {run.run_id} has no scenario {args.scenario!r} (it has: "
+                                            f"{', '.join(run.scenarios()) or 'none'})")
+    out = publish_scenario_comparison([r.path for r in runs], args.scenario, root)
     print(f"[gbench] scenario comparison: {out}", file=sys.stderr)
     print((out / "scenario-comparison.md").read_text())
     return 0
 
 
-def cmd_ls(args: argparse.Namespace) -> int:
-    from harness.results.store import list_runs
+def _describe(run: Run) -> str:
+    """What a complete run is, in a few words, for ``gbench ls``."""
+    from harness.results.store import dig
 
-    runs = list_runs(Path(args.results) if args.results else None)
-    if not runs:
-        print("no runs")
+    m = run.manifest
+    if run.kind == "comparison":
+        return "comparison of " + ", ".join(f"{s} {r or '(none)'}" for s, r in m["source_runs"].items())
+    if run.kind == "scenario-comparison":
+        return f"scenario {m['scenario']} compared across {len(m['source_runs'])} runs"
+    return (f"{m['cluster']['nodes']}-node {m['cluster']['system']} on {m['cluster']['provider']}, "
+            f"{len(run.results['rows'])} summary rows, started {m['started_utc'][:19]}"
+            + ("" if dig(m, "ended_utc") else ", no end time"))
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """Every run with its state: complete (what it is), incomplete (why it stopped), in
+    progress (or crashed), or damaged (which file and why)."""
+    from harness.results.store import COMPLETE, list_runs
+
+    root = _results_dir(args, must_exist=True)
+    entries = list_runs(root)
+    if not entries:
+        print(f"no runs in {root}")
         return 0
-    for r in runs:
-        print(f"{r['run_id']:45s} {r['state']:24s} {r.get('system') or '':6s} "
-              f"{str(r.get('nodes') or ''):>3s} nodes  {r.get('started') or ''}")
+    width = max(len(e.run_id) for e in entries)
+    for e in entries:
+        detail = _describe(e.run) if e.state == COMPLETE and e.run is not None else e.why
+        print(f"{e.run_id:{width}s}  {e.state:10s}  {detail}".rstrip())
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    import json
+    from harness.recorder.summary import format_table
+    from harness.results.comparison import format_comparison
+    from harness.results.store import dig
 
-    from harness.recorder.summary import format_table, read_summary
-    from harness.results.store import find_run
-
-    path = find_run(args.run, Path(args.results) if args.results else None)
-    m = json.loads((path / "manifest.json").read_text())
-    if m.get("kind") == "comparison":
-        from harness.results.comparison import format_comparison
-
-        print(f"comparison {m['run_id']} of {m.get('source_runs')}")
-        print(format_comparison(json.loads((path / "comparison.json").read_text())["rows"]))
+    run = read_run(find_run(args.run, _results_dir(args, must_exist=True)))
+    m = run.manifest
+    if run.kind == "comparison":
+        print(f"comparison {run.run_id} of {m['source_runs']}")
+        print(format_comparison(run.results["rows"]))
         return 0
-    host = m.get("host", {})
-    fs = host.get("fsync_latency", {})
-    print(f"run {m['run_id']}  ({m.get('started_utc')} .. {m.get('ended_utc')})")
-    print(f"cluster: {m.get('cluster', {}).get('nodes')}-node {m.get('cluster', {}).get('system')} "
-          f"{m.get('software', {}).get(m.get('cluster', {}).get('system') or 'etcd', {}).get('version', '')} on {m.get('cluster', {}).get('provider')}, "
-          f"ready in {m.get('cluster', {}).get('time_to_ready_s')} s")
-    print(f"host: {host.get('cpu_model')} x{host.get('logical_cores')}, fsync p50 {fs.get('p50_ms')} ms "
-          f"p99 {fs.get('p99_ms')} ms on {host.get('data_dir_filesystem', host.get('filesystem'))}")
-    print(format_table(read_summary(path)))
-    s = json.loads((path / "summary.json").read_text())
-    for c in s.get("comparisons", []):
-        print(f"vs etcd-benchmark ({c.get('workload')}): {c.get('summary')}")
+    if run.kind == "scenario-comparison":
+        md = run.path / "scenario-comparison.md"
+        try:
+            text = md.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise DamagedFile(str(md), f"cannot be read: {e}") from None
+        print(text)
+        return 0
+    c = m["cluster"]
+    print(f"run {run.run_id}  ({m['started_utc']} .. {dig(m, 'ended_utc')})")
+    print(f"cluster: {c['nodes']}-node {c['system']} {dig(m, 'software.' + c['system'] + '.version') or ''} on "
+          f"{c['provider']}, ready in {c.get('time_to_ready_s')} s")
+    print(f"host: {dig(m, 'host.cpu_model')} x{dig(m, 'host.logical_cores')}, fsync p50 "
+          f"{dig(m, 'host.fsync_latency.p50_ms')} ms p99 {dig(m, 'host.fsync_latency.p99_ms')} ms on "
+          f"{dig(m, 'host.data_dir_filesystem') or dig(m, 'host.filesystem')}")
+    print(format_table(run.results["rows"]))
+    for comp in run.results.get("comparisons") or []:
+        if isinstance(comp, dict):
+            print(f"vs etcd-benchmark ({comp.get('workload')}): {comp.get('summary')}")
     return 0
 
 
@@ -200,8 +346,19 @@ def _fmt_report(report: object) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gbench", description="Measure what distributed databases guarantee.")
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = argparse.ArgumentParser(prog="gbench", description="Measure what distributed databases guarantee.",
+                                allow_abbrev=False)
+    p.add_argument("--version", action="version", version=f"gbench {package_version()}")
+    subparsers = p.add_subparsers(dest="cmd", required=True)
+
+    class _Sub:
+        """Every subcommand without prefix matching: ``--node 3`` is an error, not ``--nodes 3``."""
+
+        @staticmethod
+        def add_parser(name: str, **kw: object) -> argparse.ArgumentParser:
+            return subparsers.add_parser(name, allow_abbrev=False, **kw)  # type: ignore[arg-type]
+
+    sub = _Sub()
 
     def cluster_args(sp: argparse.ArgumentParser) -> None:
         g = sp.add_argument_group("cluster")
@@ -213,13 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how members reach each other: direct (partitions = iptables in the nodes' "
                             "namespaces) or toxiproxy (docker provider: one proxy per directed link; "
                             "partitions = Toxiproxy toxics)")
-        g.add_argument("--nodes", type=int, help="override the node count")
+        g.add_argument("--nodes", type=node_count, help="override the node count (1 to the most one host runs)")
         sp.add_argument("--results", help="results root (default: ./results or $GBENCH_RESULTS_DIR)")
         sp.add_argument("--quiet", action="store_true", help="no live progress line")
 
     r = sub.add_parser("run", help="run one workload file on a fresh cluster")
     r.add_argument("workload")
-    r.add_argument("--duration", type=float, help="override duration_s")
+    r.add_argument("--duration", type=duration_s, help=f"override duration_s (seconds, 0 < S <= {MAX_DURATION_S:g})")
     r.add_argument("--etcd-benchmark", action="store_true", help="also run etcd's benchmark tool with the same settings")
     cluster_args(r)
     r.set_defaults(fn=cmd_run)
@@ -303,6 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gbench: error: {e}", file=sys.stderr)
         return 2
     except GbenchError as e:
+        print(f"gbench: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader (`gbench ls | head`) stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so exit's flush does not complain
+        return 0
+    except OSError as e:  # the host refused (disk full, permission denied): one line naming the file
         print(f"gbench: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

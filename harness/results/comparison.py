@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.results.store import RunDirectory, git_commit
+from harness.results.store import RunDirectory, dig, git_commit, read_json, read_run
 
 COLUMNS = ["metric", "system", "value", "unit", "run_id", "file", "query", "note"]
 
@@ -41,16 +41,17 @@ class RowQuery:
 
 
 def _summary_cell(run: Path, q: RowQuery) -> dict[str, Any]:
-    rows = json.loads((run / "summary.json").read_text())["rows"]
+    rows = read_json(run / "summary.json")["rows"]  # checked by read_run in comparison_rows
     return {"value": q.pick(rows), "file": "summary.json", "query": json.dumps(vars(q), sort_keys=True)}
 
 
 def _json_cell(run: Path, file: str, path: list[Any], describe: str) -> dict[str, Any]:
-    """A value inside a JSON file of the run, by key path."""
+    """A value inside a JSON file of the run, by key path. A file the run lacks is "not
+    measured"; a file it has but that cannot be read is DamagedFile, never "not measured"."""
     p = run / file
     if not p.exists():
         return {"value": f"not measured: {file} is not in this run", "file": file, "query": describe}
-    cur: Any = json.loads(p.read_text())
+    cur: Any = read_json(p, expect=object)
     for k in path:
         if callable(k):
             cur = k(cur)
@@ -65,12 +66,19 @@ def _json_cell(run: Path, file: str, path: list[Any], describe: str) -> dict[str
     return {"value": cur, "file": file, "query": describe}
 
 
+def _objects(doc: Any, key: str) -> list[dict[str, Any]]:
+    """The objects in the list ``doc[key]`` (nothing when ``doc`` is not an object or has no such list)."""
+    items = doc.get(key) if isinstance(doc, dict) else None
+    return [x for x in items if isinstance(x, dict)] if isinstance(items, list) else []
+
+
 def _partition_window(doc: Any) -> Any:
-    return next((w for w in doc.get("windows", []) if w.get("fault") == "partition"), None)
+    return next((w for w in _objects(doc, "windows") if w.get("fault") == "partition"), None)
 
 
 def _available_side(w: Any) -> Any:
-    return w.get("during", {}).get(w.get("available_side")) if isinstance(w, dict) else None
+    side = w.get("available_side") if isinstance(w, dict) else None
+    return dig(w, f"during.{side}") if isinstance(side, str) else None
 
 
 def _ok_share(d: Any) -> Any:
@@ -79,7 +87,7 @@ def _ok_share(d: Any) -> Any:
 
 def _verdict(workload: str) -> Callable[[Any], Any]:
     def pick(doc: Any) -> Any:
-        for v in doc.get("verdicts", []):
+        for v in _objects(doc, "verdicts"):
             if v.get("workload") == workload and v.get("checker") == "linearizability":
                 return v.get("verdict")
         return None
@@ -88,8 +96,8 @@ def _verdict(workload: str) -> Callable[[Any], Any]:
 
 def _visibility(condition: str, w: str, delay: float) -> Callable[[Any], Any]:
     def pick(doc: Any) -> Any:
-        for r in doc.get("rows", []):
-            if (r.get("condition"), r.get("write_consistency"), float(r.get("delay_ms", -1))) == (condition, w, delay):
+        for r in _objects(doc, "rows"):
+            if (r.get("condition"), r.get("write_consistency"), r.get("delay_ms")) == (condition, w, delay):
                 return r.get("p_visible")
         return None
     return pick
@@ -197,17 +205,21 @@ METRICS: list[tuple[str, str, Callable[[Path], dict[str, Any]], Callable[[Path],
 
 
 def _host(run: Path) -> dict[str, Any]:
-    m = json.loads((run / "manifest.json").read_text())
-    h = m.get("host", {})
-    return {"run_id": m.get("run_id"), "cpu_model": h.get("cpu_model"), "logical_cores": h.get("logical_cores"),
-            "memory_total_bytes": h.get("memory_total_bytes"), "data_dir_filesystem": h.get("data_dir_filesystem"),
-            "fsync_p50_ms": h.get("fsync_latency", {}).get("p50_ms"), "nodes": m.get("cluster", {}).get("nodes"),
-            "software": m.get("software"), "harness": m.get("harness"),
-            "time_to_ready_s": m.get("cluster", {}).get("time_to_ready_s")}
+    m = read_json(run / "manifest.json")
+    return {"run_id": m.get("run_id"), **{k: dig(m, f"host.{k}") for k in ("cpu_model", "logical_cores",
+                                                                             "memory_total_bytes", "data_dir_filesystem")},
+            "fsync_p50_ms": dig(m, "host.fsync_latency.p50_ms"), "nodes": dig(m, "cluster.nodes"),
+            "software": m.get("software"), "harness": m.get("harness"), "time_to_ready_s": dig(m, "cluster.time_to_ready_s")}
 
 
 def comparison_rows(runs: dict[str, Path | None]) -> list[dict[str, Any]]:
-    """Rows for every metric and system; a missing run makes its cells 'not measured'."""
+    """Rows for every metric and system; a missing run makes its cells 'not measured'.
+
+    Each run is read first (:func:`read_run`): a damaged run is DamagedFile naming the file,
+    never a table of 'not measured'."""
+    for run in runs.values():
+        if run is not None:
+            read_run(run)
     out = []
     for metric, unit, etcd_q, cass_q, note in METRICS:
         for system, q in (("etcd", etcd_q), ("cassandra", cass_q)):

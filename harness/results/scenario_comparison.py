@@ -15,9 +15,10 @@ Example::
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Sequence
+
+from harness.results.store import RunDirectory, dig, git_commit, read_json
 
 SCHEMA_VERSION = 1
 
@@ -43,43 +44,29 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def dig(doc: Any, path: str) -> Any:
-    cur = doc
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        else:
-            return None
-    return cur
-
-
 def partition_mechanism(manifest: dict[str, Any]) -> str:
     """How the run's partitions were made: ``toxiproxy`` when its peer links went through
     Toxiproxy (the provider's facts in the manifest say so), else ``iptables``."""
-    facts = (manifest.get("cluster") or {}).get("provider_facts") or {}
-    return "toxiproxy" if (facts.get("peer_links") or {}).get("via") == "toxiproxy" else "iptables"
+    return "toxiproxy" if dig(manifest, "cluster.provider_facts.peer_links.via") == "toxiproxy" else "iptables"
 
 
 def _how(manifest: dict[str, Any]) -> str:
-    provider = (manifest.get("cluster") or {}).get("provider") or "?"
+    provider = dig(manifest, "cluster.provider") or "?"
     return f"{provider} + {partition_mechanism(manifest)}"
 
 
 def compare_scenarios(runs: Sequence[Path], scenario: str) -> dict[str, Any]:
-    """Rows for every metric of every run's ``scenarios/<scenario>/failure_summary.json``."""
+    """Rows for every metric of every run's ``scenarios/<scenario>/failure_summary.json``
+    (DamagedFile naming the file when one is missing or unreadable)."""
     cols: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for run in runs:
-        sdir = run / "scenarios" / scenario
-        fs_path = sdir / "failure_summary.json"
-        if not fs_path.is_file():
-            raise FileNotFoundError(f"{fs_path}: no failure summary for scenario {scenario!r} in run {run.name}")
-        fs = json.loads(fs_path.read_text())
-        manifest = json.loads((run / "manifest.json").read_text())
+        fs = read_json(run / "scenarios" / scenario / "failure_summary.json")
+        manifest = read_json(run / "manifest.json")
         how = _how(manifest)
         poll_ms = dig(fs, "partition.election.poll_interval_median_ms")
-        cols.append({"run_id": run.name, "how": how, "harness_commit": (manifest.get("harness") or {}).get("commit"),
-                     "time_to_ready_s": (manifest.get("cluster") or {}).get("time_to_ready_s"),
+        cols.append({"run_id": run.name, "how": how, "harness_commit": dig(manifest, "harness.commit"),
+                     "time_to_ready_s": dig(manifest, "cluster.time_to_ready_s"),
                      "poll_interval_ms": poll_ms})
         for metric, path, unit, what in METRICS:
             rows.append({"metric": metric, "run_id": run.name, "how": how, "value": dig(fs, path), "unit": unit,
@@ -126,8 +113,6 @@ def to_markdown(doc: dict[str, Any]) -> str:
 def publish_scenario_comparison(runs: Sequence[Path], scenario: str, root: Path | None = None) -> Path:
     """``results/<ts>-<scenario>-compared/`` with scenario-comparison.{json,md} and a manifest,
     published atomically like any run."""
-    from harness.results.store import RunDirectory, git_commit
-
     doc = compare_scenarios(runs, scenario)
     rd = RunDirectory.create(f"{scenario}-compared", root)
     (rd.path / "scenario-comparison.md").write_text(to_markdown(doc))

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.errors import ArgumentError, DamagedFile
+
 #: results/ at the top of the repository, unless GBENCH_RESULTS_DIR says otherwise.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_SCHEMA_VERSION = 1
@@ -106,49 +108,237 @@ class RunDirectory:
         return dest
 
 
-def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
-    """Every run directory with its state (complete / incomplete / in-progress)."""
-    root = root or results_root()
+#: A published run's directory name: ``<UTC timestamp>-<name>`` (names sort by time).
+RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[\w.-]+$")
+#: Folders of the results root that are not runs.
+NOT_RUNS = ("diagrams", "benchmarks")
+#: What a run directory is, by its name: built (``.tmp-``), abandoned (``.incomplete``) or published.
+IN_PROGRESS, INCOMPLETE, COMPLETE, DAMAGED = "in progress (or crashed)", "incomplete", "complete", "damaged"
+
+#: Per kind of run (manifest ``kind``; a measurement run has none): the manifest fields every
+#: reader relies on, the file holding its results, and that file's fields, as (dotted path,
+#: JSON type, required). Rows of a results file are objects; a comparison row has ROW_FIELDS.
+MANIFEST_FIELDS: dict[str, tuple[tuple[str, type, bool], ...]] = {
+    "measurement": (("run_id", str, True), ("started_utc", str, True), ("scenario", dict, True),
+                    ("host", dict, True), ("software", dict, True), ("cluster", dict, True),
+                    ("cluster.system", str, True), ("cluster.nodes", int, True), ("cluster.provider", str, True),
+                    ("ended_utc", str, False)),
+    "comparison": (("run_id", str, True), ("source_runs", dict, True)),
+    "scenario-comparison": (("run_id", str, True), ("scenario", str, True), ("source_runs", list, True)),
+}
+RESULTS_FILES: dict[str, tuple[str, tuple[tuple[str, type, bool], ...]]] = {
+    "measurement": ("summary.json", (("rows", list, True), ("comparisons", list, False))),
+    "comparison": ("comparison.json", (("rows", list, True),)),
+    "scenario-comparison": ("scenario-comparison.json", (("rows", list, True),)),
+}
+ROW_FIELDS: dict[str, tuple[str, ...]] = {"comparison": ("metric", "system", "unit", "value")}
+_JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
+               bool: "true/false", type(None): "null"}
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in words ("an object", "a list", ...)."""
+    return next((name for t, name in _JSON_TYPES.items() if type(value) is t), type(value).__name__)
+
+
+def read_json(path: Path, expect: type = dict) -> Any:
+    """The JSON document at ``path``, which must be ``expect`` (a dict by default).
+
+    Raises DamagedFile naming the file and why: missing, unreadable, not UTF-8, not JSON,
+    or the wrong type at the top."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DamagedFile(str(path), "missing") from None
+    except UnicodeDecodeError as e:
+        raise DamagedFile(str(path), f"not UTF-8 (byte {e.start})") from None
+    except OSError as e:
+        raise DamagedFile(str(path), f"cannot be read: {e.strerror or e}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DamagedFile(str(path), f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise DamagedFile(str(path), "not valid JSON: nested too deeply") from None
+    if not isinstance(doc, expect):
+        raise DamagedFile(str(path), f"must be {_JSON_TYPES[expect]} at the top, got {json_type(doc)}")
+    return doc
+
+
+def dig(doc: Any, path: str) -> Any:
+    """The value at a dotted path of nested objects, or None where the path does not lead."""
+    cur = doc
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            return None
+    return cur
+
+
+def _check_fields(file: Path, doc: dict[str, Any], fields: tuple[tuple[str, type, bool], ...]) -> None:
+    for dotted, typ, required in fields:
+        parent, _, key = dotted.rpartition(".")
+        holder = dig(doc, parent) if parent else doc
+        if not isinstance(holder, dict) or key not in holder:
+            if required:
+                raise DamagedFile(str(file), f"field '{dotted}' is missing")
+            continue
+        v = holder[key]
+        if not isinstance(v, typ) or (typ is int and isinstance(v, bool)):
+            raise DamagedFile(str(file), f"field '{dotted}' must be {_JSON_TYPES[typ]}, got {json_type(v)}")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A published run, read and checked: its manifest and its results document
+    (summary.json, comparison.json or scenario-comparison.json, by ``kind``)."""
+
+    path: Path
+    kind: str  # measurement | comparison | scenario-comparison
+    manifest: dict[str, Any]
+    results: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @property
+    def results_file(self) -> str:
+        return RESULTS_FILES[self.kind][0]
+
+    @property
+    def system(self) -> str | None:
+        """The system a measurement run measured (manifest ``cluster.system``); None for comparisons."""
+        return self.manifest["cluster"]["system"] if self.kind == "measurement" else None
+
+    def scenarios(self) -> list[str]:
+        """Names of the fault scenarios the run holds (``scenarios/<name>/``)."""
+        d = self.path / "scenarios"
+        return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.is_dir() else []
+
+
+def read_run(path: Path) -> Run:
+    """The run at ``path``, its manifest and results file checked (DamagedFile naming the
+    file and reason when either is missing, unreadable or lacks a field readers rely on)."""
+    path = Path(path)
+    mf = path / "manifest.json"
+    manifest = read_json(mf)
+    kind = manifest.get("kind", "measurement")
+    if kind not in MANIFEST_FIELDS:
+        raise DamagedFile(str(mf), f"field 'kind': unknown kind of run {kind!r} "
+                                   f"(known: {', '.join(MANIFEST_FIELDS)})")
+    _check_fields(mf, manifest, MANIFEST_FIELDS[kind])
+    name, fields = RESULTS_FILES[kind]
+    results = read_json(path / name)
+    _check_fields(path / name, results, fields)
+    for i, row in enumerate(results["rows"]):
+        if not isinstance(row, dict):
+            raise DamagedFile(str(path / name), f"rows[{i}] must be an object, got {json_type(row)}")
+        missing = [k for k in ROW_FIELDS.get(kind, ()) if k not in row]
+        if missing:
+            raise DamagedFile(str(path / name), f"rows[{i}] lacks {', '.join(missing)}")
+    return Run(path, kind, manifest, results)
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One line of ``gbench ls``: a run directory, its state and, when readable, the run.
+
+    ``why`` says why an incomplete run stopped (its INCOMPLETE file) or what is damaged
+    (file and reason); ``run`` is set for complete runs only."""
+
+    run_id: str
+    path: Path
+    state: str  # IN_PROGRESS | INCOMPLETE | COMPLETE | DAMAGED
+    why: str = ""
+    run: Run | None = None
+
+
+def _incomplete_reason(path: Path) -> str:
+    try:
+        lines = (path / "INCOMPLETE").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError as e:
+        return f"no reason recorded (INCOMPLETE: {e.strerror or e})"
+    return lines[0] if lines else "no reason recorded (INCOMPLETE is empty)"
+
+
+def _run_dirs(root: Path) -> list[tuple[str, Path, str]]:
+    """(run id, directory, state by name) for every run directory under ``root``, oldest first.
+    A published run is a directory with a manifest.json, or one named like a run id (then a
+    missing manifest makes it damaged); other folders are not runs."""
+    if not root.is_dir():
+        raise ArgumentError(str(root), "not a results directory (" + ("a file" if root.exists() else "no such "
+                                                                       "directory") + ")")
     out = []
-    if not root.exists():
-        return out
-    for p in sorted(root.iterdir()):
-        if not p.is_dir() or p.name in ("diagrams", "benchmarks"):
+    for p in root.iterdir():
+        if not p.is_dir() or p.name in NOT_RUNS:
             continue
         if p.name.startswith(".tmp-"):
-            state, rid = "in progress (or crashed)", p.name[5:]
+            out.append((p.name[len(".tmp-"):], p, IN_PROGRESS))
         elif p.name.endswith(".incomplete"):
-            state, rid = "incomplete", p.name[: -len(".incomplete")]
-        elif (p / "manifest.json").exists():
-            state, rid = "complete", p.name
-        else:
-            continue
-        info: dict[str, Any] = {"run_id": rid, "state": state, "path": str(p)}
-        mf = p / "manifest.json"
-        if mf.exists():
+            out.append((p.name[: -len(".incomplete")], p, INCOMPLETE))
+        elif (p / "manifest.json").exists() or RUN_ID_RE.match(p.name):
+            out.append((p.name, p, COMPLETE))
+    return sorted(out, key=lambda x: (x[0], x[1].name))
+
+
+def list_runs(root: Path | None = None) -> list[RunEntry]:
+    """Every run directory under ``root``, oldest first, with its state: complete, incomplete
+    (and why), in progress (or crashed), or damaged (which file, and why). Every published
+    run is read, so a damaged one shows here rather than when a command trips on it."""
+    root = root or results_root()
+    out = []
+    for rid, p, state in _run_dirs(root):
+        if state == INCOMPLETE:
+            out.append(RunEntry(rid, p, state, why=_incomplete_reason(p)))
+        elif state == COMPLETE:
             try:
-                m = json.loads(mf.read_text())
-                info.update({"scenario": m.get("scenario", {}).get("name"), "started": m.get("started_utc"),
-                             "nodes": m.get("cluster", {}).get("nodes"), "system": m.get("cluster", {}).get("system")})
-            except (OSError, ValueError):
-                pass
-        out.append(info)
+                out.append(RunEntry(rid, p, state, run=read_run(p)))
+            except DamagedFile as e:
+                out.append(RunEntry(rid, p, DAMAGED, why=str(e)))
+        else:
+            out.append(RunEntry(rid, p, state))
     return out
 
 
-def find_run(ref: str, root: Path | None = None) -> Path:
-    """A run by id, unique prefix, path, or 'latest'."""
+def find_run(ref: str, root: Path | None = None, argument: str = "RUN") -> Path:
+    """The directory of the run ``ref`` names: a run id, a unique prefix of one, 'latest' (the
+    newest published run), or the path of a run directory (one with a manifest.json, inside or
+    outside the results root). ArgumentError (exit 2) naming ``argument`` and ``ref`` when it
+    names no published run.
+
+    Only names and paths are resolved here; :func:`read_run` then reads the run, so 'latest'
+    never skips a damaged newest run for an older one."""
     root = root or results_root()
+
+    def refuse(reason: str) -> ArgumentError:
+        return ArgumentError(argument, f"{ref!r} {reason}")
+
+    if not ref.strip():
+        raise ArgumentError(argument, "empty run reference (give a run id, a unique prefix of one, 'latest' or a "
+                                      "run directory)")
     p = Path(ref)
     if p.is_dir():
+        if not (p / "manifest.json").is_file():
+            raise refuse("is a directory but not a run (no manifest.json in it)")
+        if p.name.startswith(".tmp-") or p.name.endswith(".incomplete"):
+            raise refuse(f"is not a published run ({IN_PROGRESS if p.name.startswith('.tmp-') else INCOMPLETE})")
         return p
-    runs = [r for r in list_runs(root) if r["state"] == "complete"]
-    if ref == "latest" and runs:
-        return Path(runs[-1]["path"])
-    matches = [r for r in runs if r["run_id"].startswith(ref)]
+    if "/" in ref or ref in (".", ".."):
+        raise refuse("is not a run directory" + (" (it is a file)" if p.exists() else " (no such directory)"))
+    dirs = _run_dirs(root)
+    published = [(rid, d) for rid, d, state in dirs if state == COMPLETE]
+    if ref == "latest":
+        if not published:
+            raise refuse(f"names no run: there is no published run in {root}")
+        return published[-1][1]
+    matches = [(rid, d) for rid, d in published if rid.startswith(ref)]
     if len(matches) == 1:
-        return Path(matches[0]["path"])
-    from harness.errors import GbenchError
-    if not matches:
-        raise GbenchError(f"no complete run matches {ref!r} in {root}")
-    raise GbenchError(f"{ref!r} is ambiguous: {', '.join(m['run_id'] for m in matches)}")
+        return matches[0][1]
+    if matches:
+        raise refuse(f"is ambiguous: {', '.join(rid for rid, _ in matches)}")
+    unpublished = [f"{d.name} ({state})" for rid, d, state in dirs if state != COMPLETE and rid.startswith(ref)]
+    raise refuse(f"matches no published run in {root}" + (f"; not published: {', '.join(unpublished)}"
+                                                           if unpublished else ""))

@@ -33,9 +33,11 @@ def _value_limit_hint(system: Any) -> str:
     return f" (--max-request-bytes {limit} minus request overhead)" if limit is not None else ""
 
 
-def check_suite(suite: Suite, system: HasValueLimit) -> list[Any]:
+def check_suite(suite: Suite, system: HasValueLimit | None) -> list[Any]:
     """Every check of ``suite`` that needs no cluster; returns its loaded scenarios.
 
+    ``system`` None (its binaries are not on this host) skips only the value-size limit: a
+    broken scenario file is still reported, though the suite cannot run here anyway.
     Raises ConfigError naming the scenario or workload file at fault."""
     from harness.scenario.spec import load_scenario
 
@@ -46,6 +48,8 @@ def check_suite(suite: Suite, system: HasValueLimit) -> list[Any]:
         if sc.nodes != suite.nodes:
             raise ConfigError(sc.source, "nodes", f"the scenario needs {sc.nodes} nodes but the suite's cluster has "
                                                   f"{suite.nodes} (scenarios run on the suite's cluster)")
+    if system is None:
+        return scenarios
     hint = _value_limit_hint(system)
     for w in list(suite.workloads) + [w for sc in scenarios for w in sc.workloads]:
         check_against_system(w, system.max_value_bytes, hint)

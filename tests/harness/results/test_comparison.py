@@ -4,16 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from harness.errors import DamagedFile
 from harness.results.comparison import RowQuery, comparison_rows, write_comparison
+from tests.harness.results.fake_runs import measurement_run
 
 
 def _run(root: Path, name: str, system: str, rows: list[dict], verdicts: list[dict] | None = None) -> Path:
-    p = root / name
-    p.mkdir(parents=True)
-    (p / "summary.json").write_text(json.dumps({"rows": rows, "verdicts": verdicts or []}))
-    (p / "manifest.json").write_text(json.dumps({"run_id": name, "host": {"cpu_model": "X", "logical_cores": 2},
-                                                 "cluster": {"system": system, "nodes": 5}}))
-    return p
+    return measurement_run(root, name, system, rows, verdicts)
 
 
 def _row(workload: str, op: str, **kw: float) -> dict:
@@ -50,3 +49,16 @@ def test_write_comparison_publishes_a_run(tmp_path: Path) -> None:
     m = json.loads((out / "manifest.json").read_text())
     assert m["kind"] == "comparison" and m["source_runs"] == {"etcd": "e1", "cassandra": None}
     assert (out / "comparison.csv").read_text().splitlines()[0] == "metric,system,value,unit,run_id,file,query,note"
+
+
+def test_a_damaged_run_is_an_error_never_not_measured(tmp_path: Path) -> None:
+    etcd = _run(tmp_path, "e1", "etcd", [])
+    cass = _run(tmp_path, "c1", "cassandra", [])
+    (cass / "summary.json").write_text('{"rows": ')
+    with pytest.raises(DamagedFile, match=f"^{cass}/summary.json: not valid JSON: Expecting value at line 1 column 10$"):
+        comparison_rows({"etcd": etcd, "cassandra": cass})
+    fs = etcd / "scenarios" / "etcd-leader-in-minority" / "failure_summary.json"
+    fs.parent.mkdir(parents=True)
+    fs.write_bytes(b"\x00\xff")
+    with pytest.raises(DamagedFile, match=f"^{fs}: not UTF-8 \\(byte 1\\)$"):
+        comparison_rows({"etcd": etcd, "cassandra": None})

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from harness.results.scenario_comparison import compare_scenarios, publish_scenario_comparison, to_markdown
 
 
@@ -39,3 +41,18 @@ def test_rows_spread_and_markdown(tmp_path: Path) -> None:
     assert "not measured" in md  # recovery: absent, printed as such, never a default
     out = publish_scenario_comparison([a, b], "sc", tmp_path)
     assert out.name.endswith("-sc-compared") and (out / "scenario-comparison.md").read_text() == md
+
+
+def test_a_missing_or_damaged_failure_summary_names_the_file(tmp_path: Path) -> None:
+    from harness.errors import DamagedFile
+
+    a = _run(tmp_path, "20260101T000000Z-a", "netns", None, 1.07, 4)
+    fs = a / "scenarios" / "sc" / "failure_summary.json"
+    fs.write_text("[]")
+    with pytest.raises(DamagedFile) as ei:
+        compare_scenarios([a], "sc")
+    assert str(ei.value) == f"{fs}: must be an object at the top, got a list"
+    fs.unlink()
+    with pytest.raises(DamagedFile) as ei:
+        compare_scenarios([a], "sc")
+    assert str(ei.value) == f"{fs}: missing"
