@@ -20,7 +20,8 @@ run directory (one holding a manifest.json).
 Exit codes: 0 ok; 1 a failed run or check, or a run whose files are missing or damaged (the
 message names the file and why); 2 bad input: a malformed file, an option out of bounds, or a
 reference to something that is not there (a RUN that names no run, a SCENARIO the run does not
-hold, a --results that is not a directory); 130 interrupted (Ctrl-C, SIGTERM).
+hold, a --results that is not a directory); 130 interrupted (Ctrl-C, SIGTERM). ``gbench check``
+also exits 3 when a history could not be decided (harness/checkers/check_command.py).
 """
 from __future__ import annotations
 
@@ -351,14 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"gbench {package_version()}")
     subparsers = p.add_subparsers(dest="cmd", required=True)
 
-    class _Sub:
-        """Every subcommand without prefix matching: ``--node 3`` is an error, not ``--nodes 3``."""
-
-        @staticmethod
-        def add_parser(name: str, **kw: object) -> argparse.ArgumentParser:
-            return subparsers.add_parser(name, allow_abbrev=False, **kw)  # type: ignore[arg-type]
-
-    sub = _Sub()
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        """A subcommand without prefix matching: ``--node 3`` is an error, not ``--nodes 3``."""
+        return subparsers.add_parser(name, help=help, allow_abbrev=False)
 
     def cluster_args(sp: argparse.ArgumentParser) -> None:
         g = sp.add_argument_group("cluster")
@@ -374,51 +370,52 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--results", help="results root (default: ./results or $GBENCH_RESULTS_DIR)")
         sp.add_argument("--quiet", action="store_true", help="no live progress line")
 
-    r = sub.add_parser("run", help="run one workload file on a fresh cluster")
+    r = command("run", help="run one workload file on a fresh cluster")
     r.add_argument("workload")
     r.add_argument("--duration", type=duration_s, help=f"override duration_s (seconds, 0 < S <= {MAX_DURATION_S:g})")
     r.add_argument("--etcd-benchmark", action="store_true", help="also run etcd's benchmark tool with the same settings")
     cluster_args(r)
     r.set_defaults(fn=cmd_run)
 
-    sc = sub.add_parser("scenario", help="run one fault scenario (workloads + nemesis timeline) on a fresh cluster")
+    sc = command("scenario", help="run one fault scenario (workloads + nemesis timeline) on a fresh cluster")
     sc.add_argument("scenario")
     cluster_args(sc)
     sc.set_defaults(fn=cmd_scenario)
 
-    b = sub.add_parser("bench", help="the default measurement suite (what make bench runs)")
+    b = command("bench", help="the default measurement suite (what make bench runs)")
     b.add_argument("--suite", action="append", help="a suite file (repeatable; default: the etcd and Cassandra "
                    "suites, then their comparison)")
     cluster_args(b)
     b.set_defaults(fn=cmd_bench)
 
-    cp = sub.add_parser("compare", help="the etcd-vs-Cassandra table (spec Diagram 3) from two runs")
-    cp.add_argument("etcd_run")
-    cp.add_argument("cassandra_run")
+    cp = command("compare", help="the etcd-vs-Cassandra table (spec Diagram 3) from two runs")
+    cp.add_argument("etcd_run", metavar="ETCD_RUN")
+    cp.add_argument("cassandra_run", metavar="CASSANDRA_RUN")
     cp.add_argument("--results")
     cp.set_defaults(fn=cmd_compare)
 
-    cs = sub.add_parser("compare-scenarios", help="one scenario's failure summaries from several runs, side by side "
+    cs = command("compare-scenarios", help="one scenario's failure summaries from several runs, side by side "
                                                   "(e.g. netns + iptables, docker + iptables, docker + Toxiproxy)")
-    cs.add_argument("scenario")
-    cs.add_argument("runs", nargs="+")
+    cs.add_argument("scenario", metavar="SCENARIO")
+    cs.add_argument("runs", nargs="+", metavar="RUN")
     cs.add_argument("--results")
     cs.set_defaults(fn=cmd_compare_scenarios)
 
-    ls = sub.add_parser("ls", help="list runs")
+    ls = command("ls", help="list runs: complete (what it is), incomplete (why), in progress, damaged (file: why)")
     ls.add_argument("--results")
     ls.set_defaults(fn=cmd_ls)
 
-    sh = sub.add_parser("show", help="summary table of a run")
-    sh.add_argument("run", nargs="?", default="latest")
+    sh = command("show", help="summary table of a run")
+    sh.add_argument("run", nargs="?", default="latest", metavar="RUN",
+                    help="a run id, a unique prefix of one, 'latest' (default) or a run directory")
     sh.add_argument("--results")
     sh.set_defaults(fn=cmd_show)
 
-    dg = sub.add_parser("diagrams", help="regenerate the guarantee diagrams from results/ (--check: verify them)")
+    dg = command("diagrams", help="regenerate the guarantee diagrams from results/ (--check: verify them)")
     dg.set_defaults(fn=_diagrams)
     _add_diagram_arguments(dg)
 
-    c = sub.add_parser("cleanup", help="remove what crashed runs left (processes, namespaces, bridge, rules, dirs; "
+    c = command("cleanup", help="remove what crashed runs left (processes, namespaces, bridge, rules, dirs; "
                                        "docker containers and networks by label)")
     c.add_argument("--force", action="store_true", help="also clean runs whose harness process is still alive")
     c.set_defaults(fn=cmd_cleanup)
@@ -426,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from harness.checkers.check_command import add_check_arguments, run_check  # noqa: F401
 
-        ck = sub.add_parser("check", help="judge history files (linearizability)")
+        ck = command("check", help="judge history files (linearizability)")
         add_check_arguments(ck)
         ck.set_defaults(fn=lambda a: _check(a))
     except ImportError:  # pragma: no cover - checkers always ship; guard keeps the CLI usable mid-refactor

@@ -42,12 +42,14 @@ def check_suite(suite: Suite, system: HasValueLimit | None) -> list[Any]:
     from harness.scenario.spec import load_scenario
 
     scenarios = [load_scenario(p) for p in suite.scenarios]
-    for sc in scenarios:
+    for i, sc in enumerate(scenarios):  # a scenario that does not fit is the suite's choice: name the suite
         if sc.system != suite.system:
-            raise ConfigError(sc.source, "system", f"{sc.system!r} differs from the suite's {suite.system!r}")
+            raise ConfigError(suite.source, f"scenarios[{i}]", f"{sc.source} is a scenario for {sc.system!r}, "
+                                                               f"the suite's system is {suite.system!r}")
         if sc.nodes != suite.nodes:
-            raise ConfigError(sc.source, "nodes", f"the scenario needs {sc.nodes} nodes but the suite's cluster has "
-                                                  f"{suite.nodes} (scenarios run on the suite's cluster)")
+            raise ConfigError(suite.source, f"scenarios[{i}]", f"{sc.source} needs {sc.nodes} nodes but the suite's "
+                                                               f"cluster has {suite.nodes} (scenarios run on the "
+                                                               "suite's cluster)")
     if system is None:
         return scenarios
     hint = _value_limit_hint(system)

@@ -382,6 +382,7 @@ def test_version(root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
 
 _WL = str(REPO / "workloads" / "etcd-put-256B.yaml")
 _SC = str(REPO / "workloads" / "scenarios" / "etcd-leader-in-minority.yaml")
+_CASS_SC = str(REPO / "workloads" / "scenarios" / "cassandra-partition-2-3.yaml")
 _DURATION = "must be a finite number of seconds with 0 < S <= 86400, got"
 
 
@@ -440,9 +441,10 @@ def _suite(path: Path, system: str, nodes: int, workloads: list[str], scenarios:
 
 @pytest.mark.parametrize("second, blamed, reason", [
     ("broken-scenario", "{tmp}/broken.yaml", "malformed YAML"),
-    ("scenario-nodes", _SC, "the scenario needs 5 nodes but the suite's cluster has 3"),
-    ("scenario-system", str(REPO / "workloads" / "scenarios" / "cassandra-partition-2-3.yaml"),
-     "'cassandra' differs from the suite's 'etcd'"),
+    ("scenario-nodes", "{tmp}/second.yaml", f"field 'scenarios[0]': {_SC} needs 5 nodes but the suite's cluster "
+                                            "has 3"),
+    ("scenario-system", "{tmp}/second.yaml", f"field 'scenarios[0]': {_CASS_SC} is a scenario for 'cassandra', the "
+                                             "suite's system is 'etcd'"),
     ("value-size", str(REPO / "workloads" / "etcd-put-1MiB.yaml"), "exceeds etcd's request limit of 1000 bytes"),
     ("not-runnable-here", "{tmp}/broken.yaml", "malformed YAML"),
 ])
@@ -457,7 +459,7 @@ def test_bench_checks_every_suite_before_the_first_cluster(root: Path, tmp_path:
     second_suite = {
         "broken-scenario": lambda p: _suite(p, "etcd", 5, [_WL], [str(tmp_path / "broken.yaml")]),
         "scenario-nodes": lambda p: _suite(p, "etcd", 3, [_WL], [_SC]),
-        "scenario-system": lambda p: _suite(p, "etcd", 5, [_WL], [blamed]),
+        "scenario-system": lambda p: _suite(p, "etcd", 5, [_WL], [_CASS_SC]),
         "value-size": lambda p: _suite(p, "etcd", 5, [blamed]),
         "not-runnable-here": lambda p: _suite(p, "cassandra", 5, [str(REPO / "workloads" / "cassandra-put-256B.yaml")],
                                               [str(tmp_path / "broken.yaml")]),
