@@ -287,7 +287,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     width = max(len(e.run_id) for e in entries)
     for e in entries:
         detail = _describe(e.run) if e.state == COMPLETE and e.run is not None else e.why
-        print(f"{e.run_id:{width}s}  {e.state:10s}  {detail}".rstrip())
+        print(f"{e.run_id:{width}s}  {e.state:11s}  {detail}".rstrip())
     return 0
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from harness.errors import ArgumentError, DamagedFile
 
 #: results/ at the top of the repository, unless GBENCH_RESULTS_DIR says otherwise.
@@ -68,8 +70,12 @@ class RunDirectory:
         return rd
 
     def open(self) -> "RunDirectory":
+        """Create the temporary directory, recording this process as its owner (``OWNER_FILE``),
+        so ``gbench ls`` can tell a run in progress from one whose process died."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.path.mkdir()
+        me = psutil.Process()
+        (self.path / OWNER_FILE).write_text(json.dumps({"pid": me.pid, "create_time": me.create_time()}))
         return self
 
     @classmethod
@@ -93,6 +99,7 @@ class RunDirectory:
 
     def complete(self) -> Path:
         """Atomically publish the run."""
+        (self.path / OWNER_FILE).unlink(missing_ok=True)
         os.replace(self.path, self.final_path)
         return self.final_path
 
@@ -101,6 +108,7 @@ class RunDirectory:
         if not self.path.exists():
             return None
         (self.path / "INCOMPLETE").write_text(reason.rstrip() + "\n")
+        (self.path / OWNER_FILE).unlink(missing_ok=True)
         dest = self.root / f"{self.run_id}.incomplete"
         if dest.exists():
             shutil.rmtree(dest)
@@ -108,12 +116,15 @@ class RunDirectory:
         return dest
 
 
+#: In a run being built: the pid and start time of the process building it.
+OWNER_FILE = ".owner.json"
 #: A published run's directory name: ``<UTC timestamp>-<name>`` (names sort by time).
 RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[\w.-]+$")
 #: Folders of the results root that are not runs.
 NOT_RUNS = ("diagrams", "benchmarks")
-#: What a run directory is, by its name: built (``.tmp-``), abandoned (``.incomplete``) or published.
-IN_PROGRESS, INCOMPLETE, COMPLETE, DAMAGED = "in progress (or crashed)", "incomplete", "complete", "damaged"
+#: What a run directory is: being built (``.tmp-``, its owner alive), crashed (``.tmp-``, its owner
+#: gone), abandoned (``.incomplete``), published (complete), or published but unreadable (damaged).
+IN_PROGRESS, CRASHED, INCOMPLETE, COMPLETE, DAMAGED = "in progress", "crashed", "incomplete", "complete", "damaged"
 
 #: Per kind of run (manifest ``kind``; a measurement run has none): the manifest fields every
 #: reader relies on, the file holding its results, and that file's fields, as (dotted path,
@@ -251,9 +262,28 @@ class RunEntry:
 
     run_id: str
     path: Path
-    state: str  # IN_PROGRESS | INCOMPLETE | COMPLETE | DAMAGED
+    state: str  # IN_PROGRESS | CRASHED | INCOMPLETE | COMPLETE | DAMAGED
     why: str = ""
     run: Run | None = None
+
+
+def _builder_state(path: Path) -> tuple[str, str]:
+    """(IN_PROGRESS or CRASHED, why) of a ``.tmp-`` run directory, from its OWNER_FILE: the
+    recorded process still runs (same pid, same start time) or it is gone."""
+    try:
+        owner = json.loads((path / OWNER_FILE).read_text(encoding="utf-8"))
+        pid, started = int(owner["pid"]), float(owner["create_time"])
+    except FileNotFoundError:
+        return IN_PROGRESS, "or crashed: no owner recorded"
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return IN_PROGRESS, f"or crashed: {OWNER_FILE} unreadable ({type(e).__name__})"
+    try:
+        alive = abs(psutil.Process(pid).create_time() - started) < 1.0
+    except psutil.Error:  # no such process, or not ours to inspect
+        alive = False
+    if alive:
+        return IN_PROGRESS, f"by pid {pid}"
+    return CRASHED, f"pid {pid} is gone (killed before it could mark the run incomplete)"
 
 
 def _incomplete_reason(path: Path) -> str:
@@ -286,20 +316,22 @@ def _run_dirs(root: Path) -> list[tuple[str, Path, str]]:
 
 def list_runs(root: Path | None = None) -> list[RunEntry]:
     """Every run directory under ``root``, oldest first, with its state: complete, incomplete
-    (and why), in progress (or crashed), or damaged (which file, and why). Every published
-    run is read, so a damaged one shows here rather than when a command trips on it."""
+    (and why), in progress (by which pid), crashed (its process gone) or damaged (which file,
+    and why). Every published run is read, so a damaged one shows here rather than when a
+    command trips on it."""
     root = root or results_root()
     out = []
     for rid, p, state in _run_dirs(root):
         if state == INCOMPLETE:
             out.append(RunEntry(rid, p, state, why=_incomplete_reason(p)))
+        elif state == IN_PROGRESS:
+            builder, why = _builder_state(p)
+            out.append(RunEntry(rid, p, builder, why=why))
         elif state == COMPLETE:
             try:
                 out.append(RunEntry(rid, p, state, run=read_run(p)))
             except DamagedFile as e:
                 out.append(RunEntry(rid, p, DAMAGED, why=str(e)))
-        else:
-            out.append(RunEntry(rid, p, state))
     return out
 
 

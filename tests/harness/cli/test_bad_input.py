@@ -122,17 +122,17 @@ def test_ls_lists_every_run_with_its_state_and_why(root: Path, capsys: pytest.Ca
     assert (rc, err) == (0, "")
     w = len(COMPARED.name)
     assert out.splitlines() == [
-        f"{'20260101T000000Z-etcd':{w}}  complete    5-node etcd on netns, 0 summary rows, started 2026-01-01T00:00:00",
-        f"{'20260101T000200Z-listed':{w}}  damaged     {root}/20260101T000200Z-listed/manifest.json: must be an "
+        f"{'20260101T000000Z-etcd':{w}}  complete     5-node etcd on netns, 0 summary rows, started 2026-01-01T00:00:00",
+        f"{'20260101T000200Z-listed':{w}}  damaged      {root}/20260101T000200Z-listed/manifest.json: must be an "
         "object at the top, got a list",
-        f"{'20260101T000300Z-str-scenario':{w}}  damaged     {root}/20260101T000300Z-str-scenario/manifest.json: "
+        f"{'20260101T000300Z-str-scenario':{w}}  damaged      {root}/20260101T000300Z-str-scenario/manifest.json: "
         "field 'scenario' must be an object, got a string",
-        f"{'20260101T000400Z-bare':{w}}  damaged     {root}/20260101T000400Z-bare/manifest.json: missing",
-        f"{'20260101T000500Z-nosum':{w}}  damaged     {root}/20260101T000500Z-nosum/summary.json: not valid JSON: "
+        f"{'20260101T000400Z-bare':{w}}  damaged      {root}/20260101T000400Z-bare/manifest.json: missing",
+        f"{'20260101T000500Z-nosum':{w}}  damaged      {root}/20260101T000500Z-nosum/summary.json: not valid JSON: "
         "Expecting value at line 1 column 11",
-        f"{'20260101T000600Z-stopped':{w}}  incomplete  interrupted (Ctrl-C / SIGTERM)",
-        f"{'20260101T000700Z-busy':{w}}  in progress (or crashed)",
-        f"{COMPARED.name}  complete    scenario etcd-leader-in-minority compared across 4 runs",
+        f"{'20260101T000600Z-stopped':{w}}  incomplete   interrupted (Ctrl-C / SIGTERM)",
+        f"{'20260101T000700Z-busy':{w}}  in progress  or crashed: no owner recorded",
+        f"{COMPARED.name}  complete     scenario etcd-leader-in-minority compared across 4 runs",
     ]
 
 
@@ -348,6 +348,10 @@ def test_compare_of_a_damaged_run_names_the_file(root: Path, capsys: pytest.Capt
     rc, out, err = gbench(capsys, "compare", "20260101T000000Z", "20260101T010000Z")
     assert (rc, one_line(err)) == (1, f"gbench: error: {fs}: not valid JSON: Expecting property name enclosed in "
                                       "double quotes at line 1 column 2")
+    fs.unlink()
+    manifest = write(root / "20260101T000000Z-etcd" / "manifest.json", {"run_id": "x", "cluster": "etcd"})
+    rc, out, err = gbench(capsys, "compare", "20260101T000000Z", "20260101T010000Z")
+    assert (rc, one_line(err)) == (1, f"gbench: error: {manifest}: field 'started_utc' is missing")
     assert len(list(root.iterdir())) == 3, "nothing published"
 
 

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness.errors import ArgumentError, DamagedFile
 from harness.results.percentiles import nearest_rank, summarize
-from harness.results.store import (COMPLETE, DAMAGED, IN_PROGRESS, INCOMPLETE, RunDirectory, find_run, list_runs,
-                                   new_run_id, read_json, read_run)
+from harness.results.store import (COMPLETE, CRASHED, DAMAGED, IN_PROGRESS, INCOMPLETE, OWNER_FILE, RunDirectory,
+                                   find_run, list_runs, new_run_id, read_json, read_run)
 from tests.harness.results.fake_runs import comparison_run, measurement_run, scenario_comparison_run, write
 
 
@@ -23,19 +26,37 @@ def test_run_is_invisible_until_complete(tmp_path: Path) -> None:
     fake = measurement_run(tmp_path / "src", rd.run_id)
     for f in ("manifest.json", "summary.json"):
         rd.write_json(f, json.loads((fake / f).read_text()))
-    assert [(r.run_id, r.state) for r in list_runs(tmp_path)] == [(rd.run_id, IN_PROGRESS)]
+    assert [(r.run_id, r.state, r.why) for r in list_runs(tmp_path)] == [(rd.run_id, IN_PROGRESS,
+                                                                          f"by pid {os.getpid()}")]
     with pytest.raises(ArgumentError, match="matches no published run.*not published: .tmp-"):
         find_run(rd.run_id, tmp_path)
     final = rd.complete()
     assert final == tmp_path / rd.run_id and (final / "manifest.json").exists()
+    assert sorted(p.name for p in final.iterdir()) == ["manifest.json", "summary.json"]  # no owner file
     assert [r.state for r in list_runs(tmp_path)] == [COMPLETE]
     assert find_run("latest", tmp_path) == final
+
+
+def test_a_run_whose_process_died_is_crashed_not_in_progress(tmp_path: Path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os, psutil; p = psutil.Process(); "
+                           "print(p.pid, p.create_time())"], capture_output=True, text=True, check=True)
+    pid, started = gone.stdout.split()
+    write(tmp_path / ".tmp-20260101T000000Z-killed" / OWNER_FILE, {"pid": int(pid), "create_time": float(started)})
+    write(tmp_path / ".tmp-20260101T000100Z-reused" / OWNER_FILE, {"pid": os.getpid(), "create_time": 12.0})
+    write(tmp_path / ".tmp-20260101T000200Z-garbled" / OWNER_FILE, ["pid"])
+    assert [(e.run_id, e.state, e.why) for e in list_runs(tmp_path)] == [
+        ("20260101T000000Z-killed", CRASHED, f"pid {pid} is gone (killed before it could mark the run incomplete)"),
+        ("20260101T000100Z-reused", CRASHED,  # same pid, another start time: another process
+         f"pid {os.getpid()} is gone (killed before it could mark the run incomplete)"),
+        ("20260101T000200Z-garbled", IN_PROGRESS, f"or crashed: {OWNER_FILE} unreadable (TypeError)"),
+    ]
 
 
 def test_abandoned_run_is_marked_incomplete_with_why(tmp_path: Path) -> None:
     rd = RunDirectory.create("bench", tmp_path)
     where = rd.abandon("interrupted (Ctrl-C / SIGTERM)\nmore detail")
     assert where is not None and where.name.endswith(".incomplete")
+    assert [p.name for p in where.iterdir()] == ["INCOMPLETE"]
     assert (where / "INCOMPLETE").read_text() == "interrupted (Ctrl-C / SIGTERM)\nmore detail\n"
     [entry] = list_runs(tmp_path)
     assert (entry.run_id, entry.state, entry.why) == (rd.run_id, INCOMPLETE, "interrupted (Ctrl-C / SIGTERM)")
@@ -136,7 +157,7 @@ def test_list_runs_lists_every_run_and_says_what_is_damaged(tmp_path: Path) -> N
         ("20260101T000400Z-no-summary", DAMAGED, f"{tmp_path}/20260101T000400Z-no-summary/summary.json: missing"),
         ("20260101T000500Z-x", INCOMPLETE, "RuntimeError: boom"),
         ("20260101T000550Z-z", INCOMPLETE, "no reason recorded (INCOMPLETE: No such file or directory)"),
-        ("20260101T000600Z-y", IN_PROGRESS, ""),
+        ("20260101T000600Z-y", IN_PROGRESS, "or crashed: no owner recorded"),
     ]
     complete = [e for e in list_runs(tmp_path) if e.state == COMPLETE]
     assert [e.run.kind for e in complete if e.run] == ["measurement", "scenario-comparison"]
