@@ -5,6 +5,11 @@ complete (rename is atomic on one filesystem), so a half-finished run never look
 complete. A run that fails or is interrupted is renamed ``results/<run_id>.incomplete/``
 with an ``INCOMPLETE`` file saying why (its node logs help diagnose), and ``gbench ls``
 marks it so. Run id = UTC timestamp + scenario name, e.g. ``20261124T061500Z-bench``.
+
+Reading: :func:`read_run` checks a published run's manifest and results file and raises
+``DamagedFile`` (file + reason, exit 1) when either is missing or malformed; :func:`find_run`
+resolves what the user typed (id, prefix, 'latest', run directory) or raises ``ArgumentError``
+(exit 2); :func:`list_runs` gives every run directory with its state.
 """
 from __future__ import annotations
 
@@ -142,7 +147,8 @@ RESULTS_FILES: dict[str, tuple[str, tuple[tuple[str, type, bool], ...]]] = {
     "comparison": ("comparison.json", (("rows", list, True),)),
     "scenario-comparison": ("scenario-comparison.json", (("rows", list, True),)),
 }
-ROW_FIELDS: dict[str, tuple[str, ...]] = {"comparison": ("metric", "system", "unit", "value")}
+ROW_FIELDS: dict[str, tuple[tuple[str, type], ...]] = {
+    "comparison": (("metric", str), ("system", str), ("unit", str), ("value", object))}
 _JSON_TYPES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
                bool: "true/false", type(None): "null"}
 
@@ -237,7 +243,7 @@ def read_run(path: Path) -> Run:
     mf = path / "manifest.json"
     manifest = read_json(mf)
     kind = manifest.get("kind", "measurement")
-    if kind not in MANIFEST_FIELDS:
+    if not isinstance(kind, str) or kind not in MANIFEST_FIELDS:
         raise DamagedFile(str(mf), f"field 'kind': unknown kind of run {kind!r} "
                                    f"(known: {', '.join(MANIFEST_FIELDS)})")
     _check_fields(mf, manifest, MANIFEST_FIELDS[kind])
@@ -247,9 +253,13 @@ def read_run(path: Path) -> Run:
     for i, row in enumerate(results["rows"]):
         if not isinstance(row, dict):
             raise DamagedFile(str(path / name), f"rows[{i}] must be an object, got {json_type(row)}")
-        missing = [k for k in ROW_FIELDS.get(kind, ()) if k not in row]
+        missing = [k for k, _ in ROW_FIELDS.get(kind, ()) if k not in row]
         if missing:
             raise DamagedFile(str(path / name), f"rows[{i}] lacks {', '.join(missing)}")
+        for k, typ in ROW_FIELDS.get(kind, ()):
+            if not isinstance(row[k], typ):
+                raise DamagedFile(str(path / name), f"rows[{i}].{k} must be {_JSON_TYPES[typ]}, got "
+                                                    f"{json_type(row[k])}")
     return Run(path, kind, manifest, results)
 
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.errors import ArgumentError, DamagedFile
 from harness.results.percentiles import nearest_rank, summarize
@@ -224,3 +226,81 @@ def test_nearest_rank_exact() -> None:
     assert nearest_rank([], 50) is None
     s = summarize([5, 1, 3])
     assert (s["p50"], s["p99"], s["max"], s["count"]) == (3, 5, 5, 3)
+
+
+# Property: whatever a run's JSON files hold, `gbench ls` and `gbench show` give a line and an
+# exit status, never a traceback; and a run read_run accepts is one show can print.
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                     max_leaves=8)
+
+
+def _paths(doc: object, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+def _mutate(doc: object, path: tuple, value: object, delete: bool) -> object:
+    if not path:
+        return value
+    parent = doc
+    for k in path[:-1]:
+        parent = parent[k]  # type: ignore[index]
+    if delete:
+        del parent[path[-1]]  # type: ignore[index, union-attr]
+    else:
+        parent[path[-1]] = value  # type: ignore[index]
+    return doc
+
+
+_FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"  # as in tests/harness/test_input_properties.py
+
+
+@settings(max_examples=5000 if _FUZZ else 300, deadline=None, derandomize=not _FUZZ, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(kind=st.sampled_from(["measurement", "comparison", "scenario-comparison"]),
+       file=st.sampled_from(["manifest", "results"]), data=st.data())
+def test_no_traceback_whatever_the_run_files_hold(kind: str, file: str, data: st.DataObject) -> None:
+    import contextlib
+    import io
+    import tempfile
+
+    from harness import cli
+
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        rid = "20260101T000000Z-x"
+        run = {"measurement": lambda: measurement_run(root, rid, rows=[{"tool": "harness", "op": "put"}]),
+               "comparison": lambda: comparison_run(root, rid, "a", "b"),
+               "scenario-comparison": lambda: scenario_comparison_run(root, rid, "sc", ["a"])}[kind]()
+        target = run / ("manifest.json" if file == "manifest" else
+                        {"measurement": "summary.json", "comparison": "comparison.json",
+                         "scenario-comparison": "scenario-comparison.json"}[kind])
+        if data.draw(st.booleans(), label="raw bytes"):
+            raw = target.read_bytes()
+            target.write_bytes(raw[: data.draw(st.integers(0, len(raw)), label="cut")] +
+                               data.draw(st.binary(max_size=3), label="tail"))
+        else:
+            doc = json.loads(target.read_text())
+            path = data.draw(st.sampled_from(_paths(doc)), label="path")
+            delete = bool(path) and data.draw(st.booleans(), label="delete")
+            write(target, _mutate(doc, path, data.draw(_json, label="value"), delete))
+        accepted = True
+        try:
+            read_run(run)
+        except DamagedFile:
+            accepted = False
+        for argv in (["ls", "--results", d], ["show", str(run)]):
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                rc = cli.main(argv)
+            if argv[0] == "ls" or accepted:
+                assert rc == 0, err.getvalue()
+            else:
+                assert rc == 1 and err.getvalue().startswith(f"gbench: error: {run}/"), err.getvalue()
