@@ -430,6 +430,19 @@ def test_bench_nodes_a_suite_cannot_use_blame_the_option(root: Path, capsys: pyt
     assert list(root.iterdir()) == []
 
 
+def test_bench_nodes_the_visibility_probe_cannot_use_blame_the_option(root: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "rf1.yaml").write_text("name: rf1\nsystem: cassandra\nduration_s: 1\ncassandra: {replication_factor: 1}\n")
+    suite = tmp_path / "vis.yaml"  # the workload fits 2 nodes; the probe's replication factor 3 does not
+    suite.write_text("name: vis\nsystem: cassandra\nnodes: 5\nworkloads: [rf1.yaml]\n"
+                     "visibility: {pairs: [[ONE, ONE]], delays_ms: [0], trials: 5, conditions: [normal]}\n")
+    rc, out, err = gbench(capsys, "bench", "--suite", str(suite), "--nodes", "2")
+    line = one_line(err)
+    assert rc == 2 and line.startswith(f"gbench: error: --nodes: 2 does not suit suite {suite}: visibility: "
+                                       "field 'replication_factor': "), line
+    assert list(root.iterdir()) == []
+
+
 class _FakeSystem:
     """What the pre-flight checks need of a system: its request limit."""
 
