@@ -268,7 +268,8 @@ def _describe(run: Run) -> str:
     if run.kind == "comparison":
         return "comparison of " + ", ".join(f"{s} {r or '(none)'}" for s, r in m["source_runs"].items())
     if run.kind == "scenario-comparison":
-        return f"scenario {m['scenario']} compared across {len(m['source_runs'])} runs"
+        n = len(m["source_runs"])
+        return f"scenario {m['scenario']} compared across {n} run{'' if n == 1 else 's'}"
     return (f"{m['cluster']['nodes']}-node {m['cluster']['system']} on {m['cluster']['provider']}, "
             f"{len(run.results['rows'])} summary rows, started {m['started_utc'][:19]}"
             + ("" if dig(m, "ended_utc") else ", no end time"))
@@ -276,7 +277,7 @@ def _describe(run: Run) -> str:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     """Every run with its state: complete (what it is), incomplete (why it stopped), in
-    progress (or crashed), or damaged (which file and why)."""
+    progress (by which pid), crashed (its process gone), or damaged (which file and why)."""
     from harness.results.store import COMPLETE, list_runs
 
     root = _results_dir(args, must_exist=True)
@@ -310,13 +311,17 @@ def cmd_show(args: argparse.Namespace) -> int:
             raise DamagedFile(str(md), f"cannot be read: {e}") from None
         print(text)
         return 0
+    def measured(path: str, unit: str = "") -> str:
+        v = dig(m, path)
+        return "not measured" if v is None else f"{v}{unit}"
+
     c = m["cluster"]
-    print(f"run {run.run_id}  ({m['started_utc']} .. {dig(m, 'ended_utc')})")
+    print(f"run {run.run_id}  ({m['started_utc']} .. {dig(m, 'ended_utc') or 'no end time recorded'})")
     print(f"cluster: {c['nodes']}-node {c['system']} {dig(m, 'software.' + c['system'] + '.version') or ''} on "
-          f"{c['provider']}, ready in {c.get('time_to_ready_s')} s")
-    print(f"host: {dig(m, 'host.cpu_model')} x{dig(m, 'host.logical_cores')}, fsync p50 "
-          f"{dig(m, 'host.fsync_latency.p50_ms')} ms p99 {dig(m, 'host.fsync_latency.p99_ms')} ms on "
-          f"{dig(m, 'host.data_dir_filesystem') or dig(m, 'host.filesystem')}")
+          f"{c['provider']}, ready in {measured('cluster.time_to_ready_s', ' s')}")
+    print(f"host: {measured('host.cpu_model')}, {measured('host.logical_cores', ' logical cores')}, fsync p50 "
+          f"{measured('host.fsync_latency.p50_ms', ' ms')} p99 {measured('host.fsync_latency.p99_ms', ' ms')} on "
+          f"{dig(m, 'host.data_dir_filesystem') or dig(m, 'host.filesystem') or 'an unrecorded filesystem'}")
     print(format_table(run.results["rows"]))
     for comp in run.results.get("comparisons") or []:
         if isinstance(comp, dict):

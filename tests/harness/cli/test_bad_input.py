@@ -155,13 +155,26 @@ def test_show_a_measurement_and_a_comparison(root: Path, capsys: pytest.CaptureF
     assert out.splitlines()[:3] == [
         "run 20260101T000000Z-etcd  (2026-01-01T00:00:00+00:00 .. 2026-01-01T00:10:00+00:00)",
         "cluster: 5-node etcd 1.0 on netns, ready in 1.5 s",
-        "host: X x2, fsync p50 0.2 ms p99 0.3 ms on ext4"]
+        "host: X, 2 logical cores, fsync p50 0.2 ms p99 0.3 ms on ext4"]
     assert "1.5" in out.splitlines()[4]
     comparison_run(root, "20260102T000000Z-comparison", "e", "c")
     rc, out, err = gbench(capsys, "show")  # default: latest
     assert (rc, err) == (0, "")
     assert out.splitlines()[0] == "comparison 20260102T000000Z-comparison of {'etcd': 'e', 'cassandra': 'c'}"
     assert out.splitlines()[2].split() == ["write_latency_p50_256B", "ms", "16.9", "30.0"]
+
+
+def test_show_says_not_measured_for_what_the_manifest_lacks(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = measurement_run(root, "20260101T000000Z-etcd")
+    m = json.loads((run / "manifest.json").read_text())
+    del m["ended_utc"], m["cluster"]["time_to_ready_s"]
+    write(run / "manifest.json", {**m, "host": {"fsync_latency": None}})
+    rc, out, err = gbench(capsys, "show")
+    assert (rc, err) == (0, "")
+    assert out.splitlines()[:3] == [
+        "run 20260101T000000Z-etcd  (2026-01-01T00:00:00+00:00 .. no end time recorded)",
+        "cluster: 5-node etcd 1.0 on netns, ready in not measured",
+        "host: not measured, not measured, fsync p50 not measured p99 not measured on an unrecorded filesystem"]
 
 
 def test_show_a_run_outside_the_results_root_by_path(root: Path, tmp_path: Path,
