@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from diagram_gen import gallery
-from diagram_gen.claims import Verdict, contradiction_entry, contradictions_markdown, evaluate_all
+from diagram_gen.claims import CITED, Verdict, cited_entry, contradiction_entry, contradictions_markdown, evaluate_all
 from diagram_gen.lint import Problem, lint_data
 from diagram_gen.model import KIND_TYPES, DiagramSpec, NotMeasured, ResolvedDiagram
 from diagram_gen.provenance import build_sidecar, dumps, missing_files
@@ -77,6 +77,10 @@ class BuildReport:
     written: list[Path]
     problems: list[Problem]
     contradictions: list[dict[str, Any]]
+    #: cited claims (the spec's figures from other hardware), listed apart in the report
+    cited: list[dict[str, Any]] = field(default_factory=list)
+    #: damaged files of the runs (file relative to the repository -> reason): an error
+    damaged: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -141,6 +145,9 @@ def _not_measured_problems(file: str, d: ResolvedDiagram) -> list[Problem]:
 
 def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Path,
                   written: list[Path]) -> DiagramResult:
+    """Lint, parse, resolve, render and save one spec; every problem is recorded, none raised.
+    The sidecar names the runs of the results root (``inputs.runs``): rendering from exactly
+    those runs gives these bytes again."""
     from diagram_gen.render import RendererMissing, get_renderer
 
     file = rel_to(path, repo_root)
@@ -179,7 +186,7 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
         if v.failure:
             res.problems.append(Problem(file, f"claims.{i}.{v.claim.id}", v.failure))
     if fig is None:
-        res.sidecar = build_sidecar(d, res.verdicts, sha, {})
+        res.sidecar = build_sidecar(d, res.verdicts, sha, {}, resolver.runs)
         return res
     gdir = Path(out_root) / spec.guarantee
     svg, png, js = gdir / f"{spec.kind}.svg", gdir / f"{spec.kind}.png", gdir / f"{spec.kind}.json"
@@ -188,10 +195,10 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
     except Exception as e:
         res.problems.append(Problem(file, "type", f"saving the figure failed: {type(e).__name__}: {e}"))
         res.errors.append(f"saving failed: {e}")
-        res.sidecar = build_sidecar(d, res.verdicts, sha, {})
+        res.sidecar = build_sidecar(d, res.verdicts, sha, {}, resolver.runs)
         return res
     res.outputs = {k: f"{spec.guarantee}/{p.name}" for k, p in (("svg", svg), ("png", png), ("json", js))}
-    res.sidecar = build_sidecar(d, res.verdicts, sha, {"svg": svg.name, "png": png.name})
+    res.sidecar = build_sidecar(d, res.verdicts, sha, {"svg": svg.name, "png": png.name}, resolver.runs)
     _atomic_write(js, dumps(res.sidecar).encode("utf-8"))
     written.extend([svg, png, js])
     for fld, f in missing_files(res.sidecar, repo_root):
@@ -208,6 +215,7 @@ def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: P
     results: list[DiagramResult] = []
     problems: list[Problem] = []
     seen_ids: dict[str, str] = {}
+    resolver.check_runs()  # every run's manifest, results file and scenario summaries, before any figure
     files = spec_files(Path(specs_root))
     if not files:
         problems.append(Problem(rel_to(Path(specs_root), repo_root), "(folder)", "no spec files (<guarantee>/<kind>.yaml)"))
@@ -224,19 +232,25 @@ def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: P
             seen_ids.setdefault(r.spec.id, r.spec_file)
         results.append(r)
         problems.extend(r.problems)
+    for file, reason in sorted(resolver.damaged.items()):
+        problems.append(Problem(file, "(file)", f"damaged: {reason}; its run is refused (no figure falls back to "
+                                                "an older run): repair or remove the run"))
     contradictions = [contradiction_entry(v, r.spec_file, r.spec.id) for r in results if r.spec
                       for v in sorted(r.verdicts, key=lambda v: v.claim.id) if v.verdict == "contradicted"]
+    cited = [cited_entry(v, r.spec_file, r.spec.id) for r in results if r.spec
+             for v in sorted(r.verdicts, key=lambda v: v.claim.id) if v.verdict == CITED]
     cards = [r.card() for r in results]
     docs = {
-        "contradictions.json": dumps({"contradictions": contradictions}),
-        "contradictions.md": contradictions_markdown(contradictions),
+        "contradictions.json": dumps({"contradictions": contradictions, "cited": cited}),
+        "contradictions.md": contradictions_markdown(contradictions, cited),
         "index.html": gallery.render_index_html(cards),
         "README.md": gallery.render_readme(cards),
     }
     for name, text in docs.items():
         _atomic_write(out_root / name, text.encode("utf-8"))
         written.append(out_root / name)
-    return BuildReport(diagrams=results, written=written, problems=problems, contradictions=contradictions)
+    return BuildReport(diagrams=results, written=written, problems=problems, contradictions=contradictions,
+                       cited=cited, damaged=dict(resolver.damaged))
 
 
 def _tree(root: Path) -> dict[str, Path]:

@@ -94,18 +94,23 @@ class Series:
 
 @dataclass(frozen=True)
 class Claim:
-    """A statement checked against a measurement.
+    """A statement of the spec, set beside a measurement (claims.py says how each is decided).
 
     ``status: asserted`` -- the diagram says this; a contradicting measurement fails ``--check``.
     ``status: corrected`` -- the original spec said this and our measurement says otherwise;
     the diagram shows the measurement and the report lists the correction. ``--check`` fails if
-    the measurement does *not* contradict it (a correction the data does not support)."""
+    the measurement does *not* contradict it (a correction the data does not support).
+    ``status: cited`` -- a figure the spec measured on other hardware: drawn beside this
+    host's ``figure``, both hosts named, never judged (no ``holds_if``)."""
     id: str
     text: str
-    status: str                    # "asserted" | "corrected"
+    status: str                    # "asserted" | "corrected" | "cited"
     figure: str                    # key into figures
-    holds_if: Mapping[str, Any]    # one of {eq|ne|lt|le|gt|ge: number} or {between: [lo, hi]}
+    holds_if: Mapping[str, Any] | None  # one of {eq|ne|lt|le|gt|ge: number} or {between: [lo, hi]}; None when cited
     spec_ref: str | None = None    # where the original spec says it, e.g. "G-LIN-FAILURE data_consistency.minority_writes"
+    #: cited claims: the figure keys of the spec's number and of the spec's host (both ``cited:`` bindings)
+    cited: str | None = None
+    spec_host: str | None = None
 
 
 @dataclass(frozen=True)

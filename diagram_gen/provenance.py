@@ -1,7 +1,7 @@
 """The sidecar: one JSON file per diagram listing every number it shows and where it came from.
 
 Why: "every number traceable" is checked, not promised. The sidecar names the spec (file and
-sha256), each figure as printed with its value, unit, qualifier, status (measured / cited /
+sha256), the runs of the results root it was built from, each figure as printed with its value, unit, qualifier, status (measured / cited /
 not measured) and provenance {run_id, file, query} (and how it was derived, for values a
 renderer computed from series), each series with its provenance and row count, the claims
 with their verdicts, and the footer with its own traced values. It is written with sorted
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from diagram_gen.claims import Verdict
 from diagram_gen.model import Cited, Figure, Measured, NotMeasured, ResolvedDiagram, Series, format_figure
@@ -51,8 +51,10 @@ def series_entry(s: Series | NotMeasured) -> dict[str, Any]:
 
 
 def build_sidecar(d: ResolvedDiagram, verdicts: Iterable[Verdict], spec_sha256: str,
-                  outputs: Mapping[str, str]) -> dict[str, Any]:
-    """The sidecar document for a rendered (or attempted) diagram."""
+                  outputs: Mapping[str, str], runs: Sequence[str] = ()) -> dict[str, Any]:
+    """The sidecar document for a rendered (or attempted) diagram. ``runs``: every run of the
+    results root it was built from (``inputs.runs``; which run a binding takes depends on
+    which runs exist, so these, not only the runs used, reproduce the diagram)."""
     spec = d.spec
     shown = {**d.figures, **{k: v for k, v in d.derived.items() if not k.startswith(FOOTER_PREFIX)}}
     footer = {k: v for k, v in d.derived.items() if k.startswith(FOOTER_PREFIX)}
@@ -60,6 +62,7 @@ def build_sidecar(d: ResolvedDiagram, verdicts: Iterable[Verdict], spec_sha256: 
         "diagram": spec.id, "guarantee": spec.guarantee, "kind": spec.kind, "type": spec.type,
         "title": spec.title, "spec_file": spec.source_file, "spec_sha256": spec_sha256,
         "outputs": dict(outputs),
+        "inputs": {"runs": sorted(runs)},
         "figures": [figure_entry(shown[k]) for k in sorted(shown)],
         "series": [series_entry(d.series[k]) for k in sorted(d.series)],
         "claims": [v.as_dict() for v in sorted(verdicts, key=lambda v: v.claim.id)],

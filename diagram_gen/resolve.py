@@ -15,6 +15,18 @@ reason naming what was looked for -- never an exception, never a default. An amb
 query (a summary ``where`` matching several rows) stops at the newest run that has it: taking
 an older run instead would silently change what the number means.
 
+Damaged runs: a run whose files cannot be read or have the wrong shape (sources.DamagedFile:
+invalid or truncated JSON or gzip, wrong top-level type, required key missing) is refused.
+Its small files (manifest, summary, comparison, every scenario's failure summary and
+timeline) are checked before the run is first tried (``run_damage``), the large ones
+(histories, JSONL logs, HDR logs, etcd metrics) when a binding reads them. A binding that
+reaches a damaged run stops there as ``NotMeasured`` naming the file and the reason: it never
+takes an older run's figure instead, because a figure silently moved to an older run is a
+lie about what the newest run measured. Every damaged file is recorded in
+``Resolver.damaged``; the build lists them as problems and ``gbench diagrams`` exits 1. A
+run the binding does not apply to (its manifest names another suite for ``run_of``, it lacks
+the file or the row) is different: the walk moves on.
+
 Units: a value's source unit is read off its field name (``p99_ms``, ``elected_after_s``,
 ``*_seconds``, ``*_bytes``, ``*_share``) or from the row's ``unit`` column (comparison.json);
 ``unit:`` converts within a dimension (s -> ms, B -> MiB, share -> %), and labels the value
@@ -48,12 +60,19 @@ from typing import Any, Mapping
 
 from diagram_gen.model import Cited, DiagramSpec, Figure, Measured, NotMeasured, Provenance, ResolvedDiagram, Series
 from diagram_gen.model import format_value
-from diagram_gen.sources import (JsonCache, get_path, hlog_spectrum, history_file, list_runs, read_jsonl,
-                                 row_matches)
+from diagram_gen.sources import JsonCache, get_path, hlog_spectrum, history_file, list_runs, read_jsonl, row_matches
 from diagram_gen.spec import binding_kind, rel_to, shorthand_where
+from harness.errors import DamagedFile
 from harness.results.scenario_comparison import partition_mechanism
+from harness.results.store import read_run
 
 BENCHMARKS_RUN = "benchmarks"
+#: how messages name the results root (not its path: a render from a copy of the same runs
+#: must give the same bytes)
+RESULTS_DIR = "the results directory"
+#: files of every scenario of a run, checked before the run is first tried (with the manifest
+#: and the results file, which ``store.read_run`` checks)
+SCENARIO_FILES = ("failure_summary.json", "timeline.json")
 
 #: unit -> (dimension, factor to the dimension's base unit)
 UNITS: dict[str, tuple[str, float]] = {
@@ -148,6 +167,9 @@ class Resolver:
         self.repo_root = Path(repo_root)
         self.cache = cache or JsonCache()
         self._runs: list[str] | None = None
+        self._run_damage: dict[str, DamagedFile | None] = {}
+        #: every damaged file met so far: file (relative to the repository) -> reason
+        self.damaged: dict[str, str] = {}
 
     # -- helpers -------------------------------------------------------------------------------
     @property
@@ -158,6 +180,48 @@ class Resolver:
 
     def rel(self, path: Path) -> str:
         return rel_to(path, self.repo_root)
+
+    # -- damaged runs ------------------------------------------------------------------------------
+    def _record(self, e: DamagedFile) -> DamagedFile:
+        self.damaged.setdefault(self.rel(Path(e.file)), e.reason)
+        return e
+
+    def run_damage(self, run_id: str) -> DamagedFile | None:
+        """The first damaged file of ``run_id`` among its manifest, its results file
+        (``store.read_run``: missing, unreadable or lacking a field is damage) and every
+        scenario's failure summary and timeline, or None. Checked once per run; recorded."""
+        if run_id in self._run_damage:
+            return self._run_damage[run_id]
+        run = self.results_root / run_id
+        found: DamagedFile | None = None
+        try:
+            r = read_run(run)
+            self.cache.put(run / "manifest.json", r.manifest)
+            self.cache.put(run / r.results_file, r.results)
+        except DamagedFile as e:
+            found = self._record(e)
+        sdir = run / "scenarios"
+        files = [d / n for d in sorted(sdir.iterdir()) if d.is_dir() for n in SCENARIO_FILES] if sdir.is_dir() else []
+        for f in files:
+            try:
+                self.cache.load(f)
+            except DamagedFile as e:
+                found = found or self._record(e)
+        self._run_damage[run_id] = found
+        return found
+
+    def check_runs(self) -> dict[str, DamagedFile]:
+        """Every damaged run under the results root (run id -> its first damaged file)."""
+        out = {}
+        for r in self.runs:
+            e = self.run_damage(r)
+            if e is not None:
+                out[r] = e
+        return out
+
+    def _damage_text(self, run_id: str, e: DamagedFile) -> str:
+        return (f"run {run_id} is damaged: {self.rel(Path(e.file))}: {e.reason} (refused: no figure is taken "
+                "from an older run instead)")
 
     def _json(self, path: Path) -> Any:
         data, err = self.cache.load(path)
@@ -187,14 +251,24 @@ class Resolver:
                         "(index it, filter it [k=v] or take .len())", final=True)
         return v
 
+    def _manifest_of(self, run_id: str) -> Mapping[str, Any] | None:
+        """The run's manifest, or None when the run is damaged (it is then a candidate of every
+        selection: whether it applies cannot be told, and trying it reports the damage)."""
+        if self.run_damage(run_id) is not None:
+            return None
+        m, _ = self.cache.load(self.results_root / run_id / "manifest.json")
+        return m
+
     def _run_candidates(self, b: Mapping[str, Any]) -> list[str]:
         if "run" in b:
             return [str(b["run"])]
         if "run_compared" in b:  # the run the newest comparison run compares for that system
             want = str(b["run_compared"])
             for r in self.runs:
-                m, err = self.cache.load(self.results_root / r / "manifest.json")
-                if not err and isinstance(m, Mapping) and m.get("kind") == "comparison":
+                m = self._manifest_of(r)
+                if m is None:
+                    return [r]
+                if m.get("kind") == "comparison":
                     src = (m.get("source_runs") or {}).get(want)
                     return [str(src)] if src else []
             return []
@@ -202,9 +276,8 @@ class Resolver:
             want = str(b["run_of"])
             out = []
             for r in self.runs:
-                m, err = self.cache.load(self.results_root / r / "manifest.json")
-                if not err and isinstance(m, Mapping) and isinstance(m.get("scenario"), Mapping) \
-                        and m["scenario"].get("name") == want:
+                m = self._manifest_of(r)
+                if m is None or (isinstance(m.get("scenario"), Mapping) and m["scenario"].get("name") == want):
                     out.append(r)
             return out
         return self.runs
@@ -347,6 +420,10 @@ class Resolver:
             lookup = self.LOOKUPS[kind]
         except _Miss as m:
             return NotMeasured(key, f"{self._describe(kind, b)}: {m.reason}", dict(b))
+        except DamagedFile as e:
+            self._record(e)
+            return NotMeasured(key, f"{self._describe(kind, b)}: {self.rel(Path(e.file))} is damaged: {e.reason}",
+                               dict(b))
         return self._newest(key, kind, b, lambda run_id, run: self._measured(key, b, run_id, lookup(self, run, b)))
 
     def _newest(self, key: str, kind: str, b: Mapping[str, Any], attempt: Any) -> Any:
@@ -357,14 +434,20 @@ class Resolver:
         for run_id in runs:
             run = self.results_root / run_id
             if not run.is_dir():
-                misses.append(_Miss(f"run {run_id}: no such run under {self.rel(self.results_root)}"))
+                misses.append(_Miss(f"run {run_id}: no such run in {RESULTS_DIR}"))
                 break
+            damage = self.run_damage(run_id)
+            if damage is not None:
+                return NotMeasured(key, f"{self._describe(kind, b)}: {self._damage_text(run_id, damage)}", dict(b))
             try:
                 return attempt(run_id, run)
             except _Miss as m:
                 misses.append(m)
                 if m.final:
                     return NotMeasured(key, f"{self._describe(kind, b)}: {m.reason}", dict(b))
+            except DamagedFile as e:
+                self._record(e)
+                return NotMeasured(key, f"{self._describe(kind, b)}: {self._damage_text(run_id, e)}", dict(b))
         return NotMeasured(key, self._not_found(kind, b, runs, misses), dict(b))
 
     def _not_found(self, kind: str, b: Mapping[str, Any], runs: list[str], misses: list[_Miss]) -> str:
@@ -373,10 +456,10 @@ class Resolver:
         what = self._describe(kind, b)
         if not runs:
             if "run_of" in b:
-                return f"{what}: no run of {b['run_of']!r} under {self.rel(self.results_root)}"
+                return f"{what}: no run of {b['run_of']!r} in {RESULTS_DIR}"
             if "run_compared" in b:
                 return f"{what}: no comparison run compares a {b['run_compared']!r} run"
-            return f"{what}: no runs under {self.rel(self.results_root)}"
+            return f"{what}: no runs in {RESULTS_DIR}"
         if "run" in b:
             return f"{what}: {misses[0].reason if misses else 'not found'}"
         with_file = [x for x in misses if not x.no_file]
@@ -494,18 +577,20 @@ class Resolver:
     def _scenario_runs(self, key: str, b: Mapping[str, Any]) -> Series | NotMeasured:
         """One row per run (oldest first) whose scenarios/<scenario>/failure_summary.json
         exists: run_id, how it ran (provider + partition mechanism), the file, and each field
-        (None where the run's summary lacks it or says "not measured")."""
+        (None where the run's summary lacks it or says "not measured"). A damaged run among
+        the candidates makes the whole series not measured: dropping its row would hide it."""
         name, fields = str(b["scenario"]), dict(b["fields"])
         rows: list[dict[str, Any]] = []
         files: list[str] = []
         for run_id in sorted(self._run_candidates(b)):
             run = self.results_root / run_id
+            damage = self.run_damage(run_id) if run.is_dir() else None
+            if damage is not None:
+                return NotMeasured(key, f"scenario_runs {name}: {self._damage_text(run_id, damage)}", dict(b))
             path = run / "scenarios" / name / "failure_summary.json"
             if not path.is_file():
                 continue
-            data, err = self.cache.load(path)
-            if err:
-                continue
+            data, _ = self.cache.load(path)
             m, _ = self.cache.load(run / "manifest.json")
             manifest = m if isinstance(m, dict) else {}
             row: dict[str, Any] = {"run_id": run_id, "provider": (manifest.get("cluster") or {}).get("provider"),
@@ -549,9 +634,10 @@ class Resolver:
             if rid == BENCHMARKS_RUN:
                 continue
             path = self.results_root / rid / "manifest.json"
-            m, err = self.cache.load(path)
-            if err or not isinstance(m, Mapping):
-                lines.append(f"run {rid}: manifest.json {err or 'not a mapping'}")
+            damage = self.run_damage(rid) if (self.results_root / rid).is_dir() else None
+            m, err = self.cache.load(path) if damage is None else (None, None)
+            if damage is not None or err or not isinstance(m, Mapping):
+                lines.append(f"run {rid}: " + (self._damage_text(rid, damage) if damage else f"manifest.json {err}"))
                 continue
             rel = self.rel(path)
 
@@ -602,8 +688,48 @@ class Resolver:
                           for p in ("p50", "p99") if isinstance(fs.get(p + "_ms"), (int, float))]
                     if fl:
                         parts.append("fsync " + " / ".join(fl) + " (measured)")
+                described = host_description(host)
+                if described:
+                    rec("host", HOST_QUERY, described)
             lines.append(", ".join(parts[:1]) + (": " + "; ".join(parts[1:]) if parts[1:] else ""))
+        self._compared_hosts(seen, figs)
         return lines, figs
+
+    def _compared_hosts(self, runs: list[str], figs: dict[str, Measured]) -> None:
+        """``footer.<run>.host`` for a comparison run: the host of the runs it compares, when
+        they all ran on one host (same description); otherwise none (no host to name)."""
+        for rid in runs:
+            m = self._manifest_of(rid) if (self.results_root / rid).is_dir() else None
+            src = m.get("source_runs") if isinstance(m, Mapping) else None
+            if not isinstance(src, Mapping) or not src or f"footer.{rid}.host" in figs:
+                continue
+            hosts = [figs.get(f"footer.{s}.host") for _, s in sorted(src.items())]
+            if all(hosts) and len({h.value for h in hosts if h}) == 1:
+                first = hosts[0]
+                assert first is not None
+                names = ", ".join(f"{k} {v}" for k, v in sorted(src.items()))
+                figs[f"footer.{rid}.host"] = Measured(f"footer.{rid}.host", first.value, None, Provenance(
+                    first.provenance.run_id, first.provenance.file,
+                    f"{first.provenance.query} (the host of every run {rid} compares: {names})"))
+
+
+#: what ``host_description`` reads from a manifest
+HOST_QUERY = "host.logical_cores, host.cpu_model, host.data_dir_device, host.data_dir_rotational"
+
+
+def host_description(host: Mapping[str, Any]) -> str | None:
+    """The host facts a measurement depends on, in one phrase (CPU, cores, disk): how a
+    cited claim names the host that measured it. None when the manifest records none."""
+    parts = []
+    if isinstance(host.get("logical_cores"), int):
+        parts.append(f"{host['logical_cores']} logical cores")
+    if isinstance(host.get("cpu_model"), str):
+        parts.append(host["cpu_model"])
+    if isinstance(host.get("data_dir_device"), str):
+        rot = host.get("data_dir_rotational")
+        kind = {True: " (rotational)", False: " (non-rotational)"}.get(rot, "") if isinstance(rot, bool) else ""
+        parts.append(f"disk {host['data_dir_device']}{kind}")
+    return ", ".join(parts) or None
 
 
 def runs_used(figures: Mapping[str, Figure], series: Mapping[str, Series | NotMeasured]) -> list[str]:

@@ -2,30 +2,70 @@
 tabular files (histories, nemesis and member logs, HDR logs) as rows.
 
 Why separate from resolve.py: resolve decides *which* run and *what* a binding means; this
-module only knows file formats. Every reader returns ``(value, None)`` or ``(None, reason)``
-instead of raising, because a missing file is a "not measured", never a crash.
+module only knows file formats.
+
+Missing versus damaged: a reader returns ``(value, None)``, or ``(None, reason)`` when the
+file does not exist (a "not measured", never a crash). A file that exists but cannot be
+read or has the wrong shape (invalid or truncated JSON, a truncated gzip stream, a JSON
+list where an object belongs, a required key missing: ``FILE_SHAPES``) raises
+``DamagedFile`` naming the file and the reason: a damaged run is an error, and the resolver
+must not quietly read an older run instead.
 """
 from __future__ import annotations
 
 import gzip
 import json
 import re
+import zlib
 from pathlib import Path
 from typing import Any, Mapping
 
+from harness.errors import DamagedFile
+from harness.results import store
+
 #: A run directory is named ``<UTC timestamp>-<name>``: names sort by time.
 RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[\w.-]+$")
+#: The store renames a failed or interrupted run ``<run_id>.incomplete`` (harness/results/store.py).
+INCOMPLETE_SUFFIX = ".incomplete"
 
 
 def list_runs(results_root: Path) -> list[str]:
-    """Run ids under ``results_root``, newest first. In-progress (``.tmp-*``) and non-run
-    folders (``benchmarks``, ``diagrams``) are skipped: a run is a timestamped directory with
-    a manifest."""
+    """Run ids under ``results_root``, newest first: every timestamped directory. In-progress
+    (``.tmp-*``), incomplete (``*.incomplete``) and non-run folders (``benchmarks``,
+    ``diagrams``) are skipped. A published run without a manifest is listed: it is damaged
+    (``run_files`` says so), not absent."""
     root = Path(results_root)
     if not root.is_dir():
         return []
-    runs = [p.name for p in root.iterdir() if p.is_dir() and RUN_ID_RE.match(p.name) and (p / "manifest.json").is_file()]
+    runs = [p.name for p in root.iterdir()
+            if p.is_dir() and RUN_ID_RE.match(p.name) and not p.name.endswith(INCOMPLETE_SUFFIX)]
     return sorted(runs, reverse=True)
+
+
+#: Files inside a run besides the manifest and its results file (which
+#: ``harness.results.store.read_run`` checks): the fields the resolver relies on, as
+#: (key, JSON type). A file of the right shape whose value is absent is a "not measured".
+FILE_SHAPES: dict[str, tuple[tuple[str, type], ...]] = {
+    "failure_summary.json": (),
+    "timeline.json": (("load_start_ns", int),),
+    "etcd_metrics.json": (("nodes", dict),),
+}
+
+
+def read_json(path: Path) -> Any:
+    """The parsed file (it must exist); DamagedFile naming it when it is not UTF-8 JSON, or
+    for a file named in ``FILE_SHAPES`` (and every ``*.json`` run file the store knows) when
+    it is not an object or lacks a field the resolver relies on. Other files may hold any JSON."""
+    path = Path(path)
+    shape = FILE_SHAPES.get(path.name)
+    known = shape is not None or path.name in ("manifest.json", "summary.json", "comparison.json")
+    doc = store.read_json(path, expect=dict if known else object)
+    for key, typ in shape or ():
+        if key not in doc:
+            raise DamagedFile(str(path), f"field '{key}' is missing")
+        if not isinstance(doc[key], typ) or isinstance(doc[key], bool):
+            raise DamagedFile(str(path), f"field '{key}' must be {store.json_type(typ())}, got {store.json_type(doc[key])}")
+    return doc
 
 
 class JsonCache:
@@ -35,17 +75,19 @@ class JsonCache:
         self._cache: dict[Path, Any] = {}
 
     def load(self, path: Path) -> tuple[Any, str | None]:
+        """(data, None), or (None, "no such file"); DamagedFile when the file is damaged."""
         path = Path(path)
         if path in self._cache:
             return self._cache[path], None
         if not path.is_file():
             return None, "no such file"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            return None, f"unreadable JSON: {e}"
+        data = read_json(path)
         self._cache[path] = data
         return data, None
+
+    def put(self, path: Path, data: Any) -> None:
+        """Record a file already read and checked elsewhere (``store.read_run``)."""
+        self._cache[Path(path)] = data
 
 
 _SEG_RE = re.compile(r"^(?P<name>[^\[\]]*)(?P<filters>(\[[^\]]*\])*)$")
@@ -120,19 +162,33 @@ def row_matches(row: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
 
 
 def read_jsonl(path: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
-    """JSON lines (plain or .gz); one dict per non-empty line."""
+    """JSON lines (plain or .gz); one object per non-empty line. (None, "no such file") when
+    absent; DamagedFile for a truncated or corrupt gzip stream, an invalid line or a line that
+    is not a JSON object."""
     if not Path(path).is_file():
         return None, "no such file"
     opener = gzip.open if str(path).endswith(".gz") else open
     rows: list[dict[str, Any]] = []
+    lineno = 0
     try:
         with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
             for lineno, line in enumerate(fh, 1):
                 line = line.strip()
-                if line:
-                    rows.append(json.loads(line))
-    except (OSError, ValueError, EOFError) as e:
-        return None, f"unreadable at line {lineno if 'lineno' in locals() else 0}: {e}"
+                if not line:
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as e:
+                    raise DamagedFile(str(path), f"line {lineno}: invalid JSON: {e}") from e
+                if not isinstance(row, dict):
+                    raise DamagedFile(str(path), f"line {lineno}: must be an object, got {store.json_type(row)}")
+                rows.append(row)
+    except EOFError as e:
+        raise DamagedFile(str(path), f"truncated gzip stream after line {lineno}: {e}") from e
+    except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+        raise DamagedFile(str(path), f"unreadable after line {lineno}: {e}") from e
+    except UnicodeDecodeError as e:
+        raise DamagedFile(str(path), f"not UTF-8 text after line {lineno}: {e.reason}") from e
     return rows, None
 
 
@@ -161,8 +217,8 @@ def hlog_spectrum(path: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
 
     try:
         intervals = read_hlog(Path(path))
-    except (OSError, ValueError) as e:
-        return None, f"unreadable HdrHistogram log: {e}"
+    except Exception as e:  # noqa: BLE001 - hdrh's decoder raises whatever corrupt input trips
+        raise DamagedFile(str(path), f"unreadable HdrHistogram log: {type(e).__name__}: {e}") from e
     total = new_histogram()
     for _start, _len, h in intervals:
         total.add(h)

@@ -79,9 +79,11 @@ SERIES_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "scenario_runs": (("scenario", "fields"), ()),
 }
 ETCD_METRIC_STATS = ("p50", "p90", "p99", "p999", "mean", "count", "sum")
-CLAIM_STATUSES = ("asserted", "corrected")
+CLAIM_STATUSES = ("asserted", "corrected", "cited")
 CLAIM_OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "between")
-CLAIM_FIELDS = ("id", "text", "status", "figure", "holds_if", "spec_ref")
+CLAIM_FIELDS = ("id", "text", "status", "figure", "holds_if", "spec_ref", "cited", "spec_host")
+#: what only a cited claim carries: the spec's figure and the spec's host, both citations
+CITED_CLAIM_FIELDS = ("cited", "spec_host")
 
 #: ``etcd/put/256B``: system / op / value size (B, KiB, MiB, KB, MB).
 SHORTHAND_RE = re.compile(r"^(?P<system>[A-Za-z][\w-]*)/(?P<op>[A-Za-z]+)/(?P<size>\d+)(?P<unit>B|KiB|MiB|GiB|KB|MB|GB)$")
@@ -275,22 +277,44 @@ def validate_series_binding(file: str, prefix: str, b: Any) -> None:
             _check_str(file, f"{prefix}.{k}", b[k])
 
 
-def _validate_claim(file: str, prefix: str, c: Any, keys: set[str]) -> Claim:
+def _validate_claim(file: str, prefix: str, c: Any, keys: set[str], citations: set[str]) -> Claim:
+    """One claim. ``citations``: the figure keys bound as ``cited:`` (what a cited claim's
+    ``cited`` and ``spec_host`` must name)."""
     if not isinstance(c, Mapping):
-        raise ConfigError(file, prefix, "a claim must be a mapping (id, text, status, figure, holds_if[, spec_ref])")
+        raise ConfigError(file, prefix, "a claim must be a mapping (id, text, status, figure, holds_if[, spec_ref]; "
+                                        "cited claims: cited and spec_host instead of holds_if)")
     for k in c:
         if k not in CLAIM_FIELDS:
             raise ConfigError(file, f"{prefix}.{k}", f"unknown claim field (allowed: {', '.join(CLAIM_FIELDS)})")
-    for k in ("id", "text", "status", "figure", "holds_if"):
+    for k in ("id", "text", "status", "figure"):
         if k not in c:
             raise ConfigError(file, f"{prefix}.{k}", "required")
     for k in ("id", "text", "figure"):
         _check_str(file, f"{prefix}.{k}", c[k])
     if c["status"] not in CLAIM_STATUSES:
-        raise ConfigError(file, f"{prefix}.status", f"asserted or corrected, got {c['status']!r}")
+        raise ConfigError(file, f"{prefix}.status", f"asserted, corrected or cited, got {c['status']!r}")
     if c["figure"] not in keys:
         raise ConfigError(file, f"{prefix}.figure", f"{c['figure']!r} names no figure (bound in 'figures' or listed "
                                                     "in 'layout.derived')")
+    if "spec_ref" in c:
+        _check_str(file, f"{prefix}.spec_ref", c["spec_ref"])
+    if c["status"] == "cited":
+        if "holds_if" in c:
+            raise ConfigError(file, f"{prefix}.holds_if", "a cited claim is not judged (the spec's figure comes from "
+                                                          "other hardware): drop holds_if")
+        for k in CITED_CLAIM_FIELDS:
+            if k not in c:
+                raise ConfigError(file, f"{prefix}.{k}", "required for a cited claim (a figure bound as cited: ...)")
+            if c[k] not in citations:
+                raise ConfigError(file, f"{prefix}.{k}", f"{c[k]!r} names no figure bound as a citation "
+                                                         "({cited: ..., source: ...})")
+        return Claim(id=c["id"], text=c["text"], status="cited", figure=c["figure"], holds_if=None,
+                     spec_ref=c.get("spec_ref"), cited=c["cited"], spec_host=c["spec_host"])
+    for k in CITED_CLAIM_FIELDS:
+        if k in c:
+            raise ConfigError(file, f"{prefix}.{k}", f"only a cited claim names {k} (status: cited)")
+    if "holds_if" not in c:
+        raise ConfigError(file, f"{prefix}.holds_if", f"required for an {c['status']} claim")
     h = c["holds_if"]
     if not isinstance(h, Mapping) or len(h) != 1:
         raise ConfigError(file, f"{prefix}.holds_if", f"exactly one of {', '.join(CLAIM_OPERATORS)}, got {h!r}")
@@ -306,8 +330,6 @@ def _validate_claim(file: str, prefix: str, c: Any, keys: set[str]) -> Claim:
             raise ConfigError(file, f"{prefix}.holds_if.{op}", f"a number, string or boolean, got {arg!r}")
     elif isinstance(arg, bool) or not isinstance(arg, (int, float)):
         raise ConfigError(file, f"{prefix}.holds_if.{op}", f"a number, got {arg!r}")
-    if "spec_ref" in c:
-        _check_str(file, f"{prefix}.spec_ref", c["spec_ref"])
     return Claim(id=c["id"], text=c["text"], status=c["status"], figure=c["figure"], holds_if=dict(h),
                  spec_ref=c.get("spec_ref"))
 
@@ -394,7 +416,8 @@ def parse_spec(data: Any, file: str, expect_guarantee: str | None = None,
     raw_claims = data.get("claims") or []
     if not isinstance(raw_claims, list):
         raise ConfigError(file, "claims", "must be a list of claims")
-    claims = tuple(_validate_claim(file, f"claims.{i}", c, keys) for i, c in enumerate(raw_claims))
+    citations = {k for k, b in figures.items() if isinstance(b, Mapping) and "cited" in b}
+    claims = tuple(_validate_claim(file, f"claims.{i}", c, keys, citations) for i, c in enumerate(raw_claims))
     ids = [c.id for c in claims]
     for i, cid in enumerate(ids):
         if cid in ids[:i]:

@@ -348,46 +348,64 @@ def claim_holds(value: Any, holds_if: Mapping[str, Any]) -> bool | None:
 #: width reserved for the claim badge (canvas units)
 BADGE_W = 12.0
 CLAIM_COLORS = {"confirmed": "#2e7d32", "corrected": "#e65100", "contradicted": "#c62828",
-                NOT_MEASURED: NOT_MEASURED_COLOR}
+                claims.CITED: CITED_COLOR, NOT_MEASURED: NOT_MEASURED_COLOR}
 
 
-def claim_verdict(d: ResolvedDiagram, claim_id: str) -> tuple[str, Any]:
-    """(badge, claim) for the claim with ``claim_id``: "confirmed" (asserted and the measurement
-    agrees), "corrected" (the spec's statement, contradicted by the measurement), "contradicted"
-    (an assertion or correction the data does not support: ``--check`` fails on it) or
-    "not measured"."""
+def claim_badge(d: ResolvedDiagram, claim_id: str) -> tuple[str, claims.Verdict]:
+    """(badge, verdict) for the claim with ``claim_id``: "confirmed" (asserted and the
+    measurement agrees), "corrected" (the spec's statement, contradicted by the measurement),
+    "contradicted" (an assertion or correction the data does not support: ``--check`` fails on
+    it), "cited" (the spec's figure from other hardware, set beside this host's, not judged)
+    or "not measured"."""
     claim = next((c for c in d.spec.claims if c.id == claim_id), None)
     if claim is None:
         raise KeyError(f"{d.spec.source_file}: layout names claim {claim_id!r} which claims: does not define")
     v = claims.evaluate(claim, d)
-    if v.verdict == claims.NOT_MEASURED:
-        return NOT_MEASURED, claim
+    if v.verdict in (claims.CITED, claims.NOT_MEASURED):
+        return v.verdict, v
     if v.passes:
-        return ("confirmed" if claim.status == "asserted" else "corrected"), claim
-    return "contradicted", claim
+        return ("confirmed" if claim.status == "asserted" else "corrected"), v
+    return "contradicted", v
 
 
 def draw_claims(ax: Axes, d: ResolvedDiagram, entries: Sequence[Mapping[str, Any]], x: float, y: float,
                 w: float, *, size: float = 8.0) -> float:
-    """The claims panel: per entry a coloured badge (confirmed / corrected / ...), what the spec
-    said (a cited figure, ``spec:``) and the measurement (template, ``measured:``). Returns the
-    y below the last entry."""
+    """The claims panel: per entry a coloured badge (confirmed / corrected / cited / ...), what
+    the spec said (a cited figure, ``spec:``) and the measurement (template, ``measured:``).
+    A cited claim names both hosts, each in a small grey line under its figure: "spec: <its
+    figure>" / "on its host: <as the spec describes it>", then "here: <measurement>" / "on this
+    host: <cores, CPU, disk of the run>". Returns the y below the last entry."""
+    text_w = chars_per_line(w - BADGE_W, size * 1.12)  # bold measured lines are wider
+
+    def lines(text: str, *, color: str, fs: float = size, **style: Any) -> None:
+        nonlocal y
+        body = wrap_text(text, chars_per_line(w - BADGE_W, fs * 1.12))
+        ax.text(x + BADGE_W, y, "\n".join(body), fontsize=fs, va="top", ha="left", color=color, linespacing=1.25,
+                zorder=5, **style)
+        y -= len(body) * line_height(fs) + 0.2
+
     for e in entries:
-        badge, claim = claim_verdict(d, e["claim"])
+        badge, v = claim_badge(d, e["claim"])
+        claim = v.claim
         col = CLAIM_COLORS[badge]
         ax.text(x, y, badge.upper(), fontsize=size - 0.5, fontweight="bold", color="white", va="top",
                 ha="left", zorder=5, bbox=dict(boxstyle="round,pad=0.25", facecolor=col, edgecolor="none"))
-        said = figure_text(d, e["spec"]) if e.get("spec") else claim.text
+        cited = claim.status == claims.CITED
+        if cited:
+            said = f"spec: {v.cited_text}"
+        else:
+            said = figure_text(d, e["spec"]) if e.get("spec") else claim.text
         if said.endswith(" (cited)"):
             said = said[: -len(" (cited)")]
-        text_w = chars_per_line(w - BADGE_W, size * 1.12)  # bold measured lines are wider
-        body = wrap_text(said, text_w)
-        ax.text(x + BADGE_W, y, "\n".join(body), fontsize=size, va="top", ha="left", color="#424242",
-                linespacing=1.25, zorder=5, fontstyle="italic")
-        y -= len(body) * line_height(size) + 0.2
+        lines(said, color=CITED_COLOR if cited else "#424242", fontstyle="italic")
+        if cited:
+            lines(f"on its host: {v.spec_host}", color=NOT_MEASURED_COLOR, fs=size - 0.8)
         meas, grey = fill(e.get("measured", ""), d)
-        mlines = wrap_text(meas, text_w)
+        mlines = wrap_text(f"here: {meas}" if cited else meas, text_w)
         ax.text(x + BADGE_W, y, "\n".join(mlines), fontsize=size, va="top", ha="left",
                 color=NOT_MEASURED_COLOR if grey else "#111111", linespacing=1.25, zorder=5, fontweight="bold")
-        y -= len(mlines) * line_height(size) + 1.0
+        y -= len(mlines) * line_height(size) + 0.2
+        if cited:
+            lines(f"on this host: {v.this_host or NOT_MEASURED}", color=NOT_MEASURED_COLOR, fs=size - 0.8)
+        y -= 0.8
     return y

@@ -29,7 +29,7 @@ from matplotlib.patches import Patch
 from diagram_gen.model import NOT_MEASURED, ResolvedDiagram, format_figure
 from diagram_gen.render.common import (FAULT_SHADE, NOT_MEASURED_COLOR, OUTCOME_COLORS, draw_footer,
                                        new_figure)
-from diagram_gen.render.boxes import claim_verdict
+from diagram_gen.render.boxes import claim_badge
 from diagram_gen.render.timeline import fill
 from diagram_gen.shaping import history_views as hv
 
@@ -247,10 +247,11 @@ def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, A
         y -= 0.021
         # grouped by what the measurement says (not by what the spec file expects), so a
         # verdict that flips on new results is drawn as it is
-        verdicts = {c.id: claim_verdict(d, c.id)[0] for c in claims}
+        verdicts = {c.id: claim_badge(d, c.id)[0] for c in claims}
         prefix = f"{_prefix(d)}-"
         for verdict, mark, color in (("confirmed", "✔ holds", "#2e7d32"), ("corrected", "✘ corrected", "#c62828"),
                                      ("contradicted", "! no longer as the spec file expects", "#6a1b9a"),
+                                     ("cited", "◇ cited (other hardware, not judged)", "#6d4c41"),
                                      (NOT_MEASURED, "? not measured", NOT_MEASURED_COLOR)):
             names = [c.id.removeprefix(prefix).replace("-", " ") for c in claims if verdicts[c.id] == verdict]
             if names:

@@ -258,7 +258,7 @@ def render(d: ResolvedDiagram) -> Figure:
         panel = Box(px, 9.5, pw_u, top_u - 9.5)
         draw_box(cv, panel, None, (), face="#fafafa", edge="#b0bec5", lw=0.8)
         yy = panel.top - 1.0
-        cv.text(px + 1.0, yy, "The spec's claims vs this host", fontsize=9.5, fontweight="bold", va="top")
+        cv.text(px + 1.0, yy, "The spec's figures beside this host's", fontsize=9.5, fontweight="bold", va="top")
         yy -= 2.2
         cn = layout_get(lay, "claims_note", "")
         if cn:

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from diagram_gen.model import ResolvedDiagram
+from diagram_gen.model import Measured, NotMeasured, ResolvedDiagram, Series
 from diagram_gen.render.boxes import (Box, box_canvas, chars_per_line, draw_box, draw_claims, draw_label,
                                       figure_reason, figure_status, figure_text, fill, layout_get,
                                       line_height, mark_overflow, status_color, wrap_text)
@@ -32,8 +32,18 @@ ROW_SHADE = "#f7f9fa"
 
 
 def derive_ratio(d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
-    """``numerator[column] / denominator[column]`` as a derived figure (unit "x")."""
+    """``numerator[column] / denominator[column]`` as a derived figure (unit "x"), only when
+    both series come from one run or from runs on one recorded host (their ``footer.<run>.host``
+    agree): a ratio of figures measured on two hosts would compare the hosts, not the systems."""
     key, num, den, col = spec["key"], spec["numerator"], spec["denominator"], spec["column"]
+    runs = [s.provenance.run_id for s in (d.series.get(num), d.series.get(den)) if isinstance(s, Series)]
+    hosts = [d.derived.get(f"footer.{r}.host") for r in runs]
+    if len(set(runs)) == 2 and (any(not isinstance(h, Measured) for h in hosts)
+                                or len({h.value for h in hosts if isinstance(h, Measured)}) != 1):
+        d.figures[key] = NotMeasured(key, f"{num} ({runs[0]}) and {den} ({runs[1]}) were not measured on one "
+                                          "recorded host: a ratio is judged only side by side on one host",
+                                     {"derived": f"{num}.{col} / {den}.{col}"})
+        return
     a, b = d.rows(num), d.rows(den)
     value = None
     if len(a) == 1 and len(b) == 1:

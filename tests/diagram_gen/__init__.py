@@ -39,7 +39,7 @@ def _jsonl(path: Path, rows: list[dict[str, Any]], gz: bool = False) -> None:
 
 
 def _manifest(run: str, started: str, fsync_p99: float) -> dict[str, Any]:
-    return {"run_id": run, "started_utc": started,
+    return {"run_id": run, "started_utc": started, "scenario": {"name": "etcd", "system": "etcd"},
             "host": {"cpu_model": "TestCPU", "logical_cores": 4, "memory_total_bytes": 8 * 1024 ** 3,
                      "data_dir_filesystem": "ext4", "data_dir_device": "/dev/sda", "data_dir_rotational": False,
                      "fsync_latency": {"p50_ms": 0.5, "p99_ms": fsync_p99}},

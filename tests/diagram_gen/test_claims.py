@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from diagram_gen.claims import (CONTRADICTED, HOLDS, NOT_MEASURED, contradiction_entry, contradictions_markdown,
-                                decide, evaluate)
+from diagram_gen.claims import (CITED, CONTRADICTED, HOLDS, NOT_MEASURED, cited_entry, contradiction_entry,
+                                contradictions_markdown, decide, evaluate)
 from diagram_gen.model import Cited, Claim, DiagramSpec, Measured, NotMeasured, Provenance, ResolvedDiagram
 
 PROV = Provenance("20260101T100000Z-etcd", "results/20260101T100000Z-etcd/scenarios/s1/failure_summary.json",
@@ -101,3 +101,51 @@ def test_contradiction_report_entry_and_markdown() -> None:
             "G-LIN-FAILURE data_consistency.minority_writes | 2 | 20260101T100000Z-etcd | "
             "results/20260101T100000Z-etcd/scenarios/s1/failure_summary.json | late_writes.count |") in md
     assert "No claim is contradicted." in contradictions_markdown([])
+
+
+# -- cited claims: the spec's figure from other hardware, never judged ---------------------------
+SPEC_HOST = Cited("spec_host", "16 cores @ 2.4GHz, NVMe SSD", "spec.md")
+SPEC_P50 = Cited("spec_p50", "writes p50 15ms", "spec.md")
+
+
+def cited_claim() -> Claim:
+    return Claim(id="perf-write-p50", text="write p50 on the spec's host", status="cited", figure="p50",
+                 holds_if=None, spec_ref="G-LIN-PERFORMANCE latency.writes.p50", cited="spec_p50", spec_host="spec_host")
+
+
+@pytest.mark.parametrize("p50", [0.5, 15.0, 27.2, 5000.0])
+def test_cited_claim_is_never_judged_whatever_this_host_measured(p50: float) -> None:
+    c = cited_claim()
+    m = Measured("p50", p50, "ms", PROV)
+    d = diagram({"p50": m, "spec_p50": SPEC_P50, "spec_host": SPEC_HOST}, (c,))
+    d.derived[f"footer.{PROV.run_id}.host"] = Measured("h", "2 logical cores, Xeon, disk /dev/vda (rotational)", None, PROV)
+    v = evaluate(c, d)
+    assert (v.verdict, v.passes, v.failure) == (CITED, True, None)
+    assert (v.cited_text, v.spec_host, v.this_host) == ("writes p50 15ms", "16 cores @ 2.4GHz, NVMe SSD",
+                                                       "2 logical cores, Xeon, disk /dev/vda (rotational)")
+    assert v.reason == ("cited, not judged: the spec's figure comes from other hardware (16 cores @ 2.4GHz, NVMe SSD); "
+                        "measured on 2 logical cores, Xeon, disk /dev/vda (rotational)")
+    assert v.as_dict()["holds_if"] is None and v.as_dict()["this_host"] == "2 logical cores, Xeon, disk /dev/vda (rotational)"
+
+
+def test_cited_claim_without_a_measurement_or_host_record() -> None:
+    c = cited_claim()
+    v = evaluate(c, diagram({"p50": NotMeasured("p50", "no run", {}), "spec_p50": SPEC_P50, "spec_host": SPEC_HOST}, (c,)))
+    assert (v.verdict, v.passes, v.measured_text, v.this_host) == (CITED, True, "not measured", None)
+    v = evaluate(c, diagram({"p50": Measured("p50", 3.0, "ms", PROV), "spec_p50": SPEC_P50, "spec_host": SPEC_HOST}, (c,)))
+    assert v.this_host == "host not recorded"
+
+
+def test_report_lists_cited_claims_apart() -> None:
+    c = cited_claim()
+    d = diagram({"p50": Measured("p50", 27.2, "ms", PROV), "spec_p50": SPEC_P50, "spec_host": SPEC_HOST}, (c,))
+    e = cited_entry(evaluate(c, d), "specs/lin/performance.yaml", "G-LIN-PERFORMANCE")
+    assert e == {"diagram": "G-LIN-PERFORMANCE", "spec_file": "specs/lin/performance.yaml", "claim": "perf-write-p50",
+                 "text": "write p50 on the spec's host", "spec_ref": "G-LIN-PERFORMANCE latency.writes.p50",
+                 "cited": "writes p50 15ms", "spec_host": "16 cores @ 2.4GHz, NVMe SSD", "measured": "27.2 ms",
+                 "this_host": "host not recorded", "value": 27.2, "unit": "ms", "provenance": PROV.as_dict()}
+    md = contradictions_markdown([], [e])
+    assert "No claim is contradicted." in md and "## Other hardware: cited, not judged" in md
+    assert ("| G-LIN-PERFORMANCE | perf-write-p50 | writes p50 15ms | 16 cores @ 2.4GHz, NVMe SSD | "
+            "G-LIN-PERFORMANCE latency.writes.p50 | 27.2 ms | host not recorded | 20260101T100000Z-etcd |") in md
+    assert "Other hardware" not in contradictions_markdown([], [])

@@ -131,18 +131,26 @@ def test_claim_holds(value, holds_if, expected):
     assert claim_holds(value, holds_if) is expected
 
 
-def test_claim_verdicts_on_comparison_spec():
+@pytest.mark.parametrize("etcd_p50", [1.0, 16.8, 27.2, 300.0])
+def test_claim_badges_on_comparison_spec(etcd_p50):
+    """Absolute latencies are cited whatever this host measured; behaviour is judged."""
     d = _diag({}, kind="comparison")
     d.figures.update(all_not_measured("comparison").figures)
-    d.figures["cass_write_p50"] = Measured("cass_write_p50", 101.613, "ms", PROV)   # spec: ~2 -> corrected
-    d.figures["etcd_write_p50"] = Measured("etcd_write_p50", 30.0, "ms", PROV)      # asserted [12,18] -> contradicted
+    d.figures["cass_write_p50"] = Measured("cass_write_p50", 101.613, "ms", PROV)
+    d.figures["etcd_write_p50"] = Measured("etcd_write_p50", etcd_p50, "ms", PROV)
     d.figures["etcd_min_writes"] = Measured("etcd_min_writes", 0.0, "%", PROV)       # asserted eq 0 -> confirmed
-    assert boxes.claim_verdict(d, "lin-cmp-cassandra-write-p50")[0] == "corrected"
-    assert boxes.claim_verdict(d, "lin-cmp-etcd-write-p50")[0] == "contradicted"
-    assert boxes.claim_verdict(d, "lin-cmp-etcd-minority")[0] == "confirmed"
-    assert boxes.claim_verdict(d, "lin-cmp-all-available")[0] == "not measured"
+    d.figures["cass_min_writes"] = Measured("cass_min_writes", 40.1, "%", PROV)      # spec: all available -> corrected
+    badge, v = boxes.claim_badge(d, "lin-cmp-etcd-write-p50")
+    assert (badge, v.passes, v.cited_text, v.spec_host, v.this_host) == (
+        "cited", True, "etcd write p50 15ms", "16 cores @ 2.4GHz, NVMe SSD", "host not recorded")
+    d.derived[f"footer.{PROV.run_id}.host"] = Measured("h", "2 logical cores, X, disk /dev/vda (rotational)", None, PROV)
+    assert boxes.claim_badge(d, "lin-cmp-cassandra-write-p50")[1].this_host == "2 logical cores, X, disk /dev/vda (rotational)"
+    assert boxes.claim_badge(d, "lin-cmp-cassandra-write-p50")[0] == "cited"
+    assert boxes.claim_badge(d, "lin-cmp-etcd-minority")[0] == "confirmed"
+    assert boxes.claim_badge(d, "lin-cmp-all-available")[0] == "corrected"
+    assert boxes.claim_badge(d, "lin-cmp-latency-penalty")[0] == "not measured"
     with pytest.raises(KeyError):
-        boxes.claim_verdict(d, "no-such-claim")
+        boxes.claim_badge(d, "no-such-claim")
 
 
 # -- HDR spectrum shaping ---------------------------------------------------------------------------
@@ -208,6 +216,31 @@ def test_comparison_ratio_is_derived_exactly():
     derive_ratio(d, d.spec.layout["ratio"])
     assert d.value("write_p50_ratio") == 15.293 / 101.613
     assert d.text("write_p50_ratio") == "0.151 x"
+
+
+def _host(run: str, text: str) -> Measured:
+    return Measured(f"footer.{run}.host", text, None, Provenance(run, f"results/{run}/manifest.json", "host"))
+
+
+@pytest.mark.parametrize("hosts,measured", [
+    (("2 logical cores, X, disk /dev/vda", "2 logical cores, X, disk /dev/vda"), True),
+    (("2 logical cores, X, disk /dev/vda", "16 logical cores, Y, disk /dev/nvme0n1"), False),
+    (("2 logical cores, X, disk /dev/vda", None), False),
+])
+def test_comparison_ratio_only_between_runs_on_one_host(hosts, measured):
+    from diagram_gen.render.side_by_side import derive_ratio
+    d = all_not_measured("comparison")
+    runs = ("20260101T000000Z-etcd", "20260101T000001Z-cassandra")
+    for key, run, p50, host in zip(("etcd_put_rows", "cass_put_rows"), runs, (15.0, 100.0), hosts):
+        d.series[key] = Series(key, ({"p50_ms": p50},), Provenance(run, f"results/{run}/summary.json", "rows"))
+        if host:
+            d.derived[f"footer.{run}.host"] = _host(run, host)
+    derive_ratio(d, d.spec.layout["ratio"])
+    if measured:
+        assert d.value("write_p50_ratio") == 0.15
+    else:
+        f = d.figure("write_p50_ratio")
+        assert isinstance(f, NotMeasured) and "not measured on one recorded host" in f.reason
 
 
 # -- renderers ---------------------------------------------------------------------------------------

@@ -128,13 +128,13 @@ def test_missing_scenario_reason(r: Resolver) -> None:
 
 def test_pinned_run_that_does_not_exist(r: Resolver) -> None:
     assert nm(r, {"from": "manifest", "path": "cluster.nodes", "run": "20990101T000000Z-x"}) == (
-        "manifest path=cluster.nodes: run 20990101T000000Z-x: no such run under results")
+        "manifest path=cluster.nodes: run 20990101T000000Z-x: no such run in the results directory")
 
 
 def test_no_runs_at_all(tmp_path: Path) -> None:
     r = Resolver(tmp_path / "results", tmp_path)
     assert r.scalar("k", {"from": "manifest", "path": "cluster.nodes"}).reason == (  # type: ignore[union-attr]
-        "manifest path=cluster.nodes: no runs under results")
+        "manifest path=cluster.nodes: no runs in the results directory")
 
 
 # -- comparison, etcd_metrics, benchmark, cited ----------------------------------------------------
@@ -275,3 +275,64 @@ def test_run_compared_reads_the_run_the_newest_comparison_names(r: Resolver) -> 
     assert (f.value, f.provenance.run_id) == (3.5, RUN_B)  # RUN_C compares etcd = RUN_B
     assert "no comparison run compares a 'cassandra' run" in nm(r, {"from": "manifest", "path": "host.cpu_model",
                                                                    "run_compared": "cassandra"})
+
+
+# -- damaged runs: refused, named, never a fallback to an older run ------------------------------------
+BINDING = {"from": "etcd/put/256B", "where": {"workload": "etcd-put-256B"}, "stat": "p99", "unit": "ms"}
+
+
+def test_incomplete_runs_are_not_runs_and_a_run_without_manifest_is_damaged(tmp_path: Path) -> None:
+    res = make_results(tmp_path)
+    (res / f"20260104T100000Z-etcd.incomplete").mkdir()
+    (res / "20260105T100000Z-etcd").mkdir()
+    r = Resolver(res, tmp_path)
+    assert r.runs == ["20260105T100000Z-etcd", RUN_C, RUN_B, RUN_A]
+    assert list(r.check_runs()) == ["20260105T100000Z-etcd"]
+    assert r.damaged == {"results/20260105T100000Z-etcd/manifest.json": "missing"}
+    assert nm(r, BINDING).endswith("run 20260105T100000Z-etcd is damaged: results/20260105T100000Z-etcd/manifest.json: "
+                                   "missing (refused: no figure is taken from an older run instead)")
+
+
+@pytest.mark.parametrize("text,reason", [
+    ('{"rows": [', "not valid JSON"),
+    ("[]", "must be an object at the top, got a list"),
+    ('{"rows": {}}', "field 'rows' must be a list, got an object"),
+    ('{"rows": [3]}', "rows[0] must be an object, got an integer"),
+])
+def test_a_damaged_summary_in_the_newest_run_stops_the_walk(tmp_path: Path, text: str, reason: str) -> None:
+    res = make_results(tmp_path)
+    (res / RUN_B / "summary.json").write_text(text)
+    r = Resolver(res, tmp_path)
+    why = nm(r, BINDING)   # RUN_A has the row: the walk must not reach it
+    assert f"run {RUN_B} is damaged: results/{RUN_B}/summary.json: {reason}" in why
+    assert r.damaged == {f"results/{RUN_B}/summary.json": r.damaged[f"results/{RUN_B}/summary.json"]}
+    assert reason in r.damaged[f"results/{RUN_B}/summary.json"]
+
+
+def test_a_run_the_binding_does_not_apply_to_is_passed_over(r: Resolver) -> None:
+    """RUN_B lacks the mixed workload's row: not damage, the walk moves on to RUN_A."""
+    f = m(r, {"from": "etcd/put/256B", "where": {"workload": "etcd-mixed"}, "stat": "p99", "unit": "ms"})
+    assert f.provenance.run_id == RUN_A and r.damaged == {}
+
+
+@pytest.mark.parametrize("damage,reason", [
+    (lambda p: p.write_bytes(p.read_bytes()[:20]), "truncated gzip stream"),
+    (lambda p: p.write_bytes(b"not gzip at all"), "unreadable after line 0"),
+])
+def test_a_damaged_history_is_not_measured_naming_the_file(tmp_path: Path, damage, reason: str) -> None:  # type: ignore[no-untyped-def]
+    res = make_results(tmp_path)
+    damage(res / RUN_A / "scenarios" / "s1" / "history.jsonl.gz")
+    r = Resolver(res, tmp_path)
+    s = r.series("ops", {"from": "history", "scenario": "s1"})
+    assert isinstance(s, NotMeasured)
+    assert f"run {RUN_A} is damaged: results/{RUN_A}/scenarios/s1/history.jsonl.gz: {reason}" in s.reason
+    assert list(r.damaged) == [f"results/{RUN_A}/scenarios/s1/history.jsonl.gz"]
+
+
+def test_footer_names_the_host_of_each_run_and_of_a_comparison(r: Resolver) -> None:
+    lines, figs = r.footer([RUN_C])
+    host = "4 logical cores, TestCPU, disk /dev/sda (non-rotational)"
+    assert figs[f"footer.{RUN_B}.host"].value == host
+    c = figs[f"footer.{RUN_C}.host"]
+    assert (c.value, c.provenance.run_id) == (host, RUN_B)
+    assert c.provenance.query.endswith(f"(the host of every run {RUN_C} compares: etcd {RUN_B})")

@@ -27,6 +27,13 @@ def fails(tmp_path: Path, text: str, kind: str = "failure") -> ConfigError:
     return e.value
 
 
+def test_load_cited_claim(tmp_path: Path) -> None:
+    claims = "  - {id: c1, text: \"spec's p99\", status: cited, figure: put_p99, cited: timeout, spec_host: timeout}\n"
+    s = load_spec(write(tmp_path, spec_text("failure", "failure_scenario", claims=claims)), tmp_path)
+    c = s.claims[0]
+    assert (c.status, c.figure, c.cited, c.spec_host, c.holds_if) == ("cited", "put_p99", "timeout", "timeout", None)
+
+
 def test_load_valid_spec(tmp_path: Path) -> None:
     claims = ("  - {id: c1, text: \"writes never committed\", status: corrected, figure: late, holds_if: {eq: 0},"
               " spec_ref: \"G-LIN-FAILURE x\"}\n")
@@ -61,7 +68,20 @@ def test_load_valid_spec(tmp_path: Path) -> None:
     (lambda t: t + "claims:\n  - {id: c, text: t, status: asserted, figure: nope, holds_if: {eq: 0}}\n",
      "claims.0.figure", "'nope' names no figure"),
     (lambda t: t + "claims:\n  - {id: c, text: t, status: maybe, figure: put_p99, holds_if: {eq: 0}}\n",
-     "claims.0.status", "asserted or corrected"),
+     "claims.0.status", "asserted, corrected or cited, got 'maybe'"),
+    (lambda t: t + "claims:\n  - {id: c, text: t, status: asserted, figure: put_p99}\n",
+     "claims.0.holds_if", "required for an asserted claim"),
+    # cited claims: the spec's figure and host, both citations; never a holds_if
+    (lambda t: t + "claims:\n  - {id: c, text: t, status: cited, figure: put_p99, cited: timeout, spec_host: timeout,"
+                   " holds_if: {le: 5}}\n", "claims.0.holds_if", "a cited claim is not judged"),
+    (lambda t: t + "claims:\n  - {id: c, text: t, status: cited, figure: put_p99, spec_host: timeout}\n",
+     "claims.0.cited", "required for a cited claim"),
+    (lambda t: t + "claims:\n  - {id: c, text: t, status: cited, figure: put_p99, cited: timeout}\n",
+     "claims.0.spec_host", "required for a cited claim"),
+    (lambda t: t + "claims:\n  - {id: c, text: t, status: cited, figure: put_p99, cited: put_p99, spec_host: timeout}\n",
+     "claims.0.cited", "'put_p99' names no figure bound as a citation"),
+    (lambda t: t + "claims:\n  - {id: c, text: t, status: corrected, figure: put_p99, holds_if: {le: 5}, cited: timeout}\n",
+     "claims.0.cited", "only a cited claim names cited"),
     (lambda t: t + "claims:\n  - {id: c, text: t, status: asserted, figure: put_p99, holds_if: {around: 3}}\n",
      "claims.0.holds_if.around", "unknown operator"),
     (lambda t: t + "claims:\n  - {id: c, text: t, status: asserted, figure: put_p99, holds_if: {between: [5, 1]}}\n",
