@@ -3,7 +3,10 @@ summary + manifest -> publish the run directory atomically -> tear everything do
 
 This is the only place that owns a cluster's lifetime. Whatever happens (an error, Ctrl-C,
 SIGTERM), the provider's teardown runs and the run directory is either published complete
-or kept as ``<run_id>.incomplete``.
+or kept as ``<run_id>.incomplete``. SIGINT and SIGTERM are owned by a ``harness.interrupt.
+Interruption`` for the whole run: after one, nothing but the teardown runs (no final reads,
+checkers or summary), within the system's exit budget, and ``INCOMPLETE`` says
+``interrupted by SIGINT at <moment>``.
 """
 from __future__ import annotations
 
@@ -11,14 +14,14 @@ import datetime as dt
 import gzip
 import os
 import shutil
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from harness.errors import ConfigError, EnvironmentProblem
+from harness.errors import ClusterError, ConfigError, EnvironmentProblem
+from harness.interrupt import DEFAULT_EXIT_BUDGET_S, EXIT_BUDGET_S, Interruption, ListsWhatIsLeft
 from harness.providers.base import Cluster, ClusterProvider
 from harness.recorder.history import read_history
 from harness.recorder.summary import format_table, rows_from_history, write_summary
@@ -38,14 +41,6 @@ class SessionOptions:
     show_progress: bool = True
     compress_history_over_bytes: int = 256 * 1024
     log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr, flush=True))
-
-
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM is handled exactly like Ctrl-C."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Terminated()
 
 
 def make_system(name: str) -> Any:
@@ -122,8 +117,8 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
 
         for sc in scenarios:
             check_scenario_environment(sc, provider)
-    run.open()
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    intr = Interruption(EXIT_BUDGET_S.get(suite.system, DEFAULT_EXIT_BUDGET_S), log=opts.log).install()
+    intr.set_moment("run directory")
     started = dt.datetime.now(dt.timezone.utc)
     time_origin_ns = time.monotonic_ns()
     epoch_at_origin = time.time()
@@ -137,9 +132,12 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     extra: dict[str, Any] = {"workloads": [], "comparisons": [], "scenarios": []}
     cluster: Cluster | None = None
     try:
+        run.open()
         opts.log(f"[gbench] run {run.run_id}: {suite.nodes}-node {suite.system} on provider {provider.name}")
+        intr.set_moment("host facts (before the cluster)")
         manifest["host"] = _host_facts(provider, run, opts)
         manifest["software"] = _software(system)
+        intr.set_moment("cluster start")
         cluster = provider.start(system, suite.nodes, run.path)
         manifest["cluster"] = {
             "system": suite.system, "provider": provider.name, "nodes": len(cluster.nodes),
@@ -149,56 +147,79 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
         }
         opts.log(f"[gbench] cluster ready in {cluster.time_to_ready_s:.2f}s (leader {manifest['cluster']['leader_at_start']})")
         for w in suite.workloads:
+            intr.set_moment(f"workload {w.name} (before the load)")
             result = _run_one(w, cluster, run, time_origin_ns, opts, provider.name)
+            intr.set_moment(f"workload {w.name} (after the load)")
             wrows = _rows_for(result, run.run_id, provider.name, len(cluster.nodes))
             rows += wrows
             extra["workloads"].append(_workload_entry(result, run.path))
             if result.interrupted:
-                raise KeyboardInterrupt()
+                raise ClusterError(f"workload {w.name}: results are partial ({'; '.join(result.notes)})")
+            intr.set_moment(f"checks of {w.name}")
             extra.setdefault("verdicts", []).extend(_run_checks(result, opts))
             if suite.etcd_benchmark:
+                intr.set_moment(f"etcd benchmark tool ({w.name})")
                 comp = _peer_tool(w, cluster, run, rows, wrows, opts)
                 if comp:
                     extra["comparisons"].append(comp)
         if suite.visibility is not None:
             from harness.workload.visibility import run_visibility
 
+            intr.set_moment("visibility")
             vrows = run_visibility(cluster, suite.visibility, run.path / "visibility", time_origin_ns,
                                    run_id=run.run_id, log=opts.log)
             extra["visibility"] = {"file": "visibility/visibility.json", "rows": vrows}
         for sc in scenarios:
+            intr.set_moment(f"scenario {sc.name} (before the load)")
             entry, srows = _run_scenario(sc, cluster, run, time_origin_ns, opts, provider.name)
             rows += srows
             extra["scenarios"].append(entry)
+        intr.set_moment("summary")
         manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
         write_summary(run.path, rows, extra)
         run.write_json("manifest.json", manifest)
+        intr.set_moment("teardown")
         provider.teardown()
         _finalise_files(run.path, opts)
         final = run.complete()
         opts.log(f"[gbench] run complete: {final}")
         opts.log(format_table(rows))
+        intr.uninstall()
         return final
     except BaseException as e:
-        reason = "interrupted (Ctrl-C / SIGTERM)" if isinstance(e, KeyboardInterrupt) else f"{type(e).__name__}: {e}"
-        opts.log(f"[gbench] run failed: {reason}; tearing down")
+        signalled = intr.requested()
+        reason = intr.reason if signalled else f"{type(e).__name__}: {e}"
+        opts.log(f"[gbench] {reason}; tearing down" if signalled else f"[gbench] run failed: {reason}; tearing down")
+        _tear_down(provider, intr)
         try:
-            provider.teardown()
-        finally:
-            try:
-                manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
-                manifest["incomplete_reason"] = reason
-                if rows:
-                    write_summary(run.path, rows, extra)
+            manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
+            manifest["incomplete_reason"] = reason
+            if rows and not signalled:  # after a signal: nothing but the teardown and the mark
+                write_summary(run.path, rows, extra)
+            if run.path.exists():
                 run.write_json("manifest.json", manifest)
-            except OSError:
-                pass
-            where = run.abandon(reason)
-            if where:
-                opts.log(f"[gbench] partial output kept (marked incomplete) in {where}")
+        except OSError:
+            pass
+        where = run.abandon(reason)
+        if where:
+            opts.log(f"[gbench] partial output kept (marked incomplete) in {where}")
+        if signalled:
+            opts.log(f"[gbench] {reason}: everything removed {intr.elapsed():.1f} s after the signal "
+                     f"(budget {intr.budget_s:g} s)")
+            intr.exit_watchdog()  # the handlers stay: a further Ctrl-C only says nothing is left
+        else:
+            intr.uninstall()
         raise
-    finally:
-        signal.signal(signal.SIGTERM, old_term)
+
+
+def _tear_down(provider: ClusterProvider, intr: Interruption) -> None:
+    """Kill the helper processes (load workers, nodetool), then the provider's teardown; a
+    signal meanwhile prints what is still being removed (``harness.interrupt``)."""
+    describe = provider.still_removing if isinstance(provider, ListsWhatIsLeft) else None
+    with intr.removing(describe):
+        intr.set_moment("teardown")
+        intr.kill_tracked()
+        provider.teardown()
 
 
 def _run_one(w: Workload, cluster: Cluster, run: RunDirectory, origin: int, opts: SessionOptions,
@@ -234,7 +255,7 @@ def _run_scenario(sc: Any, cluster: Cluster, run: RunDirectory, origin: int, opt
     directory = run.path / "scenarios" / sc.name
     result = run_scenario(sc, cluster, directory, origin, run_id=run.run_id, log=opts.log)
     if result.interrupted:
-        raise KeyboardInterrupt()
+        raise ClusterError(f"scenario {sc.name}: a workload's results are partial (not every load worker reported)")
     rows: list[dict[str, Any]] = []
     for wr in result.workload_results:
         for r in _rows_for(wr, run.run_id, provider, len(cluster.nodes)):

@@ -68,6 +68,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Self, Sequence
 
+from harness import interrupt
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinkPlan, PeerLinks, advertising_names, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyClient
@@ -899,11 +900,19 @@ class DockerProvider(BridgedProvider[DockerNode]):
         return p
 
     # -- teardown
+    def still_removing(self) -> list[str]:
+        """What teardown has not removed yet (a second Ctrl-C prints it): until ``cleanup_docker``
+        has succeeded, the run's containers, network, rule and data dir."""
+        if not self._started or (self.last_cleanup is not None and self.last_cleanup.ok):
+            return []
+        return [f"container {n.container_name}" for n in self._nodes] + \
+            [f"docker network, FORWARD rule and data dir of run {self.run_id}"]
+
     def teardown(self) -> None:
         """Remove every container, the network, the FORWARD rule and the data dirs of this
         run, by label (``cleanup_docker``). Idempotent; never raises for what is gone; says
         on stderr what could not be removed (``gbench cleanup`` can retry)."""
-        with signals_deferred():
+        with signals_deferred(self.still_removing):
             with self._lock:
                 self._closing = True
                 started = self._started
@@ -913,7 +922,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
                 return
             result = cleanup_docker(self.run_id, force=True, client=self._client)
             for n in self._nodes:
-                n.join_followers(timeout_s=5)
+                n.join_followers(timeout_s=interrupt.share(5.0))
             self.last_cleanup = result
             if self._client is not None:
                 with contextlib.suppress(Exception):

@@ -21,7 +21,10 @@ Resource kinds and how cleanup removes them (in this order, see ``CLEANUP_ORDER`
   ``/proc/<pid>/stat`` field 22 (start time) still matches, so a reused pid is never killed.
   Every process still inside a namespace of the ledger is killed too: a node can be
   spawned between the write-ahead entry and the moment its pid is known.
-- ``iptables_rule``: the recorded ``delete_argv`` while ``check_argv`` says it exists.
+- ``iptables_rule``: the recorded ``delete_argv`` while ``check_argv`` says it exists; a rule
+  inside a namespace the ledger also lists (``ip netns exec <ns> ...``) is not deleted one by
+  one: it goes with its namespace (a partition's dozens of rules cost seconds of process
+  spawns on a loaded host otherwise).
 - ``netns``, ``veth``, ``bridge``: ``ip netns del`` / ``ip link del`` if present.
 - ``dir``: removed recursively (only directories the run created itself).
 
@@ -314,6 +317,8 @@ class CleanupResult:
     run_id: str
     removed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: ledger keys of the resources dealt with so far (removed, or found already gone)
+    done_keys: set[str] = field(default_factory=set, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -381,6 +386,8 @@ def _kill_processes(ledger: Ledger, result: CleanupResult, timeout_s: float) -> 
             result.errors.append(f"{label} survived SIGKILL for {timeout_s:g}s (state {proc_state(pid)})")
         else:
             result.removed.append(f"killed {label}")
+    if not result.errors:
+        result.done_keys.update(r["key"] for r in ledger.entries("process"))
 
 
 def _remove_one(r: dict[str, Any], result: CleanupResult) -> None:
@@ -428,23 +435,60 @@ def _remove_one(r: dict[str, Any], result: CleanupResult) -> None:
                 path.parent.rmdir()
 
 
-def cleanup_run(ledger: Ledger, *, kill_timeout_s: float = 10.0) -> CleanupResult:
+def cleanup_run(ledger: Ledger, *, kill_timeout_s: float = 10.0, result: CleanupResult | None = None) -> CleanupResult:
     """Remove everything ``ledger`` lists, in ``CLEANUP_ORDER``; tolerate what is already gone.
 
-    Deletes the ledger file last, and only when every step succeeded.
+    Deletes the ledger file last, and only when every step succeeded. ``result``: where to
+    record progress (``done_keys``), so ``pending`` can say what is left while this runs.
     """
-    result = CleanupResult(ledger.run_id)
+    result = result or CleanupResult(ledger.run_id)
     _kill_processes(ledger, result, kill_timeout_s)
+    namespaces = {r["name"] for r in ledger.entries("netns")}
+    with_their_netns: list[str] = []
     for r in cleanup_plan(ledger):
         if r["kind"] == "process":
             continue
+        if r["kind"] == "iptables_rule" and _netns_of(r) in namespaces:
+            with_their_netns.append(r["key"])
+            continue
+        errors = len(result.errors)
         try:
             _remove_one(r, result)
         except (OSError, subprocess.SubprocessError) as e:
             result.errors.append(f"{r['key']}: {e}")
+        if len(result.errors) == errors:
+            result.done_keys.add(r["key"])
     if result.ok:
+        if with_their_netns:
+            result.removed.append(f"{len(with_their_netns)} iptables rule(s) went with their namespaces")
+            result.done_keys.update(with_their_netns)
         ledger.close_and_delete()
     return result
+
+
+def _netns_of(rule: dict[str, Any]) -> str | None:
+    """The namespace a ledgered rule lives in (its argv is ``ip netns exec <ns> iptables ...``)."""
+    argv = list(rule.get("delete_argv") or [])
+    return argv[3] if len(argv) > 3 and argv[:3] == ["ip", "netns", "exec"] else None
+
+
+def pending(ledger: Ledger, result: CleanupResult | None = None) -> list[str]:
+    """The resources of ``ledger`` that ``result`` (a cleanup under way) has not dealt with
+    yet, in removal order, each as ``kind name`` (what a second Ctrl-C prints)."""
+    done = result.done_keys if result is not None else set()
+    return [describe(r) for r in cleanup_plan(ledger) if r["key"] not in done]
+
+
+def describe(r: dict[str, Any]) -> str:
+    """One ledger entry in a few words: ``process 5151 (node n1)``, ``netns gb-1a2b3c-n1``."""
+    kind = r["kind"]
+    if kind == "process":
+        return f"process {r.get('pid') or '(starting)'} (node {r.get('node')})"
+    if kind == "iptables_rule":
+        return f"iptables rule ({' '.join(r.get('delete_argv', []))})"
+    if kind == "dir":
+        return f"dir {r['path']}"
+    return f"{kind} {r.get('name')}"
 
 
 def list_ledgers(directory: Path | None = None) -> list[Path]:

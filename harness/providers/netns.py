@@ -44,14 +44,15 @@ import time
 from dataclasses import dataclass
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Self, Sequence
+from typing import Any, Callable, Iterable, Self, Sequence
 
+from harness import interrupt
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinks, advertising_names, check_mode, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyServer, require_binary
 from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
-from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, proc_start_time,
-                                      proc_state, state_dir, state_lock)
+from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, pending,
+                                      proc_start_time, proc_state, state_dir, state_lock)
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -192,18 +193,13 @@ def _link_exists(name: str) -> bool:
     return run_captured(["ip", "-o", "link", "show", "dev", name]).returncode == 0
 
 
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM until the block ends, so a second Ctrl-C cannot cut teardown in
-    half. Only the main thread receives Python signals, so only there is masking needed."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+def signals_deferred(describe: Callable[[], list[str]] | None = None) -> contextlib.AbstractContextManager[None]:
+    """SIGINT/SIGTERM cannot cut the block (a teardown) in half: during a run they print what
+    is still being removed (``describe``), otherwise they are held and re-raised after it
+    (``harness.interrupt.removing``). Masking the signals in the main thread would not do:
+    the kernel hands them to another thread and CPython runs the handler in the main thread
+    at its next bytecode all the same."""
+    return interrupt.removing(describe)
 
 
 # --------------------------------------------------------------------------- nodes
@@ -332,6 +328,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         self.subnet: IPv4Network | None = None
         self.forward_rule_added = False
         self.last_cleanup: CleanupResult | None = None
+        self._cleanup_progress: CleanupResult | None = None
         self._peer_links_mode = "direct"
         #: the live per-link proxies under ``with_peer_links("toxiproxy")`` (the partition
         #: nemesis cuts through them), else None
@@ -617,12 +614,25 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         return p
 
     # -- teardown
+    #: Seconds teardown waits for each killed node to be reaped at most (the budget left after
+    #: a signal shortens it; cleanup_run kills and waits again for whatever is still there).
+    REAP_TIMEOUT_S = 10.0
+
+    def still_removing(self) -> list[str]:
+        """What teardown has not removed yet: running nodes, then the ledger's resources."""
+        out = [f"node {n.name} (pid {pid})" for n in self._nodes if (pid := n.pid()) is not None]
+        ledger = self._ledger
+        if ledger is not None and ledger.path.exists():  # its processes: the nodes listed above
+            out += [x for x in pending(ledger, self._cleanup_progress) if not x.startswith("process ")]
+        return out
+
     def teardown(self) -> None:
         """Resume and kill every node, then remove rules, namespaces, veths, bridge, data dirs
         and the ledger (in that order, through ``cleanup_run``). Idempotent; never raises for
         what is already gone. If something cannot be removed, says so on stderr and keeps the
-        ledger so `gbench cleanup` can retry."""
-        with signals_deferred():
+        ledger so `gbench cleanup` can retry. After a signal every wait is bounded by the budget
+        left (``harness.interrupt``); a further signal prints ``still_removing()``."""
+        with signals_deferred(self.still_removing):
             with self._lock:
                 self._closing = True
                 ledger = self._ledger
@@ -631,13 +641,15 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
                 n._signal(signal.SIGCONT)
             for n in nodes:
                 n._signal(signal.SIGKILL)
+            deadline = time.monotonic() + interrupt.share(self.REAP_TIMEOUT_S, 0.5)
             for n in nodes:
-                n._reap(timeout_s=10)
+                n._reap(timeout_s=max(0.0, deadline - time.monotonic()))
             if self._toxiproxy is not None:
                 self._toxiproxy.stop()
             if ledger is None or (self.last_cleanup is not None and self.last_cleanup.ok and not ledger.path.exists()):
                 return
-            result = cleanup_run(ledger)
+            self._cleanup_progress = CleanupResult(ledger.run_id)
+            result = cleanup_run(ledger, kill_timeout_s=interrupt.share(10.0, 0.5), result=self._cleanup_progress)
             self.last_cleanup = result
             if not result.ok:
                 print(f"[gbench] WARNING: teardown of run {self.run_id} left resources behind "

@@ -12,8 +12,11 @@ is recorded. A node whose client cannot connect (``attempts`` tries, 2 s apart) 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from typing import Sequence
+from typing import Any, Sequence
+
+from harness import interrupt
 
 from harness.providers.base import Cluster
 from harness.recorder.history import Op
@@ -108,5 +111,29 @@ def final_reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, *, value_
     """Read every key from every node at both levels; returns the ops (``i`` = 0, numbered
     when merged), ordered by invoke time. ``workload``: where the system's client settings
     come from (Cassandra: keyspace / replication factor)."""
-    ops = asyncio.run(_reads(cluster, keys, origin_ns, value_size, timeout_s, attempts, workload))
+    ops = _run_interruptible(_reads(cluster, keys, origin_ns, value_size, timeout_s, attempts, workload))
     return sorted(ops, key=lambda o: o.invoke_ns)
+
+
+def _run_interruptible(coro: Any) -> Any:
+    """``asyncio.run``, except after Ctrl-C / SIGTERM: the reads are cancelled and their clients
+    get a share of the exit budget to close (``harness.interrupt``), and the loop's executor
+    threads (a Cassandra driver still connecting) are not waited for: the nodes are about to
+    be killed, and the run is being torn down."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    except KeyboardInterrupt:
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in tasks:
+            t.cancel()
+        if tasks:
+            with contextlib.suppress(BaseException):
+                loop.run_until_complete(asyncio.wait(tasks, timeout=interrupt.share(2.0)))
+        raise
+    finally:
+        if not interrupt.requested():
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()  # (shuts the default executor down without waiting for it)

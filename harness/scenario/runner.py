@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import interrupt
 from harness.nemesis import NemesisContext, standard_nemesis
 from harness.nemesis.core import ComposedNemesis, FaultRecord
 from harness.providers.base import Cluster
@@ -79,11 +80,24 @@ class _Timeline(threading.Thread):
         self.records: list[FaultRecord] = []
         self.events: list[dict[str, Any]] = []
         self.error: BaseException | None = None
+        #: the event being applied or last applied (what the run is doing: ``moment``)
+        self.current: Any = None
         self._lock = threading.Lock()
 
     def _load_started(self) -> bool:
         return all((self.directory / "workloads" / w.name / "parts" / "measure.w0.jsonl").exists()
                    for w in self.scenario.workloads)
+
+    def moment(self) -> str:
+        """Where the scenario is, for ``harness.interrupt``: load workers starting, warm-up,
+        load, or nemesis (the event applied last)."""
+        if self.t0_ns is None:
+            return "load workers starting"
+        ev = self.current
+        if ev is not None:
+            return f"nemesis ({ev.fault} at {ev.at_s:g}s)"
+        warmup_s = max((w.warmup_s for w in self.scenario.workloads), default=0.0)
+        return "warm-up" if self.ctx.now_ns() < self.t0_ns + warmup_s * 1e9 else "load"
 
     def add(self, rec: FaultRecord) -> None:
         with self._lock:
@@ -110,6 +124,7 @@ class _Timeline(threading.Thread):
                     self.abort.wait(min(0.05, max(0.0, (due - self.ctx.now_ns()) / 1e9)))
                 if self.abort.is_set():
                     return
+                self.current = ev
                 rec = self.nemesis.invoke(ev.fault, dict(ev.params))
                 rec.extra.update({"event": ev.index, "scheduled_at_s": ev.at_s,
                                   "started_at_s": round((rec.invoke_ns - self.t0_ns) / 1e9, 6)})
@@ -163,9 +178,11 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
                  nemesis: ComposedNemesis | None = None) -> ScenarioResult:
     """Run ``scenario`` on ``cluster``; blocks until done (about ``end`` + final reads).
 
-    Raises what the workloads or the timeline raised (after repairing every fault). Ctrl-C
-    stops the load and repairs; the result then says ``interrupted`` (no final reads, no
-    summary), as ``run_workload`` does.
+    Raises what the workloads or the timeline raised (after repairing every fault). Ctrl-C /
+    SIGTERM (``harness.interrupt``) stops the load and re-raises at once, within a share of the
+    exit budget: no repair, final reads, outputs or summary (the run is torn down and marked
+    incomplete). ``interrupted`` says a workload's results are partial (not every worker
+    reported).
     """
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     check_environment(scenario, cluster.provider)
@@ -184,6 +201,7 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
     errors: dict[str, BaseException] = {}
     timeline: _Timeline | None = None
     interrupted = False
+    signalled = False
     notes: list[str] = []
     converged: dict[str, Any] = {}
     finals: list[Op] = []
@@ -200,22 +218,16 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
                                  endpoint_map)
         timeline = _Timeline(scenario, nem, ctx, directory, threads, abort, log)
         timeline.start()
-        try:
-            while any(t.is_alive() for t in threads):
-                for t in threads:
-                    t.join(0.2)
-                if errors:
-                    stop.set()
-                    abort.set()
-            timeline.join()  # events are due by t0 + end at the latest
-        except KeyboardInterrupt:
-            interrupted = True
-            log("[scenario] interrupted: stopping the load and repairing every fault")
-            stop.set()
-            abort.set()
+        interrupt.set_moment(timeline.moment)
+        while any(t.is_alive() for t in threads):
             for t in threads:
-                t.join(30)
-            timeline.join(30)
+                t.join(0.2)
+            if errors:
+                stop.set()
+                abort.set()
+        while timeline.is_alive():  # events are due by t0 + end at the latest
+            timeline.join(0.2)  # (short joins: a signal is handled between them)
+        interrupt.set_moment("repair")
         for rec in nem.teardown():
             rec.extra["final_cleanup"] = True
             timeline.add(rec)
@@ -242,35 +254,69 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
                              f"{converged['members']}")
             log(f"[scenario] repaired; one leader ({converged.get('leader')}) after {converged['after_s']}s")
             if scenario.final_reads:
+                interrupt.set_moment("final reads")
                 keys = scenario.keys()
                 vsize = max(w.value_size for w in scenario.workloads)
+                log(f"[scenario] final reads started: {len(keys)} keys on {len(cluster.nodes)} nodes")
                 finals = final_reads(cluster, keys, time_origin_ns, value_size=vsize, workload=scenario.workloads[0])
                 log(f"[scenario] final reads: {len(finals)} reads of {len(keys)} keys on {len(cluster.nodes)} nodes")
-    finally:
-        abort.set()
+    except KeyboardInterrupt:
+        signalled = True
+        # Ctrl-C / SIGTERM: only the teardown matters now. No repair (the provider kills every
+        # node and deletes the namespaces, and with them every rule and qdisc the nemesis made;
+        # restarting a killed node would only cost time), no outputs beyond what is already on
+        # disk (nemesis.jsonl, members.jsonl, the workers' parts), no summary.
         stop.set()
-        try:
-            for rec in nem.teardown():  # idempotent: a no-op when everything was repaired above
-                rec.extra["final_cleanup"] = True
-                if timeline is not None:
-                    timeline.add(rec)
-        finally:
-            poller.stop()
-            # Written even when failing, so a partial run still shows what happened.
-            recs = timeline.records if timeline else []
-            history = directory / "history.jsonl"
+        abort.set()
+        _stop_host_side_faults(nem, log)
+        deadline = time.monotonic() + interrupt.share(3.0)
+        for t in [*(_threads_of(timeline)), *([timeline] if timeline else [])]:
+            t.join(max(0.0, deadline - time.monotonic()))
+        poller.stop(timeout_s=max(0.0, deadline - time.monotonic()))
+        raise
+    finally:
+        if not signalled:
+            abort.set()
+            stop.set()
             try:
-                _write_outputs(directory, scenario, timeline, finals, results, recs, history, cluster)
-            except Exception as e:  # noqa: BLE001 - never mask the original error
-                log(f"[scenario] WARNING: could not write the scenario's outputs: {e}")
+                for rec in nem.teardown():  # idempotent: a no-op when everything was repaired above
+                    rec.extra["final_cleanup"] = True
+                    if timeline is not None:
+                        timeline.add(rec)
+            finally:
+                poller.stop()
+                # Written even when failing, so a partial run still shows what happened.
+                try:
+                    _write_outputs(directory, scenario, timeline, finals, results,
+                                   timeline.records if timeline else [], directory / "history.jsonl", cluster)
+                except Exception as e:  # noqa: BLE001 - never mask the original error
+                    log(f"[scenario] WARNING: could not write the scenario's outputs: {e}")
+    history = directory / "history.jsonl"
+    recs = timeline.records if timeline else []
     result = ScenarioResult(scenario, directory, history, list(results.values()), recs,
                             timeline.t0_ns if timeline else None, directory / "members.jsonl", len(finals),
                             converged, interrupted=interrupted, notes=notes)
     if summarize and not interrupted:
         from harness.scenario.failure_summary import write_failure_summary
+        interrupt.set_moment("failure summary")
         result.summary_path = write_failure_summary(directory)
         log(f"[scenario] failure summary: {result.summary_path}")
     return result
+
+
+def _threads_of(timeline: "_Timeline | None") -> list[threading.Thread]:
+    return list(timeline.workload_threads) if timeline is not None else []
+
+
+def _stop_host_side_faults(nem: ComposedNemesis, log: Callable[[str], None]) -> None:
+    """After a signal: stop what the nemesis runs on the host outside the provider's ledger
+    (the client-link Toxiproxy server); everything else goes with the nodes' namespaces."""
+    member = nem.member_for("client-down")
+    if member is not None:
+        try:
+            member.teardown()
+        except Exception as e:  # noqa: BLE001 - the teardown goes on
+            log(f"[scenario] WARNING: could not stop the client-link proxies: {e}")
 
 
 def _write_outputs(directory: Path, scenario: Scenario, timeline: _Timeline | None, finals: list[Op],

@@ -4,7 +4,11 @@ Flow: assign clients to nodes and workers -> (optional preload) -> spawn workers
 barrier -> warm-up + measured window -> workers stop by themselves -> merge their history
 parts and histograms -> write ``history.jsonl``, ``hlog/*.hlog`` and summary rows.
 The parent samples the workers' and the nodes' CPU every second (the harness self-check)
-and shows progress; it owns Ctrl-C (sets ``stop``; workers finish in-flight operations).
+and shows progress. Ctrl-C / SIGTERM (``harness.interrupt``): it sets ``stop``, gives the
+workers a short grace (a share of the exit budget), SIGKILLs what is left and re-raises; a
+run that was interrupted keeps no merged history (the run is torn down and marked
+incomplete). Worker processes are tracked, so a teardown kills them even if this thread is
+stuck.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import heapq
 import json
 import multiprocessing as mp
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import psutil
 
+from harness import interrupt
 from harness.errors import ClusterError
 from harness.providers.base import Cluster
 from harness.recorder.histograms import IntervalHistograms
@@ -30,6 +36,9 @@ from harness.workload.worker import ClientAssignment, WorkerConfig, WorkerSync, 
 SATURATION_CPU = 0.90
 #: In open loop, achieving less than this share of the target rate means the target was not met.
 RATE_SHORTFALL = 0.95
+#: After Ctrl-C / SIGTERM: seconds the workers get to stop by themselves before SIGKILL
+#: (shortened to a share of the exit budget left; ``harness.interrupt``).
+WORKER_STOP_GRACE_S = 2.0
 
 
 @dataclass
@@ -148,14 +157,19 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
             endpoints=tuple(cluster.client_endpoints),
         )
         p = ctx.Process(target=worker_main, args=(cfg, sync), name=f"gbench-worker-{wid}", daemon=True)
-        p.start()
         procs.append(p)
+        p.start()
+        interrupt.track(p)
+    in_main = threading.current_thread() is threading.main_thread()  # the main thread owns the run's moment
+    if in_main:
+        interrupt.set_moment(f"{phase} (load workers starting)" if phase != "measure" else "load workers starting")
     interrupted = False
     load_start_epoch_s: float | None = None
     try:
         ready: set[int] = set()
         deadline = time.monotonic() + 60
         while len(ready) < n_workers:
+            _raise_if_interrupted()
             if time.monotonic() > deadline or any(not p.is_alive() for p in procs):
                 raise ClusterError(f"load workers did not start (ready: {sorted(ready)} of {n_workers})")
             try:
@@ -168,12 +182,17 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
         sync.start_ns.value = now_mono + 50_000_000
         load_start_epoch_s = now_epoch + 0.05
         sync.go.set()
+        if in_main:
+            go = time.monotonic() + 0.05
+            interrupt.set_moment(lambda: phase if phase != "measure" else
+                                 ("warm-up" if time.monotonic() < go + warmup_s else "load"))
         total = warmup_s + duration_s
         hard_deadline = time.monotonic() + total + w.load.op_timeout_s + 30
         counts: dict[int, dict[str, int]] = {}
         last_tick, last_total = time.monotonic(), 0
         t0 = time.monotonic()
         while any(p.is_alive() for p in procs):
+            _raise_if_interrupted()
             try:
                 wid, c, _final = sync.progress.get(timeout=0.2)
                 counts[wid] = c
@@ -194,17 +213,15 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
                         p.terminate()
                 break
     except KeyboardInterrupt:
-        interrupted = True
+        # Ctrl-C / SIGTERM: the run only tears down now. The workers get a moment to stop by
+        # themselves (part of the exit budget), then SIGKILL; their results are not wanted.
         stop.set()
-        for p in procs:
-            p.join(w.load.op_timeout_s + 5)
-            if p.is_alive():
-                p.terminate()
+        _stop_workers(procs, interrupt.share(WORKER_STOP_GRACE_S))
+        raise
     finally:
+        _stop_workers(procs, 5.0)  # (``stop`` may be shared with other workloads: not set here)
         for p in procs:
-            p.join(5)
-            if p.is_alive():
-                p.kill()
+            interrupt.untrack(p)
         if show_progress:
             sys.stderr.write("\n")
     reports = []
@@ -214,6 +231,25 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
             reports.append(json.loads(rp.read_text()))
     return (reports, sampler.report() if "sampler" in locals() else {}, interrupted or stop.is_set(),
             load_start_epoch_s)
+
+
+def _raise_if_interrupted() -> None:
+    """In a thread beside the main one (a scenario's workloads) the signal only sets a flag."""
+    if interrupt.requested():
+        raise interrupt.RunInterrupted(*interrupt.signal_and_moment())
+
+
+def _stop_workers(procs: Sequence[Any], grace_s: float) -> None:
+    """Wait up to ``grace_s`` in all for the workers to exit by themselves, then SIGKILL and
+    reap what is left (they hold no resource of the cluster: they are clients)."""
+    deadline = time.monotonic() + grace_s
+    for p in procs:
+        if p.pid is not None:
+            p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.pid is not None and p.is_alive():
+            p.kill()
+            p.join(2)
 
 
 def merge_history_parts(parts: Sequence[Path], out: Path) -> int:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from harness import interrupt
 from harness.errors import ClusterError
 from harness.netutil import tail_lines, tcp_connects
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
@@ -230,8 +231,9 @@ class CassandraSystem:
                 NODETOOL_CLASS, "-h", host, "-p", str(self.config.jmx_port), *args]
 
     def nodetool(self, host: str, *args: str, timeout_s: float = NODETOOL_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.nodetool_argv(host, *args), capture_output=True, text=True, timeout=timeout_s,
-                              stdin=subprocess.DEVNULL)
+        """Run nodetool (a JVM) against ``host``; tracked while it runs, so a run's teardown
+        kills it even when it runs in a probe thread (``harness.interrupt``)."""
+        return interrupt.run_tracked(self.nodetool_argv(host, *args), timeout_s, stdin=subprocess.DEVNULL)
 
     def nodetool_status(self, host: str, timeout_s: float = NODETOOL_TIMEOUT_S) -> dict[str, str]:
         """``{address: "UN" | "DN" | "UJ" ...}`` as ``host`` sees the ring; RuntimeError on failure."""
@@ -362,8 +364,13 @@ class CassandraSystem:
                 v.nodetool_error = None
             except RuntimeError as e:
                 v.nodetool, v.nodetool_error = None, str(e)
-        with ThreadPoolExecutor(max_workers=2) as ex:
+        ex = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gbench-nodetool")
+        try:
             list(ex.map(one, cluster.nodes))
+        except BaseException:  # Ctrl-C: no waiting for nodetool JVMs (the teardown kills them)
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        ex.shutdown(wait=True)
 
     def _diagnose(self, cluster: Cluster, views: dict[str, _NodeView], bad: Sequence[Node], why: str,
                   timeout_s: float | None) -> str:
