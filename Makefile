@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench bench-checkers bench-profile bench-docker test test-unit diagrams clean-cache cleanup docker-images
+.PHONY: setup bench bench-checkers bench-profile bench-docker bench-signals test test-unit diagrams clean-cache cleanup docker-images
 
 setup: $(SETUP_STAMP)
 
@@ -45,6 +45,10 @@ bench-checkers: setup
 ## the docker path's start-up: local image build (cold and warm) and 5-node etcd under Docker, direct and through Toxiproxy (writes results/benchmarks/docker-startup.json; needs a Docker engine)
 bench-docker: setup
 	$(PY) -m harness.benchmarks.docker_startup --out results/benchmarks/docker-startup.json
+
+## Ctrl-C / SIGTERM at cluster start, warm-up, load, nemesis and final reads of 5-node etcd and Cassandra runs under two busy loops: seconds to exit and what was left (writes results/benchmarks/signal-exit.json; root; SIGNAL_ARGS="--trials 3 --systems etcd" for a shorter run)
+bench-signals: setup
+	$(PY) -m harness.benchmarks.signal_exit --out results/benchmarks/signal-exit.json $(SIGNAL_ARGS)
 
 ## where the load generator's CPU goes per operation (3-node cluster; writes results/benchmarks/load-generator-profile.json)
 bench-profile: setup
