@@ -65,15 +65,15 @@ def committed_inputs(out: Path = OUT) -> list[str]:
     return runs
 
 
-def committed_render_is_faithful(out: Path = OUT) -> None:
-    """A render of exactly the runs the sidecars name gives the bytes in ``out`` (every file,
-    gallery and reports included: nothing missing, nothing left over)."""
+def committed_render_is_faithful(out: Path = OUT, results: Path = RESULTS) -> None:
+    """A render of exactly the runs the sidecars name (taken from ``results``) gives the bytes
+    in ``out`` (every file, gallery and reports included: nothing missing, nothing left over)."""
     runs = committed_inputs(out)
-    missing = [r for r in runs if not (RESULTS / r).is_dir()]
-    assert not missing, f"runs the sidecars name are not in results/: {missing}"
+    missing = [r for r in runs if not (results / r).is_dir()]
+    assert not missing, f"runs the sidecars name are not in {results}: {missing}"
     tmp = Path(tempfile.mkdtemp(prefix="gbench-faithful-"))
     try:
-        tree = link_runs(RESULTS, runs, tmp / "results")
+        tree = link_runs(results, runs, tmp / "results")
         report = build_all(SPECS, tree, tmp / "out", REPO)
         assert not report.damaged, report.damaged
         problems = stale_problems(tmp / "out", out, REPO)
@@ -131,6 +131,25 @@ def test_reference_build_names_only_the_reference_runs(reference_tree: Path, tmp
     used = {p["run_id"] for s in side.values() for f in s["figures"] if (p := f.get("provenance"))}
     assert used - {"benchmarks"} <= set(read_run_list())
     assert report.cited and all(e["this_host"] for e in report.cited)
+
+
+def test_after_a_new_run_the_regenerated_diagrams_are_still_faithful(tmp_path: Path) -> None:
+    """What make bench does (a newer etcd run in results/, the diagrams regenerated from all
+    runs), then what make test checks: faithful to the runs the sidecars name, which now
+    include the new run; the reference checks above do not see it."""
+    newest = "20261201T223607Z-etcd"
+    user_run = "20991231T000000Z-etcd"
+    tree = link_runs(RESULTS, read_run_list(), tmp_path / "results")
+    shutil.copytree(RESULTS / newest, tree / user_run)
+    manifest = json.loads((tree / user_run / "manifest.json").read_text())
+    manifest["run_id"] = user_run
+    (tree / user_run / "manifest.json").write_text(json.dumps(manifest))
+    report = build_all(SPECS, tree, tmp_path / "out", REPO)
+    assert report.damaged == {}
+    assert committed_inputs(tmp_path / "out") == sorted([*read_run_list(), user_run])
+    perf = _sidecars(tmp_path / "out")["linearizability/performance"]
+    assert next(f for f in perf["figures"] if f["key"] == "put_p50")["provenance"]["run_id"] == user_run
+    committed_render_is_faithful(tmp_path / "out", tree)
 
 
 # -- results/diagrams as it stands ------------------------------------------------------------------
