@@ -42,8 +42,6 @@ import re
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-import yaml
-
 from diagram_gen.model import DIAGRAM_TYPES, KIND_TYPES, Claim, DiagramSpec
 from harness.errors import ConfigError
 from harness.yamlfile import read_yaml_file
@@ -93,36 +91,10 @@ PLACEHOLDER_RE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-# -- YAML with duplicate-key detection -----------------------------------------------------------
-class DuplicateKey(Exception):
-    def __init__(self, key: Any, line: int) -> None:
-        self.key, self.line = key, line
-        super().__init__(f"duplicate key {key!r} at line {line}")
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping key given twice (PyYAML keeps the last one silently)."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[arg-type]
-        if key in seen:
-            raise DuplicateKey(key, key_node.start_mark.line + 1)
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def read_spec_data(path: Path, file: str) -> tuple[Any, str]:
-    """(parsed YAML, sha256 of the raw bytes); ConfigError on unreadable/malformed/duplicate keys."""
-    try:
-        return read_yaml_file(path, label=file, loader=_StrictLoader)
-    except DuplicateKey as e:
-        raise ConfigError(file, str(e.key), f"duplicate key at line {e.line}: each key may appear once") from e
+    """(parsed YAML, sha256 of the raw bytes); ConfigError on unreadable/malformed/duplicate keys
+    (``harness.yamlfile``: the same strict loader as workloads, scenarios and suites)."""
+    return read_yaml_file(path, label=file)
 
 
 def rel_to(path: Path, root: Path) -> str:

@@ -26,15 +26,19 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator, Mapping
 
 from harness.checkers.model import INF, History, Operation
+from harness.config_fields import shown
 from harness.errors import HistoryParseError
 from harness.recorder.history import CLIENT_OPS, OUTCOMES, Op
 
 FORMATS: tuple[str, ...] = ("jepsen-register", "jepsen-kv", "history")
+#: Deepest nesting of EDN/JSON values a history line may have (real ones: 2 or 3 levels).
+MAX_NESTING = 32
 
 
 class Keyword(str):
@@ -44,27 +48,39 @@ class Keyword(str):
         return ":" + str.__str__(self)
 
 
-def _open_text(path: str | Path) -> IO[str]:
+def _open_binary(path: str | Path) -> IO[bytes]:
     p = str(path)
-    if p.endswith(".gz"):
-        return gzip.open(p, "rt", encoding="utf-8")
-    return open(p, encoding="utf-8")
+    return gzip.open(p, "rb") if p.endswith(".gz") else open(p, "rb")
 
 
 def _lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, stripped line) for non-blank lines; unreadable files and bad
-    encodings become a ``HistoryParseError`` too (line 0 when no line is involved)."""
+    """(1-based line number, stripped line) for non-blank lines of a UTF-8 file (``.gz``:
+    gzip-compressed; a leading byte-order mark is ignored). Every way the file can fail to
+    read becomes a ``HistoryParseError`` naming the line: a byte that is not UTF-8 (with its
+    column), damaged or truncated gzip data, an unreadable file, and a file with no lines."""
+    src = str(path)
     lineno = 0
+    seen = False
     try:
-        with _open_text(path) as fh:
-            for lineno, line in enumerate(fh, 1):
-                s = line.strip()
+        with _open_binary(path) as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    s = raw.decode("utf-8").strip()
+                except UnicodeDecodeError as e:
+                    col = len(raw[:e.start].decode("utf-8", "replace")) + 1
+                    raise HistoryParseError(src, lineno, f"not UTF-8 text: byte 0x{raw[e.start]:02x} at column "
+                                                         f"{col} ({e.reason})") from e
+                if lineno == 1 and s.startswith("\ufeff"):
+                    s = s[1:].strip()
                 if s:
+                    seen = True
                     yield lineno, s
-    except UnicodeDecodeError as e:
-        raise HistoryParseError(str(path), lineno + 1, f"not UTF-8 text: {e.reason}") from e
-    except (OSError, EOFError) as e:
-        raise HistoryParseError(str(path), lineno, f"cannot read: {e}") from e
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise HistoryParseError(src, lineno + 1, f"damaged or truncated gzip data after line {lineno}: {e}") from e
+    except OSError as e:
+        raise HistoryParseError(src, lineno, f"cannot read: {e.strerror or e}") from e
+    if not seen:
+        raise HistoryParseError(src, 0, "empty history file (no operation lines)")
 
 
 # --- a tiny EDN reader (the subset Jepsen logs use) --------------------------------------
@@ -97,14 +113,14 @@ def parse_edn(text: str) -> Any:
         if kind != "ws":
             tokens.append((kind, m.group(), pos + 1))
         pos = m.end()
-    value, i = _edn_value(tokens, 0)
+    value, i = _edn_value(tokens, 0, 0)
     if i != len(tokens):
         raise ValueError(f"trailing text at column {tokens[i][2]}")
     return value
 
 
-def _edn_value(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int]:
-    # Iterative for nesting would be overkill: Jepsen values nest two or three levels deep.
+def _edn_value(tokens: list[tuple[str, str, int]], i: int, depth: int) -> tuple[Any, int]:
+    # Recursive, bounded by MAX_NESTING: Jepsen values nest two or three levels deep.
     if i >= len(tokens):
         raise ValueError("unexpected end of line")
     kind, text, col = tokens[i]
@@ -113,12 +129,16 @@ def _edn_value(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int]:
     if kind == "kw":
         return Keyword(text[1:]), i + 1
     if kind == "num":
+        if len(text) > 100:
+            raise ValueError(f"number of {len(text)} digits at column {col}")
         return (float(text) if any(c in text for c in ".eE") else int(text)), i + 1
     if kind == "sym":
         if text in ("nil", "true", "false"):
             return {"nil": None, "true": True, "false": False}[text], i + 1
         raise ValueError(f"unknown symbol {text!r} at column {col}")
     if kind == "open":
+        if depth >= MAX_NESTING:
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels at column {col}")
         closer = {"[": "]", "(": ")", "{": "}"}[text]
         items: list[Any] = []
         i += 1
@@ -130,7 +150,7 @@ def _edn_value(tokens: list[tuple[str, str, int]], i: int) -> tuple[Any, int]:
                     raise ValueError(f"mismatched {tokens[i][1]!r} at column {tokens[i][2]}")
                 i += 1
                 break
-            item, i = _edn_value(tokens, i)
+            item, i = _edn_value(tokens, i, depth + 1)
             items.append(item)
         if text != "{":
             return tuple(items), i
@@ -201,7 +221,7 @@ _TYPES = ("invoke", "ok", "fail", "info")
 
 
 def _process_id(text: str) -> int | str:
-    return int(text) if re.fullmatch(r"-?\d+", text) else text.lstrip(":")
+    return int(text) if re.fullmatch(r"-?\d{1,30}", text) else text.lstrip(":")
 
 
 def parse_jepsen_register(path: str | Path) -> History:
@@ -226,8 +246,9 @@ def parse_jepsen_register(path: str | Path) -> History:
         except ValueError as e:
             raise HistoryParseError(src, line, f"bad value {raw!r}: {e}") from e
         if typ == "invoke":
-            if f == "cas" and not (isinstance(value, tuple) and len(value) == 2):
-                raise HistoryParseError(src, line, f"cas needs [from to], got {raw!r}")
+            if f == "cas" and not (isinstance(value, tuple) and len(value) == 2
+                                   and not any(isinstance(v, (tuple, dict)) for v in value)):
+                raise HistoryParseError(src, line, f"cas needs [from to] (plain values), got {raw!r}")
             if f == "write" and isinstance(value, (tuple, dict, Keyword)):
                 raise HistoryParseError(src, line, f"write needs a plain value, got {raw!r}")
             pr.invoke(line, process, f, None, value)
@@ -304,54 +325,93 @@ def parse_jepsen_kv(path: str | Path) -> History:
 
 # --- the harness's own JSONL -------------------------------------------------------------
 
-def operation_from_op(op: Op, index: int = 0, line: int = 0) -> Operation:
-    """Convert one recorder ``Op`` (validated) into a checker ``Operation``.
+#: Optional fields of a harness history record and the exact type each must have when not
+#: null (so ``true`` is no integer); the checkers and the diagrams rely on them.
+_NULLABLE_TYPES: tuple[tuple[str, type], ...] = (
+    ("i", int), ("node", str), ("read_consistency", str), ("write_consistency", str), ("value_size", int),
+    ("intended_ns", int), ("error", str), ("revision", int), ("extra", dict))
+_TYPE_NAMES = {int: "an integer", str: "a string", dict: "an object"}
+#: Times are CLOCK_MONOTONIC nanoseconds: they fit a signed 64-bit integer.
+_NS_LIMIT = 2 ** 63
+#: What a token (a written value, a value read) may be: something checkers compare and index.
+_TOKEN_TYPES = (str, int, float)
+
+
+def check_record(r: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` (naming the field) unless ``r`` (a history record: a JSON object
+    or an ``Op``'s fields; absent optional fields count as null) is a client operation
+    whose every field has the type the schema (``harness.recorder.history``) gives it."""
+    f, typ = r["f"], r["type"]
+    if f not in CLIENT_OPS:
+        raise ValueError(f"unknown f {shown(f)} (expected one of {', '.join(CLIENT_OPS)})")
+    if typ not in OUTCOMES:
+        raise ValueError(f"unknown type {shown(typ)} (expected ok, fail or info)")
+    if type(r["process"]) not in (int, str):
+        raise ValueError(f"process must be an integer (or a name), got {shown(r['process'])}")
+    if type(r.get("key")) is not str:
+        raise ValueError(f"key must be a string, got {shown(r.get('key'))}")
+    t0, t1 = r["invoke_ns"], r.get("complete_ns")
+    if type(t0) is not int or not -_NS_LIMIT <= t0 < _NS_LIMIT:
+        raise ValueError(f"invoke_ns must be an integer (nanoseconds), got {shown(t0)}")
+    if t1 is None:
+        if typ != "info":
+            raise ValueError(f"a {typ} operation needs complete_ns")
+    elif type(t1) is not int or not t0 <= t1 < _NS_LIMIT:
+        raise ValueError(f"complete_ns must be an integer >= invoke_ns, got {shown(t1)}")
+    for name, want in _NULLABLE_TYPES:
+        v = r.get(name)
+        if v is not None and type(v) is not want:
+            raise ValueError(f"{name} must be {_TYPE_NAMES[want]} or null, got {shown(v)}")
+    value = r.get("value")
+    if f == "put":
+        if type(value) not in _TOKEN_TYPES:
+            raise ValueError(f"put needs a value (its token: a string or number), got {shown(value)}")
+    elif f == "cas":
+        if not (type(value) in (list, tuple) and len(value) == 2
+                and all(v is None or type(v) in _TOKEN_TYPES for v in value)):
+            raise ValueError(f"cas value must be [expected, new] (tokens or null), got {shown(value)}")
+    elif value is not None and type(value) not in _TOKEN_TYPES:
+        raise ValueError(f"{f} value must be null or a token, got {shown(value)}")
+    result = r.get("result")
+    if f == "get" and result is not None and type(result) not in _TOKEN_TYPES:
+        raise ValueError(f"get result must be a token or null, got {shown(result)}")
+
+
+#: A checked record, reduced to what an ``Operation`` needs, its sort key first:
+#: (invoke_ns, line, process, f, key, value, complete_ns, type, result, read_consistency, final, revision).
+_Record = tuple
+
+
+def _record(r: Mapping[str, Any], source: str, line: int) -> _Record:
+    """``r`` checked (``check_record``; HistoryParseError at ``source:line``) and reduced."""
+    try:
+        check_record(r)
+    except ValueError as e:
+        raise HistoryParseError(source, line, str(e)) from e
+    extra = r.get("extra")
+    return (r["invoke_ns"], line, r["process"], r["f"], r["key"], r.get("value"), r.get("complete_ns"), r["type"],
+            r.get("result"), r.get("read_consistency"), bool(extra.get("final")) if extra else False,
+            r.get("revision"))
+
+
+def _sorted_history(pending: list[_Record], source: str) -> History:
+    """Checked records in invocation order as a History (``(invoke_ns, line)`` is unique, so
+    the tuples sort on it alone).
 
     ``fail`` stays ``fail`` for every f, cas included: the schema says a failed cas did not
     take effect, but not that its compare ran (a cas rejected before reaching the leader is
-    also ``fail``), so it is dropped rather than used as a constraint. Raises ``ValueError``.
+    also ``fail``), so it is dropped rather than used as a constraint.
     """
-    if op.f not in CLIENT_OPS:
-        raise ValueError(f"unknown f {op.f!r} (expected one of {', '.join(CLIENT_OPS)})")
-    if op.type not in OUTCOMES:
-        raise ValueError(f"unknown type {op.type!r} (expected ok, fail or info)")
-    if not isinstance(op.key, str):
-        raise ValueError(f"key must be a string, got {op.key!r}")
-    if not isinstance(op.invoke_ns, int) or isinstance(op.invoke_ns, bool):
-        raise ValueError(f"invoke_ns must be an integer, got {op.invoke_ns!r}")
-    if op.complete_ns is not None and (not isinstance(op.complete_ns, int) or op.complete_ns < op.invoke_ns):
-        raise ValueError(f"complete_ns must be an integer >= invoke_ns, got {op.complete_ns!r}")
-    if op.type != "info" and op.complete_ns is None:
-        raise ValueError(f"a {op.type} operation needs complete_ns")
-    value: Any = op.value
-    if op.f == "cas":
-        if not (isinstance(value, (list, tuple)) and len(value) == 2):
-            raise ValueError(f"cas value must be [expected, new], got {value!r}")
-        value = (value[0], value[1])
-    elif op.f == "put" and value is None:
-        raise ValueError("put needs a value (its token)")
-    result: Any = op.result if op.f == "get" else None
-    if op.f == "cas" and op.type == "ok":
-        result = True
-    if op.f == "get" and op.type == "ok" and isinstance(result, (list, dict)):
-        raise ValueError(f"get result must be a token or null, got {result!r}")
-    info = op.type == "info"
-    return Operation(index=index, process=op.process, f=op.f, key=op.key, value=value,
-                     invoke=op.invoke_ns, complete=INF if info else op.complete_ns,  # type: ignore[arg-type]
-                     outcome=op.type, result=result, line=line,
-                     give_up=op.complete_ns if info else None, read_consistency=op.read_consistency,
-                     final=bool(op.extra.get("final")) if isinstance(op.extra, dict) else False,
-                     revision=op.revision)
-
-
-def _sorted_history(items: list[tuple[Op, int]], source: str) -> History:
-    items.sort(key=lambda t: (t[0].invoke_ns, t[1]))
+    pending.sort()
     ops = []
-    for idx, (op, line) in enumerate(items):
-        try:
-            ops.append(operation_from_op(op, idx, line))
-        except ValueError as e:
-            raise HistoryParseError(source, line, str(e)) from e
+    for index, (t0, line, process, f, key, value, t1, typ, result, rc, final, revision) in enumerate(pending):
+        info = typ == "info"
+        ops.append(Operation(index=index, process=process, f=f, key=key,
+                             value=(value[0], value[1]) if f == "cas" else value, invoke=t0,
+                             complete=INF if info else t1, outcome=typ,
+                             result=result if f == "get" else (True if f == "cas" and typ == "ok" else None),
+                             line=line, give_up=t1 if info else None, read_consistency=rc, final=final,
+                             revision=revision))
     return History(tuple(ops), "history", source, "ns")
 
 
@@ -360,33 +420,41 @@ def from_ops(ops: Iterable[Op], source: str = "<memory>") -> History:
 
     Errors name the op's position in ``ops`` (1-based) as the line.
     """
-    return _sorted_history([(op, n) for n, op in enumerate(ops, 1) if not op.is_nemesis], source)
+    pending = []
+    for n, op in enumerate(ops, 1):
+        if op.is_nemesis:
+            continue
+        pending.append(_record({k: getattr(op, k) for k in Op.__dataclass_fields__}, source, n))
+    return _sorted_history(pending, source)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_json_decode = json.JSONDecoder(parse_constant=_no_constant).decode
+_REQUIRED = ("process", "f", "type", "invoke_ns")
 
 
 def parse_history(path: str | Path) -> History:
-    """Parse a harness history file (JSONL, optionally ``.gz``)."""
+    """Parse a harness history file (JSONL, optionally ``.gz``). Records may omit the
+    optional fields (hand-written histories); the recorder always writes them."""
     src = str(path)
-    items: list[tuple[Op, int]] = []
+    pending: list[_Record] = []
     for line, text in _lines(path):
         try:
-            d = json.loads(text)
+            d = _json_decode(text)
         except ValueError as e:
             raise HistoryParseError(src, line, f"not JSON: {e}") from e
-        if not isinstance(d, dict):
+        except RecursionError as e:
+            raise HistoryParseError(src, line, "not a history record: JSON nested too deep") from e
+        if type(d) is not dict:
             raise HistoryParseError(src, line, "not a JSON object")
-        missing = [k for k in ("process", "f", "type", "invoke_ns") if k not in d]
-        if missing:
-            raise HistoryParseError(src, line, f"missing field(s): {', '.join(missing)}")
-        if d["process"] == "nemesis":
-            continue
-        # Optional in hand-written histories; the recorder always writes them.
-        d = {"i": line, "key": None, "value": None, "complete_ns": None, **d}
-        try:
-            op = Op.from_dict(d)
-        except TypeError as e:
-            raise HistoryParseError(src, line, f"not a history record: {e}") from e
-        items.append((op, line))
-    return _sorted_history(items, src)
+        if not all(k in d for k in _REQUIRED):
+            raise HistoryParseError(src, line, f"missing field(s): {', '.join(k for k in _REQUIRED if k not in d)}")
+        if d["process"] != "nemesis":
+            pending.append(_record(d, src, line))
+    return _sorted_history(pending, src)
 
 
 _PARSERS = {"jepsen-register": parse_jepsen_register, "jepsen-kv": parse_jepsen_kv, "history": parse_history}
@@ -403,7 +471,7 @@ def detect_format(path: str | Path) -> str:
             return "history"
         raise HistoryParseError(str(path), line, "unrecognised history format (expected a jepsen.util log "
                                                  "line, an EDN map or a JSON object)")
-    raise HistoryParseError(str(path), 0, "empty history file")
+    raise AssertionError("unreachable: _lines raises on a file without lines")
 
 
 def load_history(path: str | Path, fmt: str = "auto") -> History:

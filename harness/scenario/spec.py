@@ -22,14 +22,15 @@ Example (``workloads/scenarios/etcd-leader-in-minority.yaml``, abridged)::
     end: 70
 
 Fields (defaults in brackets)
-- ``name`` (required), ``description`` [""], ``system`` [etcd], ``nodes`` [5], ``seed`` [1]
+- ``name`` (required; ``NAME_PATTERN``, as workload names: it names a directory of the run),
+  ``description`` [""], ``system`` [etcd], ``nodes`` 1..15 [5], ``seed`` [1]
 - ``workload`` (one) or ``workloads`` (a list): a workload file path or an inline workload
   mapping (``harness.workload.spec``). The scenario owns the clock: every workload runs from
   the load start to ``end`` (its ``duration_s`` becomes ``end - warmup_s``; inline
   workloads may omit it) and on the scenario's node count.
 - ``timeline``: events in time order, each ``{at: seconds after the load starts, fault: ...}``
   plus the fault's own fields (``FAULTS``).
-- ``end`` (required): seconds after the load starts when the load stops. Whatever is still
+- ``end`` (required): seconds after the load starts when the load stops, (0, 86400]. Whatever is still
   broken then is repaired (heal, heal-link, resume, restart) before the final reads.
 - ``final_reads`` [true]: after the repair, read every key from every node, linearizable
   and serializable, recorded as get ops with ``extra.final``.
@@ -49,7 +50,8 @@ Faults (``FAULTS``; fields in brackets are optional)
   clients and those nodes; any kernel); ``client-down`` / ``client-reset``: [``nodes``];
   ``heal-client``: removes every client link fault (``harness/nemesis/client_links.py``)
 - ``noop``
-Every event may carry a free-text ``note``.
+Every event may carry a free-text ``note``. ``at`` is in [0, end]; ``delay_ms``, ``jitter_ms`` and
+``latency_ms`` are at most 60,000 ms; ``probability`` is in (0, 1].
 """
 from __future__ import annotations
 
@@ -58,10 +60,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
-from harness.yamlfile import read_yaml_file
+from harness.config_fields import (NAME_PATTERN, boolean, document, number, refuse_unknown, safe_name, shown,
+                                   text)
 from harness.errors import ConfigError, EnvironmentProblem
 from harness.nemesis.shapes import SHAPES, ShapeError, grouping
-from harness.workload.spec import KNOWN_SYSTEMS, MAX_NODES, Workload, load_workload, parse_workload
+from harness.workload.spec import (KNOWN_SYSTEMS, MAX_NODES, MAX_SECONDS, MAX_SEED, Workload, load_workload,
+                                   parse_workload)
+from harness.yamlfile import read_yaml_file
 
 SHAPE_FIELDS = ("shape", "placement", "node", "groups")
 FAULTS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -89,6 +94,8 @@ _TOP = {"name", "description", "system", "nodes", "seed", "workload", "workloads
         "final_reads", "poll_interval_s"}
 #: Process ids of workload k start at k * PROCESS_BLOCK (distinct ranges, distinct tokens).
 PROCESS_BLOCK = 1_000_000_000
+#: Longest injected delay (latency, jitter): a minute is already a partition in all but name.
+MAX_DELAY_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -148,17 +155,6 @@ class Scenario:
                 "timeline": [e.to_dict() for e in self.timeline]}
 
 
-def _num(file: str, fld: str, v: Any, *, minimum: float | None = None, exclusive: bool = False,
-         maximum: float | None = None, integer: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        raise ConfigError(file, fld, f"must be {'an integer' if integer else 'a number'}, got {v!r}")
-    if minimum is not None and (v <= minimum if exclusive else v < minimum):
-        raise ConfigError(file, fld, f"must be {'>' if exclusive else '>='} {minimum:g}, got {v!r}")
-    if maximum is not None and v > maximum:
-        raise ConfigError(file, fld, f"must be <= {maximum:g}, got {v!r}")
-    return v
-
-
 def _load_workloads(file: str, base: Path, data: Mapping[str, Any], nodes: int, end: float,
                     system: str) -> tuple[Workload, ...]:
     if "workload" in data and "workloads" in data:
@@ -183,13 +179,14 @@ def _load_workloads(file: str, base: Path, data: Mapping[str, Any], nodes: int, 
             d.setdefault("nodes", nodes)
             w = parse_workload(d, f"{file}#{where}")
         else:
-            raise ConfigError(file, where, "must be a workload file path or an inline workload mapping")
+            raise ConfigError(file, where, f"must be a workload file path or an inline workload mapping, got "
+                                           f"{shown(item)}")
         if w.system != system:
             raise ConfigError(file, where, f"workload system {w.system!r} differs from the scenario's {system!r}")
         if w.warmup_s >= end:
             raise ConfigError(w.source, "warmup_s", f"{w.warmup_s:g}s leaves no time before the scenario's end "
                               f"({end:g}s)")
-        w = w.with_overrides(nodes=nodes, duration_s=end - w.warmup_s, max_ops=None)
+        w = w.with_overrides(nodes=nodes, duration_s=end - w.warmup_s, max_ops=None, origin=file)
         out.append(w)
     names = [w.name for w in out]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -204,7 +201,7 @@ def _load_workloads(file: str, base: Path, data: Mapping[str, Any], nodes: int, 
 def _check_shape(file: str, fld: str, ev: Mapping[str, Any], nodes: list[str], default: str | None) -> None:
     shape = ev.get("shape", default)
     if not isinstance(shape, str) or shape not in SHAPES:
-        raise ConfigError(file, f"{fld}.shape", f"unknown shape {shape!r} (known: {', '.join(SHAPES)})")
+        raise ConfigError(file, f"{fld}.shape", f"unknown shape {shown(shape)} (known: {', '.join(SHAPES)})")
     if shape == "all" and ev.get("fault") == "partition":
         raise ConfigError(file, f"{fld}.shape", "'all' cuts every link (no side could work); pick a partition shape")
     allowed = {"isolate-node": "node", "groups": "groups", "majority-minority": "placement"}
@@ -218,7 +215,9 @@ def _check_shape(file: str, fld: str, ev: Mapping[str, Any], nodes: list[str], d
         if not isinstance(g, list) or not all(isinstance(x, list) and all(isinstance(n, str) for n in x) for x in g):
             raise ConfigError(file, f"{fld}.groups", "must be a list of lists of node names")
     if "node" in ev and not isinstance(ev["node"], str):
-        raise ConfigError(file, f"{fld}.node", f"must be a node name, got {ev['node']!r}")
+        raise ConfigError(file, f"{fld}.node", f"must be a node name, got {shown(ev['node'])}")
+    if "placement" in ev and not isinstance(ev["placement"], str):
+        raise ConfigError(file, f"{fld}.placement", f"must be a placement name, got {shown(ev['placement'])}")
     try:  # a stand-in leader: only the structure is checked here (the real one is asked at run time)
         grouping(shape, nodes, leader=nodes[0], node=ev.get("node"), groups=ev.get("groups"),
                  placement=ev.get("placement"))
@@ -249,20 +248,20 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
         if "fault" not in ev:
             raise ConfigError(file, f"{fld}.fault", f"required (known faults: {', '.join(FAULTS)})")
         fault = ev["fault"]
-        if fault not in FAULTS:
-            raise ConfigError(file, f"{fld}.fault", f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+        if not isinstance(fault, str) or fault not in FAULTS:
+            raise ConfigError(file, f"{fld}.fault", f"unknown fault {shown(fault)} (known: {', '.join(FAULTS)})")
         spec = FAULTS[fault]
         allowed = {"at", "fault", "note", *spec["required"], *spec["optional"]}
         for k in ev:
             if k not in allowed:
-                raise ConfigError(file, f"{fld}.{k}", f"unknown field for fault {fault!r} (allowed: "
-                                  f"{', '.join(sorted(allowed))})")
+                raise ConfigError(file, f"{fld}.{shown(k) if not isinstance(k, str) else k}", f"unknown field for "
+                                  f"fault {fault!r} (allowed: {', '.join(sorted(allowed))})")
         for k in spec["required"]:
             if k not in ev:
                 raise ConfigError(file, f"{fld}.{k}", f"required for fault {fault!r}")
         if "at" not in ev:
             raise ConfigError(file, f"{fld}.at", "required: seconds after the load starts")
-        at = float(_num(file, f"{fld}.at", ev["at"], minimum=0))
+        at = float(number(file, f"{fld}.at", ev["at"], 0, MAX_SECONDS, unit="seconds after the load starts"))
         if at < prev:
             raise ConfigError(file, f"{fld}.at", f"events out of order: {at:g}s comes after an event at {prev:g}s")
         if at > end:
@@ -271,14 +270,14 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
         if fault in ("partition", "loss", "latency"):
             _check_shape(file, fld, ev, nodes, None if fault == "partition" else "all")
         if fault == "loss":
-            _num(file, f"{fld}.probability", ev["probability"], minimum=0, exclusive=True, maximum=1)
+            number(file, f"{fld}.probability", ev["probability"], 0, 1, lo_open=True)
         if fault == "latency":
-            _num(file, f"{fld}.delay_ms", ev["delay_ms"], minimum=0, exclusive=True)
+            number(file, f"{fld}.delay_ms", ev["delay_ms"], 0, MAX_DELAY_MS, unit="ms", lo_open=True)
             if "jitter_ms" in ev:
-                _num(file, f"{fld}.jitter_ms", ev["jitter_ms"], minimum=0)
+                number(file, f"{fld}.jitter_ms", ev["jitter_ms"], 0, MAX_DELAY_MS, unit="ms")
         target = ev.get("target")
         if target is not None and not isinstance(target, str):
-            raise ConfigError(file, f"{fld}.target", f"must be a string, got {target!r}")
+            raise ConfigError(file, f"{fld}.target", f"must be a string, got {shown(target)}")
         if fault in ("kill", "pause"):
             t = target or "leader"
             if t not in DISRUPT_TARGETS and t not in nodes:
@@ -326,38 +325,33 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
         if fault in CLIENT_LINK_FAULTS:
             _check_client_fault(file, fld, ev, nodes, client_faults, at)
         params = {k: v for k, v in ev.items() if k not in ("at", "fault", "note")}
-        events.append(Event(i, at, fault, params, str(ev.get("note", "") or "")))
+        events.append(Event(i, at, fault, params, text(file, f"{fld}.note", ev.get("note"))))
     return tuple(events)
 
 
 def parse_scenario(data: Any, file: str = "<inline>", sha256: str = "", base: Path | None = None) -> Scenario:
     """Build and validate a Scenario from parsed YAML (``base``: where workload paths start)."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(file, "(top level)", "a scenario file must be a YAML mapping")
-    for k in data:
-        if k not in _TOP:
-            raise ConfigError(file, k, f"unknown field (allowed: {', '.join(sorted(_TOP))})")
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(file, "name", "required: a non-empty string")
+    data = document(file, data, "scenario")
+    refuse_unknown(file, "", data, _TOP, kind="scenario")
+    if "name" not in data:
+        raise ConfigError(file, "name", f"required: a name matching {NAME_PATTERN}")
+    name = safe_name(file, "name", data["name"])
     system = data.get("system", "etcd")
-    if system not in KNOWN_SYSTEMS:
-        raise ConfigError(file, "system", f"unknown system {system!r} (known: {', '.join(KNOWN_SYSTEMS)})")
-    nodes = int(_num(file, "nodes", data.get("nodes", 5), minimum=1, maximum=MAX_NODES, integer=True))
-    seed = int(_num(file, "seed", data.get("seed", 1), integer=True))
+    if not isinstance(system, str) or system not in KNOWN_SYSTEMS:
+        raise ConfigError(file, "system", f"unknown system {shown(system)} (known: {', '.join(KNOWN_SYSTEMS)})")
+    nodes = number(file, "nodes", data.get("nodes", 5), 1, MAX_NODES, unit="nodes on one host", integer=True)
+    seed = number(file, "seed", data.get("seed", 1), 0, MAX_SEED, integer=True)
     if "end" not in data:
         raise ConfigError(file, "end", "required: seconds after the load starts when the scenario ends")
-    end = float(_num(file, "end", data["end"], minimum=0, exclusive=True))
-    final_reads = data.get("final_reads", True)
-    if not isinstance(final_reads, bool):
-        raise ConfigError(file, "final_reads", f"must be true or false, got {final_reads!r}")
-    poll = float(_num(file, "poll_interval_s", data.get("poll_interval_s", 0.3), minimum=0.05, maximum=10))
+    end = float(number(file, "end", data["end"], 0, MAX_SECONDS, unit="seconds", lo_open=True))
+    final_reads = boolean(file, "final_reads", data.get("final_reads", True))
+    poll = float(number(file, "poll_interval_s", data.get("poll_interval_s", 0.3), 0.05, 10, unit="seconds"))
     node_names = [f"n{i}" for i in range(1, nodes + 1)]
     timeline = _parse_timeline(file, data.get("timeline"), node_names, end)
     workloads = _load_workloads(file, base or Path("."), data, nodes, end, system)
     return Scenario(name=name, source=file, sha256=sha256, workloads=workloads, timeline=timeline, end_s=end,
-                    description=str(data.get("description", "") or ""), system=system, nodes=nodes, seed=seed,
-                    final_reads=final_reads, poll_interval_s=poll)
+                    description=text(file, "description", data.get("description")), system=system, nodes=nodes,
+                    seed=seed, final_reads=final_reads, poll_interval_s=poll)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -382,11 +376,11 @@ def _check_client_fault(file: str, fld: str, ev: Mapping[str, Any], nodes: list[
             raise ConfigError(file, f"{fld}.nodes", "a non-empty list of node names, or 'all'")
         for n in want:
             if n not in nodes:
-                raise ConfigError(file, f"{fld}.nodes", f"unknown node {n!r} (this cluster has {', '.join(nodes)})")
+                raise ConfigError(file, f"{fld}.nodes", f"unknown node {shown(n)} (this cluster has {', '.join(nodes)})")
     if fault == "client-latency":
-        _num(file, f"{fld}.latency_ms", ev["latency_ms"], minimum=0, exclusive=True)
+        number(file, f"{fld}.latency_ms", ev["latency_ms"], 0, MAX_DELAY_MS, unit="ms", lo_open=True)
         if "jitter_ms" in ev:
-            _num(file, f"{fld}.jitter_ms", ev["jitter_ms"], minimum=0)
+            number(file, f"{fld}.jitter_ms", ev["jitter_ms"], 0, MAX_DELAY_MS, unit="ms")
     if fault in active:
         raise ConfigError(file, fld, f"a {fault} fault is already in place; heal-client first")
     active.append(fault)

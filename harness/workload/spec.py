@@ -14,38 +14,43 @@ Example (``workloads/etcd-put-256B.yaml``)::
     duration_s: 20
     warmup_s: 5
 
-Fields (defaults in brackets)
-- ``name`` (required), ``description`` [""], ``system`` [etcd], ``nodes`` [5]
-- ``keys.count`` [1000], ``keys.distribution`` uniform|zipfian|sequential [uniform],
-  ``keys.zipf_theta`` [0.99], ``keys.prefix`` ["k"]
-- ``value_size`` bytes [256]
-- ``mix``: relative weights of put/get/cas/delete (at least one > 0)
+Fields (defaults in brackets; every number finite and inside the range given, see ``MAX_*``)
+- ``name`` (required; ``NAME_PATTERN``: it names the run's directory), ``description`` [""],
+  ``system`` [etcd], ``nodes`` 1..15 [5]
+- ``keys.count`` 1..1,000,000 [1000], ``keys.distribution`` uniform|zipfian|sequential [uniform],
+  ``keys.zipf_theta`` (0, 10] [0.99], ``keys.prefix`` ["k"]
+- ``value_size`` bytes, 32..64 MiB [256] (and within the system's request limit)
+- ``mix``: relative weights of put/get/cas/delete, 0..1,000,000 (at least one > 0)
 - ``read_consistency``: etcd linearizable|serializable [linearizable]; Cassandra a read
   consistency level ONE|TWO|THREE|QUORUM|ALL|LOCAL_ONE|LOCAL_QUORUM|SERIAL|LOCAL_SERIAL [QUORUM]
 - ``cassandra`` (Cassandra only): ``replication_factor`` [3], ``write_consistency`` [QUORUM]
   (puts, deletes, and the commit of a cas), ``serial_consistency`` SERIAL|LOCAL_SERIAL
   [SERIAL] (the Paxos phase of a cas: Cassandra's lightweight transactions), ``routing``
   pinned|token-aware [pinned]
-- ``load.mode`` closed|open [closed]; ``load.concurrency`` clients [16];
-  ``load.rate_ops_s`` (open loop only, required there); ``load.workers`` processes
-  [min(cores, concurrency)]; ``load.op_timeout_s`` [5]
+- ``load.mode`` closed|open [closed]; ``load.concurrency`` clients 1..1024 [16];
+  ``load.rate_ops_s`` (0, 1,000,000] (open loop only, required there); ``load.workers``
+  processes 1..64 [min(cores, concurrency)]; ``load.op_timeout_s`` (0, 600] [5]
 - ``clients.pin`` round-robin|leader|followers|[node names] [round-robin]
-- ``preload`` write every key once before measuring (reads need data) [false]
-- ``duration_s`` measured seconds (required), ``warmup_s`` [0], ``max_ops`` optional cap
-- ``seed`` [1]
+- ``preload`` write every key once before measuring (reads need data): true|false [false]
+- ``duration_s`` measured seconds, (0, 86400] (required), ``warmup_s`` [0, 86400] [0],
+  ``max_ops`` optional cap 1..10^9
+- ``seed`` 0..2^63-1 [1]
 - ``checks``: checkers that judge this workload's history after it ran, their verdicts in
   ``summary.json: verdicts`` (``linearizability``, ``stale-reads``) [none]
+
+The file is read by ``harness.yamlfile`` (duplicate keys refused, only true/false are
+booleans, UTF-8); ``1e12`` is text in YAML 1.1, write ``1000000000000`` or ``1.0e+12``.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Mapping
 
 
-from harness.yamlfile import read_yaml_file
+from harness.config_fields import NAME_PATTERN, boolean, document, mapping, number, refuse_unknown, safe_name, shown, text
 from harness.errors import ConfigError
+from harness.yamlfile import read_yaml_file
 from harness.systems.cassandra.levels import READ_LEVELS, level_problem
 
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential")
@@ -56,9 +61,33 @@ DEFAULT_READ_CONSISTENCY = {"etcd": "linearizable", "cassandra": "QUORUM"}
 KNOWN_SYSTEMS = tuple(READ_CONSISTENCIES)
 PIN_MODES = ("round-robin", "leader", "followers")
 CHECKS = ("linearizability", "stale-reads")
-#: A generous hard ceiling so a typo (value_size: 10000000000) fails before a cluster starts;
-#: the system's own request limit is checked separately (``check_against_system``).
+
+# Hard ceilings, so that a typo (concurrency: 100000, value_size: 10000000000) fails before a
+# cluster starts. They are what this harness can really do, not performance claims; the
+# system's own request limit is checked separately (``check_against_system``).
+#: Nodes of one cluster on one host (each a process or container with its own namespace).
 MAX_NODES = 15
+#: One day: the longest measured window, warm-up, scenario or timeline a file may ask for.
+MAX_SECONDS = 86_400
+#: Logical clients: each is a coroutine in one of the worker processes, and each worker's
+#: clients share one connection per node; 1024 is 16x the largest shipped workload (64).
+MAX_CONCURRENCY = 1024
+#: Worker processes (each a Python interpreter with its own connections).
+MAX_WORKERS = 64
+#: Open-loop target: ~15,000 ops/s were measured on this 2-core host (etcd serializable
+#: gets, 32 clients); 1,000,000 is beyond what the worker pool can issue on any host.
+MAX_RATE_OPS_S = 1_000_000
+#: Keys: the zipfian chooser keeps a table of this many entries per client, and a scenario's
+#: final reads read every key from every node.
+MAX_KEYS = 1_000_000
+#: Bytes per value: above every supported system's request limit (Cassandra 16 MiB, etcd 1.5 MiB).
+MAX_VALUE_SIZE = 64 * 1024 * 1024
+MIN_VALUE_SIZE = 32
+MAX_OP_TIMEOUT_S = 600
+MAX_OPS = 1_000_000_000
+MAX_MIX_WEIGHT = 1_000_000
+MAX_ZIPF_THETA = 10
+MAX_SEED = 2 ** 63 - 1
 
 
 @dataclass(frozen=True)
@@ -121,13 +150,22 @@ class Workload:
         """The level writes are made at (Cassandra), None where the system has no such choice."""
         return self.cassandra.write_consistency if self.cassandra else None
 
-    def with_overrides(self, **kw: Any) -> "Workload":
-        """CLI overrides (``--nodes``, ``--duration``) go through the same validation."""
+    def with_overrides(self, *, origin: str | None = None, **kw: Any) -> "Workload":
+        """This workload with fields replaced (``nodes=3``, ``duration_s=5``, ``concurrency=8``
+        for ``load``), validated by the same rules as the file. ``origin`` names where the
+        overrides come from (``--duration``, a suite or scenario file): errors then name it,
+        and the workload file in the reason, instead of blaming the workload file alone."""
         load_kw = {k: kw.pop(k) for k in list(kw) if k in LoadSpec.__dataclass_fields__}
         w = replace(self, **kw)
         if load_kw:
             w = replace(w, load=replace(w.load, **load_kw))
-        validate(w)
+        if origin is None:
+            validate(w)
+            return w
+        try:
+            validate(w)
+        except ConfigError as e:
+            raise ConfigError(origin, e.field, f"{e.reason} (overriding {self.source})") from e
         return w
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,70 +186,46 @@ _TOP = {"name", "description", "system", "nodes", "keys", "value_size", "mix", "
         "load", "clients", "preload", "duration_s", "warmup_s", "max_ops", "seed", "cassandra", "checks"}
 
 
-def _reject_unknown(file: str, prefix: str, d: Mapping[str, Any], allowed: set[str]) -> None:
-    for k in d:
-        if k not in allowed:
-            raise ConfigError(file, f"{prefix}{k}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
-
-
-def _num(file: str, fld: str, v: Any, *, integer: bool = False, minimum: float | None = None,
-         exclusive_min: bool = False) -> Any:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        raise ConfigError(file, fld, f"must be {'an integer' if integer else 'a number'}, got {v!r}")
-    if minimum is not None and (v <= minimum if exclusive_min else v < minimum):
-        raise ConfigError(file, fld, f"must be {'>' if exclusive_min else '>='} {minimum}, got {v!r}")
-    return v
-
-
-def _mapping(file: str, fld: str, v: Any) -> Mapping[str, Any]:
-    if v is None:
-        return {}
-    if not isinstance(v, Mapping):
-        raise ConfigError(file, fld, f"must be a mapping, got {type(v).__name__}")
-    return v
-
-
 def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workload:
     """Build and validate a Workload from parsed YAML data."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(file, "(top level)", "a workload file must be a YAML mapping")
-    _reject_unknown(file, "", data, _TOP)
-    if "name" not in data or not isinstance(data["name"], str) or not data["name"].strip():
-        raise ConfigError(file, "name", "required: a non-empty string")
+    data = document(file, data, "workload")
+    refuse_unknown(file, "", data, _TOP, kind="workload")
+    if "name" not in data:
+        raise ConfigError(file, "name", f"required: a name matching {NAME_PATTERN}")
     if "duration_s" not in data:
         raise ConfigError(file, "duration_s", "required: measured duration in seconds")
-    keys_d = _mapping(file, "keys", data.get("keys"))
-    _reject_unknown(file, "keys.", keys_d, set(KeySpec.__dataclass_fields__))
-    load_d = _mapping(file, "load", data.get("load"))
-    _reject_unknown(file, "load.", load_d, set(LoadSpec.__dataclass_fields__))
-    clients_d = _mapping(file, "clients", data.get("clients"))
-    _reject_unknown(file, "clients.", clients_d, {"pin"})
-    mix_d = _mapping(file, "mix", data.get("mix", {"put": 1}))
-    _reject_unknown(file, "mix.", mix_d, set(OPS))
     system = data.get("system", "etcd")
-    cass_d = _mapping(file, "cassandra", data.get("cassandra"))
-    _reject_unknown(file, "cassandra.", cass_d, set(CassandraOptions.__dataclass_fields__))
+    if not isinstance(system, str) or system not in KNOWN_SYSTEMS:
+        raise ConfigError(file, "system", f"unknown system {shown(system)} (known: {', '.join(KNOWN_SYSTEMS)})")
+    keys_d = mapping(file, "keys", data.get("keys"))
+    refuse_unknown(file, "keys.", keys_d, set(KeySpec.__dataclass_fields__))
+    load_d = mapping(file, "load", data.get("load"))
+    refuse_unknown(file, "load.", load_d, set(LoadSpec.__dataclass_fields__))
+    clients_d = mapping(file, "clients", data.get("clients"))
+    refuse_unknown(file, "clients.", clients_d, {"pin"})
+    mix_d = mapping(file, "mix", data.get("mix", {"put": 1}))
+    refuse_unknown(file, "mix.", mix_d, set(OPS))
+    cass_d = mapping(file, "cassandra", data.get("cassandra"))
+    refuse_unknown(file, "cassandra.", cass_d, set(CassandraOptions.__dataclass_fields__))
     if cass_d and system != "cassandra":
         raise ConfigError(file, "cassandra", f"Cassandra options on a {system!r} workload")
     checks = data.get("checks") or []
-    if not isinstance(checks, list) or any(c not in CHECKS for c in checks):
-        raise ConfigError(file, "checks", f"a list of checkers, each one of {', '.join(CHECKS)}; got {checks!r}")
+    if not isinstance(checks, list) or not all(isinstance(c, str) and c in CHECKS for c in checks):
+        raise ConfigError(file, "checks", f"a list of checkers, each one of {', '.join(CHECKS)}; got {shown(checks)}")
     pin = clients_d.get("pin", "round-robin")
     if isinstance(pin, list):
-        pin = tuple(str(p) for p in pin)
-    try:
-        w = Workload(
-            name=data["name"], duration_s=data["duration_s"], source=file, sha256=sha256,
-            description=data.get("description", "") or "", system=system,
-            nodes=data.get("nodes", 5), keys=KeySpec(**keys_d), value_size=data.get("value_size", 256),
-            mix=dict(mix_d),
-            read_consistency=data.get("read_consistency", DEFAULT_READ_CONSISTENCY.get(system, "linearizable")),
-            load=LoadSpec(**load_d), pin=pin, preload=data.get("preload", False),
-            warmup_s=data.get("warmup_s", 0.0), max_ops=data.get("max_ops"), seed=data.get("seed", 1),
-            cassandra=CassandraOptions(**cass_d) if system == "cassandra" else None, checks=tuple(checks),
-        )
-    except TypeError as e:  # pragma: no cover - unknown fields are caught above
-        raise ConfigError(file, "(top level)", str(e)) from e
+        if not all(isinstance(p, str) for p in pin):
+            raise ConfigError(file, "clients.pin", f"a list of node names (n1, n2, ...), got {shown(pin)}")
+        pin = tuple(pin)
+    w = Workload(
+        name=data["name"], duration_s=data["duration_s"], source=file, sha256=sha256,
+        description=text(file, "description", data.get("description")), system=system,
+        nodes=data.get("nodes", 5), keys=KeySpec(**keys_d), value_size=data.get("value_size", 256),
+        mix=dict(mix_d), read_consistency=data.get("read_consistency", DEFAULT_READ_CONSISTENCY[system]),
+        load=LoadSpec(**load_d), pin=pin, preload=data.get("preload", False),
+        warmup_s=data.get("warmup_s", 0.0), max_ops=data.get("max_ops"), seed=data.get("seed", 1),
+        cassandra=CassandraOptions(**cass_d) if system == "cassandra" else None, checks=tuple(checks),
+    )
     validate(w)
     return w
 
@@ -219,78 +233,82 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
 def validate(w: Workload) -> None:
     """Every check that needs no cluster. Raises ConfigError(file, field, reason)."""
     f = w.source
-    if w.system not in KNOWN_SYSTEMS:
-        raise ConfigError(f, "system", f"unknown system {w.system!r} (known: {', '.join(KNOWN_SYSTEMS)})")
-    _num(f, "nodes", w.nodes, integer=True, minimum=1)
-    if w.nodes > MAX_NODES:
-        raise ConfigError(f, "nodes", f"at most {MAX_NODES} nodes on one host, got {w.nodes}")
-    _num(f, "keys.count", w.keys.count, integer=True, minimum=1)
-    if w.keys.distribution not in KEY_DISTRIBUTIONS:
-        raise ConfigError(f, "keys.distribution", f"unknown distribution {w.keys.distribution!r} "
-                          f"(known: {', '.join(KEY_DISTRIBUTIONS)})")
-    _num(f, "keys.zipf_theta", w.keys.zipf_theta, minimum=0, exclusive_min=True)
-    if not isinstance(w.keys.prefix, str) or not w.keys.prefix:
-        raise ConfigError(f, "keys.prefix", "must be a non-empty string")
-    _num(f, "value_size", w.value_size, integer=True, minimum=32)
+    safe_name(f, "name", w.name)
+    if not isinstance(w.system, str) or w.system not in KNOWN_SYSTEMS:
+        raise ConfigError(f, "system", f"unknown system {shown(w.system)} (known: {', '.join(KNOWN_SYSTEMS)})")
+    number(f, "nodes", w.nodes, 1, MAX_NODES, unit="nodes on one host", integer=True)
+    number(f, "keys.count", w.keys.count, 1, MAX_KEYS, unit="keys", integer=True)
+    _one_of(f, "keys.distribution", w.keys.distribution, KEY_DISTRIBUTIONS, "distribution")
+    number(f, "keys.zipf_theta", w.keys.zipf_theta, 0, MAX_ZIPF_THETA, lo_open=True)
+    if not isinstance(w.keys.prefix, str) or not w.keys.prefix or len(w.keys.prefix) > 64:
+        raise ConfigError(f, "keys.prefix", f"must be a non-empty string of at most 64 characters, got "
+                                            f"{shown(w.keys.prefix)}")
+    number(f, "value_size", w.value_size, MIN_VALUE_SIZE, MAX_VALUE_SIZE, unit="bytes", integer=True)
     for op, wt in w.mix.items():
-        _num(f, f"mix.{op}", wt, minimum=0)
+        number(f, f"mix.{op}", wt, 0, MAX_MIX_WEIGHT, unit="(a relative weight)")
     if sum(w.mix.values()) <= 0:
         raise ConfigError(f, "mix", "at least one operation needs a weight > 0")
-    allowed_rc = READ_CONSISTENCIES[w.system]
-    if w.read_consistency not in allowed_rc:
-        raise ConfigError(f, "read_consistency", f"unknown read consistency {w.read_consistency!r} for "
-                          f"{w.system} (known: {', '.join(allowed_rc)})")
+    _one_of(f, "read_consistency", w.read_consistency, READ_CONSISTENCIES[w.system], "read consistency",
+            f" for {w.system}")
     if w.cassandra is not None:
         _validate_cassandra(w)
-    if w.load.mode not in LOAD_MODES:
-        raise ConfigError(f, "load.mode", f"must be one of {', '.join(LOAD_MODES)}, got {w.load.mode!r}")
-    _num(f, "load.concurrency", w.load.concurrency, integer=True, minimum=1)
+    _one_of(f, "load.mode", w.load.mode, LOAD_MODES, "load mode")
+    number(f, "load.concurrency", w.load.concurrency, 1, MAX_CONCURRENCY, unit="clients", integer=True)
     if w.load.mode == "open":
         if w.load.rate_ops_s is None:
             raise ConfigError(f, "load.rate_ops_s", "required for open-loop load (mode: open)")
-        _num(f, "load.rate_ops_s", w.load.rate_ops_s, minimum=0, exclusive_min=True)
+        number(f, "load.rate_ops_s", w.load.rate_ops_s, 0, MAX_RATE_OPS_S, unit="ops/s", lo_open=True)
     elif w.load.rate_ops_s is not None:
         raise ConfigError(f, "load.rate_ops_s", "only meaningful with load.mode: open")
     if w.load.workers is not None:
-        _num(f, "load.workers", w.load.workers, integer=True, minimum=1)
+        number(f, "load.workers", w.load.workers, 1, MAX_WORKERS, unit="processes", integer=True)
         if w.load.workers > w.load.concurrency:
             raise ConfigError(f, "load.workers", f"{w.load.workers} workers for {w.load.concurrency} clients: "
                               "each worker needs at least one client")
-    _num(f, "load.op_timeout_s", w.load.op_timeout_s, minimum=0, exclusive_min=True)
+    number(f, "load.op_timeout_s", w.load.op_timeout_s, 0, MAX_OP_TIMEOUT_S, unit="seconds", lo_open=True)
     if isinstance(w.pin, str):
         if w.pin not in PIN_MODES:
             raise ConfigError(f, "clients.pin", f"must be one of {', '.join(PIN_MODES)} or a list of node "
-                              f"names, got {w.pin!r}")
-    else:
+                              f"names, got {shown(w.pin)}")
+    elif isinstance(w.pin, tuple):
         valid = {f"n{i}" for i in range(1, w.nodes + 1)}
         if not w.pin:
             raise ConfigError(f, "clients.pin", "an empty node list")
         for p in w.pin:
             if p not in valid:
-                raise ConfigError(f, "clients.pin", f"unknown node {p!r} (this cluster has "
+                raise ConfigError(f, "clients.pin", f"unknown node {shown(p)} (this cluster has "
                                   f"{', '.join(sorted(valid, key=lambda s: int(s[1:])))})")
-    if not isinstance(w.preload, bool):
-        raise ConfigError(f, "preload", f"must be true or false, got {w.preload!r}")
-    _num(f, "duration_s", w.duration_s, minimum=0, exclusive_min=True)
-    _num(f, "warmup_s", w.warmup_s, minimum=0)
+    else:
+        raise ConfigError(f, "clients.pin", f"must be one of {', '.join(PIN_MODES)} or a list of node "
+                          f"names, got {shown(w.pin)}")
+    boolean(f, "preload", w.preload)
+    number(f, "duration_s", w.duration_s, 0, MAX_SECONDS, unit="seconds", lo_open=True)
+    number(f, "warmup_s", w.warmup_s, 0, MAX_SECONDS, unit="seconds")
     if w.max_ops is not None:
-        _num(f, "max_ops", w.max_ops, integer=True, minimum=1)
-    _num(f, "seed", w.seed, integer=True)
+        number(f, "max_ops", w.max_ops, 1, MAX_OPS, unit="operations", integer=True)
+    number(f, "seed", w.seed, 0, MAX_SEED, integer=True)
+
+
+def _one_of(f: str, field: str, v: Any, allowed: tuple[str, ...], what: str, context: str = "") -> str:
+    if not isinstance(v, str) or v not in allowed:
+        raise ConfigError(f, field, f"unknown {what} {shown(v)}{context} (known: {', '.join(allowed)})")
+    return v
 
 
 def _validate_cassandra(w: Workload) -> None:
     f, c = w.source, w.cassandra
     assert c is not None
-    _num(f, "cassandra.replication_factor", c.replication_factor, integer=True, minimum=1)
-    if c.routing not in ("pinned", "token-aware"):
-        raise ConfigError(f, "cassandra.routing", f"must be pinned or token-aware, got {c.routing!r}")
+    number(f, "cassandra.replication_factor", c.replication_factor, 1, MAX_NODES, unit="replicas", integer=True)
+    if not isinstance(c.routing, str) or c.routing not in ("pinned", "token-aware"):
+        raise ConfigError(f, "cassandra.routing", f"must be pinned or token-aware, got {shown(c.routing)}")
     if c.replication_factor > w.nodes:
         raise ConfigError(f, "cassandra.replication_factor", f"{c.replication_factor} replicas need at least "
                           f"{c.replication_factor} nodes; the cluster has {w.nodes}")
     for fld, kind, lv in (("read_consistency", "read", w.read_consistency),
                           ("cassandra.write_consistency", "write", c.write_consistency),
                           ("cassandra.serial_consistency", "serial", c.serial_consistency)):
-        why = level_problem(kind, str(lv), c.replication_factor)
+        why = level_problem(kind, lv, c.replication_factor) if isinstance(lv, str) else \
+            f"must be a consistency level name, got {shown(lv)}"
         if why:
             raise ConfigError(f, fld, why)
 
@@ -304,7 +322,5 @@ def check_against_system(w: Workload, max_value_bytes: int, system_file_hint: st
 
 def load_workload(path: str | os.PathLike[str]) -> Workload:
     """Read, parse and validate a workload file."""
-    p = Path(path)
-    f = str(path)
-    data, sha = read_yaml_file(p)
-    return parse_workload(data, f, sha)
+    data, sha = read_yaml_file(path)
+    return parse_workload(data, str(path), sha)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from harness.config_fields import NAME_PATTERN, boolean, document, number, refuse_unknown, safe_name, shown, text
 from harness.errors import ConfigError
+from harness.workload.spec import KNOWN_SYSTEMS, MAX_NODES, Workload, load_workload
 from harness.yamlfile import read_yaml_file
-from harness.workload.spec import Workload, load_workload
 
 _FIELDS = {"name", "description", "system", "nodes", "workloads", "etcd_benchmark", "scenarios", "visibility"}
 
@@ -44,37 +45,38 @@ class Suite:
 
 
 def load_suite(path: str | Path) -> Suite:
+    """Read and validate a suite file and every workload it lists (relative to the suite file)."""
     p = Path(path)
     f = str(path)
     data, sha = read_yaml_file(p)
-    if not isinstance(data, Mapping):
-        raise ConfigError(f, "(top level)", "a suite file must be a YAML mapping")
-    for k in data:
-        if k not in _FIELDS:
-            raise ConfigError(f, k, f"unknown field (allowed: {', '.join(sorted(_FIELDS))})")
-    if not isinstance(data.get("name"), str):
-        raise ConfigError(f, "name", "required: a string")
+    data = document(f, data, "suite")
+    refuse_unknown(f, "", data, _FIELDS, kind="suite")
+    if "name" not in data:
+        raise ConfigError(f, "name", f"required: a name matching {NAME_PATTERN}")
+    name = safe_name(f, "name", data["name"])
     wl = data.get("workloads")
     if not isinstance(wl, list) or not wl:
         raise ConfigError(f, "workloads", "required: a non-empty list of workload files")
-    nodes = data.get("nodes", 5)
-    if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
-        raise ConfigError(f, "nodes", f"must be an integer >= 1, got {nodes!r}")
+    nodes = number(f, "nodes", data.get("nodes", 5), 1, MAX_NODES, unit="nodes on one host", integer=True)
     system = data.get("system", "etcd")
+    if not isinstance(system, str) or system not in KNOWN_SYSTEMS:
+        raise ConfigError(f, "system", f"unknown system {shown(system)} (known: {', '.join(KNOWN_SYSTEMS)})")
+    etcd_benchmark = boolean(f, "etcd_benchmark", data.get("etcd_benchmark", False))
+    description = text(f, "description", data.get("description"))
     workloads = []
     for i, item in enumerate(wl):
         if not isinstance(item, str):
-            raise ConfigError(f, f"workloads[{i}]", "must be a file path")
+            raise ConfigError(f, f"workloads[{i}]", f"must be a workload file path, got {shown(item)}")
         w = load_workload(p.parent / item)
         if w.system != system:
             raise ConfigError(str(p.parent / item), "system", f"{w.system!r} differs from the suite's {system!r}")
-        workloads.append(w.with_overrides(nodes=nodes))
+        workloads.append(w.with_overrides(nodes=nodes, origin=f))
     scen = data.get("scenarios") or []
     if not isinstance(scen, list):
-        raise ConfigError(f, "scenarios", "must be a list of scenario files")
+        raise ConfigError(f, "scenarios", f"must be a list of scenario files, got {shown(scen)}")
     for i, s in enumerate(scen):
         if not isinstance(s, str) or not (p.parent / s).is_file():
-            raise ConfigError(f, f"scenarios[{i}]", f"no such scenario file: {s!r}")
+            raise ConfigError(f, f"scenarios[{i}]", f"no such scenario file: {shown(s)}")
     vis = None
     if data.get("visibility") is not None:
         from harness.workload.visibility import parse_visibility
@@ -82,8 +84,7 @@ def load_suite(path: str | Path) -> Suite:
         if system != "cassandra":
             raise ConfigError(f, "visibility", "the t-visibility probe needs consistency levels (system: cassandra)")
         vis = parse_visibility(data["visibility"], f)
-        vis.validate(nodes)
-    return Suite(name=data["name"], source=f, sha256=sha, system=system,
-                 nodes=nodes, workloads=tuple(workloads), etcd_benchmark=bool(data.get("etcd_benchmark", False)),
-                 description=data.get("description", "") or "",
+        vis.validate(nodes, f)
+    return Suite(name=name, source=f, sha256=sha, system=system, nodes=nodes, workloads=tuple(workloads),
+                 etcd_benchmark=etcd_benchmark, description=description,
                  scenarios=tuple(str(p.parent / s) for s in scen), visibility=vis)

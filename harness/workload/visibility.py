@@ -53,18 +53,29 @@ class VisibilitySpec:
     reader: str | None = None  # default: the last node
     seed: int = 1
 
-    def validate(self, n_nodes: int) -> None:
+    def validate(self, n_nodes: int, src: str = "visibility") -> None:
+        """Every check that needs no cluster; ``src`` names the file in errors."""
+        from harness.config_fields import number, shown
         from harness.errors import ConfigError
         from harness.systems.cassandra.levels import level_problem
+        from harness.workload.spec import MAX_NODES, MAX_OP_TIMEOUT_S, MAX_SEED, MAX_VALUE_SIZE, MIN_VALUE_SIZE
 
-        src = "visibility"
-        if not 1 <= self.trials <= 10_000:
-            raise ConfigError(src, "trials", f"must be in 1..10000, got {self.trials}")
-        if not self.delays_ms or any(d < 0 or d > 10_000 for d in self.delays_ms):
+        number(src, "trials", self.trials, 1, 10_000, unit="per (W, R, delay)", integer=True)
+        if not self.delays_ms:
             raise ConfigError(src, "delays_ms", "a non-empty list of delays in 0..10000 ms")
+        for d in self.delays_ms:
+            number(src, "delays_ms", d, 0, 10_000, unit="ms")
+        number(src, "replication_factor", self.replication_factor, 1, MAX_NODES, unit="replicas", integer=True)
+        number(src, "value_size", self.value_size, MIN_VALUE_SIZE, MAX_VALUE_SIZE, unit="bytes", integer=True)
+        number(src, "timeout_s", self.timeout_s, 0, MAX_OP_TIMEOUT_S, unit="seconds", lo_open=True)
+        number(src, "seed", self.seed, 0, MAX_SEED, integer=True)
+        for k in ("writer", "reader"):
+            node = getattr(self, k)
+            if node is not None and node not in [f"n{i}" for i in range(1, n_nodes + 1)]:
+                raise ConfigError(src, k, f"must be a node name n1..n{n_nodes}, got {shown(node)}")
         for c in self.conditions:
             if c not in CONDITIONS:
-                raise ConfigError(src, "conditions", f"unknown condition {c!r} (known: {', '.join(CONDITIONS)})")
+                raise ConfigError(src, "conditions", f"unknown condition {shown(c)} (known: {', '.join(CONDITIONS)})")
         if "writer-isolated" in self.conditions and n_nodes < 2:
             raise ConfigError(src, "conditions", "writer-isolated needs at least 2 nodes")
         if self.replication_factor > n_nodes:

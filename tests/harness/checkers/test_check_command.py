@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 import os
 import re
@@ -9,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from harness.checkers import check_command
 from harness.checkers.check_command import add_check_arguments, run_check
@@ -113,3 +116,44 @@ def test_gbench_check_end_to_end(tmp_path: Path, hb: Any) -> None:
                        env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1, r.stderr
     assert LINE.match(r.stdout.splitlines()[0]) and r.stdout.splitlines()[1].startswith("  ")
+
+
+def gbench(capsys: Any, *args: str) -> tuple[int, str, str]:
+    from harness import cli
+
+    code = cli.main(["check", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+PUT = '{"process": 1, "f": "put", "key": "k", "value": "a", "invoke_ns": 0, "complete_ns": 10, "type": "ok"}\n'
+
+
+@pytest.mark.parametrize("name, content, where, reason", [
+    ("ns-string.jsonl", PUT + PUT.replace('"invoke_ns": 0', '"invoke_ns": "0"'), ":2",
+     "invoke_ns must be an integer (nanoseconds), got '0'"),
+    ("ns-null.jsonl", PUT + PUT.replace('"invoke_ns": 0', '"invoke_ns": null'), ":2",
+     "invoke_ns must be an integer (nanoseconds), got None"),
+    ("deep.jsonl", PUT + "[" * 100_000 + "]" * 100_000 + "\n", ":2", "not a history record: JSON nested too deep"),
+    ("deep.edn", '{:process 0, :type :invoke, :f :get, :key "0", :value ' + "(" * 5000 + ")" * 5000 + "}\n", ":1",
+     "not an EDN map: nested deeper than 32 levels at column 86"),
+    ("empty.jsonl", "", "", "empty history file (no operation lines)"),
+    ("garbage.bin", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ":1", "not UTF-8 text: byte 0x89 at column 1 "
+                                                                  "(invalid start byte)"),
+    ("truncated.jsonl.gz", gzip.compress(PUT.encode() * 50, mtime=0)[:-8], ":51",
+     "damaged or truncated gzip data after line 50: Compressed file ended before the end-of-stream marker was "
+     "reached"),
+])
+def test_bad_history_exits_2_with_one_line(tmp_path: Path, capsys: Any, name: str, content: str | bytes,
+                                           where: str, reason: str) -> None:
+    p = tmp_path / name
+    p.write_bytes(content if isinstance(content, bytes) else content.encode())
+    code, out, err = gbench(capsys, str(p))
+    assert (code, out, err) == (2, "", f"gbench: error: {p}{where}: {reason}\n")
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path, capsys: Any) -> None:
+    p = tmp_path / "bom.jsonl"
+    p.write_bytes(b"\xef\xbb\xbf" + PUT.encode())
+    code, out, err = gbench(capsys, str(p))
+    assert code == 0 and err == "" and LINE.match(out.strip()).group(2) == "linearizable"  # type: ignore[union-attr]

@@ -153,3 +153,109 @@ def test_history_written_by_recorder_roundtrips(tmp_path: Path, hb: Any) -> None
     rows = [json.loads(line) for line in p.read_text().splitlines()]
     assert rows[0]["f"] == "put"
     assert [o.f for o in load_history(p).ops] == ["put", "get"]
+
+
+# -- bad input of every kind: one HistoryParseError naming file and line, never a traceback ---------
+PUT = {"i": 0, "process": 1, "f": "put", "key": "k", "value": "t", "invoke_ns": 1, "complete_ns": 2, "type": "ok"}
+
+
+def jsonl(**changes: Any) -> str:
+    return json.dumps({**PUT, **changes}) + "\n"
+
+
+@pytest.mark.parametrize("record, reason", [
+    (jsonl(invoke_ns="5"), "invoke_ns must be an integer (nanoseconds), got '5'"),
+    (jsonl(invoke_ns=None), "invoke_ns must be an integer (nanoseconds), got None"),
+    (jsonl(invoke_ns=1.5), "invoke_ns must be an integer (nanoseconds), got 1.5"),
+    (jsonl(invoke_ns=True), "invoke_ns must be an integer (nanoseconds), got True"),
+    (jsonl(invoke_ns=2 ** 64), f"invoke_ns must be an integer (nanoseconds), got {2 ** 64}"),
+    (jsonl(complete_ns="2"), "complete_ns must be an integer >= invoke_ns, got '2'"),
+    (jsonl(process=[1]), "process must be an integer (or a name), got [1]"),
+    (jsonl(process=None), "process must be an integer (or a name), got None"),
+    (jsonl(key=7), "key must be a string, got 7"),
+    (jsonl(value=[1, 2]), "put needs a value (its token: a string or number), got [1, 2]"),
+    (jsonl(value={"a": 1}), "put needs a value (its token: a string or number), got {'a': 1}"),
+    (jsonl(f="cas", value=[["a"], "b"]), "cas value must be [expected, new] (tokens or null), got [['a'], 'b']"),
+    (jsonl(f="get", value=None, result={"x": 1}), "get result must be a token or null, got {'x': 1}"),
+    (jsonl(read_consistency=5), "read_consistency must be a string or null, got 5"),
+    (jsonl(revision=True), "revision must be an integer or null, got True"),
+    (jsonl(extra=[1]), "extra must be an object or null, got [1]"),
+    (jsonl(value_size="256"), "value_size must be an integer or null, got '256'"),
+    ('{"process": 1, "f": "put", "type": "ok", "invoke_ns": NaN}\n', "not JSON: NaN is not a JSON value"),
+    ("[" * 100_000 + "]" * 100_000 + "\n", "not a history record: JSON nested too deep"),
+])
+def test_history_field_of_the_wrong_type(tmp_path: Path, record: str, reason: str) -> None:
+    p = write(tmp_path, "h.jsonl", jsonl() + record)
+    with pytest.raises(HistoryParseError) as e:
+        load_history(p, "history")
+    assert (e.value.file, e.value.line, e.value.reason) == (str(p), 2, reason)
+
+
+def test_deeply_nested_edn_is_refused(tmp_path: Path) -> None:
+    deep = '{:process 0, :type :invoke, :f :put, :key "0", :value ' + "[" * 10_000 + "]" * 10_000 + "}\n"
+    p = write(tmp_path, "kv.txt", KV_LOG + deep)
+    with pytest.raises(HistoryParseError) as e:
+        load_history(p)
+    assert (e.value.line, e.value.reason) == (5, "not an EDN map: nested deeper than 32 levels at column 86")
+    p = write(tmp_path, "r.log", "INFO  jepsen.util - 0\t:invoke\t:cas\t[[1] 2]\n")
+    with pytest.raises(HistoryParseError) as e:
+        load_history(p)
+    assert (e.value.line, e.value.reason) == (1, "cas needs [from to] (plain values), got '[[1] 2]'")
+
+
+def gz_history(tmp_path: Path, hb: Any) -> bytes:
+    for i in range(200):
+        hb.put(i, f"k{i % 7}", f"t{i}", i, i + 0.5)
+    p = hb.write(tmp_path / "h.jsonl")
+    return gzip.compress(p.read_bytes(), mtime=0)
+
+
+def test_damaged_gzip_names_the_line_it_stopped_at(tmp_path: Path, hb: Any) -> None:
+    z = gz_history(tmp_path, hb)
+    truncated = tmp_path / "truncated.jsonl.gz"
+    truncated.write_bytes(z[:len(z) // 2])
+    with pytest.raises(HistoryParseError) as e:
+        load_history(truncated)
+    assert e.value.file == str(truncated) and e.value.line > 1
+    assert e.value.reason.startswith(f"damaged or truncated gzip data after line {e.value.line - 1}: "), e.value
+    flipped = tmp_path / "flipped.jsonl.gz"
+    flipped.write_bytes(z[:40] + bytes([z[40] ^ 0xFF]) + z[41:])  # inside the deflate stream: zlib.error
+    with pytest.raises(HistoryParseError) as e:
+        load_history(flipped, "history")
+    assert "damaged or truncated gzip data after line" in e.value.reason, e.value
+    garbage = tmp_path / "garbage.jsonl.gz"
+    garbage.write_bytes(b"not gzip at all\n")
+    with pytest.raises(HistoryParseError) as e:
+        load_history(garbage)
+    assert (e.value.line, e.value.reason) == (1, "damaged or truncated gzip data after line 0: "
+                                                 "Not a gzipped file (b'no')")
+
+
+@pytest.mark.parametrize("fmt", ["auto", "jepsen-register", "jepsen-kv", "history"])
+def test_empty_file_is_refused_in_every_format(tmp_path: Path, fmt: str) -> None:
+    for name, content in (("empty.log", b""), ("blank.log", b"\n \n\t\n"), ("empty.jsonl.gz", gzip.compress(b""))):
+        p = tmp_path / name
+        p.write_bytes(content)
+        with pytest.raises(HistoryParseError) as e:
+            load_history(p, fmt)
+        assert (e.value.file, e.value.line, e.value.reason) == (str(p), 0, "empty history file (no operation lines)")
+
+
+def test_binary_garbage_names_line_and_column(tmp_path: Path) -> None:
+    p = tmp_path / "garbage.log"
+    p.write_bytes(b"\n{\"a\": \x00\x01caf\xc3\xa9 \xff\xfe}\n")
+    with pytest.raises(HistoryParseError) as e:
+        load_history(p)
+    assert (e.value.line, e.value.reason) == (2, "not UTF-8 text: byte 0xff at column 14 (invalid start byte)")
+
+
+@pytest.mark.parametrize("name, text", [("r.log", REGISTER_LOG), ("kv.txt", KV_LOG), ("h.jsonl", jsonl())])
+def test_utf8_byte_order_mark_is_accepted(tmp_path: Path, name: str, text: str) -> None:
+    plain = load_history(write(tmp_path, name, text))
+    p = tmp_path / ("bom-" + name)
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    with_bom = load_history(p)
+    assert (with_bom.format, with_bom.ops) == (plain.format, plain.ops)
+    z = tmp_path / ("bom-" + name + ".gz")
+    z.write_bytes(gzip.compress(b"\xef\xbb\xbf" + text.encode()))
+    assert load_history(z).ops == plain.ops

@@ -165,3 +165,127 @@ def test_client_link_faults() -> None:
     bad(scenario([{"at": 5, "fault": "client-latency"}]), "timeline[0].latency_ms", "required")
     bad(scenario([{"at": 1, "fault": "client-reset"}, {"at": 2, "fault": "client-reset"}]), "timeline[1]",
         "already in place")
+
+
+# -- issue 10: duplicate keys, bounded numbers, strict booleans, safe names, clear messages ---------
+def load_text(tmp_path: Path, text: str) -> ConfigError:
+    p = tmp_path / "s.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as ei:
+        load_scenario(p)
+    assert ei.value.file.startswith(str(p)), ei.value
+    return ei.value
+
+
+SCEN_TEXT = """\
+name: s
+nodes: 5
+workloads:
+  - {name: w, keys: {count: 3}, mix: {put: 1}, load: {mode: closed, concurrency: 2}}
+timeline:
+  - {at: 5, fault: partition, shape: halves}
+  - {at: 10, fault: heal}
+end: 30
+"""
+
+
+def test_shipped_text_loads(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(SCEN_TEXT)
+    assert [e.fault for e in load_scenario(p).timeline] == ["partition", "heal"]
+
+
+@pytest.mark.parametrize("old, new, field, reason", [
+    ("end: 30", "end: 30\nend: 3000", "end", "duplicate key at line 9: each key may appear once"),
+    ("{at: 10, fault: heal}", "{at: 10, fault: heal, at: 1}", "at", "duplicate key at line 7: each key may appear once"),
+    ("{name: w,", "{name: w, name: v,", "name", "duplicate key at line 4: each key may appear once"),
+])
+def test_duplicate_keys_are_refused(tmp_path: Path, old: str, new: str, field: str, reason: str) -> None:
+    e = load_text(tmp_path, SCEN_TEXT.replace(old, new))
+    assert (e.field, e.reason) == (field, reason)
+
+
+@pytest.mark.parametrize("old, new, field, reason", [
+    ("end: 30", "end: .nan", "end", "must be a finite number in (0, 86400] seconds, got nan"),
+    ("end: 30", "end: .inf", "end", "must be a finite number in (0, 86400] seconds, got inf"),
+    ("end: 30", "end: 1e12", "end", "must be a finite number in (0, 86400] seconds, got the string '1e12': YAML "
+     "reads exponent notation without a dot and a signed exponent as text; write 1000000000000 or 1.0e+12"),
+    ("end: 30", "end: 1.0e+12", "end", "must be <= 86400 (a finite number in (0, 86400] seconds), got 1e+12"),
+    ("at: 5,", "at: .nan,", "timeline[0].at", "must be a finite number in [0, 86400] seconds after the load starts, "
+                                              "got nan"),
+    ("at: 5,", "at: 1e12,", "timeline[0].at", "must be a finite number in [0, 86400] seconds after the load starts, "
+     "got the string '1e12': YAML reads exponent notation without a dot and a signed exponent as text; write "
+     "1000000000000 or 1.0e+12"),
+    ("nodes: 5", "nodes: 100", "nodes", "must be <= 15 (an integer in [1, 15] nodes on one host), got 100"),
+    ("nodes: 5", "nodes: 5\nseed: .inf", "seed", "must be an integer in [0, 9223372036854775807], got inf"),
+    ("nodes: 5", "nodes: 5\npoll_interval_s: .nan", "poll_interval_s",
+     "must be a finite number in [0.05, 10] seconds, got nan"),
+    ("nodes: 5", "nodes: 5\nfinal_reads: maybe", "final_reads", "must be true or false, got 'maybe'"),
+    ("shape: halves}", "shape: halves}\n  - {at: 6, fault: latency, delay_ms: 1e9}", "timeline[1].delay_ms",
+     "must be a finite number in (0, 60000] ms, got the string '1e9': YAML reads exponent notation without a dot "
+     "and a signed exponent as text; write 1000000000 or 1.0e+9"),
+    ("shape: halves}", "shape: halves}\n  - {at: 6, fault: loss, probability: .nan}", "timeline[1].probability",
+     "must be a finite number in (0, 1], got nan"),
+    ("concurrency: 2}", "concurrency: 100000}", "load.concurrency",
+     "must be <= 1024 (an integer in [1, 1024] clients), got 100000"),
+    ("concurrency: 2}", "concurrency: 2, rate_ops_s: 1e9}", "load.rate_ops_s", "must be a finite number in "
+     "(0, 1000000] ops/s, got the string '1e9': YAML reads exponent notation without a dot and a signed exponent as "
+     "text; write 1000000000 or 1.0e+9"),
+])
+def test_numbers_must_be_finite_and_bounded(tmp_path: Path, old: str, new: str, field: str, reason: str) -> None:
+    text = SCEN_TEXT.replace(old, new)
+    if "rate_ops_s" in new:
+        text = text.replace("mode: closed", "mode: open")
+    e = load_text(tmp_path, text)
+    assert (e.field, e.reason) == (field, reason)
+
+
+NAME_RULE = "must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$ without '..' (it names a directory of the run), got "
+
+
+@pytest.mark.parametrize("old, new, file_suffix, shown", [
+    ("name: s", "name: ../../x", "", "'../../x'"),
+    ("name: s", "name: /tmp/x", "", "'/tmp/x'"),
+    ("{name: w,", "{name: ../../x,", "#workloads[0]", "'../../x'"),
+    ("{name: w,", "{name: /tmp/x,", "#workloads[0]", "'/tmp/x'"),
+])
+def test_names_become_paths_so_they_are_restricted(tmp_path: Path, old: str, new: str, file_suffix: str,
+                                                   shown: str) -> None:
+    e = load_text(tmp_path, SCEN_TEXT.replace(old, new))
+    assert (e.file, e.field, e.reason) == (str(tmp_path / "s.yaml") + file_suffix, "name", NAME_RULE + shown)
+
+
+@pytest.mark.parametrize("old, new, field, reason", [
+    ("fault: heal}", "fault: [heal]}", "timeline[1].fault", "unknown fault ['heal'] (known: partition, heal, loss, "
+     "latency, heal-link, kill, pause, restart, resume, client-latency, client-down, client-reset, heal-client, noop)"),
+    ("fault: heal}", "fault: heal, note: [a]}", "timeline[1].note", "must be text, got ['a']"),
+    ("shape: halves}", "shape: majority-minority, placement: [a]}", "timeline[0].placement",
+     "must be a placement name, got ['a']"),
+    ("name: s", "name: s\ndescription: {a: 1}", "description", "must be text, got {'a': 1}"),
+    ("name: s", "name: s\nsystem: {etcd: 1}", "system", "unknown system {'etcd': 1} (known: etcd, cassandra)"),
+    ("  - {name: w", "  - 7\n  - {name: w", "workloads[0]",
+     "must be a workload file path or an inline workload mapping, got 7"),
+])
+def test_values_of_the_wrong_shape_are_one_clear_error(tmp_path: Path, old: str, new: str, field: str,
+                                                       reason: str) -> None:
+    e = load_text(tmp_path, SCEN_TEXT.replace(old, new))
+    assert (e.field, e.reason) == (field, reason)
+
+
+def test_workload_file_overridden_by_the_scenario_names_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "w.yaml").write_text(yaml.safe_dump({**WL, "duration_s": 5, "clients": {"pin": ["n5"]}}))
+    with pytest.raises(ConfigError) as ei:
+        parse_scenario(scenario([], nodes=3, workloads=["w.yaml"]), "s.yaml", base=tmp_path)
+    assert (ei.value.file, ei.value.field, ei.value.reason) == (
+        "s.yaml", "clients.pin", f"unknown node 'n5' (this cluster has n1, n2, n3) (overriding {tmp_path / 'w.yaml'})")
+
+
+def test_non_utf8_and_byte_order_mark(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_bytes(b"\xef\xbb\xbf" + SCEN_TEXT.encode())
+    assert load_scenario(p).name == "s"
+    p.write_bytes(SCEN_TEXT.replace("name: s", "name: s\ndescription: \xe9t\xe9").encode("latin-1"))
+    with pytest.raises(ConfigError) as ei:
+        load_scenario(p)
+    assert (ei.value.field, ei.value.reason) == (
+        "(encoding)", "not UTF-8 text: byte 0xe9 at line 2, column 14 (invalid continuation byte); save the file as UTF-8")
