@@ -37,7 +37,9 @@ all use its Verdict.
 
 Bounds: a figure qualified "≤ U" (a Prometheus bucket upper bound) only says the value lies
 in (-inf, U]; "≥ L" in [L, inf). A claim is decided only when it holds for every value in
-that interval (holds) or for none (contradicted); otherwise it is "not measured".
+that interval (holds) or for none (contradicted); otherwise it is "not measured". Likewise a
+claim on a yes/no verdict is "not measured" when the checker answered neither (``"unknown"``:
+it gave up), not contradicted: giving up says nothing about the behaviour.
 """
 from __future__ import annotations
 
@@ -110,6 +112,8 @@ def decide(value: Any, qualifier: str | None, op: str, arg: Any) -> tuple[str, s
     """(verdict, reason) for one measured value against ``{op: arg}``."""
     cond = _condition_text(op, arg)
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(arg, bool) and not isinstance(value, bool):  # a checker's "unknown" is no verdict either way
+        return NOT_MEASURED, f"value {value!r} is not true/false, cannot test {cond}"
     if qualifier is None and op in ("eq", "ne"):
         same = _same(value, arg)
         ok = same if op == "eq" else not same

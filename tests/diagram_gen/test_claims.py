@@ -14,6 +14,7 @@ PROV = Provenance("20260101T100000Z-etcd", "results/20260101T100000Z-etcd/scenar
 @pytest.mark.parametrize("value,qualifier,op,arg,verdict", [
     (0, None, "eq", 0, HOLDS), (2, None, "eq", 0, CONTRADICTED), (2, None, "ne", 0, HOLDS),
     (False, None, "eq", False, HOLDS), (False, None, "eq", 0, CONTRADICTED),  # booleans are not numbers
+    ("unknown", None, "eq", True, NOT_MEASURED), (0, None, "eq", False, NOT_MEASURED),  # a checker that gave up
     ("n2", None, "eq", "n2", HOLDS), ("n2", None, "lt", 3, NOT_MEASURED),
     (14.9, None, "lt", 15, HOLDS), (15, None, "lt", 15, CONTRADICTED), (15, None, "le", 15, HOLDS),
     (15.1, None, "le", 15, CONTRADICTED), (16, None, "gt", 15, HOLDS), (15, None, "gt", 15, CONTRADICTED),
