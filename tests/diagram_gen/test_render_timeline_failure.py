@@ -197,17 +197,22 @@ def test_failure_byte_identical(tmp_path):
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
 
 
-# -- the committed runs through the real resolver --------------------------------------------------
+# -- the committed reference runs through the real resolver -----------------------------------------
 
 def _resolve(kind: str, pin: str | None = None) -> ResolvedDiagram:
-    resolve = pytest.importorskip("diagram_gen.resolve")
+    """The spec resolved against the reference runs only (results/reference-runs.txt): the
+    user's own runs in results/ change nothing here."""
+    import tempfile
+
+    from diagram_gen.reference import link_runs, read_run_list
+    from diagram_gen.resolve import resolve
+
     spec = load_spec(SPECS / f"{kind}.yaml", REPO)
     if pin:
         spec = replace(spec, figures={k: ({**b, "run": pin} if "from" in b else b) for k, b in spec.figures.items()},
                        series={k: {**b, "run": pin} for k, b in spec.series.items()})
-    if not (REPO / "results" / "20261201T185401Z-bench").is_dir():
-        pytest.skip("committed runs not present")
-    return resolve.resolve(spec, REPO / "results", REPO)
+    with tempfile.TemporaryDirectory(prefix="gbench-reference-") as tmp:
+        return resolve(spec, link_runs(REPO / "results", read_run_list(), Path(tmp) / "results"), REPO)
 
 
 def test_committed_failure_run(tmp_path):
