@@ -1,10 +1,11 @@
 """A damaged run is an error, never a silent fallback to an older run.
 
 Each case damages one file of a copy of the newest etcd reference run (the others are
-symlinked), builds every diagram and checks: the damage is reported naming the file and the
-reason, ``gbench diagrams`` and ``--check`` exit 1, and no figure or series comes from another
-run than in the clean build (a figure of the damaged run is either still read from it, from
-an intact file, or "not measured").
+symlinked), resolves every diagram spec and checks: the damage is recorded naming the file
+and the reason, and no figure or series comes from another run than with the intact copy (a
+figure of the damaged run is either still read from it, from an intact file, or "not
+measured"). Full builds check the problem list and that ``gbench diagrams`` and ``--check``
+exit 1.
 """
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from typing import Callable
 
 import pytest
 
-from diagram_gen.build import BuildReport, build_all
+from diagram_gen.build import build_all, spec_files
+from diagram_gen.model import Cited, Measured, Series
 from diagram_gen.reference import link_runs, read_run_list
+from diagram_gen.resolve import Resolver, resolve_with
+from diagram_gen.spec import load_spec
 from harness.cli import main as gbench
 
 REPO = Path(__file__).resolve().parents[2]
@@ -79,47 +83,54 @@ def _tree(root: Path, damage: tuple[str, Callable[[Path], None], str] | None) ->
     return tree
 
 
-def _runs_by_key(report: BuildReport) -> dict[str, str | None]:
-    """diagram.figure/series key -> the run its value came from (None: not measured)."""
+def _resolve_all(tree: Path) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Every spec resolved against ``tree`` as a build does (one Resolver, runs checked first):
+    (diagram.figure/series key -> the run its value came from, None when not measured;
+    the damaged files)."""
+    resolver = Resolver(tree, REPO)
+    resolver.check_runs()
     out: dict[str, str | None] = {}
-    for r in report.diagrams:
-        side = r.sidecar or {}
-        for sec in ("figures", "series"):
-            for e in side.get(sec, []):
-                out[f"{r.kind}.{sec}.{e['key']}"] = (e.get("provenance") or {}).get("run_id")
-    return out
+    for path in spec_files(SPECS):
+        d = resolve_with(resolver, load_spec(path, REPO))
+        for sec, values in (("figures", d.figures), ("series", d.series)):
+            for k, v in values.items():
+                if not isinstance(v, Cited):
+                    out[f"{path.stem}.{sec}.{k}"] = v.provenance.run_id if isinstance(v, (Measured, Series)) else None
+    return out, dict(resolver.damaged)
 
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
-    root = tmp_path_factory.mktemp("clean")
-    report = build_all(SPECS, _tree(root, None), root / "out", REPO)
-    assert report.damaged == {} and report.problems == []
-    return _runs_by_key(report)
+    runs, damaged = _resolve_all(_tree(tmp_path_factory.mktemp("clean"), None))
+    assert damaged == {} and None not in runs.values()
+    return runs
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_damaged_file_is_named_and_no_figure_moves_to_another_run(case: str, clean: dict[str, str | None],
                                                                    tmp_path: Path) -> None:
     file, _, reason = CASES[case]
-    report = build_all(SPECS, _tree(tmp_path, CASES[case]), tmp_path / "out", REPO)
-    damaged = {f: r for f, r in report.damaged.items() if f.endswith(f"{DAMAGED}/{file}")}
-    assert damaged and reason in next(iter(damaged.values())), report.damaged
-    assert any(p.field == "(file)" and p.file.endswith(f"{DAMAGED}/{file}") and "damaged" in p.reason
-               for p in report.problems)
-    after = _runs_by_key(report)
+    after, damaged_files = _resolve_all(_tree(tmp_path, CASES[case]))
+    damaged = {f: r for f, r in damaged_files.items() if f.endswith(f"{DAMAGED}/{file}")}
+    assert damaged and reason in next(iter(damaged.values())), damaged_files
     moved = {k: (clean[k], after[k]) for k in clean if after.get(k) not in (clean[k], None)}
     assert moved == {}, f"figures taken from another run than in the clean build: {moved}"
     lost = [k for k in clean if clean[k] == DAMAGED and after.get(k) is None]
     assert lost, "the damage should cost some figure of the damaged run"
 
 
-def test_scenario_runs_never_drop_a_damaged_run(tmp_path: Path) -> None:
-    """The failure diagram's table of every run: a damaged run makes it not measured, not shorter."""
+def test_scenario_runs_never_drop_a_damaged_run_and_the_build_lists_it(tmp_path: Path) -> None:
+    """The failure diagram's table of every run: a damaged run makes it not measured, not
+    shorter; the build's problems name the file."""
+    file = CASES["failure_summary truncated"][0]
     report = build_all(SPECS, _tree(tmp_path, CASES["failure_summary truncated"]), tmp_path / "out", REPO)
     failure = next(r for r in report.diagrams if r.kind == "failure")
     runs = next(s for s in failure.sidecar["series"] if s["key"] == "runs")
     assert runs["status"] == "not measured" and f"run {DAMAGED} is damaged" in runs["reason"]
+    assert [p for p in report.problems if p.field == "(file)"] == [p for p in report.problems
+                                                                   if p.file.endswith(f"{DAMAGED}/{file}")
+                                                                   and p.field == "(file)"]
+    assert any(p.field == "(file)" and "damaged: not valid JSON" in p.reason for p in report.problems)
 
 
 @pytest.mark.parametrize("check", [False, True])
