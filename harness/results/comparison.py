@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -81,8 +82,14 @@ def _available_side(w: Any) -> Any:
     return dig(w, f"during.{side}") if isinstance(side, str) else None
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _ok_share(d: Any) -> Any:
-    return round(d["ok"] / d["attempted"], 4) if isinstance(d, dict) and d.get("attempted") else None
+    """ok / attempted of a counts object; None (not measured) unless both are finite numbers, attempted > 0."""
+    ok, attempted = (d.get("ok"), d.get("attempted")) if isinstance(d, dict) else (None, None)
+    return round(ok / attempted, 4) if _is_number(ok) and _is_number(attempted) and attempted > 0 else None
 
 
 def _verdict(workload: str) -> Callable[[Any], Any]:

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness.errors import DamagedFile
 from harness.results.comparison import RowQuery, comparison_rows, write_comparison
@@ -51,6 +55,15 @@ def test_write_comparison_publishes_a_run(tmp_path: Path) -> None:
     assert (out / "comparison.csv").read_text().splitlines()[0] == "metric,system,value,unit,run_id,file,query,note"
 
 
+def test_ok_share_only_of_numbers() -> None:
+    from harness.results.comparison import _ok_share
+
+    assert _ok_share({"ok": 1, "attempted": 4}) == 0.25
+    assert [_ok_share(d) for d in ({"ok": None, "attempted": 3}, {"ok": 1, "attempted": 0}, {"ok": True, "attempted": 2},
+                                   {"ok": 1, "attempted": float("inf")}, {"ok": "1", "attempted": 2}, [1, 2], None)] == \
+        [None] * 7
+
+
 def test_a_damaged_run_is_an_error_never_not_measured(tmp_path: Path) -> None:
     etcd = _run(tmp_path, "e1", "etcd", [])
     cass = _run(tmp_path, "c1", "cassandra", [])
@@ -62,3 +75,77 @@ def test_a_damaged_run_is_an_error_never_not_measured(tmp_path: Path) -> None:
     fs.write_bytes(b"\x00\xff")
     with pytest.raises(DamagedFile, match=f"^{fs}: not UTF-8 \\(byte 1\\)$"):
         comparison_rows({"etcd": etcd, "cassandra": None})
+
+
+# Property: whatever the JSON files `gbench compare` and `compare-scenarios` read hold, the
+# result is a table (exit 0) or one line naming a file of a run (exit 1), never a traceback.
+_REPO = Path(__file__).resolve().parents[3]
+_REFERENCE = {  # committed reference runs: the files the comparison reads, nothing else
+    "20261201T223607Z-etcd": ["manifest.json", "summary.json",
+                              "scenarios/etcd-leader-in-minority/failure_summary.json",
+                              "scenarios/etcd-leader-in-minority/availability.json"],
+    "20261201T224211Z-cassandra": ["manifest.json", "summary.json", "visibility/visibility.json",
+                                   "scenarios/cassandra-partition-2-3/failure_summary.json",
+                                   "scenarios/cassandra-partition-2-3/availability.json",
+                                   "scenarios/cassandra-kill-during-writes/failure_summary.json"],
+}
+_FILES = {(run, f): (_REPO / "results" / run / f).read_bytes() for run, fs in _REFERENCE.items() for f in fs}
+_FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"  # as in tests/harness/test_input_properties.py
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                     max_leaves=8)
+
+
+def _containers(doc: Any, prefix: tuple = ()) -> list[tuple]:
+    """Paths of every value in ``doc`` (the root included)."""
+    out = [prefix]
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
+    for k, v in items:
+        out += _containers(v, prefix + (k,))
+    return out
+
+
+@settings(max_examples=3000 if _FUZZ else 100, deadline=None, derandomize=not _FUZZ, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(target=st.sampled_from(sorted(_FILES)), data=st.data())
+def test_compare_never_a_traceback_whatever_the_files_hold(target: tuple[str, str], data: st.DataObject) -> None:
+    import contextlib
+    import io
+    import tempfile
+
+    from harness import cli
+
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        for (run, f), raw in _FILES.items():
+            (root / run / f).parent.mkdir(parents=True, exist_ok=True)
+            (root / run / f).write_bytes(raw)
+        path = root / target[0] / target[1]
+        if data.draw(st.booleans(), label="raw bytes"):
+            raw = path.read_bytes()
+            path.write_bytes(raw[: data.draw(st.integers(0, len(raw)), label="cut")])
+        else:
+            doc = json.loads(path.read_text())
+            where = data.draw(st.sampled_from(_containers(doc)), label="path")
+            value = data.draw(_json, label="value")
+            if not where:
+                doc = value
+            else:
+                parent = doc
+                for k in where[:-1]:
+                    parent = parent[k]
+                parent[where[-1]] = value
+            path.write_text(json.dumps(doc))
+        for argv in (["compare", "20261201T223607Z-etcd", "20261201T224211Z-cassandra"],
+                     ["compare-scenarios", "etcd-leader-in-minority", "20261201T223607Z-etcd"]):
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                rc = cli.main([*argv, "--results", d])
+            lines = err.getvalue().splitlines()
+            if rc == 1:  # a damaged file: named
+                assert len(lines) == 1 and lines[0].startswith(f"gbench: error: {d}/"), err.getvalue()
+            elif rc == 2:  # the mutation changed what the run is (its system or kind): the argument is wrong
+                assert len(lines) == 1 and lines[0].startswith(("gbench: error: ETCD_RUN", "gbench: error: CASSANDRA_RUN",
+                                                                "gbench: error: RUN")), err.getvalue()
+            else:
+                assert rc == 0, err.getvalue()
