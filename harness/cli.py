@@ -471,7 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gbench: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("gbench: interrupted; everything the run created was removed", file=sys.stderr)
+        started_runs = args.fn in (cmd_run, cmd_scenario, cmd_bench)  # the session tore its run down
+        print("gbench: interrupted" + ("; everything the run created was removed" if started_runs else ""),
+              file=sys.stderr)
         return 130
 
 

@@ -551,4 +551,16 @@ def test_exit_status_by_kind_of_error(root: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(harness.results.store, "list_runs", fail)
     rc, out, err = gbench(capsys, "ls")
     assert rc == status
-    assert one_line(err).startswith("gbench: ")
+    assert one_line(err) == ("gbench: interrupted" if status == 130 else f"gbench: error: {error}")
+
+
+def test_ctrl_c_during_a_run_exits_130(root: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import harness.session
+
+    def interrupted(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt()
+
+    monkeypatch.setattr(harness.session, "run_suite", interrupted)
+    rc, out, err = gbench(capsys, "run", _WL, "--quiet")
+    assert (rc, one_line(err)) == (130, "gbench: interrupted; everything the run created was removed")
