@@ -40,20 +40,17 @@ from harness.results.store import REPO_ROOT, Run, find_run, read_run, results_ro
 DEFAULT_SUITES = (REPO_ROOT / "workloads" / "suites" / "etcd.yaml", REPO_ROOT / "workloads" / "suites" / "cassandra.yaml")
 
 
-#: The longest ``--duration`` accepted: a day. Longer is a typo (1e12), not a benchmark.
-MAX_DURATION_S = 86_400.0
-#: A scenario or compare-scenarios name: it becomes a path component, so no '/' and no leading '.'.
-SCENARIO_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
 def duration_s(text: str) -> float:
-    """``--duration``: finite seconds, 0 < S <= MAX_DURATION_S (argparse names the option)."""
+    """``--duration``: finite seconds, 0 < S <= the longest a workload may ask for
+    (workload.spec.MAX_SECONDS); argparse names the option."""
+    from harness.workload.spec import MAX_SECONDS
+
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(v) and 0 < v <= MAX_DURATION_S):
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds with 0 < S <= {MAX_DURATION_S:g}, "
+    if not (math.isfinite(v) and 0 < v <= MAX_SECONDS):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds with 0 < S <= {MAX_SECONDS:g}, "
                                          f"got {text!r}")
     return v
 
@@ -245,9 +242,11 @@ def cmd_compare_scenarios(args: argparse.Namespace) -> int:
     whose failure_summary.json is missing or damaged is a damaged run (exit 1)."""
     from harness.results.scenario_comparison import publish_scenario_comparison
 
-    if not SCENARIO_NAME_RE.match(args.scenario):
-        raise ArgumentError("SCENARIO", f"{args.scenario!r} is not a scenario name (letters, digits, '_', '.', '-'; "
-                                        "not starting with '.')")
+    from harness.config_fields import NAME_PATTERN
+
+    if not re.fullmatch(NAME_PATTERN, args.scenario) or ".." in args.scenario:  # it names a directory of the run
+        raise ArgumentError("SCENARIO", f"{args.scenario!r} is not a scenario name (a scenario's name matches "
+                                        f"{NAME_PATTERN} without '..')")
     root = _results_dir(args, must_exist=True)
     runs = [_measurement_run(r, root, "RUN") for r in args.runs]
     for run in runs:
@@ -352,6 +351,8 @@ def _fmt_report(report: object) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from harness.workload.spec import MAX_NODES, MAX_SECONDS
+
     p = argparse.ArgumentParser(prog="gbench", description="Measure what distributed databases guarantee.",
                                 allow_abbrev=False)
     p.add_argument("--version", action="version", version=f"gbench {package_version()}")
@@ -371,13 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how members reach each other: direct (partitions = iptables in the nodes' "
                             "namespaces) or toxiproxy (docker provider: one proxy per directed link; "
                             "partitions = Toxiproxy toxics)")
-        g.add_argument("--nodes", type=node_count, help="override the node count (1 to the most one host runs)")
+        g.add_argument("--nodes", type=node_count, help=f"override the node count (1 to {MAX_NODES})")
         sp.add_argument("--results", help="results root (default: ./results or $GBENCH_RESULTS_DIR)")
         sp.add_argument("--quiet", action="store_true", help="no live progress line")
 
     r = command("run", help="run one workload file on a fresh cluster")
     r.add_argument("workload")
-    r.add_argument("--duration", type=duration_s, help=f"override duration_s (seconds, 0 < S <= {MAX_DURATION_S:g})")
+    r.add_argument("--duration", type=duration_s, help=f"override duration_s (seconds, 0 < S <= {MAX_SECONDS})")
     r.add_argument("--etcd-benchmark", action="store_true", help="also run etcd's benchmark tool with the same settings")
     cluster_args(r)
     r.set_defaults(fn=cmd_run)
