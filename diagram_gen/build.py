@@ -6,7 +6,9 @@ Layout of the output root (``results/diagrams`` by default)::
 
     <guarantee>/<kind>.svg, <kind>.png, <kind>.json   one diagram and its sidecar
     contradictions.md, contradictions.json            spec claims the measurements contradict
-    index.html, README.md                             the gallery
+    index.html, README.md, <guarantee>/index.html, <guarantee>/README.md
+                                                      the gallery (gallery.py): every guarantee of the
+                                                      catalogue (catalogue.py), measured or not
 
 Why one pass that never stops early: a broken spec or a missing renderer must cost one
 diagram, not the gallery, and ``--check`` must list every problem at once. Writes are atomic
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from diagram_gen import gallery
+from diagram_gen.catalogue import catalogue_file, load_catalogue
 from diagram_gen.claims import CITED, Verdict, cited_entry, contradiction_entry, contradictions_markdown, evaluate_all
 from diagram_gen.lint import Problem, lint_data
 from diagram_gen.model import KIND_TYPES, DiagramSpec, NotMeasured, ResolvedDiagram
@@ -208,8 +211,11 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
 
 # -- everything ----------------------------------------------------------------------------------
 def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: Path) -> BuildReport:
-    """Build every diagram under ``specs_root`` into ``out_root``; never stops at a problem."""
+    """Build every diagram under ``specs_root`` into ``out_root``; never stops at a problem.
+    The gallery lists the guarantees of the catalogue beside ``specs_root`` (catalogue.py); a
+    bad catalogue raises ConfigError before anything is written."""
     out_root = Path(out_root)
+    cat = load_catalogue(catalogue_file(Path(specs_root)), Path(specs_root), Path(repo_root))
     resolver = Resolver(Path(results_root), Path(repo_root))
     written: list[Path] = []
     results: list[DiagramResult] = []
@@ -243,8 +249,7 @@ def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: P
     docs = {
         "contradictions.json": dumps({"contradictions": contradictions, "cited": cited}),
         "contradictions.md": contradictions_markdown(contradictions, cited),
-        "index.html": gallery.render_index_html(cards),
-        "README.md": gallery.render_readme(cards),
+        **gallery.pages(cards, cat),
     }
     for name, text in docs.items():
         _atomic_write(out_root / name, text.encode("utf-8"))

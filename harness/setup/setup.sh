@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up for a fresh machine: system tools, a virtualenv with pinned
-# dependencies, the etcd server + etcd's benchmark tool built from Go modules, and Cassandra's
-# jars from Maven Central.
+# dependencies, the etcd server + etcd's benchmark tool built from Go modules, Cassandra's jars
+# from Maven Central, and Debian's chromium for the gallery's browser test.
 # Everything lands in the project (.venv, .cache); outside it only apt packages and Maven's ~/.m2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -80,5 +80,18 @@ if ! command -v dockerd >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-
 fi
 if command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1; then
   bash harness/setup/docker/images.sh || log "WARNING: docker images could not be built (see above); runs use netns"
+fi
+# 6. Chromium for the gallery's browser test (tests/diagram_gen/test_gallery_browser.py): Debian's
+#    package, driven by the pinned playwright package with executable_path=/usr/bin/chromium
+#    (playwright's own browser download is never used). Only when root and missing.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing chromium with apt (for the gallery's browser test)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
+      || log "WARNING: chromium could not be installed; the gallery's browser test will skip (fail under CI)"
+  else
+    log "WARNING: no /usr/bin/chromium and not root (or no apt): the gallery's browser test will skip (fail under CI)"
+  fi
 fi
 log "done"

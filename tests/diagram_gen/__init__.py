@@ -145,10 +145,53 @@ def spec_text(kind: str, type_: str, *, diagram_id: str | None = None, figures: 
             + (f"claims:\n{claims}" if claims else "") + (f"layout:\n{layout}" if layout else ""))
 
 
+CATALOGUE_TEXT = """kinds:
+  concept: What does it promise?
+  implementation: How is it built?
+  comparison: How does it differ?
+  failure: What happens under faults?
+  performance: What does it cost?
+  decision: Should you use it?
+families:
+  ordering: {name: Single-object ordering, about: One key at a time.}
+  staleness: {name: Staleness, about: How far reads lag.}
+availability:
+  unavailable: {label: unavailable in a partition, about: some nodes refuse, source: https://jepsen.io/consistency}
+  total: {label: totally available, about: every replica serves, source: https://jepsen.io/consistency}
+guarantees:
+  %(guarantee)s:
+    name: Linearizability
+    family: ordering
+    definition: Every operation takes effect atomically between its call and its return.
+    defined_in: Herlihy & Wing 1990
+    reference: https://doi.org/10.1145/78969.78972
+    availability: unavailable
+    seen_in: {text: etcd reads by default, source: https://etcd.io/docs/v3.5/learning/api_guarantees/}
+  eventual:
+    name: Eventual consistency
+    family: staleness
+    definition: If writes stop, all replicas converge.
+    defined_in: Vogels 2008
+    reference: https://doi.org/10.1145/1466443.1466448
+    availability: total
+    seen_in: {text: Cassandra at ONE, source: https://cassandra.apache.org/doc/latest/}
+"""
+
+
+def write_catalogue(root: Path, guarantee: str = "lin") -> Path:
+    """``root/guarantees.yaml``, the catalogue beside ``root/specs``: ``guarantee`` (with
+    specs) and ``eventual`` (without), in two families."""
+    path = root / "guarantees.yaml"
+    path.write_text(CATALOGUE_TEXT % {"guarantee": guarantee})
+    return path
+
+
 def write_specs(root: Path, guarantee: str = "lin", overrides: dict[str, str] | None = None) -> Path:
-    """specs/<guarantee>/<kind>.yaml for all six kinds; ``overrides`` maps kind -> full text."""
+    """specs/<guarantee>/<kind>.yaml for all six kinds, and the catalogue beside them
+    (write_catalogue); ``overrides`` maps kind -> full text."""
     from diagram_gen.model import KIND_TYPES
 
+    write_catalogue(root, guarantee)
     specs = root / "specs"
     d = specs / guarantee
     d.mkdir(parents=True, exist_ok=True)

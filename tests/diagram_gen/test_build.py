@@ -65,7 +65,8 @@ def test_build_writes_diagrams_sidecars_reports_and_gallery(tree: tuple[Path, Pa
     report = build_all(specs, res, out, root)
     assert report.problems == []
     expected = sorted([f"lin/{k}.{ext}" for k in KIND_TYPES for ext in ("svg", "png", "json")]
-                      + ["contradictions.json", "contradictions.md", "index.html", "README.md"])
+                      + ["contradictions.json", "contradictions.md", "index.html", "README.md"]
+                      + [f"{g}/{page}" for g in ("lin", "eventual") for page in ("index.html", "README.md")])
     assert sorted(files(out)) == expected
     assert sorted(p.relative_to(out).as_posix() for p in report.written) == expected
     side = json.loads((out / "lin" / "failure.json").read_text())
@@ -88,12 +89,12 @@ def test_build_writes_diagrams_sidecars_reports_and_gallery(tree: tuple[Path, Pa
     assert f"footer.{RUN_B}.fsync_p99" in {f["key"] for f in side["footer"]["figures"]}
     assert "spec_sha256" in side and len(side["spec_sha256"]) == 64
     assert missing_files(side, root) == []
-    html = (out / "index.html").read_text()
-    assert [html.index(f'src="lin/{k}.svg"') for k in KIND_TYPES] == sorted(html.index(f'src="lin/{k}.svg"')
+    html = (out / "index.html").read_text()  # the gallery itself: tests/diagram_gen/test_gallery.py
+    assert [html.index(f'src="lin/{k}.png"') for k in KIND_TYPES] == sorted(html.index(f'src="lin/{k}.png"')
                                                                             for k in KIND_TYPES)
-    readme = (out / "README.md").read_text()
-    assert f"| put_p99 | 20.0 ms | {RUN_B} | results/{RUN_B}/summary.json |" in readme
-    assert "![G-LIN-FAILURE](lin/failure.png)" in readme
+    readme = (out / "lin" / "README.md").read_text()
+    assert f"| put_p99 | 20.0 ms | measured | {RUN_B} | results/{RUN_B}/summary.json |" in readme
+    assert "![Test 20.0 ms](failure.png)" in readme
     svg = (out / "lin" / "failure.svg").read_text()
     assert "put_p99: 20.0 ms" in svg and f"run {RUN_A}" in svg
 
@@ -122,8 +123,8 @@ def test_not_measured_is_rendered_recorded_and_listed(tree: tuple[Path, Path, Pa
     assert (gone["status"], gone["text"], gone["value"], gone["provenance"]) == ("not measured", "not measured", None, None)
     assert gone["reason"].startswith("failure_summary scenario=nope, path=late_writes.count: in none of 3 runs")
     assert [str(p) for p in report.problems] == [f"specs/lin/failure.yaml: figures.gone: not measured: {gone['reason']}"]
-    assert f"<td>gone</td><td class=\"nm\">not measured: {gone['reason']}" in (out / "index.html").read_text()
-    assert f"| gone | **not measured: {gone['reason']}** |" in (out / "README.md").read_text()
+    assert f"<td>gone</td><td class=\"nm\">not measured: {gone['reason']}" in (out / "lin" / "index.html").read_text()
+    assert f"| gone | **not measured: {gone['reason']}** |" in (out / "lin" / "README.md").read_text()
 
 
 # -- check: clean, then one test per problem class ---------------------------------------------------
@@ -148,9 +149,9 @@ def test_check_spec_error_costs_only_that_diagram(tree: tuple[Path, Path, Path])
         "specs/lin/concept.yaml: colour: unknown field (allowed: claims, figures, guarantee, id, key_insight, kind, "
         "layout, purpose, series, title, type)"]
     assert not (root / "out" / "lin" / "concept.svg").exists() and (root / "out" / "lin" / "failure.svg").exists()
-    readme = (root / "out" / "README.md").read_text()
-    assert "- **not built / problem:** specs/lin/concept.yaml: colour: unknown field" in readme
-    assert "### failure: Test 20.0 ms" in readme  # placeholders in titles are filled in
+    readme = (root / "out" / "lin" / "README.md").read_text()
+    assert "**not built:** specs/lin/concept.yaml: colour: unknown field" in readme
+    assert "![Test 20.0 ms](failure.png)" in readme  # placeholders in titles are filled in
 
 
 def test_check_not_measured_series(tree: tuple[Path, Path, Path]) -> None:
