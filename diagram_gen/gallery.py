@@ -445,7 +445,8 @@ def render_index_html(table: Mapping[str, list[Slot]], cat: Catalogue, run_rows:
           "<p class=\"muted\">Host facts as each run's <code>manifest.json</code> recorded them. Latency depends on "
           "the host: compare figures across hosts only as context.</p>", *_runs_html(run_rows),
           '<p class="small">Also: <a href="README.md">this gallery as Markdown</a> · '
-          '<a href="contradictions.md">claims of the original spec that the measurements contradict</a>. '
+          '<a href="contradictions.md">the original spec\'s claims: those the measurements contradict, and the '
+          "figures cited from the spec's own hardware</a>. "
           "Regenerate with <code>gbench diagrams</code>; <code>gbench diagrams --check</code> verifies.</p>"]
     return _page("Consistency guarantees: the diagrams", b)
 
@@ -630,8 +631,8 @@ def render_readme(table: Mapping[str, list[Slot]], cat: Catalogue, run_rows: lis
     lines += ["## Runs behind these diagrams", "",
               "Host facts as each run's `manifest.json` recorded them. Latency depends on the host: compare figures "
               "across hosts only as context.", "", *_md_runs(run_rows),
-              "See also [contradictions.md](contradictions.md): claims of the original spec that the measurements "
-              "contradict. Regenerate with `gbench diagrams`; `gbench diagrams --check` verifies.", ""]
+              "See also [contradictions.md](contradictions.md): the original spec's claims that the measurements "
+              "contradict, and the figures cited from the spec's own hardware. Regenerate with `gbench diagrams`; `gbench diagrams --check` verifies.", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

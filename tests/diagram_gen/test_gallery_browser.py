@@ -3,9 +3,10 @@ Chromium, driven by playwright, loads every page from a local HTTP server (127.0
 takes a full-page screenshot of each as it opens (into tmp_path). A page fails on any console
 error or page error, any request that fails or answers >= 400, any request that leaves the
 loopback server (the pages must be self-contained), any image that does not decode
-(naturalWidth 0), any local link that does not answer 200 (or points at an id the target page
-lacks), any external link that is not https, or a document wider than 1400 px at a 1400 px
-viewport with every <details> opened. The matrix must show 18 guarantees x 6 kinds.
+(naturalWidth 0, decode() rejects, or its bytes do not decode to the end), any local link
+that does not answer 200 (or points at an id the target page lacks), any external link that
+is not https, or a document wider than 1400 px at a 1400 px viewport with every <details>
+opened. The matrix must show 18 guarantees x 6 kinds.
 
 External links (the citations) are checked for form only: tests talk to loopback only.
 Skipped only when /usr/bin/chromium is missing and CI is not "true" (set-up installs it);
@@ -15,14 +16,17 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import os
 import threading
+import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urldefrag, urlparse
 
 import pytest
+from PIL import Image
 
 from diagram_gen.catalogue import catalogue_file, load_catalogue
 from diagram_gen.model import KIND_TYPES
@@ -34,6 +38,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MAX_WIDTH = 1400
+#: [src, naturalWidth, error] per image; decode() also catches a truncated file whose header
+#: still gives the size (naturalWidth alone does not)
+DECODE_IMAGES = """async () => Promise.all(Array.from(document.images, async i => {
+    try { await i.decode(); return [i.getAttribute('src'), i.src, i.naturalWidth, null]; }
+    catch (e) { return [i.getAttribute('src'), i.src, i.naturalWidth, String(e)]; } }))"""
 
 
 def _need_browser() -> None:
@@ -98,6 +107,7 @@ class Audit:
         self.ids: dict[str, set[str]] = {}
         self.fragments: list[tuple[str, str, str]] = []
         self.external: set[str] = set()
+        self.images: set[str] = set()
 
     def page(self, path: str) -> dict[str, Any]:
         """Load ``path``, check it, screenshot it; returns facts about the matrix (if any)."""
@@ -122,9 +132,11 @@ class Audit:
         page.on("response", lambda r: bad.append(f"{path}: {r.url} answered {r.status}") if r.status >= 400 else None)
         try:
             page.goto(self.base + path, wait_until="load")
-            for src, w in page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])"):
-                if not w:
-                    bad.append(f"{path}: image {src} did not decode (naturalWidth 0)")
+            for src, url, w, err in page.evaluate(DECODE_IMAGES):
+                if not w or err:
+                    bad.append(f"{path}: image {src} did not decode (naturalWidth {w}{'; ' + err if err else ''})")
+                elif url.startswith(self.base):
+                    self._whole_image(path, src, url)
             self.ids[self.base + path] = set(page.evaluate("Array.from(document.querySelectorAll('[id]'), e => e.id)"))
             for raw, url in page.evaluate("Array.from(document.querySelectorAll('a[href]'), "
                                           "a => [a.getAttribute('href'), a.href])"):
@@ -143,6 +155,22 @@ class Audit:
                                    r => r.querySelectorAll('td.cell').length)})""")
         finally:
             page.close()
+
+    def _whole_image(self, path: str, src: str, url: str) -> None:
+        """The served bytes decode to the end: a browser shows a truncated PNG (its header gives
+        the size) as a partly blank picture without any error."""
+        if url in self.images:
+            return
+        self.images.add(url)
+        body = self.context.request.get(url).body()
+        try:
+            if url.endswith(".svg"):
+                ET.fromstring(body)
+            else:
+                with Image.open(io.BytesIO(body)) as im:
+                    im.load()
+        except Exception as e:  # noqa: BLE001 - any decoder error is the finding
+            self.problems.append(f"{path}: image {src} is damaged: {type(e).__name__}: {e}")
 
     def _link(self, path: str, raw: str, url: str) -> None:
         if not url.startswith(self.base):
@@ -202,8 +230,9 @@ def test_the_audit_fails_on_a_broken_image_a_dead_link_a_script_error_and_a_wide
     (site / "sub").mkdir(parents=True)
     (site / "ok.png").write_bytes((GALLERY / "linearizability" / "concept.png").read_bytes())
     (site / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    (site / "cut.png").write_bytes((site / "ok.png").read_bytes()[:100])  # the header survives: it has a size
     (site / "index.html").write_text(
-        '<!DOCTYPE html><html><body><img src="ok.png" width="10"><img src="broken.png"><img src="gone.png">'
+        '<!DOCTYPE html><html><body><img src="ok.png" width="10"><img src="broken.png"><img src="gone.png"><img src="cut.png">'
         '<a href="sub/index.html#there">ok</a><a href="sub/index.html#nowhere">no id</a><a href="missing.html">dead</a>'
         '<a href="http://example.org/">plain http</a><div style="width:2000px">wide</div>'
         "<script>console.error('planted')</script></body></html>")
@@ -212,6 +241,7 @@ def test_the_audit_fails_on_a_broken_image_a_dead_link_a_script_error_and_a_wide
     audit, _ = run_audit(site, tmp_path)
     text = "\n".join(audit.problems)
     for needle in ("index.html: image broken.png did not decode", "index.html: image gone.png did not decode",
+                   "index.html: image cut.png is damaged: OSError: image file is truncated",
                    "gone.png answered 404", "index.html: link missing.html answered 404",
                    "index.html: link to ", "#nowhere: no element with that id",
                    "index.html: link http://example.org/ is neither local nor https",
