@@ -10,7 +10,8 @@ allowed range.
 - ``text``: an optional string (descriptions, notes).
 - ``refuse_unknown``: an unknown field, or a whole file of another kind given where this
   kind belongs ("this looks like a scenario file (it has 'timeline') ...").
-- ``shown``: a short repr for messages, never the whole of a huge or deeply nested value.
+- ``shown`` / ``key_text``: a short repr for messages, never the whole of a huge or deeply
+  nested value (or key).
 """
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def shown(v: Any) -> str:
     return _repr.repr(v)
 
 
+def key_text(k: Any) -> str:
+    """A mapping key as it appears in a field name: itself if a short string, else ``shown``."""
+    return k if isinstance(k, str) and len(k) <= 64 else shown(k)
+
+
 def _fmt(x: float) -> str:
     return str(x) if isinstance(x, int) else f"{x:g}"
 
@@ -78,12 +84,13 @@ def number(file: str, field: str, v: Any, lo: float, hi: float, *, unit: str = "
         raise ConfigError(file, field, f"must be {rng}, got the string {shown(v)}{_exponent_hint(v)}")
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
         raise ConfigError(file, field, f"must be {rng}, got {shown(v)}")
-    if not math.isfinite(v):
+    if isinstance(v, float) and not math.isfinite(v):
         raise ConfigError(file, field, f"must be {rng}, got {v}")
+    got = shown(v) if isinstance(v, int) else f"{v:g}"
     if v < lo or (lo_open and v == lo):
-        raise ConfigError(file, field, f"must be {'>' if lo_open else '>='} {_fmt(lo)} ({rng}), got {_fmt(v)}")
+        raise ConfigError(file, field, f"must be {'>' if lo_open else '>='} {_fmt(lo)} ({rng}), got {got}")
     if v > hi:
-        raise ConfigError(file, field, f"must be <= {_fmt(hi)} ({rng}), got {_fmt(v)}")
+        raise ConfigError(file, field, f"must be <= {_fmt(hi)} ({rng}), got {got}")
     return v
 
 
@@ -145,5 +152,4 @@ def refuse_unknown(file: str, prefix: str, d: Mapping[Any, Any], allowed: set[st
                     if other != kind and key in only and key not in allowed:
                         raise ConfigError(file, "(kind)", f"this looks like a {other} file (it has {key!r}), "
                                                           f"not a {kind} file: {advice.format(file=file)}")
-        raise ConfigError(file, f"{prefix}{k}" if isinstance(k, str) else f"{prefix}{shown(k)}",
-                          f"unknown field (allowed: {', '.join(sorted(allowed))})")
+        raise ConfigError(file, f"{prefix}{key_text(k)}", f"unknown field (allowed: {', '.join(sorted(allowed))})")

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from harness.config_fields import key_text
 from harness.errors import ConfigError
 
 #: Deepest nesting of mappings/sequences a file may have (the shipped files use at most 4).
@@ -42,7 +43,7 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # 
 class _DuplicateKey(Exception):
     def __init__(self, key: Any, line: int) -> None:
         self.key, self.line = key, line
-        super().__init__(f"duplicate key {key!r} at line {line}")
+        super().__init__(f"duplicate key {key_text(key)} at line {line}")
 
 
 class StrictLoader(_Base):  # type: ignore[valid-type,misc]
@@ -71,6 +72,10 @@ def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode, deep: bool 
 
 
 StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _cut(text: str, most: int = 200) -> str:
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def line_column(data: bytes | str, offset: int) -> tuple[int, int]:
@@ -165,13 +170,14 @@ def read_yaml_file(path: str | os.PathLike[str], *, label: str | None = None) ->
     try:
         data = _load(text, f)
     except _DuplicateKey as e:
-        raise ConfigError(f, str(e.key), f"duplicate key at line {e.line}: each key may appear once") from e
+        raise ConfigError(f, key_text(e.key), f"duplicate key at line {e.line}: each key may appear once") from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f, "(syntax)", f"malformed YAML{where}: {getattr(e, 'problem', None) or e}") from e
+        problem = str(getattr(e, "problem", None) or e)
+        raise ConfigError(f, "(syntax)", f"malformed YAML{where}: {_cut(problem)}") from e
     except (ValueError, TypeError, OverflowError) as e:
         # PyYAML's constructors raise these for an explicitly tagged value they cannot build
         # (``!!int abc``, ``!!timestamp 2024-13-45``) and for an impossible date.
-        raise ConfigError(f, "(syntax)", f"malformed YAML: a value cannot be built: {e}") from e
+        raise ConfigError(f, "(syntax)", f"malformed YAML: a value cannot be built: {_cut(str(e))}") from e
     return data, hashlib.sha256(raw).hexdigest()

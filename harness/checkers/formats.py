@@ -135,7 +135,7 @@ def _edn_value(tokens: list[tuple[str, str, int]], i: int, depth: int) -> tuple[
     if kind == "sym":
         if text in ("nil", "true", "false"):
             return {"nil": None, "true": True, "false": False}[text], i + 1
-        raise ValueError(f"unknown symbol {text!r} at column {col}")
+        raise ValueError(f"unknown symbol {shown(text)} at column {col}")
     if kind == "open":
         if depth >= MAX_NESTING:
             raise ValueError(f"nested deeper than {MAX_NESTING} levels at column {col}")
@@ -144,7 +144,7 @@ def _edn_value(tokens: list[tuple[str, str, int]], i: int, depth: int) -> tuple[
         i += 1
         while True:
             if i >= len(tokens):
-                raise ValueError(f"unclosed {text!r} opened at column {col}")
+                raise ValueError(f"unclosed {shown(text)} opened at column {col}")
             if tokens[i][0] == "close":
                 if tokens[i][1] != closer:
                     raise ValueError(f"mismatched {tokens[i][1]!r} at column {tokens[i][2]}")
@@ -160,7 +160,7 @@ def _edn_value(tokens: list[tuple[str, str, int]], i: int, depth: int) -> tuple[
             return {items[j]: items[j + 1] for j in range(0, len(items), 2)}, i
         except TypeError as e:
             raise ValueError(f"map opened at column {col} has an unhashable key") from e
-    raise ValueError(f"unexpected {text!r} at column {col}")
+    raise ValueError(f"unexpected {shown(text)} at column {col}")
 
 
 # --- Jepsen logs: pairing invocations with completions ------------------------------------
@@ -192,7 +192,7 @@ class _Pairer:
     def invoke(self, line: int, process: Any, f: str, key: str | None, value: Any) -> None:
         prev = self.pending.get(process)
         if prev is not None:
-            raise HistoryParseError(self.path, line, f"process {process} invokes :{f} while its :{prev.f} "
+            raise HistoryParseError(self.path, line, f"process {shown(process)} invokes :{f} while its :{prev.f} "
                                                      f"from line {prev.line} has not completed")
         p = _Pending(line, process, f, key, value, line)
         self.pending[process] = p
@@ -201,10 +201,10 @@ class _Pairer:
     def complete(self, line: int, process: Any, f: str, key: str | None) -> _Pending:
         p = self.pending.pop(process, None)
         if p is None:
-            raise HistoryParseError(self.path, line, f"process {process} completes :{f} it never invoked")
+            raise HistoryParseError(self.path, line, f"process {shown(process)} completes :{f} it never invoked")
         if p.f != f or p.key != key:
-            raise HistoryParseError(self.path, line, f"process {process} completes :{f} on {key!r} but invoked "
-                                                     f":{p.f} on {p.key!r} at line {p.line}")
+            raise HistoryParseError(self.path, line, f"process {shown(process)} completes :{f} on {shown(key)} but invoked "
+                                                     f":{p.f} on {shown(p.key)} at line {p.line}")
         return p
 
     def history(self, fmt: str) -> History:
@@ -238,19 +238,19 @@ def parse_jepsen_register(path: str | Path) -> History:
         if process == "nemesis":
             continue
         if typ not in _TYPES:
-            raise HistoryParseError(src, line, f"unknown event type :{typ} (expected :invoke, :ok, :fail or :info)")
+            raise HistoryParseError(src, line, f"unknown event type {shown(':' + typ)} (expected :invoke, :ok, :fail or :info)")
         if f not in ("read", "write", "cas"):
-            raise HistoryParseError(src, line, f"unknown operation :{f} (expected :read, :write or :cas)")
+            raise HistoryParseError(src, line, f"unknown operation {shown(':' + f)} (expected :read, :write or :cas)")
         try:
             value = parse_edn(raw)
         except ValueError as e:
-            raise HistoryParseError(src, line, f"bad value {raw!r}: {e}") from e
+            raise HistoryParseError(src, line, f"bad value {shown(raw)}: {e}") from e
         if typ == "invoke":
             if f == "cas" and not (isinstance(value, tuple) and len(value) == 2
                                    and not any(isinstance(v, (tuple, dict)) for v in value)):
-                raise HistoryParseError(src, line, f"cas needs [from to] (plain values), got {raw!r}")
+                raise HistoryParseError(src, line, f"cas needs [from to] (plain values), got {shown(raw)}")
             if f == "write" and isinstance(value, (tuple, dict, Keyword)):
-                raise HistoryParseError(src, line, f"write needs a plain value, got {raw!r}")
+                raise HistoryParseError(src, line, f"write needs a plain value, got {shown(raw)}")
             pr.invoke(line, process, f, None, value)
             continue
         p = pr.complete(line, process, f, None)
@@ -258,12 +258,12 @@ def parse_jepsen_register(path: str | Path) -> History:
             p.outcome, p.complete = "ok", line
             if f == "read":
                 if isinstance(value, (tuple, dict, Keyword)):
-                    raise HistoryParseError(src, line, f"read returned {raw!r}, not a register value")
+                    raise HistoryParseError(src, line, f"read returned {shown(raw)}, not a register value")
                 p.result = value
             elif f == "cas":
                 p.result = True
             if f != "read" and value != p.value:
-                raise HistoryParseError(src, line, f"completion value {raw!r} differs from the invocation's "
+                raise HistoryParseError(src, line, f"completion value {shown(raw)} differs from the invocation's "
                                                    f"(line {p.line})")
         elif typ == "fail" and f == "cas":
             # The compare ran and failed: the state differed from `from` at that point.
@@ -293,20 +293,20 @@ def parse_jepsen_kv(path: str | Path) -> History:
         if process in ("nemesis", Keyword("nemesis")):
             continue
         if not isinstance(process, int):
-            raise HistoryParseError(src, line, f":process must be an integer, got {process!r}")
+            raise HistoryParseError(src, line, f":process must be an integer, got {shown(process)}")
         if typ not in _TYPES or not isinstance(typ, Keyword):
-            raise HistoryParseError(src, line, f"unknown :type {typ!r}")
+            raise HistoryParseError(src, line, f"unknown :type {shown(typ)}")
         if f not in ("get", "put", "append") or not isinstance(f, Keyword):
-            raise HistoryParseError(src, line, f"unknown :f {f!r} (expected :get, :put or :append)")
+            raise HistoryParseError(src, line, f"unknown :f {shown(f)} (expected :get, :put or :append)")
         key = d.get(Keyword("key"))
         if isinstance(key, int) and not isinstance(key, bool):
             key = str(key)
         if not isinstance(key, str) or isinstance(key, Keyword):
-            raise HistoryParseError(src, line, f":key must be a string, got {key!r}")
+            raise HistoryParseError(src, line, f":key must be a string, got {shown(key)}")
         value = d.get(Keyword("value"))
         if typ == "invoke":
             if f != "get" and not (isinstance(value, str) and not isinstance(value, Keyword)):
-                raise HistoryParseError(src, line, f":{f} needs a string :value, got {value!r}")
+                raise HistoryParseError(src, line, f":{f} needs a string :value, got {shown(value)}")
             pr.invoke(line, process, str(f), key, value)
             continue
         p = pr.complete(line, process, str(f), key)
@@ -314,7 +314,7 @@ def parse_jepsen_kv(path: str | Path) -> History:
             p.outcome, p.complete = "ok", line
             if f == "get":
                 if not isinstance(value, str) or isinstance(value, Keyword):
-                    raise HistoryParseError(src, line, f":get returned {value!r}, not a string")
+                    raise HistoryParseError(src, line, f":get returned {shown(value)}, not a string")
                 p.result = value
         elif typ == "fail":
             p.outcome, p.complete = "fail", line

@@ -60,10 +60,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
-from harness.config_fields import (NAME_PATTERN, boolean, document, number, refuse_unknown, safe_name, shown,
-                                   text)
+from harness.config_fields import (NAME_PATTERN, boolean, document, key_text, number, refuse_unknown, safe_name,
+                                   shown, text)
 from harness.errors import ConfigError, EnvironmentProblem
-from harness.nemesis.shapes import SHAPES, ShapeError, grouping
+from harness.nemesis.shapes import PLACEMENTS, SHAPES, ShapeError, grouping
 from harness.workload.spec import (KNOWN_SYSTEMS, MAX_NODES, MAX_SECONDS, MAX_SEED, Workload, load_workload,
                                    parse_workload)
 from harness.yamlfile import read_yaml_file
@@ -214,10 +214,13 @@ def _check_shape(file: str, fld: str, ev: Mapping[str, Any], nodes: list[str], d
         g = ev["groups"]
         if not isinstance(g, list) or not all(isinstance(x, list) and all(isinstance(n, str) for n in x) for x in g):
             raise ConfigError(file, f"{fld}.groups", "must be a list of lists of node names")
-    if "node" in ev and not isinstance(ev["node"], str):
-        raise ConfigError(file, f"{fld}.node", f"must be a node name, got {shown(ev['node'])}")
-    if "placement" in ev and not isinstance(ev["placement"], str):
-        raise ConfigError(file, f"{fld}.placement", f"must be a placement name, got {shown(ev['placement'])}")
+    for n in ([ev["node"]] if "node" in ev else []) + [n for group in ev.get("groups", []) for n in group]:
+        if not isinstance(n, str) or n not in nodes:
+            raise ConfigError(file, f"{fld}.{'node' if 'node' in ev else 'groups'}",
+                              f"unknown node {shown(n)} (this cluster has {', '.join(nodes)})")
+    if "placement" in ev and (not isinstance(ev["placement"], str) or ev["placement"] not in PLACEMENTS):
+        raise ConfigError(file, f"{fld}.placement", f"unknown placement {shown(ev['placement'])} (known: "
+                                                    f"{', '.join(PLACEMENTS)})")
     try:  # a stand-in leader: only the structure is checked here (the real one is asked at run time)
         grouping(shape, nodes, leader=nodes[0], node=ev.get("node"), groups=ev.get("groups"),
                  placement=ev.get("placement"))
@@ -254,8 +257,8 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
         allowed = {"at", "fault", "note", *spec["required"], *spec["optional"]}
         for k in ev:
             if k not in allowed:
-                raise ConfigError(file, f"{fld}.{shown(k) if not isinstance(k, str) else k}", f"unknown field for "
-                                  f"fault {fault!r} (allowed: {', '.join(sorted(allowed))})")
+                raise ConfigError(file, f"{fld}.{key_text(k)}", f"unknown field for fault {fault!r} (allowed: "
+                                  f"{', '.join(sorted(allowed))})")
         for k in spec["required"]:
             if k not in ev:
                 raise ConfigError(file, f"{fld}.{k}", f"required for fault {fault!r}")
@@ -281,7 +284,7 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
         if fault in ("kill", "pause"):
             t = target or "leader"
             if t not in DISRUPT_TARGETS and t not in nodes:
-                raise ConfigError(file, f"{fld}.target", f"unknown target {t!r} (one of {', '.join(DISRUPT_TARGETS)} "
+                raise ConfigError(file, f"{fld}.target", f"unknown target {shown(t)} (one of {', '.join(DISRUPT_TARGETS)} "
                                   f"or a node: {', '.join(nodes)})")
             if t in killed or t in paused:
                 raise ConfigError(file, f"{fld}.target", f"{t} is already {'killed' if t in killed else 'paused'} "
@@ -301,7 +304,7 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
             elif t in nodes and "?" in pool:
                 pool.remove("?")  # it may be the node a dynamic target picked; checked again at run time
             else:
-                raise ConfigError(file, f"{fld}.target", f"{undo} of {t!r}, which is not {what.rstrip('e')}ed at "
+                raise ConfigError(file, f"{fld}.target", f"{undo} of {shown(t)}, which is not {what.rstrip('e')}ed at "
                                   "this point (use 'all' or a node killed/paused by name)")
         if fault == "partition":
             if partitioned_at is not None:

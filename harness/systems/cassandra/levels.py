@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from harness.config_fields import shown
+
 _QUORUM: Callable[[int], int] = lambda rf: rf // 2 + 1  # noqa: E731
 REQUIRED: dict[str, Callable[[int], int]] = {
     "ANY": lambda rf: 1, "ONE": lambda rf: 1, "LOCAL_ONE": lambda rf: 1, "TWO": lambda rf: 2,
@@ -30,7 +32,7 @@ def level_problem(kind: str, level: str, rf: int) -> str | None:
     lv = level.upper()
     allowed = {"read": READ_LEVELS, "write": WRITE_LEVELS, "serial": SERIAL_LEVELS}[kind]
     if lv not in allowed:
-        return f"{level!r} is not a {kind} consistency level (one of {', '.join(allowed)})"
+        return f"{shown(level)} is not a {kind} consistency level (one of {', '.join(allowed)})"
     need = required(lv, rf)
     if need > rf:
         return (f"{lv} needs {need} replicas but replication_factor is {rf}: every request would fail "
