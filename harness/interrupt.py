@@ -42,6 +42,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
 import subprocess
@@ -60,6 +61,10 @@ DEFAULT_EXIT_BUDGET_S = 15.0
 WAIT_SHARE = 0.25
 #: Seconds a tracked helper process gets after SIGTERM before SIGKILL.
 HELPER_TERM_GRACE_S = 0.5
+#: The share of the budget the main thread has to reach the teardown after a signal; past it
+#: (stuck in a C call: a driver, a channel) a watchdog thread dumps every thread's stack and
+#: tears down itself (``on_stuck``), then ends the process.
+STUCK_SHARE = 0.4
 #: Seconds the interpreter's own exit may take once everything is removed, before the
 #: watchdog ends the process: at exit Python joins executor threads, and the Cassandra driver
 #: shuts its clusters down, still connecting to nodes that no longer exist (measured: 8.5 s
@@ -100,7 +105,7 @@ class Interruption:
     def __init__(self, budget_s: float = DEFAULT_EXIT_BUDGET_S,
                  log: Callable[[str], None] = lambda s: print(s, file=sys.stderr, flush=True)) -> None:
         self.budget_s = float(budget_s)
-        self.log = log
+        self.log = never_raises(log)
         self.signal_name: str | None = None
         #: time.monotonic() of the first signal
         self.at: float | None = None
@@ -112,6 +117,8 @@ class Interruption:
         self._describe: list[Callable[[], list[str]]] = []
         self._old: dict[int, Any] = {}
         self._pending: list[str] = []
+        self._teardown_started = threading.Event()
+        self._on_stuck: Callable[[], None] | None = None
 
     # -- the moment of the run
     def set_moment(self, moment: str | Callable[[], str]) -> None:
@@ -194,8 +201,54 @@ class Interruption:
             self._event.set()
             self.log(f"[gbench] {name} at {self.moment_at_signal}: stopping; everything the run created is "
                      f"removed within {self.budget_s:g} s (a second {name} shows what is left)")
+            self._start_stuck_watchdog()
             raise RunInterrupted(name, self.moment_at_signal)
         self._signal_during_teardown(name)
+
+    # -- a main thread that never reaches the teardown
+    def on_stuck(self, teardown: Callable[[], None]) -> None:
+        """What a watchdog thread runs if the main thread has not started the teardown
+        (``teardown_started``) within ``STUCK_SHARE`` of the budget after the signal: the
+        run's teardown and marking (it must be safe beside a late teardown from the main
+        thread). The process then ends with status 130."""
+        self._on_stuck = teardown
+
+    def teardown_started(self) -> None:
+        self._teardown_started.set()
+
+    def _start_stuck_watchdog(self) -> None:
+        if self._on_stuck is None:
+            return
+        after = STUCK_SHARE * self.budget_s
+
+        def watch() -> None:
+            if self._teardown_started.wait(after):
+                return
+            self.log(f"[gbench] the run did not reach its teardown within {after:g} s of the {self.signal_name} "
+                     "(the main thread is stuck; its stack and every thread's follow); tearing down from a watchdog")
+            with contextlib.suppress(Exception):
+                faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+
+            def tear_down() -> None:
+                try:
+                    assert self._on_stuck is not None
+                    self._on_stuck()
+                except BaseException as e:  # noqa: BLE001 - the process ends either way
+                    self.log(f"[gbench] the watchdog's teardown failed: {type(e).__name__}: {e} "
+                             "(run `gbench cleanup`)")
+
+            t = threading.Thread(target=tear_down, name="gbench-stuck-teardown", daemon=True)
+            t.start()
+            t.join(max(5.0, self.remaining()))  # (it may wait on a lock the stuck thread holds)
+            if t.is_alive():
+                self.log("[gbench] the watchdog's teardown did not finish in the budget; ending the process "
+                         "(the ledger is kept: run `gbench cleanup`)")
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+                sys.stdout.flush()
+            os._exit(130)
+
+        threading.Thread(target=watch, name="gbench-stuck-watchdog", daemon=True).start()
 
     def _signal_during_teardown(self, name: str) -> None:
         if self.at is None:  # a failing run's teardown: the first signal only starts the clock
@@ -276,6 +329,15 @@ class Interruption:
             os._exit(exit_code)
 
         threading.Thread(target=fire, name="gbench-exit-watchdog", daemon=True).start()
+
+
+def never_raises(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log`` that cannot fail: a teardown must go on when stderr is a closed pipe (the reader
+    of ``gbench ... 2>&1 | tee`` killed with the run, a closed terminal)."""
+    def say(line: str) -> None:
+        with contextlib.suppress(Exception):
+            log(line)
+    return say
 
 
 def _alive(p: Any) -> bool:
@@ -380,8 +442,9 @@ def removing(describe: Callable[[], list[str]] | None = None) -> Iterator[None]:
 
     def hold(signum: int, frame: Any) -> None:
         pending.append(signum)
-        print(f"[gbench] {signal.Signals(signum).name}: finishing the teardown first"
-              + (f" (still removing {', '.join(describe())})" if describe else ""), file=sys.stderr, flush=True)
+        with contextlib.suppress(Exception):
+            print(f"[gbench] {signal.Signals(signum).name}: finishing the teardown first"
+                  + (f" (still removing {', '.join(describe())})" if describe else ""), file=sys.stderr, flush=True)
 
     for s in SIGNALS:
         if old[s] != signal.SIG_IGN:

@@ -15,6 +15,7 @@ import gzip
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,6 +132,33 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     rows: list[dict[str, Any]] = []
     extra: dict[str, Any] = {"workloads": [], "comparisons": [], "scenarios": []}
     cluster: Cluster | None = None
+    marking = threading.Lock()
+
+    def mark(reason: str, with_summary: bool) -> None:
+        """The manifest (and the summary so far), then ``<run_id>.incomplete`` with INCOMPLETE;
+        once, whichever thread comes first (the main one, or the stuck-teardown watchdog)."""
+        with marking:
+            if not run.path.exists():
+                return
+            try:
+                manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
+                manifest["incomplete_reason"] = reason
+                if rows and with_summary:
+                    write_summary(run.path, rows, extra)
+                run.write_json("manifest.json", manifest)
+            except OSError:
+                pass
+            where = run.abandon(reason)
+            if where:
+                intr.log(f"[gbench] partial output kept (marked incomplete) in {where}")
+
+    def stuck() -> None:  # the main thread never reached the teardown after the signal
+        _tear_down(provider, intr)
+        mark(intr.reason, with_summary=False)
+        intr.log(f"[gbench] {intr.reason}: everything removed {intr.elapsed():.1f} s after the signal "
+                 f"(by the watchdog; budget {intr.budget_s:g} s)")
+
+    intr.on_stuck(stuck)
     try:
         run.open()
         opts.log(f"[gbench] run {run.run_id}: {suite.nodes}-node {suite.system} on provider {provider.name}")
@@ -189,22 +217,11 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     except BaseException as e:
         signalled = intr.requested()
         reason = intr.reason if signalled else f"{type(e).__name__}: {e}"
-        opts.log(f"[gbench] {reason}; tearing down" if signalled else f"[gbench] run failed: {reason}; tearing down")
+        intr.log(f"[gbench] {reason}; tearing down" if signalled else f"[gbench] run failed: {reason}; tearing down")
         _tear_down(provider, intr)
-        try:
-            manifest["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
-            manifest["incomplete_reason"] = reason
-            if rows and not signalled:  # after a signal: nothing but the teardown and the mark
-                write_summary(run.path, rows, extra)
-            if run.path.exists():
-                run.write_json("manifest.json", manifest)
-        except OSError:
-            pass
-        where = run.abandon(reason)
-        if where:
-            opts.log(f"[gbench] partial output kept (marked incomplete) in {where}")
+        mark(reason, with_summary=not signalled)  # after a signal: nothing but the teardown and the mark
         if signalled:
-            opts.log(f"[gbench] {reason}: everything removed {intr.elapsed():.1f} s after the signal "
+            intr.log(f"[gbench] {reason}: everything removed {intr.elapsed():.1f} s after the signal "
                      f"(budget {intr.budget_s:g} s)")
             intr.exit_watchdog()  # the handlers stay: a further Ctrl-C only says nothing is left
         else:
@@ -216,6 +233,7 @@ def _tear_down(provider: ClusterProvider, intr: Interruption) -> None:
     """Kill the helper processes (load workers, nodetool), then the provider's teardown; a
     signal meanwhile prints what is still being removed (``harness.interrupt``)."""
     describe = provider.still_removing if isinstance(provider, ListsWhatIsLeft) else None
+    intr.teardown_started()
     with intr.removing(describe):
         intr.set_moment("teardown")
         intr.kill_tracked()

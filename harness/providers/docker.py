@@ -556,6 +556,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         self._client: Any = None  # docker.DockerClient
         self._network: Any = None  # testcontainers Network
         self._nodes: list[DockerNode] = []
+        self._teardown_lock = threading.RLock()
         self._started = False
         self._closing = False
         self._lock = threading.RLock()
@@ -912,7 +913,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         """Remove every container, the network, the FORWARD rule and the data dirs of this
         run, by label (``cleanup_docker``). Idempotent; never raises for what is gone; says
         on stderr what could not be removed (``gbench cleanup`` can retry)."""
-        with signals_deferred(self.still_removing):
+        with signals_deferred(self.still_removing), self._teardown_lock:  # one at a time (a watchdog's, the main one's)
             with self._lock:
                 self._closing = True
                 started = self._started

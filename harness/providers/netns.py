@@ -329,6 +329,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         self.forward_rule_added = False
         self.last_cleanup: CleanupResult | None = None
         self._cleanup_progress: CleanupResult | None = None
+        self._teardown_lock = threading.RLock()
         self._peer_links_mode = "direct"
         #: the live per-link proxies under ``with_peer_links("toxiproxy")`` (the partition
         #: nemesis cuts through them), else None
@@ -632,7 +633,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         what is already gone. If something cannot be removed, says so on stderr and keeps the
         ledger so `gbench cleanup` can retry. After a signal every wait is bounded by the budget
         left (``harness.interrupt``); a further signal prints ``still_removing()``."""
-        with signals_deferred(self.still_removing):
+        with signals_deferred(self.still_removing), self._teardown_lock:  # one at a time (a watchdog's, the main one's)
             with self._lock:
                 self._closing = True
                 ledger = self._ledger
@@ -652,9 +653,9 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
             result = cleanup_run(ledger, kill_timeout_s=interrupt.share(10.0, 0.5), result=self._cleanup_progress)
             self.last_cleanup = result
             if not result.ok:
-                print(f"[gbench] WARNING: teardown of run {self.run_id} left resources behind "
-                      f"(ledger kept at {ledger.path}; run `gbench cleanup`):\n  "
-                      + "\n  ".join(result.errors), file=sys.stderr, flush=True)
+                interrupt.never_raises(lambda s: print(s, file=sys.stderr, flush=True))(
+                    f"[gbench] WARNING: teardown of run {self.run_id} left resources behind "
+                    f"(ledger kept at {ledger.path}; run `gbench cleanup`):\n  " + "\n  ".join(result.errors))
 
 
 def claimed_subnets(sdir: Path) -> list[IPv4Network]:

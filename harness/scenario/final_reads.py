@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from typing import Any, Sequence
 
@@ -116,24 +117,41 @@ def final_reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, *, value_
 
 
 def _run_interruptible(coro: Any) -> Any:
-    """``asyncio.run``, except after Ctrl-C / SIGTERM: the reads are cancelled and their clients
-    get a share of the exit budget to close (``harness.interrupt``), and the loop's executor
-    threads (a Cassandra driver still connecting) are not waited for: the nodes are about to
-    be killed, and the run is being torn down."""
+    """Run the reads' event loop in a thread of its own, the main thread waiting in short
+    joins, so Ctrl-C / SIGTERM is raised there and never inside the loop's or gRPC's
+    callbacks: raised in those, the KeyboardInterrupt can be swallowed and a call's completion
+    lost (seen here: a run interrupted during its final reads printed the signal and then
+    waited forever on the event loop, no timer left). After a signal the reads are cancelled,
+    their clients get a share of the exit budget (``harness.interrupt``) to close, and the
+    loop's thread and executor (a Cassandra driver still connecting) are not waited for."""
     loop = asyncio.new_event_loop()
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            out["ops"] = loop.run_until_complete(coro)
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            out["error"] = e
+        finally:
+            # After a signal the loop stays open: gRPC's poller may still hand it completions
+            # ("Event loop is closed" otherwise, for every one), and the process is ending.
+            if not interrupt.requested():
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    loop.run_until_complete(loop.shutdown_default_executor())
+                loop.close()
+
+    t = threading.Thread(target=run, name="gbench-final-reads", daemon=True)
+    t.start()
     try:
-        return loop.run_until_complete(coro)
+        while t.is_alive():
+            t.join(0.2)
     except KeyboardInterrupt:
-        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in tasks:
-            t.cancel()
-        if tasks:
-            with contextlib.suppress(BaseException):
-                loop.run_until_complete(asyncio.wait(tasks, timeout=interrupt.share(2.0)))
+        with contextlib.suppress(RuntimeError):  # (the loop may have closed meanwhile)
+            loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(loop)])
+        t.join(interrupt.share(2.0))
         raise
-    finally:
-        if not interrupt.requested():
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.run_until_complete(loop.shutdown_default_executor())
-        loop.close()  # (shuts the default executor down without waiting for it)
+    if "error" in out:
+        raise out["error"]
+    return out["ops"]

@@ -268,7 +268,7 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
         # disk (nemesis.jsonl, members.jsonl, the workers' parts), no summary.
         stop.set()
         abort.set()
-        _stop_host_side_faults(nem, log)
+        _stop_host_side_faults(nem, interrupt.never_raises(log))
         deadline = time.monotonic() + interrupt.share(3.0)
         for t in [*(_threads_of(timeline)), *([timeline] if timeline else [])]:
             t.join(max(0.0, deadline - time.monotonic()))

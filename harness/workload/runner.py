@@ -224,6 +224,7 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
             interrupt.untrack(p)
         if show_progress:
             sys.stderr.write("\n")
+    _raise_if_interrupted()  # the workers may all have ended before the loop saw the signal
     reports = []
     for wid in range(n_workers):
         rp = parts / f"{phase}.w{wid}.json"
@@ -333,6 +334,9 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
     hist = IntervalHistograms()
     for r in reports:
         hist.merge_encoded(r.pop("histograms"))
+    # A signal while merging (a scenario's workload runs in a thread: only a flag tells it):
+    # write nothing more, the run directory is being abandoned (hlog's mkdir would recreate it).
+    _raise_if_interrupted()
     if load_start_epoch_s is not None:
         hist.write_hlogs(directory / "hlog", start_epoch_s=load_start_epoch_s + w.warmup_s, tag_prefix=f"{w.name}: ")
     if len(reports) < n_workers:
@@ -342,6 +346,7 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
     completed = sum(1 for op in read_history(history_path)
                     if not op.extra.get("phase") and op.type in ("ok", "fail"))
     check = self_check(w, reports, cpu, completed, measured)
+    _raise_if_interrupted()
     (directory / "workers.json").write_text(json.dumps({"workers": reports, "cpu": cpu, "self_check": check},
                                                        indent=2))
     for p in parts:

@@ -176,3 +176,28 @@ def test_the_exit_after_a_teardown_is_bounded_by_the_watchdog() -> None:
     took = time.monotonic() - t0
     assert p.returncode == 130 and took < interrupt.EXIT_AFTER_TEARDOWN_S + 5, (took, p.stderr)
     assert "ending the process" in p.stderr
+
+
+STUCK_BEFORE_TEARDOWN = textwrap.dedent("""
+    import os, signal, sys, time
+    from harness.interrupt import Interruption
+    intr = Interruption(budget_s=2.0, log=lambda s: print(s, file=sys.stderr, flush=True)).install()
+    intr.on_stuck(lambda: open(sys.argv[1], "w").write("torn down by the watchdog"))
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        time.sleep(30)  # stuck (as in a C call that never returns): the teardown never starts here
+""")
+
+
+def test_a_main_thread_stuck_after_the_signal_is_torn_down_by_the_watchdog(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-c", STUCK_BEFORE_TEARDOWN, str(marker)], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    took = time.monotonic() - t0
+    assert p.returncode == 130 and took < 10, (took, p.stderr)
+    assert marker.read_text() == "torn down by the watchdog"
+    assert "did not reach its teardown within 0.8 s of the SIGINT" in p.stderr
+    assert "most recent call first" in p.stderr  # every thread's stack, to see where it was stuck
