@@ -406,8 +406,8 @@ def _runs_html(rows: list[RunRow]) -> list[str]:
 def _legend_html(cat: Catalogue) -> list[str]:
     return ['<p class="small"><strong>Availability during a network partition</strong> (the badge under each '
             'guarantee):</p>', '<ul class="legend small">',
-            *[f'<li><span class="badge av-{_e(a.id)}">{_e(a.label)}</span> {_e(a.about)}</li>'
-              for a in cat.availability.values()], "</ul>"]
+            *[f'<li><span class="badge av-{_e(a.id)}">{_e(a.label)}</span> {_e(a.about)} '
+              f'<span class="muted">(source: {_e(a.source)})</span></li>' for a in cat.availability.values()], "</ul>"]
 
 
 def render_index_html(table: Mapping[str, list[Slot]], cat: Catalogue, run_rows: list[RunRow]) -> str:
@@ -609,7 +609,8 @@ def render_readme(table: Mapping[str, list[Slot]], cat: Catalogue, run_rows: lis
                                                   "diagrams)" for g, n in measured if n) + ".", ""]
     lines += [f"{n}. **{k.capitalize()}**: {_md(q)}" for n, (k, q) in enumerate(cat.kinds.items(), 1)] + [""]
     lines += ["Availability during a network partition: "
-              + "; ".join(f"**{_md(a.label)}**: {_md(a.about)}" for a in cat.availability.values()) + ".", ""]
+              + "; ".join(f"**{_md(a.label)}**: {_md(a.about)} (source: {_md(a.source)})"
+                          for a in cat.availability.values()) + ".", ""]
     head = "| guarantee | " + " | ".join(k.capitalize() for k in kinds) + " |"
     for fam in cat.families:
         lines += [f"## {_md(fam.name)}", "", _md(fam.about), "", head, "|" + "---|" * (len(kinds) + 1)]
