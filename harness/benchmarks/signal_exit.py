@@ -18,7 +18,8 @@ its own results, data and state dirs, and the moment is detected from the run's 
 
 The signal goes at a point inside the moment (spread over trials: an offset after the
 detection, by the golden-ratio sequence over the moment's length), SIGINT for most trials and
-SIGTERM for every third (trials 2, 5, 8...). The harness is never killed before its bound:
+SIGTERM for every third (trials 2, 5, 8...); trial 0 of every moment first, then trial 1...,
+so a benchmark cut short still covers every moment. The harness is never killed before its bound:
 a trial over the bound is recorded as over, and the benchmark waits on (up to
 ``OVERRUN_WAIT_S``) to measure the real exit. Then it checks what is left of the run (the
 namespaces, links and firewall rules that appeared during the trial; every process the
@@ -40,6 +41,7 @@ Needs root (netns provider), etcd (and for Cassandra Java 17 and the Cassandra j
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -55,7 +57,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMS = ("etcd", "cassandra")
@@ -66,8 +68,10 @@ MOMENT_TIMEOUT_S = {"etcd": 120.0, "cassandra": 400.0}
 #: After the bound, how long the benchmark still waits to measure the real exit before it kills.
 OVERRUN_WAIT_S = 180.0
 #: The part of the cluster-start window the signal lands in (seconds after the first node
-#: process is ledgered): etcd is ready within a few seconds, Cassandra's JVMs take ~45 s.
-CLUSTER_START_WINDOW_S = {"etcd": 1.5, "cassandra": 30.0}
+#: process is ledgered): 5 etcd members here are ready about 1 s after the first is spawned
+#: (a 1.5 s window let 1 of 10 signals land after the cluster was ready), Cassandra's JVMs
+#: take ~45 s.
+CLUSTER_START_WINDOW_S = {"etcd": 0.6, "cassandra": 30.0}
 #: Final reads: the signal lands within this many seconds of their start.
 FINAL_READS_WINDOW_S = 1.0
 GOLDEN = (math.sqrt(5) - 1) / 2
@@ -121,6 +125,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "with_leftovers": sum(1 for r in rs if r.get("leftovers")),
             "moment_not_reached": sum(1 for r in rs if r.get("error")),
             "moment_confirmed": sum(1 for r in rs if r.get("moment_confirmed")),
+            "stuck_watchdog": sum(1 for r in rs if r.get("stuck_watchdog")),
         })
     return out
 
@@ -350,7 +355,13 @@ def run_directory(results: Path) -> tuple[str | None, str | None, list[str]]:
     """(the run's directory name, its INCOMPLETE text, problems)."""
     dirs = [p for p in results.iterdir()] if results.is_dir() else []
     if len(dirs) != 1:
-        return None, None, [f"results dir holds {[p.name for p in dirs]}, expected one <run_id>.incomplete"]
+        listing = {p.name: sorted(str(f.relative_to(p)) for f in p.rglob("*"))[:40] for p in dirs}
+        problems = [f"results dir holds {sorted(listing)}, expected one <run_id>.incomplete; their files: {listing}"]
+        done = next((p for p in dirs if p.name.endswith(".incomplete")), None)
+        if done is None:
+            return None, None, problems
+        inc = done / "INCOMPLETE"
+        return done.name, inc.read_text().strip() if inc.is_file() else None, problems
     d = dirs[0]
     problems = [] if d.name.endswith(".incomplete") else [f"run dir {d.name} is not <run_id>.incomplete"]
     inc = d / "INCOMPLETE"
@@ -383,6 +394,7 @@ def run_trial(system: str, moment: str, trial: int, scratch: Path, times: Scenar
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     w = RunWatch(proc, results, state)
+    row["sigint_ignored_at_start"] = _ignores_sigint(proc.pid)
     w.start_reader()
     try:
         at, how, detected = wait_for_moment(w, system, moment, times, trial, MOMENT_TIMEOUT_S[system])
@@ -419,13 +431,25 @@ def run_trial(system: str, moment: str, trial: int, scratch: Path, times: Scenar
         c = subprocess.run(gbench_argv("cleanup"), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         row["cleanup"] = {"exit_code": c.returncode, "output": (c.stdout + c.stderr).strip()[-2000:]}
         row["left_after_cleanup"] = leftovers(w, before, data)
-    if "error" in row:
-        row["stderr_tail"] = w.text()[-3000:]
+    row["stuck_watchdog"] = "tearing down from a watchdog" in w.text()
+    if "error" in row or row.get("over_bound") or row["leftovers"] or row["stuck_watchdog"] or row["run_dir_problems"]:
+        row["stderr_tail"] = w.text()[-8000:]  # (with the watchdog's dump of every thread's stack)
     shutil.rmtree(tdir, ignore_errors=True)
     log(f"[signal-exit] {system:9s} {moment:13s} trial {trial} {sig:7s} -> "
         f"{row.get('seconds_to_exit')} s (bound {bound:g}), exit {row.get('exit_code')}, "
         f"leftovers {len(row['leftovers'])}, harness: {text!r}" + (f", ERROR {row['error']}" if "error" in row else ""))
     return row
+
+
+def _ignores_sigint(pid: int) -> bool | None:
+    """Does ``pid`` ignore SIGINT (``SigIgn`` in /proc/<pid>/status)? None when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _wait_exit(w: RunWatch, until: float) -> bool:
@@ -474,13 +498,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--moments", default=",".join(MOMENTS))
+    ap.add_argument("--busy-loops", type=int, default=2,
+                    help="CPU busy loops for the whole benchmark (default 2: one per core here); 0 when another "
+                         "invocation's loops already run")
     args = ap.parse_args(argv)
+    if not 0 <= args.busy_loops <= 16:
+        raise SystemExit("--busy-loops: between 0 and 16")
     if not 1 <= args.trials <= 100:
         raise SystemExit("--trials: between 1 and 100")
     systems = _csv(args.systems, SYSTEMS, "--systems")
     moments = _csv(args.moments, MOMENTS, "--moments")
     if os.geteuid() != 0:
         raise SystemExit("the signal benchmark starts clusters in network namespaces: run it as root")
+    # Started in the background of a non-interactive shell (nohup ... &), this process inherits
+    # SIGINT ignored, and so would every gbench it starts, which then rightly keeps ignoring it
+    # (measured: SIGINT trials ran on to the end of the run, exit 0). Each run must see SIGINT
+    # as a terminal's Ctrl-C delivers it: a handled signal is reset to the default at exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from harness.interrupt import EXIT_BUDGET_S
     from harness.providers.netns import default_data_root
     from harness.results.hostfacts import collect_host_facts
@@ -488,42 +522,47 @@ def main(argv: list[str] | None = None) -> int:
 
     times = {s: ScenarioTimes.of(SCENARIO[s]) for s in systems}
     out = Path(args.out)
-    old: dict[str, Any] = json.loads(out.read_text()) if out.is_file() else {}
     cells = [(s, m) for s in systems for m in moments]
     invocation = {"argv": ["python", "-m", "harness.benchmarks.signal_exit", *(argv if argv is not None else sys.argv[1:])],
                   "started_utc": dt.datetime.now(dt.timezone.utc).isoformat(), "git": git_commit(),
-                  "planned": {f"{s}/{m}": args.trials for s, m in cells}, "finished_utc": None}
+                  "busy_loops": args.busy_loops, "planned": {f"{s}/{m}": args.trials for s, m in cells},
+                  "finished_utc": None}
     data_root = default_data_root()
     data_root.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "what": "seconds from SIGINT/SIGTERM to the exit of `gbench scenario` (5 nodes, netns provider), with "
-                "two busy loops running, and what the run left behind; harness/benchmarks/signal_exit.py",
+                "busy loops running, and what the run left behind; harness/benchmarks/signal_exit.py",
         "bounds_s": {s: EXIT_BUDGET_S[s] for s in SYSTEMS},
         "scenarios": {s: str(SCENARIO[s].relative_to(REPO)) for s in SYSTEMS},
-        "load": "two `python -c 'while True: pass'` processes for the whole benchmark, plus the cluster and its load",
+        "load": "each invocation's busy loops (`python -c 'while True: pass'`, invocations[].busy_loops) for its "
+                "whole duration, plus the cluster and its load; rows[].load_average_1m is the host's at the signal",
         "containers": "not checked: the netns provider starts no containers (and this host has no Docker engine)"
                       if shutil.which("docker") is None else "the netns provider starts no containers",
         "host": collect_host_facts(data_root),
-        "invocations": [*old.get("invocations", []), invocation],
-        "rows": merge_rows(old.get("rows", []), [], cells),
     }
     new_rows: list[dict[str, Any]] = []
 
     def save() -> None:
-        doc["rows"] = merge_rows(old.get("rows", []), new_rows, cells)
-        doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
-        doc["summary"] = summarize(doc["rows"])
-        doc["updated_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
-        write_doc(out, doc)
+        """Merge into ``out`` under a lock: rows of cells this invocation does not run stay
+        (another invocation, perhaps running now, measures them)."""
+        with _locked(out):
+            current: dict[str, Any] = json.loads(out.read_text()) if out.is_file() else {}
+            doc["invocations"] = [i for i in current.get("invocations", []) if i.get("started_utc") !=
+                                  invocation["started_utc"] or i.get("argv") != invocation["argv"]] + [invocation]
+            doc["rows"] = merge_rows(current.get("rows", []), new_rows, cells)
+            doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
+            doc["summary"] = summarize(doc["rows"])
+            doc["updated_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
+            write_doc(out, doc)
 
     scratch = Path(tempfile.mkdtemp(prefix="gbench-signal-exit-"))
-    busy = BusyLoops(2)
+    busy = BusyLoops(args.busy_loops)
     try:
         save()
         for system in systems:
-            for moment in moments:
-                for trial in range(args.trials):
+            for trial in range(args.trials):  # trial-major: a cut-short run still has every moment
+                for moment in moments:
                     new_rows.append(run_trial(system, moment, trial, scratch, times[system],
                                               log=lambda s: print(s, flush=True)))
                     save()
@@ -536,6 +575,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{c['system']:9s} {c['moment']:13s} trials {c['trials']:2d}  max {c['max_s']} s  median "
               f"{c['median_s']} s  (bound {c['bound_s']} s)  over {c['over_bound']}  leftovers {c['with_leftovers']}")
     return 0
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """An exclusive lock on ``out``'s directory (two invocations may write ``out``; a lock on
+    the directory itself leaves no lock file behind)."""
+    import fcntl
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _counts(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], int]:
