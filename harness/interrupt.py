@@ -318,6 +318,12 @@ class Interruption:
         threads still closing connections to nodes that are gone) has not ended the process
         ``EXIT_AFTER_TEARDOWN_S`` from now (or when the budget runs out, if sooner), end it."""
         delay = max(0.5, min(EXIT_AFTER_TEARDOWN_S, self.remaining() - 0.5))
+        # Nothing is left to remove: later signals are ignored. (Python's finalization resets a
+        # Python-level handler to the default action, and a late Ctrl-C then killed the process
+        # with -2 instead of its 130; an ignored signal stays ignored.)
+        if threading.current_thread() is threading.main_thread():
+            for sig in self._old:
+                signal.signal(sig, signal.SIG_IGN)
 
         def fire() -> None:
             time.sleep(delay)
