@@ -157,10 +157,10 @@ def read_yaml_file(path: str | os.PathLike[str], *, label: str | None = None) ->
     f = label if label is not None else str(path)
     try:
         raw = Path(path).read_bytes()
-    except OSError as e:
-        raise ConfigError(f, "(file)", f"cannot read: {e.strerror or e}") from e
+    except OSError as e:  # the name is cut short: it may be a whole line of garbage from a list of paths
+        raise ConfigError(_cut(f), "(file)", f"cannot read: {e.strerror or e}") from e
     except ValueError as e:  # a NUL byte in the path
-        raise ConfigError(f, "(file)", f"cannot read: {e}") from e
+        raise ConfigError(_cut(f), "(file)", f"cannot read: {e}") from e
     text = _decode_utf8(raw, f)
     bad = _NOT_PRINTABLE.search(text)
     if bad:

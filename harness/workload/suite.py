@@ -44,6 +44,13 @@ class Suite:
                 "visibility": vars(self.visibility) if self.visibility is not None else None}
 
 
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except OSError:  # e.g. a name too long for the file system
+        return False
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file and every workload it lists (relative to the suite file)."""
     p = Path(path)
@@ -75,7 +82,7 @@ def load_suite(path: str | Path) -> Suite:
     if not isinstance(scen, list):
         raise ConfigError(f, "scenarios", f"must be a list of scenario files, got {shown(scen)}")
     for i, s in enumerate(scen):
-        if not isinstance(s, str) or not (p.parent / s).is_file():
+        if not isinstance(s, str) or not _is_file(p.parent / s):
             raise ConfigError(f, f"scenarios[{i}]", f"no such scenario file: {shown(s)}")
     vis = None
     if data.get("visibility") is not None:

@@ -18,8 +18,9 @@ short message naming a file; ``gbench check`` (``harness.cli.main``) returns 0, 
 names the file on stderr when it returns 2.
 
 Profiles: ``ci`` (the default): 2,000 examples per parser, derandomized, so every run tries
-the same examples; ``HYPOTHESIS_PROFILE=fuzz``: random seeds and 20,000 examples each, for
-hunting locally (a failure prints the example to replay).
+the same examples; ``HYPOTHESIS_PROFILE=fuzz``: random seeds and 20,000 examples each
+(``FUZZ_EXAMPLES=N`` for another count), for hunting locally (a failure prints the example
+to replay).
 """
 from __future__ import annotations
 
@@ -48,11 +49,11 @@ from harness.workload.suite import load_suite
 REPO = Path(__file__).resolve().parents[2]
 WORKLOADS = REPO / "workloads"
 
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
 PROFILES = {
-    "ci": settings(max_examples=2000, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]),
-    "fuzz": settings(max_examples=20_000, deadline=None, derandomize=False, database=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]),
+    "ci": settings(max_examples=2000, deadline=None, derandomize=True, database=None, suppress_health_check=_QUIET),
+    "fuzz": settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20000")), deadline=None, derandomize=False,
+                     database=None, suppress_health_check=_QUIET),
 }
 PROFILE = PROFILES[os.environ.get("HYPOTHESIS_PROFILE", "ci")]
 

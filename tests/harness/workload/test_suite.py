@@ -73,3 +73,12 @@ def test_visibility_section_is_checked_and_names_the_suite(tmp_path: Path, visib
     text = SUITE.replace("system: etcd", "system: cassandra") + f"visibility: {visibility}\n"
     e = error_of(tmp_path, text, WORKLOAD + "system: cassandra\n")
     assert (e.file, e.field, e.reason) == (str(tmp_path / "s.yaml"), field, reason)
+
+
+def test_paths_too_long_for_the_file_system_are_refused(tmp_path: Path) -> None:
+    long = "x" * 4000
+    e = error_of(tmp_path, SUITE + f"scenarios: [{long}]\n")
+    assert (e.field, e.reason) == ("scenarios[0]", f"no such scenario file: '{'x' * 47}...{'x' * 48}'")
+    e = error_of(tmp_path, SUITE.replace("[w.yaml]", f"[{long}]"))
+    assert e.file == f"{tmp_path}/{long}"[:200] + "..." and (e.field, e.reason) == ("(file)",
+                                                                                   "cannot read: File name too long")
