@@ -405,6 +405,7 @@ def run_trial(system: str, moment: str, trial: int, scratch: Path, times: Scenar
         else:
             w.snapshot_tree()
             row["load_average_1m"] = round(os.getloadavg()[0], 2)
+            row["signal_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
             t_sig = time.monotonic()
             os.kill(proc.pid, getattr(signal, sig))
             row["signal_after_moment_record_s"] = round(t_sig - (detected or t_sig), 3)
@@ -416,9 +417,14 @@ def run_trial(system: str, moment: str, trial: int, scratch: Path, times: Scenar
             row.update(seconds_to_exit=round(t_exit - t_sig, 3) if exited else None, exit_code=proc.poll(),
                        over_bound=over, killed_after_s=None if exited else round(t_exit - t_sig, 3))
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
+        if proc.poll() is None:  # the benchmark itself was interrupted (or the run never exited)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=bound)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+            subprocess.run(gbench_argv("cleanup"), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     w.drain()
     time.sleep(0.2)  # (orphans re-parented to init are reaped by it)
     row["leftovers"] = leftovers(w, before, data)
@@ -501,7 +507,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--busy-loops", type=int, default=2,
                     help="CPU busy loops for the whole benchmark (default 2: one per core here); 0 when another "
                          "invocation's loops already run")
+    ap.add_argument("--refresh", action="store_true",
+                    help="run nothing: recompute the summary and provenance of an existing --out from its rows")
     args = ap.parse_args(argv)
+    if args.refresh:
+        for c in refresh(Path(args.out))["summary"]:
+            print(json.dumps(c))
+        return 0
     if not 0 <= args.busy_loops <= 16:
         raise SystemExit("--busy-loops: between 0 and 16")
     if not 1 <= args.trials <= 100:
@@ -553,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             doc["rows"] = merge_rows(current.get("rows", []), new_rows, cells)
             doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
             doc["summary"] = summarize(doc["rows"])
+            doc["provenance"] = provenance(doc["invocations"], doc["rows"])
             doc["updated_utc"] = dt.datetime.now(dt.timezone.utc).isoformat()
             write_doc(out, doc)
 
@@ -590,6 +603,30 @@ def _locked(out: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def provenance(invocations: Sequence[dict[str, Any]], rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Which invocation measured each cell (the last one that planned it: a cell's rows are
+    replaced whole), and which invocations ran at the same time as which (by their recorded
+    start and finish; one still running counts as running until now)."""
+    cells = sorted({f"{r['system']}/{r['moment']}" for r in rows})
+    source = {c: max((k for k, i in enumerate(invocations) if c in i.get("planned", {})), default=None) for c in cells}
+    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    spans = [(i.get("started_utc") or "", i.get("finished_utc") or now) for i in invocations]
+    overlap = {k: [j for j, (a2, b2) in enumerate(spans) if j != k and a2 < b and a < b2]
+               for k, (a, b) in enumerate(spans)}
+    return {"cell_measured_by_invocation": source, "invocations_running_at_the_same_time": overlap}
+
+
+def refresh(out: Path) -> dict[str, Any]:
+    """Recompute an existing file's derived parts (summary, cells run, provenance) from its rows."""
+    with _locked(out):
+        doc = json.loads(out.read_text())
+        doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
+        doc["summary"] = summarize(doc["rows"])
+        doc["provenance"] = provenance(doc.get("invocations", []), doc["rows"])
+        write_doc(out, doc)
+    return doc
 
 
 def _counts(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], int]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.benchmarks.signal_exit import (MOMENTS, SCENARIO, ScenarioTimes, merge_rows, moment_confirmed, signal_for,
-                                            spread, summarize)
+from harness.benchmarks.signal_exit import (MOMENTS, SCENARIO, ScenarioTimes, merge_rows, moment_confirmed, provenance,
+                                            signal_for, spread, summarize)
 from harness.providers.ledger import CleanupResult, Ledger, cleanup_run, describe, pending
 
 
@@ -99,3 +99,15 @@ def test_describe_ledger_entries() -> None:
     assert describe({"kind": "process", "key": "process:n2", "node": "n2", "pid": None}) == "process (starting) (node n2)"
     assert describe({"kind": "dir", "key": "dir:/x/y/z", "path": "/x/y/z"}) == "dir /x/y/z"
     assert describe({"kind": "bridge", "key": "bridge:gb1-br", "name": "gb1-br"}) == "bridge gb1-br"
+
+
+def test_provenance_names_the_invocation_of_each_cell_and_overlaps() -> None:
+    invocations = [
+        {"planned": {"etcd/load": 10, "etcd/nemesis": 10}, "started_utc": "2026-12-04T21:44", "finished_utc": "2026-12-04T21:58"},
+        {"planned": {"cassandra/load": 10}, "started_utc": "2026-12-04T21:59", "finished_utc": None},
+        {"planned": {"etcd/load": 10}, "started_utc": "2026-12-04T22:00", "finished_utc": "2026-12-04T22:07"},
+    ]
+    rows = [_row("etcd", "load", 0, 1.0), _row("etcd", "nemesis", 0, 1.0), _row("cassandra", "load", 0, 3.0)]
+    p = provenance(invocations, rows)
+    assert p["cell_measured_by_invocation"] == {"cassandra/load": 1, "etcd/load": 2, "etcd/nemesis": 0}
+    assert p["invocations_running_at_the_same_time"] == {0: [], 1: [2], 2: [1]}
