@@ -34,9 +34,19 @@ def _jvms(data_dir: str) -> list[int]:
     return [p.pid for p in psutil.process_iter(["cmdline"]) if data_dir in " ".join(p.info.get("cmdline") or [])]
 
 
-def _our_namespaces() -> list[str]:
-    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    return [line.split()[0] for line in ns.splitlines() if line.startswith("gb-")]
+def _run_ids(results: Path) -> list[str]:
+    """The runs this test started: their directories in its own results root (in progress,
+    incomplete or complete), so a concurrent run of another process is never counted."""
+    if not results.exists():
+        return []
+    names = [p.name for p in results.iterdir() if p.is_dir()]
+    return [n.removeprefix(".tmp-").removesuffix(".incomplete") for n in names]
+
+
+def _left_by(run_ids: list[str]) -> set[str]:
+    from harness.benchmarks.signal_exit import host_names
+
+    return set().union(*(host_names(r) for r in run_ids)) if run_ids else set()
 
 
 def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
@@ -54,7 +64,6 @@ def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
                GBENCH_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
     wl = tmp_path / "w.yaml"
     wl.write_text(WORKLOAD)
-    ns_before = set(_our_namespaces())  # another test's leak is that test's failure, not this one's
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", str(wl), "--quiet", "--provider", "netns"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -67,12 +76,14 @@ def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert _jvms(env["GBENCH_DATA_DIR"]), "the SIGKILLed run should have left its JVM behind"
+        runs = _run_ids(tmp_path / "results")
+        assert runs and _left_by(runs), "the SIGKILLed run should have left its namespaces behind"
         r = subprocess.run([sys.executable, "-m", "harness.cli", "cleanup"], env=env, cwd=REPO, capture_output=True,
                            text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         time.sleep(0.5)
         assert _jvms(env["GBENCH_DATA_DIR"]) == []
-        assert set(_our_namespaces()) - ns_before == set()
+        assert _left_by(runs) == set()
         data = tmp_path / "data"
         assert not data.exists() or not any(data.iterdir())
     finally:
