@@ -560,8 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         (another invocation, perhaps running now, measures them)."""
         with _locked(out):
             current: dict[str, Any] = json.loads(out.read_text()) if out.is_file() else {}
-            doc["invocations"] = [i for i in current.get("invocations", []) if i.get("started_utc") !=
-                                  invocation["started_utc"] or i.get("argv") != invocation["argv"]] + [invocation]
+            doc["invocations"] = sorted([i for i in current.get("invocations", []) if i.get("started_utc") !=
+                                         invocation["started_utc"] or i.get("argv") != invocation["argv"]]
+                                        + [invocation], key=lambda i: i.get("started_utc") or "")
             doc["rows"] = merge_rows(current.get("rows", []), new_rows, cells)
             doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
             doc["summary"] = summarize(doc["rows"])
@@ -622,6 +623,7 @@ def refresh(out: Path) -> dict[str, Any]:
     """Recompute an existing file's derived parts (summary, cells run, provenance) from its rows."""
     with _locked(out):
         doc = json.loads(out.read_text())
+        doc["invocations"] = sorted(doc.get("invocations", []), key=lambda i: i.get("started_utc") or "")
         doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
         doc["summary"] = summarize(doc["rows"])
         doc["provenance"] = provenance(doc.get("invocations", []), doc["rows"])
