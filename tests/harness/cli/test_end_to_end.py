@@ -51,36 +51,26 @@ def env(tmp_path: Path) -> dict[str, str]:
     e = dict(os.environ)
     e.update(GBENCH_RESULTS_DIR=str(tmp_path / "results"), GBENCH_DATA_DIR=str(tmp_path / "data"),
              GBENCH_STATE_DIR=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
-    _BEFORE[e["GBENCH_STATE_DIR"]] = set(_host_wide())
     return e
-
-
-# What was on the host before each test: a run that another (failed) test leaked is that
-# test's failure, not this one's.
-_BEFORE: dict[str, set[str]] = {}
-
-
-def _host_wide() -> list[str]:
-    """The harness's host-wide names: gb- namespaces, gb links, gbench: firewall rules."""
-    found = []
-    ns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    found += [f"netns {l.split()[0]}" for l in ns.splitlines() if l.startswith("gb-")]
-    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
-    found += [f"link {l.split(':')[1].strip()}" for l in links.splitlines() if l.split(":")[1].strip().startswith("gb")]
-    rules = subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
-    found += [f"rule {l}" for l in rules.splitlines() if "gbench:" in l]
-    return found
 
 
 def gbench(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness.cli", *args]
 
 
+def _run_ids(results: Path) -> list[str]:
+    """The runs the test started: their directories in its own results root (in progress,
+    incomplete or complete). Host-wide names are counted only for these, so a run of
+    another process on the host (the signal benchmark, say) is never this test's leftover."""
+    if not results.exists():
+        return []
+    return [p.name.removeprefix(".tmp-").removesuffix(".incomplete") for p in results.iterdir() if p.is_dir()]
+
+
 def leftovers(env: dict[str, str]) -> list[str]:
-    """Everything a run could leave: our namespaces, bridges, firewall rules (those that were
-    not there before the test), etcd processes, dirs."""
-    before = _BEFORE.get(env["GBENCH_STATE_DIR"], set())
-    found = [x for x in _host_wide() if x not in before]
+    """Everything the test's runs could leave: their namespaces, links and firewall rules,
+    etcd processes, data dirs, ledgers."""
+    found = sorted(set().union(*(host_names(r) for r in _run_ids(Path(env["GBENCH_RESULTS_DIR"])))))
     etcd = str(REPO / ".cache" / "bin" / "etcd")
     for p in psutil.process_iter(["exe", "cmdline"]):
         cmd = p.info.get("cmdline") or []
