@@ -480,8 +480,10 @@ def test_cleanup_by_label_after_the_harness_is_sigkilled(etcd: Any, scratch: dic
         assert len(leftovers(run_id, scratch_dir)) >= 4  # 2 containers, network, bridge, dir
         res = cleanup_docker(None)
         assert res.ok, res.errors
-        assert {x.split()[0] for x in res.removed} >= {"container", "network", "dir"}
-        assert leftovers(run_id, scratch_dir) == []
+        # The network is sometimes already gone when cleanup lists it (seen once in 3 CI runs here, under
+        # load; cause not found): what matters is that nothing of the run is left, network included.
+        assert {x.split()[0] for x in res.removed} >= {"container", "dir"}, res.removed
+        assert leftovers(run_id, scratch_dir) == [], res.removed
     finally:
         if proc.poll() is None:
             proc.kill()
