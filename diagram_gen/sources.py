@@ -23,10 +23,9 @@ from typing import Any, Mapping
 from harness.errors import DamagedFile
 from harness.results import store
 
-#: A run directory is named ``<UTC timestamp>-<name>``: names sort by time.
-RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[\w.-]+$")
-#: The store renames a failed or interrupted run ``<run_id>.incomplete`` (harness/results/store.py).
-INCOMPLETE_SUFFIX = ".incomplete"
+#: A run directory is named ``<UTC timestamp>-<name>`` (names sort by time); a failed or
+#: interrupted one ``<run_id>.incomplete``: the store's own definitions.
+RUN_ID_RE, INCOMPLETE_SUFFIX = store.RUN_ID_RE, store.INCOMPLETE_SUFFIX
 
 
 def list_runs(results_root: Path) -> list[str]:

@@ -114,7 +114,7 @@ class RunDirectory:
             return None
         (self.path / "INCOMPLETE").write_text(reason.rstrip() + "\n")
         (self.path / OWNER_FILE).unlink(missing_ok=True)
-        dest = self.root / f"{self.run_id}.incomplete"
+        dest = self.root / f"{self.run_id}{INCOMPLETE_SUFFIX}"
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(self.path, dest)
@@ -125,6 +125,8 @@ class RunDirectory:
 OWNER_FILE = ".owner.json"
 #: A published run's directory name: ``<UTC timestamp>-<name>`` (names sort by time).
 RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[\w.-]+$")
+#: A failed or interrupted run is renamed ``<run_id>.incomplete`` (``RunDirectory.abandon``).
+INCOMPLETE_SUFFIX = ".incomplete"
 #: Folders of the results root that are not runs.
 NOT_RUNS = ("diagrams", "benchmarks")
 #: What a run directory is: being built (``.tmp-``, its owner alive), crashed (``.tmp-``, its owner
@@ -317,8 +319,8 @@ def _run_dirs(root: Path) -> list[tuple[str, Path, str]]:
             continue
         if p.name.startswith(".tmp-"):
             out.append((p.name[len(".tmp-"):], p, IN_PROGRESS))
-        elif p.name.endswith(".incomplete"):
-            out.append((p.name[: -len(".incomplete")], p, INCOMPLETE))
+        elif p.name.endswith(INCOMPLETE_SUFFIX):
+            out.append((p.name.removesuffix(INCOMPLETE_SUFFIX), p, INCOMPLETE))
         elif (p / "manifest.json").exists() or RUN_ID_RE.match(p.name):
             out.append((p.name, p, COMPLETE))
     return sorted(out, key=lambda x: (x[0], x[1].name))
@@ -365,7 +367,7 @@ def find_run(ref: str, root: Path | None = None, argument: str = "RUN") -> Path:
     if p.is_dir():
         if not (p / "manifest.json").is_file():
             raise refuse("is a directory but not a run (no manifest.json in it)")
-        if p.name.startswith(".tmp-") or p.name.endswith(".incomplete"):
+        if p.name.startswith(".tmp-") or p.name.endswith(INCOMPLETE_SUFFIX):
             raise refuse(f"is not a published run ({IN_PROGRESS if p.name.startswith('.tmp-') else INCOMPLETE})")
         return p
     if "/" in ref or ref in (".", ".."):
