@@ -59,12 +59,12 @@ def gbench(*args: str) -> list[str]:
 
 
 def _run_ids(results: Path) -> list[str]:
-    """The runs the test started: their directories in its own results root (in progress,
-    incomplete or complete). Host-wide names are counted only for these, so a run of
-    another process on the host (the signal benchmark, say) is never this test's leftover."""
-    if not results.exists():
-        return []
-    return [p.name.removeprefix(".tmp-").removesuffix(".incomplete") for p in results.iterdir() if p.is_dir()]
+    """The runs the test started: every run directory in its own results root (the store's
+    listing: in progress, crashed, incomplete or complete). Host-wide names are counted only
+    for these, so a run of another process on the host is never this test's leftover."""
+    from harness.results.store import list_runs
+
+    return [r.run_id for r in list_runs(results)] if results.is_dir() else []
 
 
 def leftovers(env: dict[str, str]) -> list[str]:

@@ -35,12 +35,12 @@ def _jvms(data_dir: str) -> list[int]:
 
 
 def _run_ids(results: Path) -> list[str]:
-    """The runs this test started: their directories in its own results root (in progress,
-    incomplete or complete), so a concurrent run of another process is never counted."""
-    if not results.exists():
-        return []
-    names = [p.name for p in results.iterdir() if p.is_dir()]
-    return [n.removeprefix(".tmp-").removesuffix(".incomplete") for n in names]
+    """The runs the test started: every run directory in its own results root (the store's
+    listing: in progress, crashed, incomplete or complete). Host-wide names are counted only
+    for these, so a run of another process on the host is never this test's leftover."""
+    from harness.results.store import list_runs
+
+    return [r.run_id for r in list_runs(results)] if results.is_dir() else []
 
 
 def _left_by(run_ids: list[str]) -> set[str]:
