@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import psutil
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,3 +39,22 @@ def results_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "results"
     monkeypatch.setenv("GBENCH_RESULTS_DIR", str(d))
     return d
+
+
+def kill_workers_of(env: dict[str, str]) -> int:
+    """Kill the load-worker processes (multiprocessing 'spawn' children, which outlive a SIGKILLed
+    ``gbench run`` until their bounded duration ends) of runs started with this ``env``, matched by
+    its GBENCH_STATE_DIR (a test's own tmp dir): runs of other tests, benchmarks or users on the host
+    are left alone. Returns how many were killed."""
+    killed = 0
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if "from multiprocessing." not in " ".join(p.info.get("cmdline") or []):
+                continue
+            if p.environ().get("GBENCH_STATE_DIR") != env["GBENCH_STATE_DIR"]:
+                continue
+            p.kill()
+            killed += 1
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return killed

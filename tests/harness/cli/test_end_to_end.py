@@ -23,6 +23,8 @@ from typing import Iterator
 import psutil
 import pytest
 
+from tests.conftest import kill_workers_of
+
 from harness.benchmarks.signal_exit import (SCENARIO, BusyLoops, RunWatch, ScenarioTimes, host_names,
                                             moment_confirmed, wait_for_moment)
 from harness.benchmarks.signal_exit import leftovers as bench_leftovers
@@ -293,6 +295,4 @@ def test_sigkill_then_cleanup_removes_everything(require_cluster: None, tmp_path
             proc.kill()
         subprocess.run(["ip", "netns", "del", foreign], check=False)
         # the worker processes die with their parent's pipes; make sure
-        for p in psutil.process_iter(["cmdline"]):
-            if "gbench-worker" in " ".join(p.info.get("cmdline") or []):
-                p.kill()
+        kill_workers_of(env)

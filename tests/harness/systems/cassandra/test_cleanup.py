@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.conftest import kill_workers_of
+
 pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[4]
 
@@ -89,6 +91,4 @@ def test_sigkill_then_cleanup_removes_the_jvms(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-        for p in psutil.process_iter(["cmdline"]):
-            if "gbench-worker" in " ".join(p.info.get("cmdline") or []):
-                p.kill()
+        kill_workers_of(env)
