@@ -135,10 +135,11 @@ def _moment_rank(m: str) -> int:
 
 
 def merge_rows(old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]],
-               cells: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """``old`` rows of cells this invocation does not run, then ``new`` rows."""
+               cells: Iterable[tuple[str, str]], first_trial: int = 0) -> list[dict[str, Any]]:
+    """``old`` rows of cells this invocation does not run, and of the trials before ``first_trial``
+    of the cells it runs (an invocation that goes on where a cut-short one stopped), then ``new`` rows."""
     running = set(cells)
-    return [r for r in old if (r["system"], r["moment"]) not in running] + list(new)
+    return [r for r in old if (r["system"], r["moment"]) not in running or r["trial"] < first_trial] + list(new)
 
 
 # --------------------------------------------------------------------------- the run watcher
@@ -502,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     ap.add_argument("--out", required=True)
     ap.add_argument("--trials", type=int, default=10)
+    ap.add_argument("--first-trial", type=int, default=0,
+                    help="run trials FIRST_TRIAL..TRIALS-1 and keep the earlier trials' rows of --out (to go on "
+                         "where a cut-short invocation stopped)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--moments", default=",".join(MOMENTS))
     ap.add_argument("--busy-loops", type=int, default=2,
@@ -518,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--busy-loops: between 0 and 16")
     if not 1 <= args.trials <= 100:
         raise SystemExit("--trials: between 1 and 100")
+    if not 0 <= args.first_trial < args.trials:
+        raise SystemExit("--first-trial: at least 0 and less than --trials")
     systems = _csv(args.systems, SYSTEMS, "--systems")
     moments = _csv(args.moments, MOMENTS, "--moments")
     if os.geteuid() != 0:
@@ -537,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     cells = [(s, m) for s in systems for m in moments]
     invocation = {"argv": ["python", "-m", "harness.benchmarks.signal_exit", *(argv if argv is not None else sys.argv[1:])],
                   "started_utc": dt.datetime.now(dt.timezone.utc).isoformat(), "git": git_commit(),
-                  "busy_loops": args.busy_loops, "planned": {f"{s}/{m}": args.trials for s, m in cells},
+                  "busy_loops": args.busy_loops, "planned": {f"{s}/{m}": args.trials - args.first_trial for s, m in cells},
+                  "first_trial": args.first_trial,
                   "finished_utc": None}
     data_root = default_data_root()
     data_root.mkdir(parents=True, exist_ok=True)
@@ -563,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             doc["invocations"] = sorted([i for i in current.get("invocations", []) if i.get("started_utc") !=
                                          invocation["started_utc"] or i.get("argv") != invocation["argv"]]
                                         + [invocation], key=lambda i: i.get("started_utc") or "")
-            doc["rows"] = merge_rows(current.get("rows", []), new_rows, cells)
+            doc["rows"] = merge_rows(current.get("rows", []), new_rows, cells, args.first_trial)
             doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
             doc["summary"] = summarize(doc["rows"])
             doc["provenance"] = provenance(doc["invocations"], doc["rows"])
@@ -575,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         save()
         for system in systems:
-            for trial in range(args.trials):  # trial-major: a cut-short run still has every moment
+            for trial in range(args.first_trial, args.trials):  # trial-major: a cut-short run still has every moment
                 for moment in moments:
                     new_rows.append(run_trial(system, moment, trial, scratch, times[system],
                                               log=lambda s: print(s, flush=True)))
@@ -607,11 +614,16 @@ def _locked(out: Path) -> Iterator[None]:
 
 
 def provenance(invocations: Sequence[dict[str, Any]], rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Which invocation measured each cell (the last one that planned it: a cell's rows are
-    replaced whole), and which invocations ran at the same time as which (by their recorded
+    """Which invocations measured each cell (the last one that planned it from trial 0, which
+    replaced the cell's rows whole, and those after it that went on from a later --first-trial),
+    and which invocations ran at the same time as which (by their recorded
     start and finish; one still running counts as running until now)."""
     cells = sorted({f"{r['system']}/{r['moment']}" for r in rows})
-    source = {c: max((k for k, i in enumerate(invocations) if c in i.get("planned", {})), default=None) for c in cells}
+    source: dict[str, list[int]] = {c: [] for c in cells}
+    for k, inv in enumerate(invocations):
+        for c in inv.get("planned", {}):
+            if c in source:
+                source[c] = source[c] + [k] if inv.get("first_trial", 0) > 0 else [k]
     now = dt.datetime.now(dt.timezone.utc).isoformat()
     spans = [(i.get("started_utc") or "", i.get("finished_utc") or now) for i in invocations]
     overlap = {k: [j for j, (a2, b2) in enumerate(spans) if j != k and a2 < b and a < b2]

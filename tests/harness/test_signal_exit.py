@@ -64,6 +64,16 @@ def test_merge_keeps_the_cells_not_run_again() -> None:
     assert [(r["system"], r["seconds_to_exit"]) for r in merged] == [("etcd", 1.0), ("cassandra", 7.0)]
 
 
+def test_merge_goes_on_from_the_first_trial() -> None:
+    """A continuing invocation (--first-trial 2) keeps trials 0-1 of the cells it runs and replaces
+    trial 2 onwards; the cells it does not run stay whole."""
+    old = [_row("cassandra", "load", t, 10.0 + t) for t in range(3)] + [_row("etcd", "load", 4, 1.0)]
+    new = [_row("cassandra", "load", t, 20.0 + t) for t in (2, 3)]
+    merged = merge_rows(old, new, [("cassandra", "load")], first_trial=2)
+    assert [(r["system"], r["seconds_to_exit"]) for r in merged] == [
+        ("cassandra", 10.0), ("cassandra", 11.0), ("etcd", 1.0), ("cassandra", 22.0), ("cassandra", 23.0)]
+
+
 def test_the_benchmark_scenarios_have_every_moment() -> None:
     for system, path in SCENARIO.items():
         t = ScenarioTimes.of(path)
@@ -106,8 +116,9 @@ def test_provenance_names_the_invocation_of_each_cell_and_overlaps() -> None:
         {"planned": {"etcd/load": 10, "etcd/nemesis": 10}, "started_utc": "2026-12-04T21:44", "finished_utc": "2026-12-04T21:58"},
         {"planned": {"cassandra/load": 10}, "started_utc": "2026-12-04T21:59", "finished_utc": None},
         {"planned": {"etcd/load": 10}, "started_utc": "2026-12-04T22:00", "finished_utc": "2026-12-04T22:07"},
+        {"planned": {"cassandra/load": 5}, "first_trial": 5, "started_utc": "2026-12-04T23:00", "finished_utc": None},
     ]
     rows = [_row("etcd", "load", 0, 1.0), _row("etcd", "nemesis", 0, 1.0), _row("cassandra", "load", 0, 3.0)]
     p = provenance(invocations, rows)
-    assert p["cell_measured_by_invocation"] == {"cassandra/load": 1, "etcd/load": 2, "etcd/nemesis": 0}
-    assert p["invocations_running_at_the_same_time"] == {0: [], 1: [2], 2: [1]}
+    assert p["cell_measured_by_invocation"] == {"cassandra/load": [1, 3], "etcd/load": [2], "etcd/nemesis": [0]}
+    assert p["invocations_running_at_the_same_time"] == {0: [], 1: [2, 3], 2: [1], 3: [1]}
