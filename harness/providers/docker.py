@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Self, Sequence
 
 from harness import interrupt
+from harness.api import ImageSpec
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinkPlan, PeerLinks, advertising_names, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyClient
@@ -97,24 +98,6 @@ RUN_MARKER = ".gbench-run"
 
 # --------------------------------------------------------------------------- images
 
-@dataclass(frozen=True)
-class ImageSpec:
-    """Which image runs a system's server, and where its binary is inside that image.
-
-    ``local`` is built offline by ``harness/setup/docker/images.sh``; ``official`` is the
-    upstream image, used when present (or pulled when pulling is allowed). ``binary``
-    replaces ``argv[0]`` of the system's ``NodeLaunch`` (a host path); both images must
-    have it at the same place (they do for etcd: ``/usr/local/bin/etcd``).
-    """
-
-    local: str
-    official: str | None
-    binary: str
-
-    def candidates(self) -> list[str]:
-        return [self.local] + ([self.official] if self.official else [])
-
-
 #: The sandbox holding each node's network namespace (``harness/setup/docker/pause``).
 PAUSE_IMAGE = ImageSpec("gbench/pause:1-local", "registry.k8s.io/pause:3.10", "/pause")
 TOXIPROXY_VERSION = "2.12.0"
@@ -123,16 +106,17 @@ TOXIPROXY_IMAGE = ImageSpec(f"gbench/toxiproxy:{TOXIPROXY_VERSION}-local",
 TOXIPROXY_API_PORT = 8474
 
 
-def etcd_image(version: str) -> ImageSpec:
-    return ImageSpec(f"gbench/etcd:{version}-local", f"quay.io/coreos/etcd:v{version}", "/usr/local/bin/etcd")
-
-
 def image_for(system: SystemDefinition) -> ImageSpec:
-    """The default image of ``system``; EnvironmentProblem for systems without one."""
-    if system.name == "etcd":
-        return etcd_image(system.version())
-    raise EnvironmentProblem(f"the docker provider has no image for {system.name!r} yet (a Cassandra image needs a "
-                             "Java runtime image that cannot be pulled here); run it with --provider netns")
+    """The default image of ``system``, as its plugin says; EnvironmentProblem (from the
+    plugin, saying why) for systems without one, or for a system no plugin registers."""
+    from harness.registry import system_plugin
+
+    try:
+        plugin = system_plugin(system.name)
+    except ConfigError:
+        raise EnvironmentProblem(f"the docker provider has no image for {system.name!r}: no system plugin "
+                                 "registers it") from None
+    return plugin.image(system.version())
 
 
 def pull_allowed() -> bool:

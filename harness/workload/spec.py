@@ -51,7 +51,8 @@ from typing import Any, Mapping
 from harness.config_fields import NAME_PATTERN, boolean, document, mapping, number, refuse_unknown, safe_name, shown, text
 from harness.errors import ConfigError
 from harness.yamlfile import read_yaml_file
-from harness.systems.cassandra.levels import READ_LEVELS, level_problem
+from harness.systems.cassandra.levels import READ_LEVELS
+from harness.systems.cassandra.options import CassandraOptions
 
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential")
 LOAD_MODES = ("closed", "open")
@@ -108,19 +109,6 @@ class LoadSpec:
 
     def worker_count(self) -> int:
         return self.workers or max(1, min(os.cpu_count() or 1, self.concurrency))
-
-
-@dataclass(frozen=True)
-class CassandraOptions:
-    """Cassandra-only settings of a workload (the keyspace is per replication factor)."""
-
-    replication_factor: int = 3
-    write_consistency: str = "QUORUM"
-    serial_consistency: str = "SERIAL"
-    #: pinned: each client's requests go to the node it is assigned (``clients.pin``), so a
-    #: partition's sides are attributable; token-aware: the driver sends each request to a
-    #: replica of its key (what applications do), and the history records no node.
-    routing: str = "pinned"
 
 
 @dataclass(frozen=True)
@@ -251,7 +239,9 @@ def validate(w: Workload) -> None:
     _one_of(f, "read_consistency", w.read_consistency, READ_CONSISTENCIES[w.system], "read consistency",
             f" for {w.system}")
     if w.cassandra is not None:
-        _validate_cassandra(w)
+        from harness.registry import system_plugin
+
+        system_plugin(w.system).validate_workload(w)
     _one_of(f, "load.mode", w.load.mode, LOAD_MODES, "load mode")
     number(f, "load.concurrency", w.load.concurrency, 1, MAX_CONCURRENCY, unit="clients", integer=True)
     if w.load.mode == "open":
@@ -293,24 +283,6 @@ def _one_of(f: str, field: str, v: Any, allowed: tuple[str, ...], what: str, con
     if not isinstance(v, str) or v not in allowed:
         raise ConfigError(f, field, f"unknown {what} {shown(v)}{context} (known: {', '.join(allowed)})")
     return v
-
-
-def _validate_cassandra(w: Workload) -> None:
-    f, c = w.source, w.cassandra
-    assert c is not None
-    number(f, "cassandra.replication_factor", c.replication_factor, 1, MAX_NODES, unit="replicas", integer=True)
-    if not isinstance(c.routing, str) or c.routing not in ("pinned", "token-aware"):
-        raise ConfigError(f, "cassandra.routing", f"must be pinned or token-aware, got {shown(c.routing)}")
-    if c.replication_factor > w.nodes:
-        raise ConfigError(f, "cassandra.replication_factor", f"{c.replication_factor} replicas need at least "
-                          f"{c.replication_factor} nodes; the cluster has {w.nodes}")
-    for fld, kind, lv in (("read_consistency", "read", w.read_consistency),
-                          ("cassandra.write_consistency", "write", c.write_consistency),
-                          ("cassandra.serial_consistency", "serial", c.serial_consistency)):
-        why = level_problem(kind, lv, c.replication_factor) if isinstance(lv, str) else \
-            f"must be a consistency level name, got {shown(lv)}"
-        if why:
-            raise ConfigError(f, fld, why)
 
 
 def check_against_system(w: Workload, max_value_bytes: int, system_file_hint: str = "") -> None:

@@ -123,9 +123,9 @@ class CassandraSystem:
         """The workload's keyspace (one per replication factor) and table, created once before
         any worker connects; the driver waits for schema agreement across the nodes."""
         from harness.systems.cassandra.client import CassandraClient
-        from harness.systems.clients import cassandra_settings
+        from harness.systems.cassandra.plugin import client_settings
 
-        c = CassandraClient(cluster.client_endpoints, workload.value_size, 30.0, settings=cassandra_settings(workload),
+        c = CassandraClient(cluster.client_endpoints, workload.value_size, 30.0, settings=client_settings(workload),
                             n_nodes=len(cluster.nodes))
         try:
             c.ensure_schema_blocking()

@@ -31,13 +31,15 @@ import pytest
 from pyetcd.etcdrpc import rpc_pb2 as pb
 from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
 
+from harness.api import ImageSpec
 from harness.errors import EnvironmentProblem
 from harness.providers.base import NetworkControl, Node, NodeLaunch
 from harness.providers.docker import (LABEL_RUN, PAUSE_IMAGE, RUN_MARKER, TOXIPROXY_API_PORT, TOXIPROXY_IMAGE,
-                                      DockerCleanupResult, DockerdHandle, DockerNames, DockerProvider, ImageSpec,
+                                      DockerCleanupResult, DockerdHandle, DockerNames, DockerProvider,
                                       _remove_scratch, cleanup_docker, container_argv, engine_problem, ensure_dockerd,
-                                      etcd_image, exit_status, forward_rule_spec, image_for, run_labels)
+                                      exit_status, forward_rule_spec, image_for, run_labels)
 from harness.providers.netns import IFNAMSIZ, short_id
+from harness.systems.etcd.plugin import etcd_image
 from tests.harness.providers.etcd_kv import NO_PROXY, get, new_run_id, put
 
 REPO = Path(__file__).resolve().parents[3]

@@ -1,0 +1,126 @@
+"""Cassandra as a plugin (``harness.registry``): its consistency levels and their classes, the
+``cassandra:`` options block of its workloads, and how to build its system and client.
+
+Cheap to import: cassandra-driver is imported inside ``make_client`` and ``software_facts``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from harness.api import Client, ImageSpec, Level, PeerTool, System, SystemOptions
+from harness.config_fields import number, refuse_unknown, shown
+from harness.errors import ConfigError, EnvironmentProblem
+from harness.systems.cassandra.levels import READ_LEVELS, SERIAL_LEVELS, WRITE_LEVELS, level_problem
+from harness.systems.cassandra.options import ROUTINGS, CassandraOptions
+
+#: Why every non-serial level is ``weak``, even QUORUM and ALL: with R + W > RF a QUORUM read
+#: overlaps the replicas of every acknowledged QUORUM write and returns the newest value by
+#: write timestamp (and blocking read repair keeps it), but concurrent writes are resolved by
+#: client timestamps (last write wins), a write that failed or timed out at the client may
+#: still surface later, and no read waits for a write in flight: such reads are not
+#: linearizable (Kingsbury, "Jepsen: Cassandra", 2013; Cassandra's documentation reserves
+#: linearizable reads for SERIAL). A class belongs to a level, not to a (read, write) pair, so
+#: the strongest pair's behaviour is measured (t-visibility, the checkers), not claimed here.
+_WEAK_WHY = ("Not linearizable whatever the write level: last write wins by timestamp, and a failed or "
+             "timed-out write may surface later; see harness/systems/cassandra/plugin.py.")
+_REPLICAS = {"ANY": "any node, a hint counts", "ONE": "1 replica", "TWO": "2 replicas", "THREE": "3 replicas",
+             "QUORUM": "a majority of the replicas", "LOCAL_QUORUM": "a majority of the local datacenter's replicas",
+             "EACH_QUORUM": "a majority in every datacenter", "ALL": "every replica",
+             "LOCAL_ONE": "1 replica of the local datacenter"}
+
+LEVELS: tuple[Level, ...] = (
+    *(Level(lv, "read", "weak", f"Answered by {_REPLICAS[lv]}. {_WEAK_WHY}") for lv in READ_LEVELS
+      if lv not in SERIAL_LEVELS),
+    Level("SERIAL", "read", "strong",
+          "A Paxos read: it commits any unfinished lightweight transaction on the key with a majority of its "
+          "replicas first, so it sees every acknowledged LWT write (also the Paxos phase of a cas)."),
+    Level("LOCAL_SERIAL", "read", "strong",
+          "SERIAL within the local datacenter (one datacenter here, so the same as SERIAL)."),
+    *(Level(lv, "write", "weak", f"Acknowledged by {_REPLICAS[lv]}. {_WEAK_WHY}") for lv in WRITE_LEVELS),
+)
+
+
+def client_settings(w: Any, coordinator: str | None = None) -> Any:
+    """The driver-side settings of a Cassandra workload (keyspace per replication factor)."""
+    from harness.systems.cassandra.client import ClientSettings
+
+    c = w.cassandra
+    assert c is not None, "a Cassandra workload always has its options"
+    return ClientSettings(keyspace=f"gbench_rf{c.replication_factor}", replication_factor=c.replication_factor,
+                          read_consistency=w.read_consistency, write_consistency=c.write_consistency,
+                          serial_consistency=c.serial_consistency,
+                          routing="pinned" if coordinator else "token_aware", coordinator=coordinator)
+
+
+@dataclass(frozen=True)
+class CassandraPlugin:
+    name: str = "cassandra"
+    levels: tuple[Level, ...] = LEVELS
+    default_read_level: str | None = "QUORUM"
+    options_field: str | None = "cassandra"
+    #: From SIGINT/SIGTERM to everything removed, for a 5-node cluster whatever the host load
+    #: (issue 10's bound: the nodes are JVMs; ``harness.benchmarks.signal_exit`` measures it).
+    exit_budget_s: float = 60.0
+    peer_tools: tuple[PeerTool, ...] = ()
+
+    def parse_options(self, file: str, data: Mapping[str, Any] | None) -> SystemOptions | None:
+        data = data or {}
+        refuse_unknown(file, "cassandra.", data, set(CassandraOptions.__dataclass_fields__))
+        return CassandraOptions(**data)
+
+    def validate_workload(self, w: Any) -> None:
+        from harness.workload.spec import MAX_NODES
+
+        f, c = w.source, w.cassandra
+        if not isinstance(c, CassandraOptions):
+            raise ConfigError(f, "cassandra", f"must be a mapping of Cassandra options, got {shown(c)}")
+        number(f, "cassandra.replication_factor", c.replication_factor, 1, MAX_NODES, unit="replicas", integer=True)
+        if not isinstance(c.routing, str) or c.routing not in ROUTINGS:
+            raise ConfigError(f, "cassandra.routing", f"must be pinned or token-aware, got {shown(c.routing)}")
+        if c.replication_factor > w.nodes:
+            raise ConfigError(f, "cassandra.replication_factor", f"{c.replication_factor} replicas need at least "
+                              f"{c.replication_factor} nodes; the cluster has {w.nodes}")
+        for fld, kind, lv in (("read_consistency", "read", w.read_consistency),
+                              ("cassandra.write_consistency", "write", c.write_consistency),
+                              ("cassandra.serial_consistency", "serial", c.serial_consistency)):
+            why = level_problem(kind, lv, c.replication_factor) if isinstance(lv, str) else \
+                f"must be a consistency level name, got {shown(lv)}"
+            if why:
+                raise ConfigError(f, fld, why)
+
+    def image(self, version: str) -> ImageSpec:
+        raise EnvironmentProblem("the docker provider has no image for 'cassandra' yet (a Cassandra image needs a "
+                                 "Java runtime image that cannot be pulled here); run it with --provider netns")
+
+    def make_system(self) -> System:
+        from harness.systems.cassandra import CassandraConfig, CassandraSystem
+
+        return CassandraSystem.from_environment(CassandraConfig())
+
+    def software_facts(self, system: System) -> dict[str, Any]:
+        import cassandra as driver
+
+        from harness.systems.cassandra.system import CassandraSystem
+
+        assert isinstance(system, CassandraSystem)
+        d, j = system.distribution, system.java
+        return {"cassandra": {"version": d.version, "git_sha": d.git_sha, "source": d.source,
+                              "lib_dir": str(d.lib_dir), "java": str(j.path), "java_version": j.version},
+                "cassandra_driver": {"version": driver.__version__}}
+
+    def make_client(self, w: Any, endpoint: str, all_endpoints: Sequence[str] = ()) -> Client:
+        from harness.systems.cassandra.client import CassandraClient
+
+        if self.routes_per_request(w):
+            return CassandraClient(list(all_endpoints) or [endpoint], w.value_size, w.load.op_timeout_s,
+                                   settings=client_settings(w))
+        host = endpoint.rsplit(":", 1)[0]
+        return CassandraClient([endpoint], w.value_size, w.load.op_timeout_s,
+                               settings=client_settings(w, coordinator=host))
+
+    def routes_per_request(self, w: Any) -> bool:
+        return w.cassandra is not None and w.cassandra.routing == "token-aware"
+
+
+PLUGIN = CassandraPlugin()
