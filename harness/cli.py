@@ -3,7 +3,7 @@
     gbench run WORKLOAD.yaml [--provider auto|netns|docker|external] [--endpoints h:p,...] [--nodes 5] [--duration S]
     gbench scenario SCENARIO.yaml [--provider auto|netns|docker]
     gbench bench [--suite workloads/suites/etcd.yaml ...] [--nodes N]
-    gbench compare ETCD_RUN CASSANDRA_RUN [--results DIR]
+    gbench compare RUN RUN [RUN...] [--results DIR]
     gbench compare-scenarios SCENARIO RUN... [--results DIR]
     gbench ls [--results DIR]
     gbench show RUN|latest [--results DIR]
@@ -157,9 +157,10 @@ def cmd_scenario(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Every suite on its own fresh cluster, one after the other, then the comparison of the
-    etcd and Cassandra runs. Every suite, its workloads and scenario files, its node count and
-    its value sizes are checked before the first cluster starts (bad input: exit 2, nothing
-    run); a suite that cannot run here (no Java, say) is reported and the others still run."""
+    systems' runs (when suites of two or more systems ran). Every suite, its workloads and
+    scenario files, its node count and its value sizes are checked before the first cluster
+    starts (bad input: exit 2, nothing run); a suite that cannot run here (no Java, say) is
+    reported and the others still run."""
     from harness.results.comparison import comparison_rows, format_comparison, write_comparison
     from harness.session import make_system, run_suite
     from harness.workload.preflight import check_suite, with_node_count
@@ -192,7 +193,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"gbench: {suite.name} failed: {e}", file=sys.stderr)
             runs.setdefault(suite.system, None)
             failed.append(suite.name)
-    if {"etcd", "cassandra"} <= set(runs) and any(runs.values()):
+    if len(runs) >= 2 and any(runs.values()):  # two or more systems ran: side by side
         out = write_comparison(runs, opts.results_root)
         print(f"[gbench] comparison: {out}", file=sys.stderr)
         print(format_comparison(comparison_rows(runs)))
@@ -211,24 +212,28 @@ def _measurement_run(ref: str, root: Path, argument: str) -> Run:
     return run
 
 
-def _a(word: str | None) -> str:
-    return f"an {word}" if (word or "x")[0] in "aeiou" else f"a {word}"
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
-    """The etcd-vs-Cassandra table. Each run's system is read from its manifest
-    (``cluster.system``): an etcd run given as CASSANDRA_RUN, or the two swapped, is refused."""
-    from harness.results.comparison import comparison_rows, format_comparison, write_comparison
+    """Systems side by side, one column per RUN (in the order given). Each run's system is read
+    from its manifest (``cluster.system``); two runs of one system, or fewer than two runs, are
+    refused (exit 2). What is compared: ``workloads/comparison.yaml``."""
+    from harness.results.comparison import comparison_rows, format_comparison, load_metrics, write_comparison
 
+    if len(args.runs) < 2:
+        raise ArgumentError("RUN", f"got {len(args.runs)} run; give two or more, one per system. "
+                                   "Usage: gbench compare RUN RUN [RUN...]")
     root = _results_dir(args, must_exist=True)
-    given = {"etcd": ("ETCD_RUN", _measurement_run(args.etcd_run, root, "ETCD_RUN")),
-             "cassandra": ("CASSANDRA_RUN", _measurement_run(args.cassandra_run, root, "CASSANDRA_RUN"))}
-    wrong = [(arg, run, want) for want, (arg, run) in given.items() if run.system != want]
-    if wrong:
-        raise ArgumentError(" and ".join(arg for arg, _, _ in wrong), "; ".join(
-            f"{run.run_id} is {_a(run.system)} run, not {_a(want)} run" for _, run, want in wrong)
-            + " (the runs' manifest.json cluster.system). Usage: gbench compare ETCD_RUN CASSANDRA_RUN")
-    runs: dict[str, Path | None] = {system: run.path for system, (_, run) in given.items()}
+    given = [_measurement_run(ref, root, "RUN") for ref in args.runs]
+    by_system: dict[str, list[str]] = {}
+    for run in given:
+        by_system.setdefault(str(run.system), []).append(run.run_id)
+    twice = {s: ids for s, ids in by_system.items() if len(ids) > 1}
+    if twice:
+        raise ArgumentError("RUN", "; ".join(f"{' and '.join(ids)} are {'both' if len(ids) == 2 else 'all'} {s} runs" if len(set(ids)) > 1 else
+                                             f"{ids[0]} is given {len(ids)} times" for s, ids in twice.items())
+                            + ": give one run per system (the runs' manifest.json cluster.system). "
+                              "Usage: gbench compare RUN RUN [RUN...]")
+    load_metrics()  # a malformed metrics file is bad input (exit 2) before anything is read or written
+    runs: dict[str, Path | None] = {str(run.system): run.path for run in given}
     rows = comparison_rows(runs)
     out = write_comparison(runs, root)
     print(f"[gbench] comparison: {out}", file=sys.stderr)
@@ -394,9 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster_args(b)
     b.set_defaults(fn=cmd_bench)
 
-    cp = command("compare", help="the etcd-vs-Cassandra table (spec Diagram 3) from two runs")
-    cp.add_argument("etcd_run", metavar="ETCD_RUN")
-    cp.add_argument("cassandra_run", metavar="CASSANDRA_RUN")
+    cp = command("compare", help="systems side by side (spec Diagram 3): one run per system, two or more "
+                                 "(metrics: workloads/comparison.yaml)")
+    cp.add_argument("runs", nargs="+", metavar="RUN")
     cp.add_argument("--results")
     cp.set_defaults(fn=cmd_compare)
 

@@ -1,24 +1,31 @@
-"""The etcd-vs-Cassandra comparison (the spec's Diagram 3) built from two published runs.
+"""Systems side by side (the spec's Diagram 3), built from published runs of N systems.
 
-Every cell is a measurement with its provenance: the run id, the file inside the run and the
+What is compared is data: ``workloads/comparison.yaml`` lists the metrics, each with its unit,
+a note and, per system, the cell it is read from (:func:`load_metrics`); this module names no
+system. Every cell is a measurement with its provenance: the run id, the file inside the run and the
 query that picked it (``{"workload": ..., "op": ..., "outcome": "ok", "stat": "p99_ms"}``),
 or ``"not measured: <reason>"``. Nothing is copied from the spec.
 
 Output, a run directory of its own (``results/<ts>-comparison/``, published atomically):
 ``comparison.csv`` (tidy: one row per metric x system) and ``comparison.json`` (the same, plus
-both runs' hardware and software), and a ``manifest.json`` naming the source runs.
+every run's hardware and software and the metrics file with its sha256), and a
+``manifest.json`` naming the source runs.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
-from harness.results.store import RunDirectory, dig, git_commit, read_json, read_run
+from harness.config_fields import document, mapping, refuse_unknown, text
+from harness.errors import ConfigError
+from harness.results.store import REPO_ROOT, RunDirectory, dig, git_commit, read_json, read_run
+from harness.yamlfile import read_yaml_file
 
 COLUMNS = ["metric", "system", "value", "unit", "run_id", "file", "query", "note"]
 
@@ -73,15 +80,6 @@ def _objects(doc: Any, key: str) -> list[dict[str, Any]]:
     return [x for x in items if isinstance(x, dict)] if isinstance(items, list) else []
 
 
-def _partition_window(doc: Any) -> Any:
-    return next((w for w in _objects(doc, "windows") if w.get("fault") == "partition"), None)
-
-
-def _available_side(w: Any) -> Any:
-    side = w.get("available_side") if isinstance(w, dict) else None
-    return dig(w, f"during.{side}") if isinstance(side, str) else None
-
-
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -92,123 +90,127 @@ def _ok_share(d: Any) -> Any:
     return round(ok / attempted, 4) if _is_number(ok) and _is_number(attempted) and attempted > 0 else None
 
 
-def _verdict(workload: str) -> Callable[[Any], Any]:
+def _available_side(w: Any) -> Any:
+    """An availability window's ``during`` entry of its available side."""
+    side = w.get("available_side") if isinstance(w, dict) else None
+    return dig(w, f"during.{side}") if isinstance(side, str) else None
+
+
+#: The named path steps a metric file may use (``{fn: NAME}``).
+PATH_FUNCTIONS: dict[str, Callable[[Any], Any]] = {"ok_share": _ok_share, "available_side": _available_side}
+
+
+def _first(where: Mapping[str, Any]) -> Callable[[Any], Any]:
+    """The first object of a list whose fields equal ``where`` (None when none does)."""
     def pick(doc: Any) -> Any:
-        for v in _objects(doc, "verdicts"):
-            if v.get("workload") == workload and v.get("checker") == "linearizability":
-                return v.get("verdict")
-        return None
+        items = doc if isinstance(doc, list) else []
+        return next((x for x in items if isinstance(x, dict) and all(k in x and x[k] == v for k, v in where.items())),
+                    None)
     return pick
 
 
-def _visibility(condition: str, w: str, delay: float) -> Callable[[Any], Any]:
-    def pick(doc: Any) -> Any:
-        for r in _objects(doc, "rows"):
-            if (r.get("condition"), r.get("write_consistency"), r.get("delay_ms")) == (condition, w, delay):
-                return r.get("p_visible")
-        return None
-    return pick
+@dataclass(frozen=True)
+class Cell:
+    """Where one system's value of one metric is read: a summary row, a value inside a JSON
+    file of the run (``path``: keys, indexes and callables), or a reason it is not measured."""
+
+    summary: RowQuery | None = None
+    file: str = ""
+    path: tuple[Any, ...] = ()
+    describe: str = ""
+    not_measured: str | None = None
+
+    def read(self, run: Path) -> dict[str, Any]:
+        if self.not_measured is not None:
+            return {"value": f"not measured: {self.not_measured}", "file": "", "query": ""}
+        if self.summary is not None:
+            return _summary_cell(run, self.summary)
+        return _json_cell(run, self.file, list(self.path), self.describe)
 
 
-_ETCD_SC = "scenarios/etcd-leader-in-minority/failure_summary.json"
-_CASS_SC = "scenarios/cassandra-partition-2-3/failure_summary.json"
-_MB = ["partition", "minority_behaviour"]
-_ETCD_AV = "scenarios/etcd-leader-in-minority/availability.json"
-_CASS_AV = "scenarios/cassandra-partition-2-3/availability.json"
-_CASS_KILL = "scenarios/cassandra-kill-during-writes/failure_summary.json"
+@dataclass(frozen=True)
+class Metric:
+    """One compared quantity: its unit, what is compared, and each system's cell."""
 
-#: metric -> unit, etcd cell, Cassandra cell (each: run dir -> cell), a note on what is compared.
-METRICS: list[tuple[str, str, Callable[[Path], dict[str, Any]], Callable[[Path], dict[str, Any]], str]] = [
-    *[(f"write_latency_{s}_256B", "ms", (lambda r, s=s: _summary_cell(r, RowQuery("etcd-put-256B", "put", f"{s}_ms"))),
-       (lambda r, s=s: _summary_cell(r, RowQuery("cassandra-put-256B", "put", f"{s}_ms"))),
-       "closed loop, 32 clients, 1000 keys; etcd Raft write vs Cassandra QUORUM write (RF 3)")
-      for s in ("p50", "p99", "p999")],
-    *[(f"read_latency_{s}_256B", "ms",
-       (lambda r, s=s: _summary_cell(r, RowQuery("etcd-get-linearizable-256B", "get", f"{s}_ms"))),
-       (lambda r, s=s: _summary_cell(r, RowQuery("cassandra-get-quorum-256B", "get", f"{s}_ms"))),
-       "closed loop, 32 clients; etcd linearizable read vs Cassandra QUORUM read")
-      for s in ("p50", "p99", "p999")],
-    *[(f"write_latency_{s}_1MiB", "ms", (lambda r, s=s: _summary_cell(r, RowQuery("etcd-put-1MiB", "put", f"{s}_ms"))),
-       (lambda r, s=s: _summary_cell(r, RowQuery("cassandra-put-1MiB", "put", f"{s}_ms"))),
-       "closed loop, 4 clients, 32 keys, 1 MiB values") for s in ("p50", "p99")],
-    ("write_throughput_256B", "ops/s", lambda r: _summary_cell(r, RowQuery("etcd-put-256B", "put", "throughput_ops_s")),
-     lambda r: _summary_cell(r, RowQuery("cassandra-put-256B", "put", "throughput_ops_s")),
-     "same host, same 32 clients: on a 2-core host both are CPU-bound (see harness_saturated)"),
-    ("read_throughput_256B", "ops/s",
-     lambda r: _summary_cell(r, RowQuery("etcd-get-linearizable-256B", "get", "throughput_ops_s")),
-     lambda r: _summary_cell(r, RowQuery("cassandra-get-quorum-256B", "get", "throughput_ops_s")),
-     "etcd linearizable vs Cassandra QUORUM reads"),
-    ("weak_read_latency_p50_256B", "ms",
-     lambda r: _summary_cell(r, RowQuery("etcd-get-serializable-256B", "get", "p50_ms")),
-     lambda r: _summary_cell(r, RowQuery("cassandra-mixed-256B-one", "get", "p50_ms")),
-     "etcd serializable (local) read vs Cassandra ONE read (mixed with ONE writes)"),
-    ("register_linearizable", "verdict", lambda r: _json_cell(r, _ETCD_SC, ["linearizability", "linearizable_reads",
-                                                                           "verdict"], "linearizable-read verdict"),
-     lambda r: _json_cell(r, "summary.json", [_verdict("cassandra-lwt-register")], "LWT register verdict"),
-     "etcd: puts/cas + linearizable reads (partition scenario); Cassandra: LWT cas + SERIAL reads"),
-    ("weak_register_linearizable", "verdict",
-     lambda r: _json_cell(r, _ETCD_SC, ["linearizability", "serializable_reads", "verdict"], "serializable verdict"),
-     lambda r: _json_cell(r, "summary.json", [_verdict("cassandra-one-register")], "ONE/ONE register verdict"),
-     "etcd serializable reads vs Cassandra ONE/ONE: the cheap read, judged"),
-    ("p_read_sees_write_at_0ms_ONE", "probability",
-     lambda r: {"value": "not measured: etcd has no per-request write level (every acknowledged write is committed)",
-                "file": "", "query": ""},
-     lambda r: _json_cell(r, "visibility/visibility.json", [_visibility("normal", "ONE", 0.0)], "ONE/ONE t=0"),
-     "t-visibility: a read at R issued right after a write at W was acknowledged"),
-    ("minority_side_writes_served", "bool", lambda r: _json_cell(r, _ETCD_SC, [*_MB, "writes", "served"], "minority writes"),
-     lambda r: _json_cell(r, _CASS_SC, [*_MB, "writes_at_QUORUM", "served"], "minority QUORUM writes"),
-     "during a {2} | {3} partition, clients on both sides (etcd: leader on the 2-node side; Cassandra: QUORUM)"),
-    ("minority_side_writes_ok_share", "share",
-     lambda r: _json_cell(r, _ETCD_SC, [*_MB, "writes", _ok_share], "minority writes ok / attempted"),
-     lambda r: _json_cell(r, _CASS_SC, [*_MB, "writes_at_QUORUM", _ok_share], "minority QUORUM writes ok / attempted"),
-     "share of the minority side's writes that succeeded during the partition (Cassandra: the keys with 2 of "
-     "their 3 replicas on that side)"),
-    ("minority_side_weak_writes_served", "bool",
-     lambda r: {"value": "not measured: etcd has no weaker write than a committed one", "file": "", "query": ""},
-     lambda r: _json_cell(r, _CASS_SC, [*_MB, "writes_at_ONE", "served"], "minority ONE writes"),
-     "Cassandra ONE writes on the 2-node side"),
-    ("minority_side_weak_reads_served", "bool",
-     lambda r: _json_cell(r, _ETCD_SC, [*_MB, "serializable_reads", "served"], "minority serializable reads"),
-     lambda r: _json_cell(r, _CASS_SC, [*_MB, "reads_at_ONE", "served"], "minority ONE reads"),
-     "etcd serializable reads vs Cassandra ONE reads on the 2-node side"),
-    ("majority_side_writes_ok_share", "share",
-     lambda r: _json_cell(r, _ETCD_AV, [_partition_window, _available_side, "write", _ok_share],
-                          "majority writes ok / attempted during the partition"),
-     lambda r: _json_cell(r, _CASS_AV, [_partition_window, _available_side, "write_QUORUM", _ok_share],
-                          "majority QUORUM writes ok / attempted during the partition"),
-     "failure tolerance, measured: with 2 of 5 nodes cut off, the share of the 3-node side's writes that "
-     "succeeded (etcd: includes the election gap; Cassandra: fails for keys with 2 replicas on the other side)"),
-    ("writes_ok_share_one_node_killed_QUORUM", "share",
-     lambda r: {"value": "not measured: the etcd suite kills no node", "file": "", "query": ""},
-     lambda r: _json_cell(r, _CASS_KILL, ["process_faults", "windows", 0, "others_served", "write_QUORUM", _ok_share],
-                          "QUORUM writes ok / attempted while one node was down"),
-     "one of 5 nodes SIGKILLed for 20 s during writes (RF 3)"),
-    ("writes_ok_share_one_node_killed_ALL", "share",
-     lambda r: {"value": "not measured: the etcd suite kills no node", "file": "", "query": ""},
-     lambda r: _json_cell(r, _CASS_KILL, ["process_faults", "windows", 0, "others_served", "write_ALL", _ok_share],
-                          "ALL writes ok / attempted while one node was down"),
-     "ALL succeeds only for keys none of whose replicas is the dead node"),
-    ("hint_files_replayed_after_restart", "count",
-     lambda r: {"value": "not measured: etcd has no hinted handoff (a returning member catches up from the log)",
-                "file": "", "query": ""},
-     lambda r: _json_cell(r, _CASS_KILL, ["process_faults", "windows", 0, "hints_replayed_to_it", "files"],
-                          "hints files replayed to the restarted node (node logs)"),
-     "Cassandra's own log lines: hints the other nodes stored for the dead node and replayed to it"),
-    ("majority_unavailable_after_cut", "s",
-     lambda r: _json_cell(r, _ETCD_SC, ["partition", "unavailability", "majority_first_ok_write_after_s"],
-                          "first ok majority write after the cut"),
-     lambda r: _json_cell(r, _CASS_SC, ["partition", "unavailability", "majority_first_ok_write_after_s"],
-                          "first ok majority write after the cut"),
-     "seconds from the cut to the first successful write on the 3-node side (Cassandra: QUORUM)"),
-    ("lost_writes_after_heal", "count",
-     lambda r: _json_cell(r, _ETCD_SC, ["lost_writes", "count"], "lost writes"),
-     lambda r: _json_cell(r, _CASS_SC, ["lost_writes", "count"], "lost writes"),
-     "acknowledged writes missing from the final reads after the heal"),
-    ("late_writes_after_heal", "count",
-     lambda r: _json_cell(r, _ETCD_SC, ["late_writes", "count"], "late writes"),
-     lambda r: _json_cell(r, _CASS_SC, ["late_writes", "count"], "late writes"),
-     "writes that timed out at the client and were seen to take effect later"),
-]
+    metric: str
+    unit: str
+    note: str
+    cells: Mapping[str, Cell]
+
+
+#: The metrics ``gbench compare`` and ``gbench bench`` compare (see the file's own header).
+METRICS_FILE = REPO_ROOT / "workloads" / "comparison.yaml"
+
+
+def _step(file: str, field: str, s: Any) -> Any:
+    if isinstance(s, bool) or not isinstance(s, (str, int, dict)):
+        raise ConfigError(file, field, f"a key, a list index, {{first: {{...}}}} or {{fn: NAME}}, got {s!r}")
+    if not isinstance(s, dict):
+        return s
+    if set(s) == {"first"} and isinstance(s["first"], dict) and s["first"]:
+        return _first(dict(s["first"]))
+    if set(s) == {"fn"} and s["fn"] in PATH_FUNCTIONS:
+        return PATH_FUNCTIONS[s["fn"]]
+    raise ConfigError(file, field, f"{{first: {{field: value, ...}}}} or {{fn: NAME}} with NAME one of "
+                                   f"{', '.join(sorted(PATH_FUNCTIONS))}, got {s!r}")
+
+
+def _cell(file: str, field: str, c: Any) -> Cell:
+    c = mapping(file, field, c)
+    kinds = [k for k in ("summary", "json", "not_measured") if k in c]
+    if len(kinds) != 1:
+        raise ConfigError(file, field, "exactly one of summary, json, not_measured")
+    if kinds[0] == "not_measured":
+        refuse_unknown(file, f"{field}.", c, {"not_measured"})
+        return Cell(not_measured=text(file, f"{field}.not_measured", c["not_measured"]))
+    if kinds[0] == "summary":
+        refuse_unknown(file, f"{field}.", c, {"summary"})
+        q = mapping(file, f"{field}.summary", c["summary"])
+        refuse_unknown(file, f"{field}.summary.", q, {"workload", "op", "stat", "outcome"})
+        for k in ("workload", "op", "stat"):
+            if not isinstance(q.get(k), str) or not q[k]:
+                raise ConfigError(file, f"{field}.summary.{k}", f"required text, got {q.get(k)!r}")
+        return Cell(summary=RowQuery(*(text(file, f"{field}.summary.{k}", q[k]) for k in ("workload", "op", "stat")),
+                                     outcome=text(file, f"{field}.summary.outcome", q.get("outcome", "ok"))))
+    refuse_unknown(file, f"{field}.", c, {"json", "path", "describe"})
+    path = c.get("path")
+    if not isinstance(path, list) or not path:
+        raise ConfigError(file, f"{field}.path", f"a non-empty list of steps, got {path!r}")
+    for k in ("json", "describe"):
+        if not isinstance(c.get(k), str) or not c[k]:
+            raise ConfigError(file, f"{field}.{k}", f"required text (json: a file of the run; describe: what the "
+                                                    f"value is, in words), got {c.get(k)!r}")
+    return Cell(file=text(file, f"{field}.json", c["json"]),
+                path=tuple(_step(file, f"{field}.path[{i}]", s) for i, s in enumerate(path)),
+                describe=text(file, f"{field}.describe", c["describe"]))
+
+
+def load_metrics(path: Path = METRICS_FILE) -> list[Metric]:
+    """The metrics of a comparison file, validated (ConfigError naming file and field)."""
+    file = _rel(path)
+    data, _ = read_yaml_file(path, label=file)
+    doc = document(file, data, "comparison metrics")
+    refuse_unknown(file, "", doc, {"metrics"})
+    items = doc.get("metrics")
+    if not isinstance(items, list) or not items:
+        raise ConfigError(file, "metrics", "a non-empty list of metrics")
+    out: list[Metric] = []
+    for i, m in enumerate(items):
+        f = f"metrics[{i}]"
+        m = mapping(file, f, m)
+        refuse_unknown(file, f"{f}.", m, {"metric", "unit", "note", "cells"})
+        for k in ("metric", "unit"):
+            if not isinstance(m.get(k), str) or not m[k]:
+                raise ConfigError(file, f"{f}.{k}", f"required text, got {m.get(k)!r}")
+        if not m.get("cells"):
+            raise ConfigError(file, f"{f}.cells", "required: a mapping system -> cell")
+        name = text(file, f"{f}.metric", m["metric"])
+        if any(x.metric == name for x in out):
+            raise ConfigError(file, f"{f}.metric", f"{name!r} is defined twice")
+        cells = mapping(file, f"{f}.cells", m["cells"])
+        out.append(Metric(name, text(file, f"{f}.unit", m["unit"]), text(file, f"{f}.note", m.get("note", "")),
+                          {text(file, f"{f}.cells", s): _cell(file, f"{f}.cells.{s}", c) for s, c in cells.items()}))
+    return out
 
 
 def _host(run: Path) -> dict[str, Any]:
@@ -219,29 +221,43 @@ def _host(run: Path) -> dict[str, Any]:
             "software": m.get("software"), "harness": m.get("harness"), "time_to_ready_s": dig(m, "cluster.time_to_ready_s")}
 
 
-def comparison_rows(runs: dict[str, Path | None]) -> list[dict[str, Any]]:
-    """Rows for every metric and system; a missing run makes its cells 'not measured'.
+def comparison_rows(runs: Mapping[str, Path | None], metrics: Sequence[Metric] | None = None
+                    ) -> list[dict[str, Any]]:
+    """Rows for every metric and system (``runs``: system -> published run dir, in column
+    order); a missing run makes its cells 'not measured', and so does a metric that defines no
+    cell for a system.
 
     Each run is read first (:func:`read_run`): a damaged run is DamagedFile naming the file,
     never a table of 'not measured'."""
+    metrics = load_metrics() if metrics is None else metrics
     for run in runs.values():
         if run is not None:
             read_run(run)
     out = []
-    for metric, unit, etcd_q, cass_q, note in METRICS:
-        for system, q in (("etcd", etcd_q), ("cassandra", cass_q)):
-            run = runs.get(system)
+    for m in metrics:
+        for system, run in runs.items():
+            c = m.cells.get(system)
             if run is None:
                 cell = {"value": f"not measured: no complete {system} run", "file": "", "query": ""}
+            elif c is None:
+                cell = {"value": f"not measured: {_rel(METRICS_FILE)} defines no {m.metric} cell for {system}",
+                        "file": "", "query": ""}
             else:
-                cell = q(run)
-            out.append({"metric": metric, "system": system, "value": cell["value"], "unit": unit,
+                cell = c.read(run)
+            out.append({"metric": m.metric, "system": system, "value": cell["value"], "unit": m.unit,
                         "run_id": run.name if run is not None else "", "file": cell["file"], "query": cell["query"],
-                        "note": note})
+                        "note": m.note})
     return out
 
 
-def write_comparison(runs: dict[str, Path | None], root: Path | None = None) -> Path:
+def _rel(p: Path) -> str:
+    try:
+        return str(p.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(p)
+
+
+def write_comparison(runs: Mapping[str, Path | None], root: Path | None = None) -> Path:
     """Publish ``results/<ts>-comparison/`` from the runs (system -> published run dir)."""
     rows = comparison_rows(runs)
     rd = RunDirectory.create("comparison", root)
@@ -252,7 +268,9 @@ def write_comparison(runs: dict[str, Path | None], root: Path | None = None) -> 
         w.writerow(r)
     (rd.path / "comparison.csv").write_text(buf.getvalue())
     hosts = {s: _host(p) for s, p in runs.items() if p is not None}
-    rd.write_json("comparison.json", {"schema_version": 1, "columns": COLUMNS, "rows": rows, "runs": hosts})
+    rd.write_json("comparison.json", {"schema_version": 1, "columns": COLUMNS, "rows": rows, "runs": hosts,
+                                      "metrics_file": _rel(METRICS_FILE),
+                                      "metrics_sha256": hashlib.sha256(METRICS_FILE.read_bytes()).hexdigest()})
     rd.write_json("manifest.json", {"schema_version": 1, "run_id": rd.run_id, "kind": "comparison",
                                     "source_runs": {s: (p.name if p else None) for s, p in runs.items()},
                                     "harness": git_commit()})
@@ -260,13 +278,19 @@ def write_comparison(runs: dict[str, Path | None], root: Path | None = None) -> 
 
 
 def format_comparison(rows: list[dict[str, Any]]) -> str:
+    """The rows as a table: one line per metric, one column per system (in row order)."""
     by: dict[str, dict[str, Any]] = {}
+    systems: list[str] = []
     for r in rows:
         by.setdefault(r["metric"], {"unit": r["unit"]})[r["system"]] = r["value"]
-    lines = [f"{'metric':40s} {'unit':12s} {'etcd':>22s} {'cassandra':>22s}"]
+        if r["system"] not in systems:
+            systems.append(r["system"])
+
+    def fmt(v: Any) -> str:
+        s = str(v)
+        return "not measured" if s.startswith("not measured") else s
+
+    lines = [f"{'metric':40s} {'unit':12s} " + " ".join(f"{s:>22s}" for s in systems)]
     for m, d in by.items():
-        def fmt(v: Any) -> str:
-            s = str(v)
-            return "not measured" if s.startswith("not measured") else s
-        lines.append(f"{m:40s} {d['unit']:12s} {fmt(d.get('etcd')):>22s} {fmt(d.get('cassandra')):>22s}")
+        lines.append(f"{m:40s} {d['unit']:12s} " + " ".join(f"{fmt(d.get(s)):>22s}" for s in systems))
     return "\n".join(lines)

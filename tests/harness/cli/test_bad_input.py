@@ -314,33 +314,30 @@ def _two_systems(root: Path) -> None:
     comparison_run(root, "20260101T020000Z-comparison", "e", "c")
 
 
-_USAGE = " (the runs' manifest.json cluster.system). Usage: gbench compare ETCD_RUN CASSANDRA_RUN"
+_USAGE = ": give one run per system (the runs' manifest.json cluster.system). Usage: gbench compare RUN RUN [RUN...]"
 
 
-@pytest.mark.parametrize("etcd, cass, msg", [
-    ("20260101T010000Z", "20260101T000000Z",
-     "ETCD_RUN and CASSANDRA_RUN: 20260101T010000Z-cassandra is a cassandra run, not an etcd run; "
-     "20260101T000000Z-etcd is an etcd run, not a cassandra run" + _USAGE),
-    ("20260101T000000Z", "20260101T000000Z",
-     "CASSANDRA_RUN: 20260101T000000Z-etcd is an etcd run, not a cassandra run" + _USAGE),
-    ("20260101T010000Z", "20260101T010000Z",
-     "ETCD_RUN: 20260101T010000Z-cassandra is a cassandra run, not an etcd run" + _USAGE),
-    ("20260101T000000Z", "latest",
-     "CASSANDRA_RUN: 20260101T020000Z-comparison is a comparison run, not a measurement run"),
-    ("nope", "latest", "ETCD_RUN: 'nope' matches no published run in {root}"),
+@pytest.mark.parametrize("runs, msg", [
+    (["20260101T000000Z", "20260101T000000Z"], "RUN: 20260101T000000Z-etcd is given 2 times" + _USAGE),
+    (["20260101T000000Z", "20260101T010000Z", "20251231T000000Z"],
+     "RUN: 20260101T000000Z-etcd and 20251231T000000Z-etcd are both etcd runs" + _USAGE),
+    (["20260101T000000Z"], "RUN: got 1 run; give two or more, one per system. Usage: gbench compare RUN RUN [RUN...]"),
+    (["20260101T000000Z", "latest"], "RUN: 20260101T020000Z-comparison is a comparison run, not a measurement run"),
+    (["nope", "latest"], "RUN: 'nope' matches no published run in {root}"),
 ])
-def test_compare_refuses_a_run_of_the_wrong_system(root: Path, capsys: pytest.CaptureFixture[str],
-                                                   etcd: str, cass: str, msg: str) -> None:
+def test_compare_refuses_bad_runs(root: Path, capsys: pytest.CaptureFixture[str], runs: list[str], msg: str) -> None:
     _two_systems(root)
-    rc, out, err = gbench(capsys, "compare", etcd, cass)
+    measurement_run(root, "20251231T000000Z-etcd", "etcd", rows=[])
+    rc, out, err = gbench(capsys, "compare", *runs)
     assert (rc, out, one_line(err)) == (2, "", "gbench: error: " + msg.format(root=root))
-    assert len(list(root.iterdir())) == 3, "nothing published"
+    assert len(list(root.iterdir())) == 4, "nothing published"
 
 
 def test_compare_etcd_then_cassandra_still_works(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _two_systems(root)
     rc, out, err = gbench(capsys, "compare", "20260101T000000Z-etcd", "20260101T010000Z-cassandra")
     assert rc == 0, err
+    assert out.splitlines()[0].split() == ["metric", "unit", "etcd", "cassandra"]
     assert out.splitlines()[1].split() == ["write_latency_p50_256B", "ms", "16.9", "30.0"]
     [new] = [p for p in root.iterdir() if p.name.endswith("-comparison") and not p.name.startswith("20260101")]
     assert json.loads((new / "manifest.json").read_text())["source_runs"] == {

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import DamagedFile
-from harness.results.comparison import RowQuery, comparison_rows, write_comparison
+from harness.errors import ConfigError, DamagedFile
+from harness.results.comparison import RowQuery, comparison_rows, format_comparison, load_metrics, write_comparison
 from tests.harness.results.fake_runs import measurement_run
 
 
@@ -44,6 +44,54 @@ def test_cells_carry_their_source_and_missing_runs_are_not_measured(tmp_path: Pa
     assert rows[("register_linearizable", "etcd")]["value"].startswith("not measured")  # no scenario in e1
     none = comparison_rows({"etcd": etcd, "cassandra": None})
     assert all(r["value"].startswith("not measured: no complete cassandra run") for r in none if r["system"] == "cassandra")
+
+
+def test_n_systems_one_column_each_and_a_system_without_cells_is_not_measured(tmp_path: Path) -> None:
+    etcd = _run(tmp_path, "e1", "etcd", [_row("etcd-put-256B", "put", p50_ms=16.9)])
+    cass = _run(tmp_path, "c1", "cassandra", [_row("cassandra-put-256B", "put", p50_ms=30.0)])
+    third = _run(tmp_path, "z1", "third", [_row("third-put-256B", "put", p50_ms=7.0)])
+    rows = comparison_rows({"third": third, "etcd": etcd, "cassandra": cass})
+    assert [r["system"] for r in rows[:3]] == ["third", "etcd", "cassandra"]
+    assert [r["value"] for r in rows[:3]] == [
+        "not measured: workloads/comparison.yaml defines no write_latency_p50_256B cell for third", 16.9, 30.0]
+    assert len(rows) == 3 * len(load_metrics())
+    assert format_comparison(rows).splitlines()[:2] == [
+        f"{'metric':40s} {'unit':12s} {'third':>22s} {'etcd':>22s} {'cassandra':>22s}",
+        f"{'write_latency_p50_256B':40s} {'ms':12s} {'not measured':>22s} {'16.9':>22s} {'30.0':>22s}"]
+
+
+def test_metrics_are_data_with_named_steps(tmp_path: Path) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text("metrics:\n"
+                 "  - {metric: share, unit: share, cells: {a: {json: x.json, describe: d,\n"
+                 "      path: [rows, {first: {k: 2}}, {fn: ok_share}]}, b: {not_measured: no such thing}}}\n")
+    [m] = load_metrics(f)
+    a = _run(tmp_path, "a1", "a", [])
+    (a / "x.json").write_text(json.dumps({"rows": [{"k": 1, "ok": 1, "attempted": 1}, {"k": 2, "ok": 1, "attempted": 4}]}))
+    assert m.cells["a"].read(a) == {"value": 0.25, "file": "x.json", "query": "d"}
+    assert m.cells["b"].read(a)["value"] == "not measured: no such thing"
+
+
+@pytest.mark.parametrize("text, field, reason", [
+    ("metrics: []", "metrics", "a non-empty list of metrics"),
+    ("metrics: [{metric: m, unit: ms, cells: {a: {summary: {workload: w, op: put}}}}]", "metrics[0].cells.a.summary.stat",
+     "required text, got None"),
+    ("metrics: [{metric: m, unit: ms, cells: {a: {json: f, describe: d, path: [{fn: nope}]}}}]",
+     "metrics[0].cells.a.path[0]", "{first: {field: value, ...}} or {fn: NAME} with NAME one of available_side, "
+     "ok_share, got {'fn': 'nope'}"),
+    ("metrics: [{metric: m, unit: ms, cells: {a: {not_measured: x, json: f}}}]", "metrics[0].cells.a",
+     "exactly one of summary, json, not_measured"),
+    ("metrics: [{metric: m, unit: ms, cells: {a: {not_measured: x}}}, {metric: m, unit: s, cells: {a: {not_measured: y}}}]",
+     "metrics[1].metric", "'m' is defined twice"),
+    ("metrics: [{metric: m, unit: ms, colour: red, cells: {a: {not_measured: x}}}]", "metrics[0].colour",
+     "unknown field (allowed: cells, metric, note, unit)"),
+])
+def test_a_bad_metrics_file_names_the_field(tmp_path: Path, text: str, field: str, reason: str) -> None:
+    f = tmp_path / "m.yaml"
+    f.write_text(text)
+    with pytest.raises(ConfigError) as ei:
+        load_metrics(f)
+    assert (ei.value.field, ei.value.reason) == (field, reason)
 
 
 def test_write_comparison_publishes_a_run(tmp_path: Path) -> None:
@@ -145,7 +193,6 @@ def test_compare_never_a_traceback_whatever_the_files_hold(target: tuple[str, st
             if rc == 1:  # a damaged file: named
                 assert len(lines) == 1 and lines[0].startswith(f"gbench: error: {d}/"), err.getvalue()
             elif rc == 2:  # the mutation changed what the run is (its system or kind): the argument is wrong
-                assert len(lines) == 1 and lines[0].startswith(("gbench: error: ETCD_RUN", "gbench: error: CASSANDRA_RUN",
-                                                                "gbench: error: RUN")), err.getvalue()
+                assert len(lines) == 1 and lines[0].startswith("gbench: error: RUN"), err.getvalue()
             else:
                 assert rc == 0, err.getvalue()
