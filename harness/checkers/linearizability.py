@@ -55,145 +55,19 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
+# The models live in datatypes (the sequential-consistency checker shares them); KV_STRING, REGISTER,
+# MODELS, Model and model_for stay importable from here.
+from harness.checkers.datatypes import (CAS_MAYBE as _CAS_MAYBE, CAS_OK as _CAS_OK, DELETE as _DELETE,  # noqa: F401
+                                        ILLEGAL as _ILLEGAL, KV_STRING, MODELS, READ as _READ,
+                                        READ_ONLY as _READ_ONLY, REGISTER, WRITE as _WRITE, Model, model_for)
 from harness.checkers.model import INF, CheckResult, History, Operation, TimeUnit
 
 NAME = "linearizability"
 DEFAULT_MAX_STATES = 2_000_000
 """Per key: beyond this many explored (bitset, state) pairs the verdict is ``"unknown"``
 (about 20 s and a few hundred MB in the worst case)."""
-
-_ILLEGAL = object()
-
-# Step inputs are small tuples (kind, a, b); kinds below. ``_READ_ONLY`` kinds never change
-# the state, which is what makes the greedy-read rule sound.
-_READ, _WRITE, _CAS_OK, _CAS_FAILED, _CAS_MAYBE, _DELETE, _APPEND = range(7)
-_READ_ONLY = (_READ, _CAS_FAILED)
-
-
-@dataclass(frozen=True)
-class Model:
-    """A sequential specification: its initial state and how each operation is encoded.
-
-    ``encode`` returns the step input for an operation, or ``None`` if the operation
-    constrains nothing (a failed op, an indeterminate read). ``step`` returns the new state,
-    or ``_ILLEGAL`` when the operation cannot happen in ``state``.
-    """
-
-    name: str
-    init: Any
-    encode: Callable[[Operation], tuple[Any, ...] | None]
-    step: Callable[[Any, tuple[Any, ...]], Any]
-    prune: Callable[[list[tuple[Operation, tuple[Any, ...]]]], list[tuple[Operation, tuple[Any, ...]]]] = (
-        lambda items: items)
-    """Drop ops that cannot matter to the verdict (see ``_register_prune``)."""
-    once_only: Callable[[list[tuple[Any, ...]]], set[Any]] = lambda inputs: set()
-    """States that, once left, can never come back (see ``_register_once_only``)."""
-
-
-def _register_encode(op: Operation) -> tuple[Any, ...] | None:
-    if op.outcome == "fail":
-        return None
-    f = op.f
-    if f in ("read", "get"):
-        return None if op.outcome != "ok" else (_READ, op.result, None)
-    if f in ("write", "put"):
-        return (_WRITE, op.value, None)
-    if f == "cas":
-        expected, new = op.value
-        if op.outcome == "info":
-            return (_CAS_MAYBE, expected, new)
-        return (_CAS_OK, expected, new) if op.result is not False else (_CAS_FAILED, expected, None)
-    if f == "delete":
-        return (_DELETE, None, None)
-    raise ValueError(f"register model has no operation {f!r} (op {op.index}, line {op.line})")
-
-
-def _register_step(state: Any, inp: tuple[Any, ...]) -> Any:
-    kind, a, b = inp
-    if kind == _READ:
-        return state if state == a else _ILLEGAL
-    if kind == _WRITE:
-        return a
-    if kind == _CAS_OK:
-        return b if state == a else _ILLEGAL
-    if kind == _CAS_FAILED:
-        return state if state != a else _ILLEGAL
-    if kind == _CAS_MAYBE:
-        return b if state == a else state
-    return None  # _DELETE
-
-
-def _kv_encode(op: Operation) -> tuple[Any, ...] | None:
-    if op.outcome == "fail":
-        return None
-    f = op.f
-    if f in ("read", "get"):
-        return None if op.outcome != "ok" else (_READ, op.result, None)
-    if f in ("write", "put"):
-        return (_WRITE, op.value, None)
-    if f == "append":
-        return (_APPEND, op.value, None)
-    raise ValueError(f"kv-string model has no operation {f!r} (op {op.index}, line {op.line})")
-
-
-def _kv_step(state: Any, inp: tuple[Any, ...]) -> Any:
-    kind, a, _ = inp
-    if kind == _READ:
-        return state if state == a else _ILLEGAL
-    if kind == _WRITE:
-        return a
-    return state + a  # _APPEND
-
-
-def _register_prune(items: list[tuple[Operation, tuple[Any, ...]]]) -> list[tuple[Operation, tuple[Any, ...]]]:
-    """Drop indeterminate writes/cas/deletes whose value nobody can depend on.
-
-    If no read returned the value an ``info`` op would install and no cas expects it (and
-    the key has no failed-compare cas, which could depend on any value), then from any
-    linearization that places it, removing it (and the pending cas that consequently did
-    not apply) leaves a linearization: until the next write nothing could observe its value.
-    Placing it "never" is allowed for ``info`` ops, so it is never needed. This keeps the
-    memo small when a long history accumulates timed-out writes nobody read.
-    """
-    kinds = [inp[0] for _, inp in items]
-    if _CAS_FAILED in kinds:
-        return items
-    observed = {inp[1] for _, inp in items if inp[0] in (_READ, _CAS_OK, _CAS_MAYBE)}
-    out = []
-    for op, inp in items:
-        if op.complete == INF:
-            installs = inp[2] if inp[0] == _CAS_MAYBE else inp[1]  # write: a; delete: None
-            if installs not in observed:
-                continue
-        out.append((op, inp))
-    return out
-
-
-def _register_once_only(inputs: list[tuple[Any, ...]]) -> set[Any]:
-    """Values installed at most once (the initial absent value counts as one install).
-
-    The harness writes unique tokens, so nearly every value qualifies. Once the register
-    leaves such a value, an unplaced read of it can never be satisfied: the search prunes
-    that branch at once instead of discovering it many steps later.
-    """
-    installs: dict[Any, int] = {None: 1}
-    for kind, a, b in inputs:
-        if kind in (_WRITE, _CAS_OK, _CAS_MAYBE, _DELETE):
-            v = a if kind == _WRITE else None if kind == _DELETE else b
-            installs[v] = installs.get(v, 0) + 1
-    return {v for v, n in installs.items() if n == 1}
-
-
-REGISTER = Model("register", None, _register_encode, _register_step, _register_prune, _register_once_only)
-KV_STRING = Model("kv-string", "", _kv_encode, _kv_step)
-MODELS: dict[str, Model] = {m.name: m for m in (REGISTER, KV_STRING)}
-
-
-def model_for(fmt: str) -> Model:
-    """The model a history format is judged with: kv files are strings, the rest registers."""
-    return KV_STRING if fmt == "jepsen-kv" else REGISTER
 
 
 @dataclass
