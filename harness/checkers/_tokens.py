@@ -8,15 +8,29 @@ values is skipped and reported, never guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from harness.checkers.model import History, Operation, TimeUnit, ns_to_ms
 
-LINEARIZABLE_READ_LEVELS: frozenset[str | None] = frozenset({None, "linearizable", "SERIAL", "LOCAL_SERIAL"})
-"""Read consistency levels a checker may trust to reflect the latest committed state
-(``None``: the system has only one kind of read; Cassandra's SERIAL levels are Paxos reads). Others (etcd ``serializable``) may be
-stale by design: they still count as *observations* of a value, never as proof that a value
-was absent."""
+
+
+def strong_levels(history: History, system: str | None = None) -> frozenset[str | None]:
+    """The read levels of ``history`` a checker may trust to reflect the latest committed
+    state: those whose class is ``strong`` (``harness.registry.level_class``: the system's
+    plugin says, or with ``system`` None every registered plugin; a read without a level is
+    the system's default read, ``strong`` when it has one kind of read). Reads at other levels
+    may be stale by design: they still count as *observations* of a value, never as proof that
+    a value was absent. ConfigError (from the registry) for a level no plugin knows."""
+    from harness.registry import level_class
+
+    found = {op.read_consistency for op in history.ops if op.is_read}
+    return frozenset(lv for lv in found if level_class(lv, system) == "strong")
+
+
+def trusted_levels(history: History, strict_levels: Collection[str | None] | None,
+                   system: str | None) -> Collection[str | None]:
+    """``strict_levels`` when the caller gives them, else :func:`strong_levels`."""
+    return strong_levels(history, system) if strict_levels is None else strict_levels
 
 WRITE_FS = frozenset({"put", "write", "cas"})
 DELETE_FS = frozenset({"delete"})

@@ -18,13 +18,13 @@ in place, the signal delivered) and ends when the repair *began* (the repair rec
 ``applied_over_ms`` / ``repair_applied_over_ms`` say how long putting the fault in place
 and taking it away took (``repaired_s``: when the repair was complete).
 
-Operation classes: ``write`` (put, cas, delete), ``linearizable_read`` and
-``serializable_read`` (get by its ``read_consistency``: etcd's two; Cassandra's SERIAL and
-LOCAL_SERIAL reads are linearizable reads), and ``read_<LEVEL>`` for a read at any other
-consistency level (Cassandra's ``read_ONE``, ``read_QUORUM``, ``read_ALL``...); a write
-made at a consistency level is ``write_<LEVEL>`` (Cassandra's ``write_ONE``...). Final reads (``extra.final``) and
-preload ops are not load and are ignored. A client op belongs to the side of the node it
-was pinned to (``node``).
+Operation classes, named after the operation and its level alone (no system's vocabulary):
+``write`` (put, cas, delete without a level), ``write_<LEVEL>`` (a write made at a
+consistency level), ``read`` (a get without a level) and ``read_<LEVEL>`` (a get at its
+``read_consistency``). What a level guarantees, its class (strong / session / weak), comes
+from the system's plugin (``harness.registry.level_class``), never from this module. Final
+reads (``extra.final``) and preload ops are not load and are ignored. A client op belongs
+to the side of the node it was pinned to (``node``).
 
 Per window:
 
@@ -45,9 +45,10 @@ Per window:
   ``ok`` completion at or after it; ``0.0`` when the node was already serving that class
   in the second before the repair began; null when ops of that class completed after the
   repair but none succeeded; left out (listed in ``no_ops_after_repair``) when none did;
-  ``full_service_after_s`` = the largest of the ``write``, ``linearizable_read`` and
-  ``read_<LEVEL>`` values over every node (null if one never recovered): every class but
-  ``serializable_read``, which a node serves alone, partitioned or not;
+  ``full_service_after_s`` = the largest value over every node and every *service class*
+  (null if one never recovered): writes, and reads whose level class is not ``weak`` (a weak
+  read promises no freshness, and a node may serve it alone, partitioned or not, so serving it
+  shows nothing about recovery);
 - ``leader``: from the polls: the leader before the fault, the first poll showing a new
   leader (higher term) on the available side (``elected_after_s``, an upper bound; the
   previous poll gives ``elected_not_before_s``), and when the old leader stopped claiming
@@ -69,35 +70,46 @@ from harness.results.percentiles import nearest_rank
 
 NAME = "availability"
 WRITE_FS = ("put", "cas", "delete")
-CLASSES = ("write", "linearizable_read", "serializable_read")
-LINEARIZABLE_READ_LEVELS = ("linearizable", "SERIAL", "LOCAL_SERIAL")
 REPAIRS = {"partition": ("heal",), "loss": ("heal-link",), "latency": ("heal-link",), "kill": ("restart",),
            "pause": ("resume",)}
 AVAILABLE_LABELS = ("majority", "rest")
 
 
 def op_class(op: Op) -> str | None:
+    """``write`` / ``write_<LEVEL>`` for put, cas, delete; ``read`` / ``read_<LEVEL>`` for get;
+    None for anything else."""
     if op.f in WRITE_FS:
         return "write" if op.write_consistency is None else f"write_{op.write_consistency}"
     if op.f == "get":
-        rc = op.read_consistency
-        if rc == "serializable":
-            return "serializable_read"
-        if rc is None or rc in LINEARIZABLE_READ_LEVELS:
-            return "linearizable_read"
-        return f"read_{rc}"
+        return "read" if op.read_consistency is None else f"read_{op.read_consistency}"
     return None
 
 
+def class_parts(cls: str) -> tuple[str, str | None]:
+    """``read_ONE`` -> ("read", "ONE"); ``write`` -> ("write", None)."""
+    kind, _, level = cls.partition("_")
+    return kind, (level or None)
+
+
 def classes_of(ops: Iterable[Op]) -> tuple[str, ...]:
-    """The standard classes, then every ``read_<LEVEL>`` class present, in name order."""
-    extra = sorted({c for o in ops if (c := op_class(o)) is not None and c not in CLASSES})
-    return CLASSES + tuple(extra)
+    """``write`` first, then every other class present: writes at a level, then reads, each in
+    name order."""
+    present = {c for o in ops if (c := op_class(o)) is not None}
+    return ("write",) + tuple(sorted(present - {"write"}, key=lambda c: (class_parts(c)[0] != "write", c)))
 
 
-def is_service_class(cls: str) -> bool:
-    """Classes that 'full service' needs: all but serializable reads (served by any node alone)."""
-    return cls != "serializable_read"
+def read_class(cls: str, system: str | None) -> str | None:
+    """The consistency class (strong / session / weak) of a read class (``read_<LEVEL>``), from
+    the system's plugin (``system`` None: looked up over every plugin); None for writes."""
+    from harness.registry import level_class
+
+    kind, level = class_parts(cls)
+    return level_class(level, system) if kind == "read" else None
+
+
+def is_service_class(cls: str, system: str | None = None) -> bool:
+    """Classes that 'full service' needs: writes, and reads whose level class is not weak."""
+    return read_class(cls, system) != "weak"
 
 
 def is_load(op: Op) -> bool:
@@ -251,7 +263,8 @@ def _unavailability(ops: Sequence[Op], w: FaultWindow) -> dict[str, Any]:
     return out
 
 
-def _recovery(ops: Sequence[Op], w: FaultWindow, nodes: Sequence[str], lookback_ns: int) -> dict[str, Any]:
+def _recovery(ops: Sequence[Op], w: FaultWindow, nodes: Sequence[str], lookback_ns: int,
+              system: str | None) -> dict[str, Any]:
     assert w.end_ns is not None
     end = w.end_ns
     per_node: dict[str, dict[str, float | None]] = {}
@@ -273,7 +286,7 @@ def _recovery(ops: Sequence[Op], w: FaultWindow, nodes: Sequence[str], lookback_
             else:
                 later = [t for t in oks if t >= end]  # type: ignore[operator]
                 row[cls] = _s(min(later) - end) if later else None  # type: ignore[operator]
-            if is_service_class(cls):
+            if is_service_class(cls, system):
                 if row[cls] is None:
                     never = True
                 elif worst is None or row[cls] > worst[0]:  # type: ignore[operator]
@@ -373,8 +386,10 @@ def poll_interval(polls: Sequence[dict[str, Any]]) -> dict[str, float | None]:
 # ---------------------------------------------------------------- entry point
 
 def check_availability(ops: Iterable[Op], polls: Sequence[dict[str, Any]] = (), *, bucket_s: float = 1.0,
-                       nodes: Sequence[str] | None = None, recovery_lookback_s: float = 1.0) -> dict[str, Any]:
-    """The availability report (see the module docstring for every field)."""
+                       nodes: Sequence[str] | None = None, recovery_lookback_s: float = 1.0,
+                       system: str | None = None) -> dict[str, Any]:
+    """The availability report (see the module docstring for every field). ``system``: whose
+    plugin classes the read levels (None: looked up over every registered plugin)."""
     all_ops = list(ops)
     nemesis = [o for o in all_ops if o.is_nemesis]
     load = sorted((o for o in all_ops if is_load(o)), key=lambda o: o.invoke_ns)
@@ -404,7 +419,7 @@ def check_availability(ops: Iterable[Op], polls: Sequence[dict[str, Any]] = (), 
             "during": {label: _during(by_side[label], w) for label, _ in w.sides},
             "unavailability": (_unavailability(by_side[w.available_side], w)
                                if w.available_side is not None else None),
-            "recovery": _recovery(load, w, nodes, int(recovery_lookback_s * 1e9)) if w.end_ns is not None else None,
+            "recovery": _recovery(load, w, nodes, int(recovery_lookback_s * 1e9), system) if w.end_ns is not None else None,
             "leader": _leader_in_window(polls, w) if polls else None,
         }
         windows.append(entry)

@@ -12,7 +12,8 @@ positions for Jepsen logs (field names end in ``_ms`` / ``_events``).
   ``delay`` = that read's invoke time minus the give-up time. Observation by any read
   counts. ``delay`` says when the value was first *seen*, not when it took effect; so each
   entry also carries, when the history proves it, ``took_effect_after``: a lower bound on
-  the effect time, from a trusted read (``strict_levels``) that returned a different
+  the effect time, from a trusted read (``strict_levels``, default: the levels whose class is
+  ``strong``) that returned a different
   value and completed before a trusted read returned the late token (had the token been in
   effect at the first read, something overwrote it, and a write's value cannot come back).
   ``proven_late`` is true when that bound is after the give-up time.
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Collection
 
-from harness.checkers._tokens import (LINEARIZABLE_READ_LEVELS, index_writes, is_acked, span, span_name,
+from harness.checkers._tokens import (index_writes, is_acked, span, span_name, trusted_levels,
                                       untraceable_reason, written_token)
 from harness.checkers.model import CheckResult, History, Operation, TimeUnit
 
@@ -36,8 +37,11 @@ NAME = "late-writes"
 
 
 def check_late_writes(history: History, min_delay_ms: float = 0.0,
-                      strict_levels: Collection[str | None] = LINEARIZABLE_READ_LEVELS) -> CheckResult:
-    """Find failed writes that were observed and indeterminate writes observed late."""
+                      strict_levels: Collection[str | None] | None = None, system: str | None = None
+                      ) -> CheckResult:
+    """Find failed writes that were observed and indeterminate writes observed late.
+    ``system``: whose plugin classes the read levels (None: looked up over every plugin)."""
+    strict_levels = trusted_levels(history, strict_levels, system)
     unit = history.time_unit
     threshold = min_delay_ms * 1e6 if unit == "ns" else min_delay_ms
     delay_f = span_name(unit, "delay")
@@ -120,8 +124,8 @@ class LateWritesChecker:
     name = NAME
 
     def __init__(self, min_delay_ms: float = 0.0,
-                 strict_levels: Collection[str | None] = LINEARIZABLE_READ_LEVELS) -> None:
-        self.min_delay_ms, self.strict_levels = min_delay_ms, strict_levels
+                 strict_levels: Collection[str | None] | None = None, system: str | None = None) -> None:
+        self.min_delay_ms, self.strict_levels, self.system = min_delay_ms, strict_levels, system
 
     def check(self, history: History) -> CheckResult:
-        return check_late_writes(history, self.min_delay_ms, self.strict_levels)
+        return check_late_writes(history, self.min_delay_ms, self.strict_levels, self.system)

@@ -2,8 +2,9 @@
 
 The final state per key comes either from an explicit ``final_state`` mapping (key to token,
 ``None`` = absent) or from the history's final reads: ``ok`` gets marked ``extra.final``
-(the last one per key is used). Final reads at a level outside ``strict_levels`` (e.g.
-etcd ``serializable``) are ignored: a lagging replica would make a write look lost.
+(the last one per key is used). Final reads at a level outside ``strict_levels`` (default:
+the levels whose class is ``strong``, ``_tokens.strong_levels``) are ignored: a lagging
+replica would make a write look lost.
 
 The rule (sound, deliberately simple; values must be unique tokens per key):
 
@@ -28,15 +29,16 @@ from __future__ import annotations
 
 from typing import Any, Collection, Mapping
 
-from harness.checkers._tokens import LINEARIZABLE_READ_LEVELS, index_writes, is_acked, untraceable_reason
+from harness.checkers._tokens import index_writes, is_acked, trusted_levels, untraceable_reason
 from harness.checkers.model import INF, CheckResult, History, Operation
 
 NAME = "lost-writes"
 
 
-def final_reads(history: History, strict_levels: Collection[str | None] = LINEARIZABLE_READ_LEVELS
-                ) -> dict[str | None, Operation]:
+def final_reads(history: History, strict_levels: Collection[str | None] | None = None,
+                system: str | None = None) -> dict[str | None, Operation]:
     """The last ``ok`` final read per key (by invocation), at a trusted consistency level."""
+    strict_levels = trusted_levels(history, strict_levels, system)
     out: dict[str | None, Operation] = {}
     for op in history.ops:
         if op.final and op.is_read and op.outcome == "ok" and op.read_consistency in strict_levels:
@@ -47,13 +49,15 @@ def final_reads(history: History, strict_levels: Collection[str | None] = LINEAR
 
 
 def check_lost_writes(history: History, final_state: Mapping[str, Any] | None = None,
-                      strict_levels: Collection[str | None] = LINEARIZABLE_READ_LEVELS) -> CheckResult:
-    """Find acknowledged writes missing from the final state (rule in the module docstring)."""
+                      strict_levels: Collection[str | None] | None = None, system: str | None = None
+                      ) -> CheckResult:
+    """Find acknowledged writes missing from the final state (rule in the module docstring).
+    ``system``: whose plugin classes the read levels (None: looked up over every plugin)."""
     unit = history.time_unit
     if final_state is not None:
         finals: dict[Any, tuple[Any, float, Operation | None]] = {k: (v, INF, None) for k, v in final_state.items()}
     else:
-        finals = {k: (op.result, op.invoke, op) for k, op in final_reads(history, strict_levels).items()}
+        finals = {k: (op.result, op.invoke, op) for k, op in final_reads(history, strict_levels, system).items()}
     index = index_writes(history)
     lost: list[dict[str, Any]] = []
     unexplained: list[dict[str, Any]] = []
@@ -115,8 +119,8 @@ class LostWritesChecker:
 
     name = NAME
 
-    def __init__(self, strict_levels: Collection[str | None] = LINEARIZABLE_READ_LEVELS) -> None:
-        self.strict_levels = strict_levels
+    def __init__(self, strict_levels: Collection[str | None] | None = None, system: str | None = None) -> None:
+        self.strict_levels, self.system = strict_levels, system
 
     def check(self, history: History) -> CheckResult:
-        return check_lost_writes(history, None, self.strict_levels)
+        return check_lost_writes(history, None, self.strict_levels, self.system)

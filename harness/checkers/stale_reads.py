@@ -29,8 +29,9 @@ Reported per stale read:
   lower bound on how many versions the read was behind.
 
 Results are grouped by ``read_consistency``; only stale reads at a level in
-``strict_levels`` (default: ``None``/``linearizable``) make the verdict ``False``: a stale
-``serializable`` read is reported, but it is what that level allows.
+``strict_levels`` (default: the levels whose class is ``strong``, ``_tokens.strong_levels``)
+make the verdict ``False``: a stale read at a weaker level is reported, but it is what that
+level allows.
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any, Collection
 
-from harness.checkers._tokens import (LINEARIZABLE_READ_LEVELS, index_writes, is_acked, span,
+from harness.checkers._tokens import (index_writes, is_acked, span, trusted_levels,
                                       span_name, untraceable_reason, written_token)
 from harness.checkers.model import CheckResult, History, Operation
 
@@ -96,12 +97,14 @@ def _missed(read: Operation, sources: list[Operation | None], acked: _Acked
     return count, oldest, newest
 
 
-def check_stale_reads(history: History, strict_levels: Collection[str | None] = LINEARIZABLE_READ_LEVELS,
-                      max_examples: int = 100) -> CheckResult:
+def check_stale_reads(history: History, strict_levels: Collection[str | None] | None = None,
+                      max_examples: int = 100, system: str | None = None) -> CheckResult:
     """Find stale reads; see the module docstring for the exact rule and fields.
 
     ``max_examples``: stale reads listed per read-consistency level (all are counted).
+    ``system``: whose plugin classes the read levels (None: looked up over every plugin).
     """
+    strict_levels = trusted_levels(history, strict_levels, system)
     unit = history.time_unit
     stale_f, super_f = span_name(unit, "stale"), span_name(unit, "superseded")
     groups: dict[str, dict[str, Any]] = {}
@@ -176,9 +179,9 @@ class StaleReadsChecker:
 
     name = NAME
 
-    def __init__(self, strict_levels: Collection[str | None] = LINEARIZABLE_READ_LEVELS) -> None:
-        self.strict_levels = strict_levels
+    def __init__(self, strict_levels: Collection[str | None] | None = None, system: str | None = None) -> None:
+        self.strict_levels, self.system = strict_levels, system
 
     def check(self, history: History) -> CheckResult:
-        return check_stale_reads(history, self.strict_levels)
+        return check_stale_reads(history, self.strict_levels, system=self.system)
 

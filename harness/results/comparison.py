@@ -59,7 +59,7 @@ def _json_cell(run: Path, file: str, path: list[Any], describe: str) -> dict[str
     p = run / file
     if not p.exists():
         return {"value": f"not measured: {file} is not in this run", "file": file, "query": describe}
-    cur: Any = read_json(p, expect=object)
+    cur: Any = _reader(p)
     for k in path:
         if callable(k):
             cur = k(cur)
@@ -72,6 +72,16 @@ def _json_cell(run: Path, file: str, path: list[Any], describe: str) -> dict[str
         if cur is None:
             return {"value": f"not measured: {file} has no {describe}", "file": file, "query": describe}
     return {"value": cur, "file": file, "query": describe}
+
+
+def _reader(p: Path) -> Any:
+    """The parsed file: a failure summary through its versioned reader (one of another schema
+    is DamagedFile, never read by the wrong paths), any other file as plain JSON."""
+    if p.name == "failure_summary.json":
+        from harness.scenario.failure_summary import read_failure_summary
+
+        return read_failure_summary(p)
+    return read_json(p, expect=object)
 
 
 def _objects(doc: Any, key: str) -> list[dict[str, Any]]:

@@ -20,28 +20,54 @@ from typing import Any, Sequence
 
 from harness.results.store import RunDirectory, dig, git_commit, read_json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: (metric, dotted path in failure_summary.json, unit, what it is)
-METRICS: tuple[tuple[str, str, str, str], ...] = (
+Metric = tuple[str, str, str, str]
+#: (metric, dotted path in failure_summary.json, unit, what it is): the figures every scenario
+#: summary has, whatever the system. The per-level rows (``level_metrics``) come between them.
+BEFORE: tuple[Metric, ...] = (
     ("partition_applied_ms", "partition.applied_over_ms", "ms", "time to put the partition in place"),
     ("election_after_s", "partition.election.elected_after_s", "s", "majority leader seen (poll upper bound)"),
     ("election_not_before_s", "partition.election.elected_not_before_s", "s", "majority leader not yet seen (poll lower bound)"),
     ("old_leader_stepped_down_after_s", "partition.election.old_leader_stepped_down_after_s", "s", "old leader no longer leading (poll upper bound)"),
-    ("majority_first_ok_write_after_s", "partition.unavailability.majority_first_ok_write_after_s", "s", "first successful majority write after the partition"),
-    ("majority_write_gap_s", "partition.unavailability.majority_write_gap_s", "s", "longest gap between successful majority writes"),
+    ("majority_first_ok_write_after_s", "partition.unavailability.writes.first_ok_after_s", "s", "first successful majority write after the partition"),
+    ("majority_write_gap_s", "partition.unavailability.writes.gap_s", "s", "longest gap between successful majority writes"),
     ("minority_writes_attempted", "partition.minority_behaviour.writes.attempted", "ops", "writes sent to minority nodes"),
     ("minority_writes_ok", "partition.minority_behaviour.writes.ok", "ops", "of which acknowledged"),
-    ("minority_linearizable_reads_ok", "partition.minority_behaviour.linearizable_reads.ok", "ops", "linearizable reads served by the minority"),
-    ("minority_serializable_reads_ok", "partition.minority_behaviour.serializable_reads.ok", "ops", "serializable reads served by the minority"),
-    ("minority_serializable_stale_share", "partition.minority_behaviour.serializable_staleness.stale_share", "ratio", "share of those that were stale"),
+)
+RECOVERY: tuple[Metric, ...] = (
     ("recovery_full_service_after_s", "partition.recovery_after_heal.full_service_after_s", "s", "every node serves every op class again, after the heal"),
     ("recovery_slowest_node", "partition.recovery_after_heal.slowest_node", "", "node that recovered last"),
-    ("linearizable_reads_linearizable", "linearizability.linearizable_reads.verdict", "bool", "checker verdict, linearizable reads"),
-    ("serializable_reads_linearizable", "linearizability.serializable_reads.verdict", "bool", "checker verdict, serializable reads"),
+)
+AFTER: tuple[Metric, ...] = (
     ("lost_writes", "lost_writes.count", "ops", "acknowledged writes never read back"),
     ("late_writes", "late_writes.count", "ops", "timed-out (info) writes seen to take effect later"),
 )
+
+
+def _levels(docs: Sequence[dict[str, Any]], section: str) -> list[tuple[str, str]]:
+    """(class, level) pairs under ``section`` (a dotted path to ``{class: {level: ...}}``) in
+    any of the summaries, classes in strong, session, weak order, levels in name order."""
+    from harness.api import CONSISTENCY_CLASSES
+
+    found = {(c, lv) for d in docs if isinstance(sec := dig(d, section), dict)
+             for c, lvs in sec.items() if isinstance(lvs, dict) for lv in lvs}
+    order = {c: k for k, c in enumerate(CONSISTENCY_CLASSES)}
+    return sorted(found, key=lambda x: (order.get(x[0], len(order)), x[1]))
+
+
+def level_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:
+    """Every metric, for the read levels the summaries hold (named by the level, as the
+    history spells it; its class in ``what``)."""
+    served = tuple((f"minority_{lv}_reads_ok", f"partition.minority_behaviour.reads.{c}.{lv}.ok", "ops",
+                    f"{lv} reads ({c}) served by the minority") for c, lv in
+                   _levels(docs, "partition.minority_behaviour.reads"))
+    stale = tuple((f"minority_{lv}_stale_share", f"partition.minority_behaviour.staleness.{c}.{lv}.stale_share",
+                   "ratio", f"share of the minority's {lv} reads that were stale") for c, lv in
+                  _levels(docs, "partition.minority_behaviour.staleness"))
+    verdicts = tuple((f"{lv}_reads_linearizable", f"linearizability.{c}.{lv}.verdict", "bool",
+                      f"checker verdict, {lv} reads ({c})") for c, lv in _levels(docs, "linearizability"))
+    return BEFORE + served + stale + RECOVERY + verdicts + AFTER
 
 
 def partition_mechanism(manifest: dict[str, Any]) -> str:
@@ -58,25 +84,29 @@ def _how(manifest: dict[str, Any]) -> str:
 def compare_scenarios(runs: Sequence[Path], scenario: str) -> dict[str, Any]:
     """Rows for every metric of every run's ``scenarios/<scenario>/failure_summary.json``
     (DamagedFile naming the file when one is missing or unreadable)."""
+    from harness.scenario.failure_summary import read_failure_summary
+
     cols: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    for run in runs:
-        fs = read_json(run / "scenarios" / scenario / "failure_summary.json")
+    docs = [read_failure_summary(run / "scenarios" / scenario / "failure_summary.json") for run in runs]
+    metrics = level_metrics(docs)
+    for run, fs in zip(runs, docs):
         manifest = read_json(run / "manifest.json")
         how = _how(manifest)
         poll_ms = dig(fs, "partition.election.poll_interval_median_ms")
         cols.append({"run_id": run.name, "how": how, "harness_commit": dig(manifest, "harness.commit"),
                      "time_to_ready_s": dig(manifest, "cluster.time_to_ready_s"),
                      "poll_interval_ms": poll_ms})
-        for metric, path, unit, what in METRICS:
+        for metric, path, unit, what in metrics:
             rows.append({"metric": metric, "run_id": run.name, "how": how, "value": dig(fs, path), "unit": unit,
                          "file": f"{run.name}/scenarios/{scenario}/failure_summary.json", "path": path, "what": what})
     spreads: dict[str, Any] = {}
-    for metric, _, unit, _ in METRICS:
+    for metric, _, unit, _ in metrics:
         vals = [r["value"] for r in rows if r["metric"] == metric]
         nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
         spreads[metric] = round(max(nums) - min(nums), 6) if len(nums) == len(vals) and nums else None
     return {"schema_version": SCHEMA_VERSION, "scenario": scenario, "runs": cols, "rows": rows, "spread": spreads,
+            "metrics": [{"metric": m, "path": p, "unit": u, "what": w} for m, p, u, w in metrics],
             "noise": "election/step-down/recovery figures are poll bounds (step = poll_interval_ms); the partition "
                      "lands at a random point of the heartbeat cycle; counts depend on the open-loop schedule"}
 
@@ -97,7 +127,8 @@ def to_markdown(doc: dict[str, Any]) -> str:
     lines = [f"# {doc['scenario']}: the same scenario, {len(runs)} ways", "", head,
              "|" + "---|" * (len(runs) + 3)]
     by = {(r["metric"], r["run_id"]): r for r in doc["rows"]}
-    for metric, _, unit, what in METRICS:
+    for m in doc["metrics"]:
+        metric, unit, what = m["metric"], m["unit"], m["what"]
         cells = [_fmt(by[(metric, c["run_id"])]["value"]) for c in runs]
         sp = doc["spread"].get(metric)
         lines.append(f"| {metric} ({what}) | {unit} | " + " | ".join(cells) + f" | {_fmt(sp) if sp is not None else ''} |")

@@ -1,50 +1,64 @@
 """``failure_summary.json``: what a fault scenario measured, in one file (Diagram 4's numbers).
 
 Built from a scenario directory (``harness.scenario.runner``): ``history.jsonl`` (load,
-nemesis records, final reads), ``members.jsonl`` (leader/term polls), ``timeline.json``.
-Every figure is computed from those files; a figure that could not be measured is the
-string ``"not measured: <reason>"`` (it always starts with ``not measured``), never a guess.
+nemesis records, final reads), ``members.jsonl`` (leader/term polls), ``timeline.json``,
+``scenario.json`` (its ``system`` names the plugin whose level classes are used). Every
+figure is computed from those files; a figure that could not be measured is the string
+``"not measured: <reason>"`` (it always starts with ``not measured``), never a guess.
 
-Schema version 1 (times in seconds; ``*_ms`` in milliseconds)::
+Schema version 2 (times in seconds; ``*_ms`` in milliseconds). No system's vocabulary: reads
+are keyed by their level's class (``strong`` / ``session`` / ``weak``, from the system's
+plugin through ``harness.registry.level_class``) and then by the level as the history spells
+it (``default`` for a read without a level); writes by their level under ``writes_at``, or
+``writes`` when they have none::
 
-    {"schema_version": 1, "scenario": ..., "load_start_s": 12.3, "end_s": 70,
+    {"schema_version": 2, "scenario": ..., "system": "etcd", "load_start_s": 12.3, "end_s": 70,
      "faults": [{"f": "partition", "type": "ok", "at_s": 10.0, "applied_over_ms": 95.1,
                  "groups": [["n1","n3"],["n2","n4","n5"]], "verified": true}, ...],
      "partition": {                                   # the first partition of the run
-        "shape", "minority", "majority", "leader_at_fault", "fault_at_s", "healed_at_s",
-        "election": {"new_leader", "new_term", "elected_after_s", "elected_not_before_s",
-                     "old_leader_stepped_down_after_s", "poll_interval_median_ms"},
-        "unavailability": {"majority_first_ok_write_after_s", "majority_write_gap_s",
-                           "majority_first_ok_linearizable_read_after_s"},
-        "minority": {"writes" | "linearizable_reads" | "serializable_reads":
-                        {"attempted", "ok", "fail", "info", "rejected_by_error", "timed_out_by_error",
-                         "served", ...}, "serializable_staleness": {...}},
+        "shape", "minority", "majority", "fault_at_s", "heal_started_at_s", "heal_in_effect_at_s",
+        "election": {"leader_at_fault", "new_leader", "new_term", "elected_after_s", ...},
+        "unavailability": {"side", "writes": {"first_ok_after_s", "gap_s", "first_ok"},
+                           "writes_at": {LEVEL: {...}}, "reads": {CLASS: {LEVEL: {...}}}},
+        "minority_behaviour": {"nodes", "writes": {"attempted", "ok", "fail", "info",
+                                "rejected_by_error", "timed_out_by_error", "served", ...},
+                               "writes_at": {LEVEL: {...}}, "reads": {CLASS: {LEVEL: {...}}},
+                               "staleness": {CLASS: {LEVEL: {...}}}},   # reads below strong
         "recovery_after_heal": {"full_service_after_s", "slowest_node", "per_node"}},
-     "outcomes": {"by_side": {...}, "whole_run": {...}},   # rejected (fail) / timeout (info) counts
-     "lost_writes": {"verdict", "count", "examples"}, "late_writes": {...},
-     "linearizability": {"linearizable_reads": {"verdict", "evidence"},
-                         "serializable_reads": {"verdict", "evidence"}},
-     "stale_reads": {...}}
+     "outcomes": {"whole_run": {...}, "during_each_fault_by_side": {...}},
+     "process_faults": {...},
+     "checkers": ["linearizability", "stale-reads", "lost-writes", "late-writes"],
+     "linearizability": {CLASS: {LEVEL: {"verdict", "reads", "check_s", "evidence"}}},
+     "stale_reads": {...}, "lost_writes": {...}, "late_writes": {...}}
 
-The two linearizability verdicts judge every write together with only the linearizable
-reads, and with only the serializable reads (final reads included in each). Serializable
-reads may be stale by design, so a ``false`` there is the measured cost of serving reads
-from a minority, not a bug; the evidence carries the counterexample.
+The sections after ``process_faults`` are one per checker that ran (``CHECKER_SECTIONS``),
+listed in ``checkers``. Each linearizability verdict judges every write together with the
+reads of one level only (final reads included). Reads below ``strong`` may be stale by
+design, so a ``false`` there is the measured cost of serving them, not a bug; the evidence
+carries the counterexample.
+
+Schema 1 (until issue 11) keyed the same figures by etcd's words (``linearizable_reads``,
+``serializable_reads``, ``reads_at_<LEVEL>``); the committed runs were regenerated from their
+own histories (:func:`write_failure_summary`), and a reader of this file refuses any other
+version (:func:`read_failure_summary`).
 """
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-from harness.checkers.availability import CLASSES, check_availability, classes_of, is_load, op_class
+from harness.checkers.availability import check_availability, class_parts, classes_of, is_load, op_class
+from harness.errors import DamagedFile
 from harness.recorder.history import Op, read_history
 from harness.scenario.members import read_polls
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_EXAMPLES = 20
 LINEARIZABILITY_MAX_STATES = 2_000_000
+#: What a read without a level is called where levels are keys.
+DEFAULT_LEVEL = "default"
 
 
 def nm(reason: str) -> str:
@@ -73,6 +87,43 @@ def trim_evidence(evidence: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_failure_summary(path: Path) -> dict[str, Any]:
+    """A ``failure_summary.json`` of this schema version; DamagedFile naming the file when it
+    is missing, unreadable or of another version (schema 1 keyed reads by etcd's words: its
+    run must be regenerated with :func:`write_failure_summary`, never read as if it were 2)."""
+    from harness.results.store import read_json
+
+    doc = read_json(Path(path))
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise DamagedFile(str(path), f"schema_version {doc.get('schema_version')!r}, this harness reads "
+                                     f"{SCHEMA_VERSION}: regenerate it from the scenario's history "
+                                     "(python -m harness.scenario.failure_summary DIR)")
+    return doc
+
+
+def level_key(level: str | None) -> str:
+    return DEFAULT_LEVEL if level is None else level
+
+
+def _level_class(level: str | None, system: str | None) -> str:
+    from harness.registry import level_class
+
+    return level_class(level, system)
+
+
+def by_class(items: Mapping[str | None, Any], system: str | None) -> dict[str, dict[str, Any]]:
+    """``{level: x}`` -> ``{class: {level: x}}`` (classes in strong, session, weak order;
+    levels in name order; a None level is ``default``)."""
+    from harness.api import CONSISTENCY_CLASSES
+
+    out: dict[str, dict[str, Any]] = {}
+    for cls in CONSISTENCY_CLASSES:
+        mine = {level_key(lv): x for lv, x in items.items() if _level_class(lv, system) == cls}
+        if mine:
+            out[cls] = dict(sorted(mine.items()))
+    return out
+
+
 def _class_summary(c: dict[str, Any]) -> dict[str, Any]:
     return {"attempted": c["attempted"], "ok": c["ok"], "fail": c["fail"], "info": c["info"],
             "rejected_by_error": c["errors"]["fail"], "timed_out_by_error": c["errors"]["info"],
@@ -80,65 +131,89 @@ def _class_summary(c: dict[str, Any]) -> dict[str, Any]:
             "first_ok_after_fault_s": c["first_ok_after_s"], "last_ok_after_fault_s": c["last_ok_after_s"]}
 
 
-def _checkers(ops: list[Op]) -> dict[str, Any]:
-    from harness.checkers.formats import from_ops
-    from harness.checkers.late_writes import check_late_writes
+def _linearizability(h: Any, system: str | None) -> dict[str, Any]:
+    """Per read level: every write judged with only that level's reads (final reads included)."""
     from harness.checkers.linearizability import check_linearizability
-    from harness.checkers.lost_writes import check_lost_writes
     from harness.checkers.model import check_safe
-    from harness.checkers.stale_reads import check_stale_reads
 
-    h = from_ops(ops, "history.jsonl")
-    out: dict[str, Any] = {}
-    lin, t_lin = _timed(lambda: check_safe(lambda hh: check_linearizability(
-        hh, max_states=LINEARIZABILITY_MAX_STATES, skip_read_consistency=frozenset({"serializable"})), h))
-    ser, t_ser = _timed(lambda: check_safe(lambda hh: check_linearizability(
-        hh, max_states=LINEARIZABILITY_MAX_STATES, skip_read_consistency=frozenset({"linearizable"})), h))
-    n_lin = sum(1 for o in h.ops if o.is_read and o.read_consistency == "linearizable")
-    n_ser = sum(1 for o in h.ops if o.is_read and o.read_consistency == "serializable")
-    out["linearizability"] = {
-        "linearizable_reads": {"verdict": lin.verdict if n_lin else nm("no linearizable reads in the history"),
-                               "reads": n_lin, "check_s": t_lin, "evidence": trim_evidence(lin.evidence)},
-        "serializable_reads": {"verdict": ser.verdict if n_ser else nm("no serializable reads in the history"),
-                               "reads": n_ser, "check_s": t_ser, "evidence": trim_evidence(ser.evidence)},
-    }
-    # Any other read level (Cassandra's ONE, QUORUM, SERIAL...): every write with only its reads.
-    levels = sorted({o.read_consistency for o in h.ops if o.is_read and o.read_consistency
-                     and o.read_consistency not in ("linearizable", "serializable")})
-    for lv in levels:
-        skip = frozenset(x for x in levels if x != lv) | {"linearizable", "serializable"}
+    levels = {o.read_consistency for o in h.ops if o.is_read}
+    out: dict[str | None, Any] = {}
+    for lv in sorted(levels, key=lambda x: (x is not None, x or "")):
+        skip = frozenset(x for x in levels if x != lv and x is not None)
+        if None in levels and lv is not None:
+            skip = skip | {None}  # type: ignore[operator]
         r, t = _timed(lambda skip=skip: check_safe(lambda hh: check_linearizability(
             hh, max_states=LINEARIZABILITY_MAX_STATES, skip_read_consistency=skip), h))
         n = sum(1 for o in h.ops if o.is_read and o.read_consistency == lv)
-        out["linearizability"][f"reads_at_{lv}"] = {"verdict": r.verdict, "reads": n, "check_s": t,
-                                                    "evidence": trim_evidence(r.evidence)}
-    stale = check_safe(lambda hh: check_stale_reads(hh, max_examples=10**9), h)
-    lost = check_safe(check_lost_writes, h)
-    late = check_safe(check_late_writes, h)
-    out["_stale_full"] = stale
-    out["stale_reads"] = {"verdict": stale.verdict, "evidence": trim_evidence(stale.evidence)}
+        out[lv] = {"verdict": r.verdict, "reads": n, "check_s": t, "evidence": trim_evidence(r.evidence)}
+    return by_class(out, system) if out else {"reads": nm("no reads in the history")}
+
+
+def _stale(h: Any, system: str | None) -> tuple[dict[str, Any], Any]:
+    from harness.checkers.model import check_safe
+    from harness.checkers.stale_reads import check_stale_reads
+
+    stale = check_safe(lambda hh: check_stale_reads(hh, max_examples=10**9, system=system), h)
+    return {"verdict": stale.verdict, "evidence": trim_evidence(stale.evidence)}, stale
+
+
+def _lost(h: Any, system: str | None) -> dict[str, Any]:
+    from harness.checkers.lost_writes import check_lost_writes
+    from harness.checkers.model import check_safe
+
+    lost = check_safe(lambda hh: check_lost_writes(hh, system=system), h)
     le = lost.evidence
-    out["lost_writes"] = {"verdict": lost.verdict, "count": len(le.get("lost", [])) if "lost" in le else
-                          nm(le.get("error", "checker failed")), **trim_evidence(le)}
+    return {"verdict": lost.verdict, "count": len(le.get("lost", [])) if "lost" in le else
+            nm(le.get("error", "checker failed")), **trim_evidence(le)}
+
+
+def _late(h: Any, system: str | None) -> dict[str, Any]:
+    from harness.checkers.late_writes import check_late_writes
+    from harness.checkers.model import check_safe
+
+    late = check_safe(lambda hh: check_late_writes(hh, system=system), h)
     lt = late.evidence
-    out["late_writes"] = {"verdict": late.verdict,
-                          "count": len(lt["late_writes"]) if "late_writes" in lt else nm(lt.get("error", "checker failed")),
-                          "failed_writes_observed": len(lt.get("failed_writes_observed", [])),
-                          "proven_late": sum(1 for x in lt.get("late_writes", []) if x.get("proven_late")),
-                          **trim_evidence(lt)}
-    return out
+    return {"verdict": late.verdict,
+            "count": len(lt["late_writes"]) if "late_writes" in lt else nm(lt.get("error", "checker failed")),
+            "failed_writes_observed": len(lt.get("failed_writes_observed", [])),
+            "proven_late": sum(1 for x in lt.get("late_writes", []) if x.get("proven_late")),
+            **trim_evidence(lt)}
 
 
-def _staleness(stale: Any, proc_node: dict[Any, str], minority: list[str], start_ns: int, end_ns: int | None,
-               served: int) -> dict[str, Any]:
-    """How stale the minority's serializable reads during the partition were."""
+#: checker name -> (section of the summary, what builds it from the history and the system).
+CHECKER_SECTIONS: dict[str, tuple[str, Callable[[Any, str | None], Any]]] = {
+    "linearizability": ("linearizability", _linearizability),
+    "stale-reads": ("stale_reads", lambda h, system: _stale(h, system)[0]),
+    "lost-writes": ("lost_writes", _lost),
+    "late-writes": ("late_writes", _late),
+}
+
+
+def _checkers(ops: list[Op], system: str | None) -> tuple[dict[str, Any], Any]:
+    """The checker sections, and the stale-reads result in full (the staleness figures)."""
+    from harness.checkers.formats import from_ops
+
+    h = from_ops(ops, "history.jsonl")
+    out: dict[str, Any] = {"checkers": list(CHECKER_SECTIONS)}
+    stale_full = None
+    for name, (section, build) in CHECKER_SECTIONS.items():
+        if name == "stale-reads":
+            out[section], stale_full = _stale(h, system)
+        else:
+            out[section] = build(h, system)
+    return out, stale_full
+
+
+def _staleness(stale: Any, level: str | None, proc_node: dict[Any, str], minority: list[str], start_ns: int,
+               end_ns: int | None, served: int) -> dict[str, Any]:
+    """How stale the minority's reads at ``level`` during the partition were."""
     ev = getattr(stale, "evidence", {}) or {}
     if "stale_reads" not in ev:
         return {"stale": nm(f"stale-reads checker: {ev.get('error', 'no result')}")}
     rows = []
     for ex in ev["stale_reads"]:
         r = ex.get("read", {})
-        if ex.get("read_consistency") != "serializable" or proc_node.get(r.get("process")) not in minority:
+        if ex.get("read_consistency") != level or proc_node.get(r.get("process")) not in minority:
             continue
         inv = r.get("invoke_ms")
         if inv is None or inv * 1e6 < start_ns or (end_ns is not None and inv * 1e6 >= end_ns):
@@ -150,7 +225,7 @@ def _staleness(stale: Any, proc_node: dict[Any, str], minority: list[str], start
     vs = sorted(x.get("versions", 0) for x in rows)
     none = "no stale read"
     return {"served_reads": served, "stale_reads": len(rows),
-            "stale_share": round(len(rows) / served, 4) if served else nm("no serializable read served"),
+            "stale_share": round(len(rows) / served, 4) if served else nm(f"no {level_key(level)} read served"),
             "superseded_ms_p50": _or(nearest_rank(sup, 50), none), "superseded_ms_p99": _or(nearest_rank(sup, 99), none),
             "superseded_ms_max": _or(sup[-1] if sup else None, none),
             "stale_ms_p50": _or(nearest_rank(ms, 50), none), "stale_ms_max": _or(ms[-1] if ms else None, none),
@@ -162,8 +237,20 @@ def _staleness(stale: Any, proc_node: dict[Any, str], minority: list[str], start
                           "newest missed write, versions_behind = how many acknowledged writes it missed"}
 
 
-def _partition_section(av: dict[str, Any], ops: list[Op], checks: dict[str, Any], rel: Callable[[float | None], Any]
-                       ) -> Any:
+def _split(per_class: Mapping[str, Any], system: str | None, write: Callable[[str, Any], Any],
+           read: Callable[[str, Any], Any], none_written: str) -> dict[str, Any]:
+    """``{op class: x}`` -> ``writes`` / ``writes_at`` / ``reads`` (by level class)."""
+    writes_at = {class_parts(c)[1]: write(c, x) for c, x in sorted(per_class.items())
+                 if class_parts(c)[0] == "write" and class_parts(c)[1] is not None}
+    reads = {class_parts(c)[1]: read(c, x) for c, x in per_class.items() if class_parts(c)[0] == "read"}
+    plain = per_class.get("write")
+    return {"writes": write("write", plain) if plain is not None else
+            nm(none_written if not writes_at else "writes are made at a consistency level here: see writes_at"),
+            "writes_at": writes_at, "reads": by_class(reads, system)}
+
+
+def _partition_section(av: dict[str, Any], ops: list[Op], stale: Any, rel: Callable[[float | None], Any],
+                       system: str | None) -> Any:
     w = next((x for x in av["windows"] if x["fault"] == "partition"), None)
     if w is None:
         return nm("the scenario has no partition that took effect")
@@ -174,8 +261,8 @@ def _partition_section(av: dict[str, Any], ops: list[Op], checks: dict[str, Any]
     start_ns = int(round(w["start_s"] * 1e9))
     end_ns = int(round(w["end_s"] * 1e9)) if w["end_s"] is not None else None
     ld = w.get("leader") or {}
-    no_polls = ("the system has no leader (leaderless replication): nothing to elect"
-                if w.get("leaderless") else "no member polls (members.jsonl empty)")
+    no_polls = ("no member polls in members.jsonl (the system reports no member status, so no leader is "
+                "followed)")
     election = {
         "leader_at_fault": _or(ld.get("leader_before") or w["value"].get("leader"), no_polls),
         "new_leader": _or(ld.get("new_leader"), "no poll showed a new leader on the majority" if ld else no_polls),
@@ -187,64 +274,59 @@ def _partition_section(av: dict[str, Any], ops: list[Op], checks: dict[str, Any]
         "old_leader_stepped_down_not_before_s": _or(ld.get("old_leader_stepped_down_not_before_s"),
                                                     "the old leader kept claiming leadership" if ld else no_polls),
         "poll_interval_median_ms": _or(av["poll_interval"].get("median_ms"), no_polls),
-        "method": "member polls (Status of every member, in parallel, every poll interval), seconds after the "
-                  "partition was in place: elected_after_s = the first poll showing a majority member leading "
-                  "with a higher term (an upper bound), elected_not_before_s = the poll before it",
+        "method": "member polls (the status of every member, in parallel, every poll interval), seconds after "
+                  "the partition was in place: elected_after_s = the first poll showing a majority member "
+                  "leading with a higher term (an upper bound), elected_not_before_s = the poll before it",
     }
-    un = w.get("unavailability") or {}
-    # Writes at a level (Cassandra): the strongest level present stands for "a write".
-    leveled = [c for c in ("write_ALL", "write_QUORUM", "write_ONE") if un.get(c)]
-    wr, lr = un.get("write") or (un.get(leveled[0]) if leveled else None), un.get("linearizable_read")
-    unavailability = {
-        "write_class": "write" if un.get("write") else (leveled[0] if leveled else None),
-        "majority_first_ok_write_after_s": _or(wr and wr.get("first_ok_after_s"),
-                                               "no write invoked on the majority after the fault succeeded"
-                                               if wr else "no write clients on the majority"),
-        "majority_write_gap_s": _or(wr and wr.get("gap_s"), "no ok write before and after the fault"),
-        "majority_first_ok_linearizable_read_after_s": _or(
-            lr and lr.get("first_ok_after_s"),
-            "no linearizable read invoked on the majority after the fault succeeded" if lr else
-            "no linearizable-read clients on the majority"),
-        "first_ok_write": wr.get("first_ok") if wr else None,
-        "method": "history: seconds from the partition being in place (every rule added) to the completion of "
-                  "the first successful write invoked after it, by a client pinned to a majority node",
-    }
+    un = {c: x for c, x in (w.get("unavailability") or {}).items() if x is not None}
+
+    def first_ok(c: str, x: Mapping[str, Any]) -> dict[str, Any]:
+        kind, lv = class_parts(c)
+        what = f"{kind} at {lv}" if lv else kind
+        return {"first_ok_after_s": _or(x.get("first_ok_after_s"),
+                                        f"no {what} invoked on the majority after the fault succeeded"),
+                "gap_s": _or(x.get("gap_s"), f"no ok {what} before and after the fault"),
+                "first_ok": x.get("first_ok")}
+
+    unavailability = {"side": avail, **_split(un, system, first_ok, first_ok, "no write clients on the majority"),
+                      "method": "history: seconds from the partition being in place (every rule added) to the "
+                                "completion of the first successful operation of the class invoked after it, by a "
+                                "client pinned to a majority node (first_ok_after_s); gap_s = from the last success "
+                                "completing before the fault to the first completing after it"}
     during = w["during"].get(minority_label, {}) if minority_label else {}
     proc_node = {o.process: o.node for o in ops if is_load(o) and o.node}
-    ser = during.get("serializable_read")
-    minority_section: dict[str, Any] = {
-        "nodes": minority,
-        "writes": _class_summary(during["write"]) if during.get("write", {}).get("attempted") else
-        nm("no writes attempted on the minority during the partition"),
-        "linearizable_reads": _class_summary(during["linearizable_read"])
-        if during.get("linearizable_read", {}).get("attempted") else
-        nm("no linearizable reads attempted on the minority during the partition"),
-        "serializable_reads": _class_summary(ser) if ser and ser["attempted"] else
-        nm("no serializable reads attempted on the minority during the partition"),
-    }
-    for cls in sorted(c for c in during if c not in CLASSES):  # read_<LEVEL> / write_<LEVEL> (Cassandra)
-        kind, lv = cls.split("_", 1)
-        minority_section[f"{kind}s_at_{lv}"] = _class_summary(during[cls]) if during[cls].get("attempted") else \
-            nm(f"no {lv} {kind}s attempted on the minority during the partition")
-    if any(c.startswith("write_") for c in during) and not during.get("write", {}).get("attempted"):
-        minority_section["writes"] = nm("writes are made at a consistency level here: see writes_at_<LEVEL>")
-    if ser and ser["attempted"]:
-        served = ser["ok"]
-        minority_section["serializable_staleness"] = _staleness(checks.get("_stale_full"), proc_node, minority,
-                                                                start_ns, end_ns, served)
+    present = {c for o in ops if is_load(o) and (c := op_class(o)) is not None}
+
+    def behaviour(c: str, x: Any) -> Any:
+        kind, lv = class_parts(c)
+        what = f"{lv} {kind}s" if lv else f"{kind}s"
+        return _class_summary(x) if x and x.get("attempted") else \
+            nm(f"no {what} attempted on the minority during the partition")
+
+    minority_section: dict[str, Any] = {"nodes": minority, **_split(
+        {c: during.get(c) for c in present}, system, behaviour, behaviour,
+        "no writes attempted on the minority during the partition")}
+    staleness: dict[str | None, Any] = {}
+    for c in sorted(present):
+        kind, lv = class_parts(c)
+        x = during.get(c)
+        if kind == "read" and _level_class(lv, system) != "strong" and x and x.get("attempted"):
+            staleness[lv] = _staleness(stale, lv, proc_node, minority, start_ns, end_ns, x["ok"])
+    minority_section["staleness"] = by_class(staleness, system)
     rec = w.get("recovery")
     recovery: Any
     if rec is None:
         recovery = nm("the partition was never healed")
     else:
         recovery = {"full_service_after_s": _or(rec["full_service_after_s"],
-                                                "some node served no write / linearizable read after the heal"),
+                                                "some node served no write / read above weak after the heal"),
                     "slowest_node": _or(rec["slowest_node"], "some node never recovered"),
                     "every_node_recovered": rec["every_node_recovered"], "per_node": rec["per_node"],
                     "no_ops_after_heal": rec["no_ops_after_repair"],
-                    "method": "per node: seconds from the start of the heal to the first successful write and "
-                              "linearizable read completing after it (0 when the node was already serving them in "
-                              "the second before the heal); full service = the largest over every node"}
+                    "method": "per node and operation class: seconds from the start of the heal to the first "
+                              "success completing after it (0 when the node was already serving the class in "
+                              "the second before the heal); full service = the largest over every node, of "
+                              "writes and of reads whose level class is not weak"}
     return {"shape": w["value"].get("shape"), "groups": w["value"].get("groups"), "minority": minority,
             "majority": sides.get(avail, []) if avail else [],
             "fault_at_s": rel(w["start_s"]),
@@ -303,9 +385,11 @@ def build_failure_summary(directory: Path) -> dict[str, Any]:
             return None
         return round(s - t0 / 1e9, 6) if t0 is not None else s
 
-    av = check_availability(ops, polls, nodes=[f"n{i}" for i in range(1, int(scen.get("nodes", 0)) + 1)] or None)
+    system = scen.get("system")
+    av = check_availability(ops, polls, nodes=[f"n{i}" for i in range(1, int(scen.get("nodes", 0)) + 1)] or None,
+                            system=system)
     (directory / "availability.json").write_text(json.dumps(av, indent=1))
-    checks = _checkers(ops)
+    checks, stale_full = _checkers(ops, system)
     faults = []
     for o in ops:
         if not o.is_nemesis:
@@ -320,26 +404,27 @@ def build_failure_summary(directory: Path) -> dict[str, Any]:
                        "final_cleanup": bool((o.extra or {}).get("final_cleanup"))})
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "scenario": scen.get("name"), "source": scen.get("source"),
+        "system": system,
         "nodes": scen.get("nodes"), "load_start_s": t0 / 1e9 if t0 is not None else nm("the load never started"),
         "end_s": scen.get("end"),
         "times": "seconds after the load start (at: 0 of the timeline), unless named *_after_*",
         "ops": {"load": av["ops"]["load"], "final_reads": sum(1 for o in ops if (o.extra or {}).get("final")),
                 "nemesis": av["ops"]["nemesis"]},
         "faults": faults,
-        "partition": _partition_section(_mark_leaderless(av, scen), ops, checks, rel),
+        "partition": _partition_section(av, ops, stale_full, rel, system),
         "leader_changes": [{**c, "t_s": rel(c["t_s"])} for c in av["leader_changes"]],
         "outcomes": _outcomes(av, ops),
         "process_faults": _process_section(av, rel, directory, tl),
     }
-    checks.pop("_stale_full", None)
     summary.update(checks)
     return summary
 
 
 def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], directory: Path,
                      tl: dict[str, Any]) -> Any:
-    """Kills and pauses: what the other nodes served meanwhile, per class, and (Cassandra) the
-    hints the survivors replayed to the node afterwards, from the nodes' own logs."""
+    """Kills and pauses: what the other nodes served meanwhile, per class, and the hints the
+    survivors replayed to the node afterwards, from the nodes' own logs (the lines
+    ``harness.scenario.hints`` parses; none in a system that writes no such lines)."""
     wins = [w for w in av["windows"] if w["fault"] in ("kill", "pause")]
     if not wins:
         return nm("the scenario kills or pauses no node")
@@ -349,7 +434,9 @@ def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], dir
         nodes = {}
     from harness.scenario.hints import hinted_handoff
 
-    hints = hinted_handoff({n: v["log"] for n, v in nodes.items() if v.get("log")}, tl.get("load_start_epoch_s"),
+    logs = {n: run_log(directory, v["log"]) for n, v in nodes.items() if v.get("log")}
+    missing = sorted(str(p) for p in logs.values() if not p.exists() and not p.with_name(p.name + ".gz").exists())
+    hints = hinted_handoff({n: str(p) for n, p in logs.items()}, tl.get("load_start_epoch_s"),
                            tz_offset_s=time.localtime().tm_gmtoff)
     out = []
     for w in wins:
@@ -366,17 +453,23 @@ def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], dir
             "hints_replayed_to_it": {
                 "files": len(to_it), "first_after_restore_s":
                     round(after[0]["at_s"] - end_s, 3) if after else nm("no replay to this node after it was back"),
-                "events": to_it[:MAX_EXAMPLES]} if nodes else nm("nodes.json (node logs) not in the scenario dir"),
+                "events": to_it[:MAX_EXAMPLES]} if nodes and not missing else
+            nm(f"node logs not found: {', '.join(missing)}") if nodes else
+            nm("nodes.json (node logs) not in the scenario dir"),
         })
     return {"windows": out, "hinted_handoff": {k: v for k, v in hints.items() if k != "events"}}
 
 
-def _mark_leaderless(av: dict[str, Any], scen: dict[str, Any]) -> dict[str, Any]:
-    """Tell the partition section that an empty leader view means 'no leader to elect'."""
-    if scen.get("system") == "cassandra":
-        for w in av["windows"]:
-            w["leaderless"] = True
-    return av
+def run_log(directory: Path, recorded: str) -> Path:
+    """Where a node log that ``nodes.json`` names is now. The runner records the path inside
+    ``results/.tmp-<run-id>/`` (the run's directory before it was published) and the run may
+    since have been renamed or moved, so the path is taken relative to the run directory
+    (``<run>/scenarios/<scenario>/`` is ``directory``): ``nodes/n1.log`` under this run.
+    DamagedFile naming nodes.json when the recorded path is not inside a ``nodes/`` folder."""
+    parts = Path(recorded).parts
+    if len(parts) < 2 or parts[-2] != "nodes":
+        raise DamagedFile(str(directory / "nodes.json"), f"node log {recorded!r} is not in the run's nodes/ folder")
+    return directory.parent.parent / "nodes" / parts[-1]
 
 
 def write_failure_summary(directory: Path) -> Path:
@@ -387,3 +480,22 @@ def write_failure_summary(directory: Path) -> Path:
     tmp.write_text(json.dumps(s, indent=2, default=str))
     tmp.rename(out)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.scenario.failure_summary DIR...``: (re)write ``failure_summary.json``
+    and ``availability.json`` of scenario directories from their own recorded files (history,
+    member polls, timeline, node logs); the recorded files are only read."""
+    import sys
+
+    dirs = list(sys.argv[1:] if argv is None else argv)
+    if not dirs:
+        print("usage: python -m harness.scenario.failure_summary SCENARIO_DIR...", file=sys.stderr)
+        return 2
+    for d in dirs:
+        print(write_failure_summary(Path(d)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,9 +16,11 @@ def _run(root: Path, name: str, provider: str, via: str | None, elected: float, 
     (run / "manifest.json").write_text(json.dumps({"cluster": {"provider": provider, "time_to_ready_s": 1.5,
                                                                "provider_facts": {"peer_links": {"via": via or "direct"}}},
                                                    "harness": {"commit": "abc"}}))
-    fs = {"partition": {"election": {"elected_after_s": elected, "poll_interval_median_ms": 300.0},
-                        "minority_behaviour": {"writes": {"attempted": 30, "ok": 0}}},
-          "linearizability": {"linearizable_reads": {"verdict": True}}, "late_writes": {"count": late}}
+    fs = {"schema_version": 2,
+          "partition": {"election": {"elected_after_s": elected, "poll_interval_median_ms": 300.0},
+                        "minority_behaviour": {"writes": {"attempted": 30, "ok": 0},
+                                               "reads": {"weak": {"serializable": {"ok": 7}}}}},
+          "linearizability": {"strong": {"linearizable": {"verdict": True}}}, "late_writes": {"count": late}}
     (s / "failure_summary.json").write_text(json.dumps(fs))
     extra = {"via": via} if via else {"rules": 24}
     (s / "nemesis.jsonl").write_text(json.dumps({"f": "partition", "extra": extra}) + "\n")
@@ -37,7 +39,10 @@ def test_rows_spread_and_markdown(tmp_path: Path) -> None:
     assert doc["spread"]["recovery_full_service_after_s"] is None  # not in the summaries
     md = to_markdown(doc)
     assert "| election_after_s (majority leader seen (poll upper bound)) | s | 1.07 | 1.38 | 0.31 |" in md
-    assert "| linearizable_reads_linearizable (checker verdict, linearizable reads) | bool | yes | yes |" in md
+    assert "| linearizable_reads_linearizable (checker verdict, linearizable reads (strong)) | bool | yes | yes |" in md
+    assert "| minority_serializable_reads_ok (serializable reads (weak) served by the minority) | ops | 7 | 7 | 0 |" in md
+    assert [m["metric"] for m in doc["metrics"]][7:10] == ["minority_writes_ok", "minority_serializable_reads_ok",
+                                                            "recovery_full_service_after_s"]
     assert "not measured" in md  # recovery: absent, printed as such, never a default
     out = publish_scenario_comparison([a, b], "sc", tmp_path)
     assert out.name.endswith("-sc-compared") and (out / "scenario-comparison.md").read_text() == md
@@ -52,6 +57,10 @@ def test_a_missing_or_damaged_failure_summary_names_the_file(tmp_path: Path) -> 
     with pytest.raises(DamagedFile) as ei:
         compare_scenarios([a], "sc")
     assert str(ei.value) == f"{fs}: must be an object at the top, got a list"
+    fs.write_text(json.dumps({"schema_version": 1, "linearizability": {"linearizable_reads": {"verdict": True}}}))
+    with pytest.raises(DamagedFile) as ei:
+        compare_scenarios([a], "sc")
+    assert str(ei.value).startswith(f"{fs}: schema_version 1, this harness reads 2: regenerate it")
     fs.unlink()
     with pytest.raises(DamagedFile) as ei:
         compare_scenarios([a], "sc")

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.recorder.history import Op, write_history
-from harness.scenario.failure_summary import build_failure_summary, write_failure_summary
+from harness.errors import DamagedFile
+from harness.scenario.failure_summary import build_failure_summary, read_failure_summary, run_log, write_failure_summary
 from harness.scenario.runner import merge_histories
 
 MS = 1_000_000
@@ -14,11 +15,13 @@ _n = iter(range(100_000))
 
 
 def op(node: str, process: int, f: str, key: str, value: Any, inv: int, comp: int, typ: str = "ok",
-       result: Any = None, rc: str | None = None, error: str | None = None, **extra: Any) -> Op:
+       result: Any = None, rc: str | None = None, error: str | None = None, wc: str | None = None,
+       **extra: Any) -> Op:
     if f == "get" and rc is None:
         rc = "linearizable"
     return Op(i=next(_n), process=process, f=f, key=key, value=value, invoke_ns=inv * MS, complete_ns=comp * MS,
-              type=typ, node=node, read_consistency=rc, result=result, error=error, extra=extra)  # type: ignore[arg-type]
+              type=typ, node=node, read_consistency=rc, write_consistency=wc, result=result, error=error,
+              extra=extra)  # type: ignore[arg-type]
 
 
 def nem(f: str, inv: int, comp: int, value: dict[str, Any]) -> Op:
@@ -32,7 +35,8 @@ def scenario_dir(tmp: Path, ops: list[Op], polls: list[dict[str, Any]] | None = 
     write_history(d / "history.jsonl", ops)
     (d / "members.jsonl").write_text("".join(json.dumps(p) + "\n" for p in polls or []))
     (d / "timeline.json").write_text(json.dumps({"load_start_ns": 1000 * MS}))
-    (d / "scenario.json").write_text(json.dumps({"name": "t", "nodes": 3, "end": 10, "source": "t.yaml"}))
+    (d / "scenario.json").write_text(json.dumps({"name": "t", "system": "etcd", "nodes": 3, "end": 10,
+                                                 "source": "t.yaml"}))
     return d
 
 
@@ -62,36 +66,46 @@ def test_partition_figures_and_not_measured_reasons(tmp_path: Path) -> None:
     assert p["fault_at_s"] == 1.01 and p["heal_started_at_s"] == 4.0 and p["heal_in_effect_at_s"] == 4.01
     assert p["applied_over_ms"] == 10.0
     # no member polls: every poll-based figure says so
-    assert p["election"]["elected_after_s"] == "not measured: no member polls (members.jsonl empty)"
+    assert p["election"]["elected_after_s"] == ("not measured: no member polls in members.jsonl (the system reports "
+                                                "no member status, so no leader is followed)")
     assert p["election"]["new_leader"].startswith("not measured")
     un = p["unavailability"]
-    assert un["majority_first_ok_write_after_s"] == 1.19  # 3.2 s - 2.01 s
-    assert un["majority_first_ok_linearizable_read_after_s"] == 1.291
+    assert un["side"] == "rest" and un["writes_at"] == {}
+    assert un["writes"]["first_ok_after_s"] == 1.19  # 3.2 s - 2.01 s
+    assert un["reads"]["strong"]["linearizable"]["first_ok_after_s"] == 1.291
+    assert list(un["reads"]) == ["strong"]  # no serializable reads on the majority
     mb = p["minority_behaviour"]
     assert mb["writes"]["served"] is False and mb["writes"]["timed_out_by_error"] == {"timeout": 1}
-    assert mb["linearizable_reads"].startswith("not measured: no linearizable reads attempted")
-    assert mb["serializable_reads"]["ok"] == 2 and mb["serializable_reads"]["served"] is True
-    st = mb["serializable_staleness"]
+    # keyed by the level's class (from etcd's plugin), then the level
+    assert mb["reads"]["strong"]["linearizable"] == ("not measured: no linearizable reads attempted on the minority "
+                                                     "during the partition")
+    assert mb["reads"]["weak"]["serializable"]["ok"] == 2 and mb["reads"]["weak"]["serializable"]["served"] is True
+    assert list(mb["staleness"]) == ["weak"] and list(mb["staleness"]["weak"]) == ["serializable"]
+    st = mb["staleness"]["weak"]["serializable"]
     # the read at 3.4 s returned 1:1, superseded by 1:2 acknowledged at 3.2 s
     assert st["stale_reads"] == 1 and st["served_reads"] == 2 and st["superseded_ms_max"] == 200.0
     rec = p["recovery_after_heal"]
-    assert rec["per_node"]["n1"] == {"write": 0.3, "linearizable_read": 0.41}
+    assert rec["per_node"]["n1"] == {"write": 0.3, "read_linearizable": 0.41}
     assert rec["per_node"]["n2"] == {"write": 0.51}
     assert rec["full_service_after_s"] == 0.51 and rec["slowest_node"] == "n2"
     assert s["lost_writes"]["verdict"] is True and s["lost_writes"]["count"] == 0
-    assert s["linearizability"]["linearizable_reads"]["verdict"] is True
-    assert s["linearizability"]["serializable_reads"]["verdict"] is False
+    assert s["checkers"] == ["linearizability", "stale-reads", "lost-writes", "late-writes"]
+    assert s["linearizability"]["strong"]["linearizable"]["verdict"] is True
+    assert s["linearizability"]["strong"]["linearizable"]["reads"] == 4  # two load reads, two final reads
+    assert s["linearizability"]["weak"]["serializable"]["verdict"] is False
+    assert s["system"] == "etcd"
     assert [f["f"] for f in s["faults"]] == ["partition", "heal"] and s["faults"][0]["at_s"] == 1.0
     assert s["ops"] == {"load": 9, "final_reads": 2, "nemesis": 2}
     out = write_failure_summary(d)
-    assert json.loads(out.read_text())["schema_version"] == 1 and (d / "availability.json").exists()
+    assert json.loads(out.read_text())["schema_version"] == 2 and (d / "availability.json").exists()
+    assert read_failure_summary(out) == json.loads(out.read_text())
 
 
 def test_no_partition_is_not_measured(tmp_path: Path) -> None:
     d = scenario_dir(tmp_path, [op("n1", 1, "put", "k", "1:1", 1500, 1510)])
     s = build_failure_summary(d)
     assert s["partition"] == "not measured: the scenario has no partition that took effect"
-    assert s["linearizability"]["serializable_reads"]["verdict"].startswith("not measured: no serializable reads")
+    assert s["linearizability"] == {"reads": "not measured: no reads in the history"}
     assert s["lost_writes"]["verdict"] == "unknown"  # no final reads: the checker cannot tell
 
 
@@ -103,3 +117,48 @@ def test_merge_renumbers_and_orders(tmp_path: Path) -> None:
     rows = [json.loads(l) for l in (tmp_path / "m.jsonl").read_text().splitlines()]
     assert n == 4 and [r["i"] for r in rows] == [0, 1, 2, 3]
     assert [r["process"] for r in rows] == [1, "nemesis", 2, 1]
+
+
+def test_levels_of_another_system_are_keyed_by_their_class(tmp_path: Path) -> None:
+    part = nem("partition", 2000, 2010, {"groups": [["n1"], ["n2", "n3"]], "labels": ["minority", "majority"]})
+    ops = [op("n2", 1, "put", "k", "1:1", 1500, 1510, wc="QUORUM"), part,
+           op("n1", 2, "get", "k", None, 2100, 2110, result="1:1", rc="ONE"),
+           op("n1", 3, "get", "k", None, 2200, 2210, "info", rc="SERIAL", error="timeout"),
+           op("n2", 1, "put", "k", "1:2", 2300, 2400, wc="QUORUM"),
+           op("n1", 2, "get", "k", None, 2500, 2510, result="1:1", rc="ONE")]
+    d = scenario_dir(tmp_path, ops)
+    sc = json.loads((d / "scenario.json").read_text())
+    (d / "scenario.json").write_text(json.dumps({**sc, "system": "cassandra"}))
+    s = build_failure_summary(d)
+    mb = s["partition"]["minority_behaviour"]
+    assert mb["writes"] == "not measured: writes are made at a consistency level here: see writes_at"
+    assert list(mb["writes_at"]) == ["QUORUM"] and mb["writes_at"]["QUORUM"].startswith("not measured: no QUORUM writes")
+    assert mb["reads"]["weak"]["ONE"]["ok"] == 2 and mb["reads"]["strong"]["SERIAL"]["info"] == 1
+    assert mb["staleness"]["weak"]["ONE"]["stale_reads"] == 1  # the read at 2.5 s missed 1:2
+    assert list(s["linearizability"]) == ["strong", "weak"]
+    assert s["linearizability"]["strong"]["SERIAL"]["reads"] == 1  # the one SERIAL read (it timed out)
+    assert s["linearizability"]["weak"]["ONE"]["verdict"] is False
+
+
+def test_a_summary_of_another_schema_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "failure_summary.json"
+    f.write_text(json.dumps({"schema_version": 1, "linearizability": {"linearizable_reads": {}}}))
+    try:
+        read_failure_summary(f)
+    except DamagedFile as e:
+        assert str(e) == (f"{f}: schema_version 1, this harness reads 2: regenerate it from the scenario's history "
+                          "(python -m harness.scenario.failure_summary DIR)")
+    else:
+        raise AssertionError("schema 1 read as 2")
+
+
+def test_node_logs_are_found_in_the_run_they_belong_to(tmp_path: Path) -> None:
+    d = tmp_path / "20260101T000000Z-x" / "scenarios" / "s"
+    assert run_log(d, "/elsewhere/results/.tmp-20260101T000000Z-x/nodes/n1.log") == \
+        tmp_path / "20260101T000000Z-x" / "nodes" / "n1.log"
+    try:
+        run_log(d, "/var/log/n1.log")
+    except DamagedFile as e:
+        assert str(e) == f"{d}/nodes.json: node log '/var/log/n1.log' is not in the run's nodes/ folder"
+    else:
+        raise AssertionError("a log outside the run's nodes/ was accepted")
