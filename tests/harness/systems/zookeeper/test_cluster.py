@@ -1,0 +1,210 @@
+"""A real 5-node ZooKeeper cluster (netns provider): it elects one leader, serves the register
+through the kazoo client pinned to one server, reports member states and ``mntr`` metrics,
+survives the leader's death, and leaves nothing behind.
+
+One cluster serves the module (5 JVMs); the leader-kill test runs last.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from harness.errors import EnvironmentProblem
+
+pytestmark = pytest.mark.cluster
+NODES = 5
+
+
+def _system() -> Any:
+    """The system, or skip (fail under CI) saying what is missing: root and the netns
+    provider's tools (its own environment check), the fetched jars, Java 17."""
+    from harness.providers.netns import NetnsProvider
+    from harness.systems.zookeeper.system import ZooKeeperSystem
+
+    try:
+        NetnsProvider("zookeeper-test").check_environment()
+        return ZooKeeperSystem.from_environment()
+    except EnvironmentProblem as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"ZooKeeper cluster tests cannot run in CI: {e}")
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="module")
+def zk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from harness.providers.netns import NetnsProvider
+
+    system = _system()
+    tmp = tmp_path_factory.mktemp("zookeeper-cluster")
+    run_id = f"zk-test-{int(time.time() * 1000) % 10**9}"
+    provider = NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data")
+    pids: list[int] = []
+    try:
+        with provider:
+            cluster = provider.start(system, NODES, tmp / "run")
+            pids = [p for n in cluster.nodes if (p := n.pid()) is not None]
+            print(f"\n[zookeeper] {NODES}-node cluster ready in {cluster.time_to_ready_s:.1f}s, "
+                  f"leader {cluster.ready.leader if cluster.ready else None}")
+            yield {"cluster": cluster, "system": system, "provider": provider, "tmp": tmp}
+    finally:
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert all(provider.names.netns(f"n{i}") not in left for i in range(1, NODES + 1)), left
+        alive = [p for p in pids if Path(f"/proc/{p}").exists()]
+        assert alive == [], f"ZooKeeper processes left behind: {alive}"
+        java = subprocess.run(["pgrep", "-f", str(tmp / "data")], capture_output=True, text=True).stdout.strip()
+        assert java == "", f"Java processes left behind: {java}"
+        assert not (tmp / "data").exists() or not any((tmp / "data").iterdir()), list((tmp / "data").iterdir())
+        assert not any((tmp / "state").glob("*.json")), "the run's ledger was left behind"
+
+
+def _client(cluster: Any, node: str, timeout_s: float = 5.0) -> Any:
+    from harness.systems.zookeeper.client import ZooKeeperClient
+
+    return ZooKeeperClient(cluster.client_endpoint(node), value_size=64, timeout_s=timeout_s)
+
+
+async def _ops(client: Any, ops: list[tuple[str, str, Any, str | None]]) -> list[tuple[str, Any, str | None]]:
+    from harness.api import Request
+
+    out = []
+    for f, key, value, level in ops:
+        o = await client.invoke(Request(f, key, value, level))
+        out.append((o.type, o.result, o.error))
+    return out
+
+
+def _run(cluster: Any, node: str, ops: list[tuple[str, str, Any, str | None]]) -> list[tuple[str, Any, str | None]]:
+    async def go() -> list[tuple[str, Any, str | None]]:
+        c = _client(cluster, node)
+        await c.open()
+        try:
+            return await _ops(c, ops)
+        finally:
+            await c.close()
+    return asyncio.run(go())
+
+
+def test_one_leader_and_four_followers(zk: dict[str, Any]) -> None:
+    cluster, system = zk["cluster"], zk["system"]
+    assert cluster.ready is not None and cluster.ready.leader in {f"n{i}" for i in range(1, NODES + 1)}
+    assert cluster.ready.details["server_version"].startswith("3.9.5-")
+    status = system.member_status(cluster)
+    states = sorted(s["state"] for s in status.values() if s)
+    assert states == ["following"] * 4 + ["leading"], status
+    assert {s["leader"] for s in status.values() if s} == {cluster.ready.leader}, status
+    lead_epoch = status[cluster.ready.leader]["epoch"]
+    assert lead_epoch >= 1 and all(s["epoch"] <= lead_epoch for s in status.values() if s), status
+    assert system.leader(cluster) == cluster.ready.leader
+
+
+def test_register_operations_through_a_follower(zk: dict[str, Any]) -> None:
+    cluster = zk["cluster"]
+    follower = next(n.name for n in cluster.nodes if n.name != cluster.ready.leader)
+    got = _run(cluster, follower, [
+        ("get", "r1", None, "plain"),          # absent
+        ("put", "r1", "t1", None),             # create path
+        ("get", "r1", None, "plain"),          # read-your-writes on the session
+        ("put", "r1", "t2", None),             # setData path
+        ("get", "r1", None, "sync"),
+        ("cas", "r1", ("t1", "t3"), None),     # wrong expectation: not written
+        ("get", "r1", None, "sync"),
+        ("cas", "r1", ("t2", "t3"), None),
+        ("cas", "r1", (None, "t4"), None),     # create-if-absent on an existing znode
+        ("cas", "r2", (None, "u1"), None),     # create-if-absent on a new one
+        ("delete", "r2", None, None),
+        ("delete", "r2", None, None),          # already gone: still ok
+        ("get", "r2", None, "sync"),
+    ])
+    assert got == [("ok", None, None), ("ok", None, None), ("ok", "t1", None), ("ok", None, None),
+                   ("ok", "t2", None), ("fail", None, "cas_mismatch"), ("ok", "t2", None), ("ok", None, None),
+                   ("fail", None, "cas_mismatch"), ("ok", None, None), ("ok", None, None), ("ok", None, None),
+                   ("ok", None, None)]
+    # every other server, after sync, reads what the follower's session wrote
+    for n in cluster.nodes:
+        assert _run(cluster, n.name, [("get", "r1", None, "sync")]) == [("ok", "t3", None)], n.name
+
+
+def test_unknown_read_level_is_refused_before_sending(zk: dict[str, Any]) -> None:
+    cluster = zk["cluster"]
+    with pytest.raises(ValueError, match="unknown ZooKeeper read level 'linearizable'"):
+        _run(cluster, "n1", [("get", "r1", None, "linearizable")])
+
+
+def test_mntr_metrics_count_the_reads_a_server_served(zk: dict[str, Any]) -> None:
+    cluster, system = zk["cluster"], zk["system"]
+    before = system.metrics_snapshot(cluster)
+    assert sorted(before["members"]) == [f"n{i}" for i in range(1, NODES + 1)]
+    assert all("mntr" in m for m in before["members"].values()), before
+    _run(cluster, "n2", [("put", "m1", "v1", None)] + [("get", "m1", None, "plain")] * 20)
+    after = system.metrics_snapshot(cluster)
+    doc = system.metrics_delta(before, after, cluster.ready.leader)
+    assert doc["errors"] == {}
+    n2 = doc["members"]["n2"]
+    assert n2["summaries"]["readlatency"]["count"] >= 20, n2["summaries"]
+    assert "zk_p99_readlatency" in n2["latency_after"] and "zk_avg_latency" in n2["latency_after"]
+    lead = doc["members"][cluster.ready.leader]
+    assert lead["server_state"] == "leader" and lead["delta"].get("zk_proposal_count", 0) >= 1, lead["delta"]
+
+
+def test_leader_killed_a_new_one_is_elected_and_a_follower_client_keeps_working(zk: dict[str, Any]) -> None:
+    from harness.api import Request
+
+    cluster, system = zk["cluster"], zk["system"]
+    old = system.leader(cluster)
+    assert old is not None
+    follower = next(n.name for n in cluster.nodes if n.name != old)
+
+    async def go() -> dict[str, Any]:
+        c = _client(cluster, follower, timeout_s=2.0)
+        await c.open()
+        try:
+            assert (await c.invoke(Request("put", "lk", "before", None))).type == "ok"
+            session = c.session_id
+            t0 = time.monotonic()
+            cluster.node(old).kill()
+            elected_s = None
+            while time.monotonic() - t0 < 60:
+                st = system.member_status(cluster)
+                new = [n for n, s in st.items() if s and s["state"] == "leading"]
+                if new and new != [old] and all(s is None or s["state"] in ("leading", "following")
+                                                for n, s in st.items() if n != old):
+                    elected_s = time.monotonic() - t0
+                    break
+                await asyncio.sleep(0.05)
+            outcomes = []
+            while time.monotonic() - t0 < 60:
+                o = await c.invoke(Request("put", "lk", "after", None))
+                outcomes.append((o.type, o.error))
+                if o.type == "ok":
+                    break
+                await asyncio.sleep(0.1)
+            first_ok_s = time.monotonic() - t0
+            read = await c.invoke(Request("get", "lk", None, "sync"))
+            return {"elected_s": elected_s, "first_ok_s": first_ok_s, "outcomes": outcomes, "read": read,
+                    "session_kept": c.session_id == session and c.sessions == [session], "new": new}
+        finally:
+            await c.close()
+
+    r = asyncio.run(go())
+    print(f"\n[zookeeper] leader {old} killed: {r['new']} elected after {r['elected_s']}s, "
+          f"first write through {follower} ok after {r['first_ok_s']:.2f}s; outcomes {r['outcomes']}")
+    assert r["elected_s"] is not None, "no new leader within 60 s"
+    assert r["new"][0] != old
+    assert r["outcomes"][-1] == ("ok", None) and all(t in ("ok", "fail", "info") for t, _ in r["outcomes"])
+    assert (r["read"].type, r["read"].result) == ("ok", "after")
+    assert r["session_kept"], "the client's session changed although its server lived"
+    # the old leader comes back as a follower of the new one
+    cluster.node(old).restart()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st = system.member_status(cluster)
+        if st.get(old) and st[old]["state"] == "following" and st[old]["leader"] == r["new"][0]:
+            break
+        time.sleep(0.2)
+    assert st.get(old) and st[old]["state"] == "following", st
