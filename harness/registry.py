@@ -26,6 +26,7 @@ from harness.errors import ConfigError, GbenchError
 SYSTEMS: dict[str, Union[str, SystemPlugin]] = {
     "etcd": "harness.systems.etcd.plugin",
     "cassandra": "harness.systems.cassandra.plugin",
+    "zookeeper": "harness.systems.zookeeper.plugin",
 }
 
 _loaded: dict[str, SystemPlugin] = {}
