@@ -39,7 +39,13 @@ and its answer is dropped). Reads follow etcd's client: a timed-out read is ``in
 
 kazoo is thread-based: every ``*_async`` call returns an ``IAsyncResult``; its ``rawlink``
 callback (run on kazoo's completion thread) hands the result to the event loop with
-``call_soon_threadsafe``, so the event loop never blocks on a kazoo call.
+``call_soon_threadsafe``, so the event loop never blocks on a kazoo call. Its cost, measured
+on the 2-core host (3000 plain gets of a 64-byte znode through a follower of a 5-node
+cluster, one at a time): p50 433 us through this bridge, 469 us through
+``run_in_executor`` with kazoo's blocking ``get``, 293 us for the blocking ``get`` called
+with no event loop at all; so the bridge adds about 0.14 ms per operation, and 16 concurrent
+tasks on one client reached 2,821 gets/s (2,739 through ``run_in_executor``), where kazoo's
+one connection thread is the limit. ``sync`` + get: p50 1.08 ms.
 """
 from __future__ import annotations
 
