@@ -138,8 +138,16 @@ def _register_once_only(inputs: list[tuple[Any, ...]]) -> set[Any]:
     return {v for v, n in installs.items() if n == 1}
 
 
+def _kv_once_only(inputs: list[tuple[Any, ...]]) -> set[Any]:
+    """Strings read that, once left, never come back: appends only lengthen the string, so
+    a state ``s`` can recur only through a put of some prefix of ``s``."""
+    puts = [a for kind, a, _ in inputs if kind == WRITE]
+    reads = {a for kind, a, _ in inputs if kind == READ} | {""}
+    return {r for r in reads if not any(r.startswith(p) for p in puts)}
+
+
 REGISTER = Model("register", None, _register_encode, _register_step, _register_prune, _register_once_only)
-KV_STRING = Model("kv-string", "", _kv_encode, _kv_step)
+KV_STRING = Model("kv-string", "", _kv_encode, _kv_step, once_only=_kv_once_only)
 MODELS: dict[str, Model] = {m.name: m for m in (REGISTER, KV_STRING)}
 
 
