@@ -7,7 +7,8 @@
     gbench compare-scenarios SCENARIO RUN... [--results DIR]
     gbench ls [--results DIR]
     gbench show RUN|latest [--results DIR]
-    gbench check FILE... [--format auto|jepsen-register|jepsen-kv|history] [--counterexample]
+    gbench check FILE... [--model linearizable|sequential|...] [--format auto|jepsen-register|jepsen-kv|history]
+                 [--counterexample]
     gbench cleanup [--force]
     gbench diagrams [--results DIR] [--specs DIR] [--out DIR] [--check]
 
@@ -434,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from harness.checkers.check_command import add_check_arguments, run_check  # noqa: F401
 
-        ck = command("check", help="judge history files (linearizability)")
+        ck = command("check", help="judge history files (--model: linearizable, the default, sequential, ...)")
         add_check_arguments(ck)
         ck.set_defaults(fn=lambda a: _check(a))
     except ImportError:  # pragma: no cover - checkers always ship; guard keeps the CLI usable mid-refactor
@@ -457,7 +458,7 @@ def _diagrams(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from harness.checkers.check_command import run_check
 
-    return run_check(args.files, fmt=args.format, show_counterexample=args.counterexample)
+    return run_check(args.files, fmt=args.format, show_counterexample=args.counterexample, model=args.model)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

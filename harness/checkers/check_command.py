@@ -1,14 +1,21 @@
-"""``gbench check FILE... [--format auto|jepsen-register|jepsen-kv|history] [--counterexample]``
+"""``gbench check FILE... [--model NAME] [--format auto|jepsen-register|jepsen-kv|history] [--counterexample]``
 
-Judges each file's linearizability and prints one line per file::
+Judges each file with the checker ``--model`` names (``harness.checkers.registry``; default
+``linearizable``) and prints one line per file::
 
-    <file> linearizable|not-linearizable <seconds>
+    <file> linearizable|not-linearizable <seconds>       (--model linearizable, the default)
+    <file> sequential|not-sequential <seconds>           (--model sequential)
 
-``<seconds>`` (3 decimals) covers parsing and checking. With ``--counterexample`` a
-violation is followed by indented lines: the failing key, then either the end of the
-longest linearizable prefix found and the operations that cannot be placed after it, or,
-for violations found by the real-time pre-check, the reason and the few operations that
-contradict each other.
+(each registered checker has its two words; ``unknown`` when undecided). ``<seconds>`` (3
+decimals) covers parsing and checking. With ``--counterexample`` a violation is followed by
+indented lines. Linearizability: the failing key, then either the end of the longest
+linearizable prefix found and the operations that cannot be placed after it, or, for
+violations found by the real-time pre-check, the reason and the few operations that
+contradict each other. Sequential consistency: the failing key (or the whole history), the
+reason, the cycle of forced orders with why each holds, and the operations involved (or the
+end of the longest prefix the search found and the operations that could not follow it).
+An unknown ``--model`` is bad input (``ArgumentError``: exit 2 from the CLI) before any file
+is read.
 
 Exit status: 0 all linearizable; 1 some file is not linearizable; 2 some file could not be
 read or parsed (one line on stderr naming the file and line; the other files are still
@@ -21,32 +28,48 @@ declares the arguments); it prints, it never exits.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
-from typing import Any, Sequence, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
+from harness.checkers import registry
 from harness.checkers.formats import FORMATS, load_history
-from harness.checkers.linearizability import check_linearizability
-from harness.checkers.model import check_safe
-from harness.errors import HistoryParseError
+from harness.checkers.model import CheckResult, History, check_safe
+from harness.errors import ArgumentError, HistoryParseError
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare ``files``, ``--format`` and ``--counterexample`` on a (sub)parser."""
+    """Declare ``files``, ``--model``, ``--format`` and ``--counterexample`` on a (sub)parser."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="history files to judge")
+    parser.add_argument("--model", default=registry.DEFAULT, metavar="NAME",
+                        help=f"the checker: {', '.join(registry.names())} (default: {registry.DEFAULT})")
     parser.add_argument("--format", default="auto", choices=["auto", *FORMATS],
                         help="input format (default: detected from the first line)")
     parser.add_argument("--counterexample", action="store_true",
-                        help="after a violation, print the operations that cannot be linearized")
+                        help="after a violation, print a small counterexample")
 
 
 def run_check(paths: Sequence[str], fmt: str = "auto", show_counterexample: bool = False,
-              out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Check each file's linearizability; print the per-file lines; return the exit status."""
+              out: TextIO | None = None, err: TextIO | None = None, model: str = registry.DEFAULT) -> int:
+    """Judge each file with checker ``model``; print the per-file lines; return the exit status.
+    Raises ``ArgumentError`` for a ``model`` that is not registered."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
+    if model not in registry.CHECKERS:
+        raise ArgumentError("--model", f"{model!r} is not a registered checker "
+                                       f"(expected one of: {', '.join(registry.names())})")
+    entry = registry.entry(model)
+    check: Callable[[History], CheckResult]
+    try:
+        check = registry.get_checker(model)
+    except registry.CheckerMissing as e:
+        reason = str(e)
+
+        def check(history: History) -> CheckResult:
+            raise RuntimeError(reason)
     status = EXIT_OK
     for path in paths:
         t0 = time.perf_counter()
@@ -57,18 +80,18 @@ def run_check(paths: Sequence[str], fmt: str = "auto", show_counterexample: bool
             print(f"gbench: error: {where}: {e.reason}", file=err)
             status = max(status, EXIT_BAD_INPUT)
             continue
-        result = check_safe(check_linearizability, history)
+        result = check_safe(check, history)
         seconds = time.perf_counter() - t0
         if result.verdict is True:
-            word = "linearizable"
+            word = entry.holds
         elif result.verdict is False:
-            word, status = "not-linearizable", max(status, EXIT_VIOLATION)
+            word, status = entry.violated, max(status, EXIT_VIOLATION)
         else:
             word, status = "unknown", max(status, EXIT_UNKNOWN)
             print(f"gbench: {path}: undecided: {result.evidence.get('error')}", file=err)
         print(f"{path} {word} {seconds:.3f}", file=out)
         if show_counterexample and result.verdict is False:
-            for line in format_counterexample(result.evidence):
+            for line in FORMATTERS.get(model, format_evidence)(result.evidence):
                 print("  " + line, file=out)
         out.flush()
     return status
@@ -112,12 +135,52 @@ def format_counterexample(evidence: dict[str, Any]) -> list[str]:
     return lines
 
 
+def format_sequential_counterexample(evidence: dict[str, Any]) -> list[str]:
+    """Indentation-free lines describing ``check_sequential``'s counterexample."""
+    ce = evidence.get("counterexample")
+    if not ce:
+        return []
+    where = (f"key {ce['key']!r}: " if ce.get("scope") == "key"
+             else "whole history (every key on its own is sequentially consistent): ")
+    lines = [where + ce["reason"]]
+    if ce.get("cycle"):
+        lines.append("forced orders around the cycle:")
+        lines += [f"  op {e['from']} before op {e['to']}: {e['why']}" for e in ce["cycle"]]
+    if ce.get("operations"):
+        lines.append("operations involved:")
+        lines += ["  " + format_op(d) for d in ce["operations"]]
+    if ce.get("prefix_tail"):
+        lines.append(f"end of the longest prefix ({ce['prefix_length']} op(s), last {len(ce['prefix_tail'])}):")
+        lines += ["  " + format_op(d) for d in ce["prefix_tail"]]
+    if "cannot_place" in ce:
+        lines.append(f"state after it: {ce['state_after_prefix']!r}; cannot be placed next:")
+        lines += ["  " + format_op(d) for d in ce["cannot_place"]]
+    return lines
+
+
+def format_evidence(evidence: dict[str, Any]) -> list[str]:
+    """Any other checker's evidence: one line per field, compact JSON, at most 200 characters."""
+    out = []
+    for k, v in evidence.items():
+        text = json.dumps(v, default=str, separators=(",", ":"))
+        out.append(f"{k}: {text if len(text) <= 200 else text[:197] + '...'}")
+    return out
+
+
+FORMATTERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "linearizable": format_counterexample, "sequential": format_sequential_counterexample}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m harness.checkers.check_command`` (the same as ``gbench check``)."""
-    p = argparse.ArgumentParser(prog="gbench check", description="judge history files (linearizability)")
+    p = argparse.ArgumentParser(prog="gbench check", description="judge history files")
     add_check_arguments(p)
     a = p.parse_args(argv)
-    return run_check(a.files, fmt=a.format, show_counterexample=a.counterexample)
+    try:
+        return run_check(a.files, fmt=a.format, show_counterexample=a.counterexample, model=a.model)
+    except ArgumentError as e:
+        print(f"gbench: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import io
 import os
@@ -83,15 +84,77 @@ def test_forced_format_mismatch_is_bad_input(tmp_path: Path, hb: Any) -> None:
 
 def test_undecided_exits_3(tmp_path: Path, hb: Any, monkeypatch: Any) -> None:
     g = good(hb, tmp_path / "good.jsonl")
-    from harness.checkers import linearizability
+    from harness.checkers import linearizability, registry
 
     def boom(history: Any) -> Any:
         raise RuntimeError("checker bug")
 
-    monkeypatch.setattr(check_command, "check_linearizability", boom)
+    monkeypatch.setitem(registry.CHECKERS, "linearizable",
+                        dataclasses.replace(registry.CHECKERS["linearizable"], target=boom))
     code, lines, err = check([g])
     assert code == 3 and " unknown " in lines[0] and "checker bug" in err
     assert linearizability.check_linearizability is not boom
+
+
+def test_a_checker_module_that_cannot_load_makes_every_file_unknown(tmp_path: Path, hb: Any,
+                                                                      monkeypatch: Any) -> None:
+    g = good(hb, tmp_path / "good.jsonl")
+    from harness.checkers import registry
+
+    monkeypatch.setitem(registry.CHECKERS, "sequential",
+                        dataclasses.replace(registry.CHECKERS["sequential"], target="harness.checkers.gone:check"))
+    code, lines, err = check([g], model="sequential")
+    assert code == 3 and lines[0].startswith(f"{g} unknown ")
+    assert err == f"gbench: {g}: undecided: RuntimeError: checker module harness.checkers.gone does not exist\n"
+
+
+SEQ_LINE = re.compile(r"^(\S+) (sequential|not-sequential|unknown) (\d+\.\d{3})$")
+
+
+def test_sequential_model(tmp_path: Path, hb: Any) -> None:
+    # A stale read: not linearizable, sequential. Two readers seeing two writes in opposite
+    # orders: neither.
+    stale = hb.put(1, "k", "a", 0, 10).put(1, "k", "b", 20, 30).get(2, "k", "a", 40, 50).write(tmp_path / "s.jsonl")
+    hb.ops.clear()
+    opposite = (hb.put(1, "k", "1", 0, 10).put(2, "k", "2", 0, 10).get(3, "k", "1", 20, 30).get(3, "k", "2", 40, 50)
+                .get(4, "k", "2", 20, 30).get(4, "k", "1", 40, 50).write(tmp_path / "o.jsonl"))
+    code, lines, err = check([stale, opposite])
+    assert (code, [LINE.match(x).group(2) for x in lines]) == (1, ["not-linearizable", "not-linearizable"])  # type: ignore[union-attr]
+    code, lines, err = check([stale, opposite], model="sequential", show_counterexample=True)
+    assert code == 1 and err == ""
+    assert [SEQ_LINE.match(x).group(2) for x in lines[:2]] == ["sequential", "not-sequential"]  # type: ignore[union-attr]
+    assert lines[2:] == [
+        "  key 'k': these operations force a cycle: no single order respects every process's order and what each "
+        "read returned",
+        "  forced orders around the cycle:",
+        "    op 0 before op 1: op 4 returned op 1's value and comes after op 0, which writes the same key: op 0 must "
+        "come before op 1",
+        "    op 1 before op 0: op 5 returned op 0's value and comes after op 1, which writes the same key: op 1 must "
+        "come before op 0",
+        "  operations involved:",
+        "    op 0 process 1: put '1' ok [0.0 .. 10.0 ms]",
+        "    op 1 process 2: put '2' ok [0.0 .. 10.0 ms]",
+        "    op 2 process 3: get -> '1' ok [20.0 .. 30.0 ms]",
+        "    op 4 process 3: get -> '2' ok [40.0 .. 50.0 ms]",
+        "    op 3 process 4: get -> '2' ok [20.0 .. 30.0 ms]",
+        "    op 5 process 4: get -> '1' ok [40.0 .. 50.0 ms]"]
+    assert check([stale], model="sequential")[0] == 0
+
+
+def test_unknown_model_is_one_line_exit_2(tmp_path: Path, hb: Any, capsys: Any) -> None:
+    g = good(hb, tmp_path / "good.jsonl")
+    code, out, err = gbench(capsys, str(g), "--model", "causal")
+    assert (code, out) == (2, "")
+    assert err == ("gbench: error: --model: 'causal' is not a registered checker (expected one of: linearizable, "
+                   "late-writes, lost-writes, sequential, stale-reads)\n")
+
+
+def test_default_model_is_linearizable(tmp_path: Path, hb: Any, capsys: Any) -> None:
+    g = good(hb, tmp_path / "good.jsonl")
+    def verdicts(*args: str) -> list[str]:
+        return [line.rsplit(" ", 1)[0] for line in gbench(capsys, str(g), *args)[1].splitlines()]
+
+    assert verdicts() == verdicts("--model", "linearizable") == [f"{g} linearizable"]
 
 
 def test_reference_files(references: list[Any]) -> None:
@@ -106,7 +169,9 @@ def test_arguments_mount_on_a_subparser() -> None:
     p = argparse.ArgumentParser()
     add_check_arguments(p.add_subparsers().add_parser("check"))
     a = p.parse_args(["check", "a", "b", "--format", "jepsen-kv", "--counterexample"])
-    assert (a.files, a.format, a.counterexample) == (["a", "b"], "jepsen-kv", True)
+    assert (a.files, a.format, a.counterexample, a.model) == (["a", "b"], "jepsen-kv", True, "linearizable")
+    a = p.parse_args(["check", "a", "--model", "sequential"])
+    assert a.model == "sequential"
 
 
 def test_gbench_check_end_to_end(tmp_path: Path, hb: Any) -> None:

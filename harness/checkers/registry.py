@@ -1,0 +1,90 @@
+"""The checker registry: name -> the function that judges a history (imported only when used).
+
+The contract every registered checker keeps (Jepsen's checker seam): a function
+``check(history: History) -> CheckResult`` that reads nothing but the history (extra
+parameters have defaults), does no I/O, and returns verdict ``True``, ``False`` (with
+evidence) or ``"unknown"`` (with ``evidence["error"]`` saying why). ``gbench check --model``
+takes its choices from ``CHECKERS``, and prints ``holds`` / ``violated`` per file.
+
+Why lazy: a checker module with a broken import must cost the files judged with it, not
+every command (the same reason as ``diagram_gen/render/__init__.py``). An entry's target is
+``"module:function"``, or a callable (tests register stand-ins that way).
+
+Not registered: ``availability`` (it reads the recorder's ``Op`` records, nemesis windows and
+member polls and returns a report, not a verdict on a history).
+
+    >>> get_checker("sequential")(load_history("history.jsonl")).verdict    # doctest: +SKIP
+    True
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from harness.checkers.model import CheckResult, History
+
+CheckFn = Callable[[History], CheckResult]
+
+
+@dataclass(frozen=True)
+class CheckerEntry:
+    target: Union[str, CheckFn]
+    """``"package.module:function"`` or the function itself."""
+    holds: str
+    """What ``gbench check`` prints for verdict ``True``."""
+    violated: str
+    """What it prints for verdict ``False``."""
+    summary: str
+
+
+CHECKERS: dict[str, CheckerEntry] = {
+    "linearizable": CheckerEntry("harness.checkers.linearizability:check_linearizability",
+                                 "linearizable", "not-linearizable",
+                                 "one order of all operations, consistent with real time, per key"),
+    "sequential": CheckerEntry("harness.checkers.sequential:check_sequential", "sequential", "not-sequential",
+                               "one order of all operations respecting each process's order (no real time)"),
+    "stale-reads": CheckerEntry("harness.checkers.stale_reads:check_stale_reads", "no-stale-reads", "stale-reads",
+                                "reads that missed a write acknowledged before they began (unique tokens)"),
+    "lost-writes": CheckerEntry("harness.checkers.lost_writes:check_lost_writes", "no-lost-writes", "lost-writes",
+                                "acknowledged writes the final reads show were undone"),
+    "late-writes": CheckerEntry("harness.checkers.late_writes:check_late_writes", "no-late-writes", "late-writes",
+                                "failed writes that were seen, indeterminate writes seen late"),
+}
+DEFAULT = "linearizable"
+
+
+class CheckerMissing(Exception):
+    """No usable checker under a name (not registered, module missing, no such function)."""
+
+
+def names() -> list[str]:
+    """Registered checker names, the default first."""
+    return [DEFAULT] + sorted(n for n in CHECKERS if n != DEFAULT)
+
+
+def entry(name: str) -> CheckerEntry:
+    e = CHECKERS.get(name)
+    if e is None:
+        raise CheckerMissing(f"unknown checker {name!r} (expected one of: {', '.join(names())})")
+    return e
+
+
+def get_checker(name: str) -> CheckFn:
+    """The checking function registered as ``name``, imported now."""
+    target = entry(name).target
+    if callable(target):
+        return target
+    module_name, _, fn_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name == module_name:
+            raise CheckerMissing(f"checker module {module_name} does not exist") from e
+        raise CheckerMissing(f"checker module {module_name} failed to import: {e}") from e
+    except Exception as e:  # a checker with a bug at import time costs only its own files
+        raise CheckerMissing(f"checker module {module_name} failed to import: {type(e).__name__}: {e}") from e
+    fn = getattr(module, fn_name, None)
+    if not callable(fn):
+        raise CheckerMissing(f"checker module {module_name} has no function {fn_name}")
+    return fn
