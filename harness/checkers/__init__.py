@@ -6,7 +6,12 @@ Modules:
   "unknown" beats True), ``compose``, ``check_safe`` (an exception becomes "unknown").
 - ``formats``: ``load_history(path, fmt="auto")`` for ``jepsen-register``, ``jepsen-kv`` and
   the harness ``history`` JSONL; ``from_ops`` for recorder ``Op`` records in memory.
+- ``datatypes``: the sequential specifications (register, kv-string) the consistency checkers share.
 - ``linearizability``: per-key Wing-Gong/Lowe search (register and kv-string models).
+- ``sequential``: sequential consistency (per key, then the whole history; ``sequential_problem``,
+  ``sequential_graph``, ``sequential_search`` are its parts).
+- ``registry``: checker name -> function, imported when used (``gbench check --model``); the
+  sequential checker (and numpy) is not imported by this package, only through it.
 - ``stale_reads``, ``lost_writes``, ``late_writes``: token-based anomaly checkers.
 - ``check_command``: ``gbench check`` (``run_check``, ``add_check_arguments``).
 - ``reference``: the shared reference histories and their known verdicts.
