@@ -17,7 +17,8 @@ types below; it never compares a system's name.
   every system, as testcontainers' wait strategies.
 - Optional capabilities, each a small ``runtime_checkable`` protocol checked with
   ``isinstance``: ``Staged``, ``Primary``, ``MemberStatus``, ``StatusSource``, ``Metrics``,
-  ``Prepare``, ``Facts``, ``OwnNemeses``; and on plugins ``PeerTool``.
+  ``Prepare``, ``Facts``, ``ExplainedValueLimit``, ``NamedPeers``, ``OwnNemeses``; and on
+  plugins ``PeerTool`` and ``TunableLevels``.
 
 Example::
 
@@ -259,6 +260,27 @@ class Facts(Protocol):
 
 
 @runtime_checkable
+class ExplainedValueLimit(Protocol):
+    """A system that can say what sets its ``max_value_bytes``, for the error refusing a
+    larger value before any cluster starts."""
+
+    def value_limit_reason(self) -> str:
+        """E.g. ``--max-request-bytes 1572864 minus request overhead``."""
+        ...
+
+
+@runtime_checkable
+class NamedPeers(Protocol):
+    """A system whose members dial each other by ``NodeAddress.peer_host`` (when a provider
+    sets it) on its one ``peer_port``: what peer links through Toxiproxy need, since each node
+    then resolves a peer's name to its own proxy for that link (``harness.nemesis.peer_links``)."""
+
+    def advertised_peer_url(self, node: "NodeAddress") -> str:
+        """The address peers dial for ``node`` (its ``peer_host`` when set)."""
+        ...
+
+
+@runtime_checkable
 class OwnNemeses(Protocol):
     """Faults only this system knows (e.g. a membership change), beside the standard ones."""
 
@@ -324,7 +346,9 @@ class SystemPlugin(Protocol):
     module must be cheap (no driver, no gRPC): the registry imports every plugin to look a
     level up; heavy modules are imported inside ``make_system`` / ``make_client``.
 
-    Must hold: ``levels`` names every level a workload may give, with one class per name;
+    Must hold: ``levels`` names every level a workload may give, with one class per name,
+    reads in order from the most trusted to the cheapest within a class (a scenario's final
+    reads use the first strong read level and the first other one: ``registry.final_read_levels``);
     ``default_read_level`` is one of them (or None for a system with one kind of read);
     ``parse_options`` and ``validate_workload`` raise ``ConfigError(file, field, reason)``
     with the field's dotted path from the workload file's top (``cassandra.routing``)."""
@@ -367,6 +391,23 @@ class SystemPlugin(Protocol):
 
     def routes_per_request(self, workload: Any) -> bool:
         """True when the driver, not the client assignment, picks each request's node."""
+        ...
+
+
+@runtime_checkable
+class TunableLevels(Protocol):
+    """A plugin whose clients pick a write level and a read level per request over a
+    replication factor (Cassandra): what the t-visibility probe (``harness.workload.
+    visibility``) needs to measure how soon a read at R sees a write at W."""
+
+    def level_pair_problem(self, write_level: str, read_level: str, replication_factor: int) -> str | None:
+        """Why the pair cannot be measured at this replication factor (an unknown level, one
+        that needs more replicas than there are), or None."""
+        ...
+
+    def level_pair_options(self, write_level: str, replication_factor: int) -> SystemOptions:
+        """The workload options that make writes at ``write_level`` over ``replication_factor``
+        replicas (the read level is the workload's ``read_consistency``)."""
         ...
 
 

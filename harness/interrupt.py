@@ -4,8 +4,8 @@ A run that gets SIGINT or SIGTERM does nothing but tear down: no final reads, no
 no summary; its helper processes and nodes are killed and everything its ledger lists is
 removed. Every step that can wait (load workers finishing, threads joining, node processes
 being reaped, helper processes dying) takes its deadline from one budget that starts at the
-signal: ``EXIT_BUDGET_S`` for the run's system (15 s for etcd, 60 s for Cassandra, whose
-nodes are JVMs). ``harness.benchmarks.signal_exit`` measures how much of it a run uses, at
+signal: ``EXIT_BUDGET_S`` for the run's system, as its plugin declares (``exit_budget_s``:
+15 s for etcd, 60 s for Cassandra, whose nodes are JVMs). ``harness.benchmarks.signal_exit`` measures how much of it a run uses, at
 every moment of a run, under CPU load.
 
 While a session runs, one ``Interruption`` owns SIGINT and SIGTERM (handlers run in the
@@ -49,12 +49,32 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterator, Protocol, runtime_checkable
+from typing import Any, Callable, Iterator, Mapping, Protocol, runtime_checkable
+
+class _ExitBudgets(Mapping[str, float]):
+    """System name -> its plugin's ``exit_budget_s``, read from the registry when asked."""
+
+    def __getitem__(self, system: str) -> float:
+        from harness.registry import system_plugin
+
+        return system_plugin(system).exit_budget_s
+
+    def __iter__(self) -> Iterator[str]:
+        from harness.registry import system_names
+
+        return iter(system_names())
+
+    def __len__(self) -> int:
+        from harness.registry import system_names
+
+        return len(system_names())
+
 
 #: Seconds from the signal to the exit, per system (issue 10: 15 s for a 5-node etcd
-#: cluster, 60 s for a 5-node Cassandra cluster, whatever the host load).
-EXIT_BUDGET_S = {"etcd": 15.0, "cassandra": 60.0}
-#: For a system without its own entry.
+#: cluster, 60 s for a 5-node Cassandra cluster, whatever the host load), as each system's
+#: plugin declares them.
+EXIT_BUDGET_S: Mapping[str, float] = _ExitBudgets()
+#: For an ``Interruption`` made without a budget (a provider used on its own, a test).
 DEFAULT_EXIT_BUDGET_S = 15.0
 #: What a step that waits for something to finish by itself (load workers writing their
 #: files, threads joining) may use of the budget left, at most; the rest is for the teardown.
@@ -84,12 +104,30 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 class Killable(Protocol):
-    """A helper process: ``subprocess.Popen`` and ``multiprocessing.Process`` both fit
-    (``poll`` / ``is_alive`` are looked up as either)."""
+    """A helper process: ``subprocess.Popen`` (``Polled``) and ``multiprocessing.Process``
+    (``Joined``) both fit."""
 
     pid: int | None
 
     def kill(self) -> None: ...
+
+
+@runtime_checkable
+class Polled(Protocol):
+    """A process asked with ``poll`` (None while it runs) and reaped with ``wait``: ``subprocess.Popen``."""
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+@runtime_checkable
+class Joined(Protocol):
+    """A process asked with ``is_alive`` and reaped with ``join``: ``multiprocessing.Process``."""
+
+    def is_alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
 
 
 @runtime_checkable
@@ -347,9 +385,9 @@ def never_raises(log: Callable[[str], None]) -> Callable[[str], None]:
 
 
 def _alive(p: Any) -> bool:
-    if hasattr(p, "poll"):
+    if isinstance(p, Polled):
         return p.poll() is None
-    if hasattr(p, "is_alive"):
+    if isinstance(p, Joined):
         try:
             return bool(p.is_alive())
         except (AssertionError, ValueError):  # a multiprocessing.Process not started / closed
@@ -359,9 +397,9 @@ def _alive(p: Any) -> bool:
 
 def _reap(p: Any, timeout_s: float) -> None:
     with contextlib.suppress(Exception):
-        if hasattr(p, "wait"):
+        if isinstance(p, Polled):
             p.wait(timeout=timeout_s)
-        elif hasattr(p, "join"):
+        elif isinstance(p, Joined):
             p.join(timeout_s)
 
 

@@ -29,6 +29,10 @@ SYSTEMS: dict[str, Union[str, SystemPlugin]] = {
     "zookeeper": "harness.systems.zookeeper.plugin",
 }
 
+#: The system a workload, scenario or suite file means when it names none (files written
+#: before there was a second system say nothing).
+DEFAULT_SYSTEM = "etcd"
+
 _loaded: dict[str, SystemPlugin] = {}
 
 
@@ -78,6 +82,16 @@ def read_levels(system: str) -> tuple[str, ...]:
 def default_read_level(system: str) -> str | None:
     """The level of a workload that names none (None: the system has one kind of read)."""
     return system_plugin(system).default_read_level
+
+
+def final_read_levels(system: str) -> tuple[str, ...]:
+    """The levels of a scenario's final reads: the first strong read level (the one the system
+    trusts), then the first read level that is not strong (its cheapest: a replica's own
+    state), in the plugin's order; a system with one kind of read gives one."""
+    reads = [lv for lv in levels(system) if lv.kind == "read"]
+    trusted = next((lv.name for lv in reads if lv.cls == "strong"), None)
+    cheapest = next((lv.name for lv in reads if lv.cls != "strong"), None)
+    return tuple(lv for lv in (trusted, cheapest) if lv is not None)
 
 
 def _class_in(plugin: SystemPlugin, level: str) -> ConsistencyClass | None:

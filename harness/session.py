@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import registry
+from harness.api import Facts, Metrics, Primary, System, SystemPlugin
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
-from harness.interrupt import DEFAULT_EXIT_BUDGET_S, EXIT_BUDGET_S, Interruption, ListsWhatIsLeft
+from harness.interrupt import Interruption, ListsWhatIsLeft
 from harness.providers.base import Cluster, ClusterProvider
 from harness.recorder.history import read_history
 from harness.recorder.summary import format_table, rows_from_history, write_summary
@@ -44,18 +46,9 @@ class SessionOptions:
     log: Callable[[str], None] = field(default=lambda s: print(s, file=sys.stderr, flush=True))
 
 
-def make_system(name: str) -> Any:
+def make_system(name: str) -> System:
     """The system under test, with its binaries found (EnvironmentProblem before any cluster)."""
-    if name == "etcd":
-        from harness.systems.etcd.binaries import find_etcd
-        from harness.systems.etcd.system import EtcdSystem
-
-        return EtcdSystem(find_etcd())
-    if name == "cassandra":
-        from harness.systems.cassandra import CassandraConfig, CassandraSystem
-
-        return CassandraSystem.from_environment(CassandraConfig())
-    raise ConfigError("(suite)", "system", f"unknown system {name!r} (known: etcd, cassandra)")
+    return registry.system_plugin(name, "(suite)", "system").make_system()
 
 
 def choose_provider(system: Any) -> str:
@@ -118,7 +111,8 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
 
         for sc in scenarios:
             check_scenario_environment(sc, provider)
-    intr = Interruption(EXIT_BUDGET_S.get(suite.system, DEFAULT_EXIT_BUDGET_S), log=opts.log).install()
+    plugin = registry.system_plugin(suite.system)
+    intr = Interruption(plugin.exit_budget_s, log=opts.log).install()
     intr.set_moment("run directory")
     started = dt.datetime.now(dt.timezone.utc)
     time_origin_ns = time.monotonic_ns()
@@ -164,13 +158,13 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
         opts.log(f"[gbench] run {run.run_id}: {suite.nodes}-node {suite.system} on provider {provider.name}")
         intr.set_moment("host facts (before the cluster)")
         manifest["host"] = _host_facts(provider, run, opts)
-        manifest["software"] = _software(system)
+        manifest["software"] = _software(plugin, system)
         intr.set_moment("cluster start")
         cluster = provider.start(system, suite.nodes, run.path)
         manifest["cluster"] = {
             "system": suite.system, "provider": provider.name, "nodes": len(cluster.nodes),
             "time_to_ready_s": cluster.time_to_ready_s, "leader_at_start": cluster.ready.leader if cluster.ready else None,
-            "endpoints": cluster.client_endpoints, "config": getattr(system, "config_dict", lambda: {})(),
+            "endpoints": cluster.client_endpoints, "config": system.config_dict() if isinstance(system, Facts) else {},
             "provider_facts": getattr(provider, "facts", lambda: {})(),
         }
         opts.log(f"[gbench] cluster ready in {cluster.time_to_ready_s:.2f}s (leader {manifest['cluster']['leader_at_start']})")
@@ -185,9 +179,11 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
                 raise ClusterError(f"workload {w.name}: results are partial ({'; '.join(result.notes)})")
             intr.set_moment(f"checks of {w.name}")
             extra.setdefault("verdicts", []).extend(_run_checks(result, opts))
-            if suite.etcd_benchmark:
-                intr.set_moment(f"etcd benchmark tool ({w.name})")
-                comp = _peer_tool(w, cluster, run, rows, wrows, opts)
+            for tool in plugin.peer_tools:
+                if tool.suite_field not in suite.peer_tools:
+                    continue
+                intr.set_moment(f"{tool.name} ({w.name})")
+                comp = tool.run(w, cluster, run.path, run.run_id, rows, wrows, opts.log)
                 if comp:
                     extra["comparisons"].append(comp)
         if suite.visibility is not None:
@@ -244,14 +240,13 @@ def _run_one(w: Workload, cluster: Cluster, run: RunDirectory, origin: int, opts
              provider: str) -> WorkloadResult:
     opts.log(f"[gbench] workload {w.name}: {w.load.mode} loop, {w.load.concurrency} clients, "
              f"{w.value_size} B values, {w.warmup_s:g}s warm-up + {w.duration_s:g}s")
-    leader = None
     sysdef = cluster.system
-    if hasattr(sysdef, "leader"):
-        leader = sysdef.leader(cluster)
-    metrics_before = sysdef.metrics_snapshot(cluster) if hasattr(sysdef, "metrics_snapshot") else None
+    leader = sysdef.leader(cluster) if isinstance(sysdef, Primary) else None
+    metrics_before = sysdef.metrics_snapshot(cluster) if isinstance(sysdef, Metrics) else None
     result = run_workload(w, cluster, run.path / "workloads" / w.name, origin, leader=leader,
                           show_progress=opts.show_progress)
     if metrics_before is not None:
+        assert isinstance(sysdef, Metrics)
         # the system's own latency histograms for this workload (etcd: WAL fsync, backend
         # commit, peer round trip), written beside the workload's history
         doc = sysdef.metrics_delta(metrics_before, sysdef.metrics_snapshot(cluster), leader)
@@ -343,33 +338,15 @@ def _host_facts(provider: ClusterProvider, run: RunDirectory, opts: SessionOptio
     return facts
 
 
-def _software(system: Any) -> dict[str, Any]:
-    sw: dict[str, Any] = {}
-    b = getattr(system, "binary", None)
-    if b is not None:
-        sw["etcd"] = {"version": b.version, "path": str(b.path), "source": b.source, "warnings": list(b.warnings)}
-    if getattr(system, "name", None) == "cassandra":
-        d, j = system.distribution, system.java
-        sw["cassandra"] = {"version": d.version, "git_sha": d.git_sha, "source": d.source, "lib_dir": str(d.lib_dir),
-                           "java": str(j.path), "java_version": j.version}
-        import cassandra as driver
-
-        sw["cassandra_driver"] = {"version": driver.__version__}
-        return sw
-    from harness.systems.etcd.binaries import find_etcd_benchmark
-
-    eb = find_etcd_benchmark()
-    if eb is not None:
-        sw["etcd_benchmark"] = {"path": str(eb.path), "version": getattr(eb, "version", None),
-                                "source": getattr(eb, "source", None)}
+def _software(plugin: SystemPlugin, system: System) -> dict[str, Any]:
+    """The manifest's ``software``: the system's own facts, then each of its peer tools that
+    is installed (whether or not this suite runs it, as before)."""
+    sw = plugin.software_facts(system)
+    for tool in plugin.peer_tools:
+        facts = tool.facts()
+        if facts is not None:
+            sw[tool.name] = facts
     return sw
-
-
-def _peer_tool(w: Workload, cluster: Cluster, run: RunDirectory, all_rows: list[dict[str, Any]],
-               wrows: list[dict[str, Any]], opts: SessionOptions) -> dict[str, Any] | None:
-    from harness.systems.etcd.peer import run_peer_benchmark
-
-    return run_peer_benchmark(w, cluster, run.path, run.run_id, all_rows, wrows, opts.log)
 
 
 def _finalise_files(run_path: Path, opts: SessionOptions) -> None:

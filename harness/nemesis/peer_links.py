@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
 from typing import Any, Iterable, Sequence
 
+from harness.api import NamedPeers, System
 from harness.errors import ConfigError
 from harness.nemesis.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.providers.base import NODE_HOST_OFFSET, NodeAddress
@@ -97,14 +98,14 @@ def check_mode(mode: str) -> None:
         raise ConfigError("--peer-links", "peer_links", f"{mode!r} is not {' or '.join(MODES)}")
 
 
-def check_supported(mode: str, system_name: str, n_nodes: int) -> None:
+def check_supported(mode: str, system: System, n_nodes: int) -> None:
     """What a provider checks before it starts anything (ConfigError naming the field)."""
     check_mode(mode)
     if mode != "toxiproxy":
         return
-    if system_name != "etcd":
-        raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy are built for etcd only, "
-                                                       f"not {system_name}")
+    if not isinstance(system, NamedPeers):
+        raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy need members that dial their "
+                                                       f"peers by name on one peer port; {system.name} does not")
     if n_nodes > MAX_LINKED_NODES:
         raise ConfigError("--nodes", "nodes", f"peer links through Toxiproxy support up to {MAX_LINKED_NODES} "
                                               f"nodes, not {n_nodes}")

@@ -1,8 +1,9 @@
 """Cluster providers: *where* nodes run (network namespaces, Docker containers, or an
-existing cluster), separated from *what* runs (a ``SystemDefinition`` such as etcd).
+existing cluster), separated from *what* runs (a ``harness.api.System`` such as etcd).
 
 A provider allocates an address per node, asks the system for the command that node
-needs (``SystemDefinition.launch``), starts every node concurrently, and hands back a
+needs (``System.launch``), starts the nodes in the stages the system declares
+(``harness.api.Staged``; without it, all at once: ``start_in_stages``), and hands back a
 ``Cluster`` once the system says it is ready. Faults use the per-node handles (``Node``)
 and, when the provider supports it, ``NetworkControl`` (commands inside a node's
 network namespace, for partitions and link faults).
@@ -18,7 +19,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Generic, Protocol, Self, Sequence, TypeVar, runtime_checkable
+from typing import Callable, Generic, Protocol, Self, Sequence, TypeVar, runtime_checkable
+
+from harness.api import Stage, Staged, System
+from harness.errors import ClusterError
 
 
 #: Node i gets host address ``subnet[NODE_HOST_OFFSET + i]`` (n1 = .11) on the bridged
@@ -56,29 +60,6 @@ class ReadyReport:
     seconds: float
     leader: str | None
     details: dict[str, object] = field(default_factory=dict)
-
-
-class SystemDefinition(Protocol):
-    """A database system (etcd, Cassandra...). Pure description: starts nothing itself."""
-
-    name: str
-    client_port: int
-    peer_port: int
-
-    def version(self) -> str:
-        """Exact version string of the server binary that will run."""
-        ...
-
-    def launch(self, node: NodeAddress, cluster: Sequence[NodeAddress], data_dir: Path) -> NodeLaunch:
-        """The command that starts ``node`` as a member of ``cluster``. Must not start it."""
-        ...
-
-    def wait_ready(self, cluster: "Cluster", timeout_s: float) -> ReadyReport:
-        """Block until every member is healthy and (if any) a leader is known.
-
-        Raises ClusterError naming the unhealthy node(s) and their last log lines.
-        """
-        ...
 
 
 @runtime_checkable
@@ -126,7 +107,7 @@ class NetworkControl(Protocol):
 class Cluster:
     """A running cluster. ``provider`` is the object that owns the processes."""
 
-    system: SystemDefinition
+    system: System
     provider: "ClusterProvider"
     nodes: list[Node]
     time_to_ready_s: float | None = None
@@ -148,6 +129,31 @@ class Cluster:
         return [self.client_endpoint(n) for n in self.nodes]
 
 
+def start_stages(system: System, addrs: Sequence[NodeAddress]) -> list[Stage]:
+    """The order ``system`` wants its nodes started in: its ``Staged.stages`` (checked to name
+    every node exactly once), or one stage of every node (role ``member``)."""
+    names = [a.name for a in addrs]
+    if not isinstance(system, Staged):
+        return [Stage("member", tuple(names))]
+    stages = list(system.stages(addrs))
+    staged = [n for st in stages for n in st.nodes]
+    if sorted(staged) != sorted(names):
+        raise ClusterError(f"{system.name}'s start stages name {staged}, not every node of {names} exactly once")
+    return stages
+
+
+def start_in_stages(system: System, addrs: Sequence[NodeAddress], start: Callable[[list[str]], None],
+                    timeout_s: float) -> None:
+    """Start the nodes stage by stage: ``start(names)`` starts one stage's nodes (at once),
+    then the stage's ``ready`` (if any) is waited for, with ``timeout_s``, before the next."""
+    started: list[NodeAddress] = []
+    for st in start_stages(system, addrs):
+        start(list(st.nodes))
+        started += [a for a in addrs if a.name in st.nodes]
+        if st.ready is not None:
+            st.ready(started, timeout_s)
+
+
 class ClusterProvider(Protocol):
     """Starts and tears down clusters. Use as a context manager: teardown always runs."""
 
@@ -157,8 +163,9 @@ class ClusterProvider(Protocol):
         """Raise EnvironmentProblem (saying which provider can run instead) before starting."""
         ...
 
-    def start(self, system: SystemDefinition, n_nodes: int, run_dir: Path) -> Cluster:
-        """Start ``n_nodes`` concurrently, wait for readiness, return the cluster.
+    def start(self, system: System, n_nodes: int, run_dir: Path) -> Cluster:
+        """Start ``n_nodes`` in the system's stages (``start_in_stages``), wait for
+        readiness, return the cluster.
 
         Node logs go to ``run_dir/nodes/<name>.log``; data dirs live under the run's
         scratch space (not in results). On any failure, tears down what it started.

@@ -69,17 +69,16 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Self, Sequence
 
 from harness import interrupt
-from harness.api import ImageSpec
+from harness.api import ImageSpec, System
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinkPlan, PeerLinks, advertising_names, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyClient
-from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
+from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, start_in_stages
 from harness.providers.ledger import proc_start_time, proc_state, same_process, state_dir, state_lock
 from harness.providers.netns import (MAX_NODES, SUBNET_ENV, claimed_subnets, default_data_root,
                                      forward_rule_needed, forward_rule_spec, parse_host_networks, pick_subnet,
                                      run_captured, short_id, signals_deferred, validate_subnet)
 
-DEFAULT_READY_TIMEOUT_S = 60.0
 #: How long one Docker API call may take before the provider gives up on the engine.
 API_TIMEOUT_S = 60
 PULL_ENV = "GBENCH_DOCKER_PULL"
@@ -106,7 +105,7 @@ TOXIPROXY_IMAGE = ImageSpec(f"gbench/toxiproxy:{TOXIPROXY_VERSION}-local",
 TOXIPROXY_API_PORT = 8474
 
 
-def image_for(system: SystemDefinition) -> ImageSpec:
+def image_for(system: System) -> ImageSpec:
     """The default image of ``system``, as its plugin says; EnvironmentProblem (from the
     plugin, saying why) for systems without one, or for a system no plugin registers."""
     from harness.registry import system_plugin
@@ -605,7 +604,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         return out
 
     # -- start
-    def start(self, system: SystemDefinition, n_nodes: int, run_dir: Path) -> Cluster:
+    def start(self, system: System, n_nodes: int, run_dir: Path) -> Cluster:
         with self._lock:
             if self._started or self._closing:
                 raise ClusterError(f"provider for run {self.run_id} was already started; create a new one")
@@ -614,7 +613,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
             raise ConfigError("--nodes", "nodes", f"{n_nodes} is not between 1 and {MAX_NODES}")
         self.check_environment()
         spec = self.options.images.get(system.name) or image_for(system)
-        check_supported(self.options.peer_links, system.name, n_nodes)
+        check_supported(self.options.peer_links, system, n_nodes)
         via_proxy = self.options.peer_links == "toxiproxy"
         try:
             docker = _docker_sdk()
@@ -639,11 +638,13 @@ class DockerProvider(BridgedProvider[DockerNode]):
             t_sb = time.monotonic()
             self._parallel(self._start_sandbox, nodes)
             self.sandboxes_s = time.monotonic() - t_sb
+            timeout = self.options.ready_timeout_s or system.default_ready_timeout_s
+            by_name = {n.name: n for n in nodes}
             t0 = time.monotonic()
-            self._parallel(self._start_node, nodes)  # all at once: no member is ready before a quorum runs
+            # a stage's nodes all at once: no member is ready before a quorum runs
+            start_in_stages(system, addrs, lambda names: self._parallel(self._start_node, [by_name[n] for n in names]),
+                            timeout)
             cluster = Cluster(system=system, provider=self, nodes=list(nodes))  # type: ignore[arg-type]
-            timeout = self.options.ready_timeout_s or getattr(system, "default_ready_timeout_s", None) \
-                or DEFAULT_READY_TIMEOUT_S
             cluster.ready = system.wait_ready(cluster, timeout_s=timeout)
             cluster.time_to_ready_s = time.monotonic() - t0
             return cluster
@@ -730,7 +731,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         for a in addrs:
             (scratch / a.name).mkdir(mode=0o700)  # etcd wants 0700
 
-    def _make_nodes(self, system: SystemDefinition, addrs: Sequence[NodeAddress], run_dir: Path,
+    def _make_nodes(self, system: System, addrs: Sequence[NodeAddress], run_dir: Path,
                     spec: ImageSpec) -> list[DockerNode]:
         logs = run_dir / "nodes"
         logs.mkdir(parents=True, exist_ok=True)
@@ -1094,7 +1095,7 @@ def _maybe_state_lock() -> Iterator[None]:
         cm.__exit__(None, None, None)
 
 
-def docker_unavailable_reason(system: SystemDefinition) -> str | None:
+def docker_unavailable_reason(system: System) -> str | None:
     """None when ``--provider docker`` can run ``system`` here (an engine answers and its
     images are present, or may be pulled), else why not: for choosing a provider."""
     problem = engine_problem(timeout_s=3)

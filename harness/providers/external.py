@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from harness.api import System
 from harness.errors import ConfigError, EnvironmentProblem
-from harness.providers.base import Cluster, SystemDefinition
+from harness.providers.base import Cluster
 
 
 @dataclass
@@ -61,7 +62,7 @@ class ExternalProvider:
             if not host or not port.isdigit():
                 raise ConfigError("--endpoints", "endpoints", f"{e!r} is not host:port")
 
-    def start(self, system: SystemDefinition, n_nodes: int, run_dir: Path) -> Cluster:
+    def start(self, system: System, n_nodes: int, run_dir: Path) -> Cluster:
         nodes = []
         for i, e in enumerate(self.endpoints, 1):
             host, _, port = e.rpartition(":")

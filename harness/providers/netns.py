@@ -47,10 +47,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Self, Sequence
 
 from harness import interrupt
+from harness.api import System
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.nemesis.peer_links import PeerLinks, advertising_names, check_mode, check_supported, plan_peer_links
 from harness.nemesis.toxiproxy import ToxiproxyServer, require_binary
-from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, SystemDefinition
+from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, start_in_stages
 from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, pending,
                                       proc_start_time, proc_state, state_dir, state_lock)
 
@@ -62,7 +63,6 @@ DATA_DIR_ENV = "GBENCH_DATA_DIR"
 NODE_IFACE = "eth0"
 IFNAMSIZ = 15  # Linux interface names: at most 15 characters
 MAX_NODES = 99
-DEFAULT_READY_TIMEOUT_S = 60.0
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: ``ip netns exec NS`` bind-mounts every file of ``/etc/netns/NS/`` over ``/etc/`` (hosts).
 NETNS_ETC_DIR = Path("/etc/netns")
@@ -407,13 +407,13 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
                 "host:port,...` against a cluster you run yourself, or `--provider docker` on a Docker host")
 
     # -- start
-    def start(self, system: SystemDefinition, n_nodes: int, run_dir: Path) -> Cluster:
+    def start(self, system: System, n_nodes: int, run_dir: Path) -> Cluster:
         if self._ledger is not None or self._closing:
             raise ClusterError(f"provider for run {self.run_id} was already started; create a new one")
         if not 1 <= n_nodes <= MAX_NODES:
             raise ConfigError("--nodes", "nodes", f"{n_nodes} is not between 1 and {MAX_NODES}")
         self.check_environment()
-        check_supported(self._peer_links_mode, system.name, n_nodes)
+        check_supported(self._peer_links_mode, system, n_nodes)
         via_proxy = self._peer_links_mode == "toxiproxy"
         try:
             self._open_ledger(n_nodes, run_dir)
@@ -422,12 +422,12 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
             if via_proxy:
                 addrs = self._start_peer_links(addrs, int(system.peer_port))
             nodes = self._make_nodes(system, addrs, Path(run_dir))
+            timeout = self._ready_timeout_s or system.default_ready_timeout_s
+            by_name = {n.name: n for n in nodes}
             t0 = time.monotonic()
-            for n in nodes:  # back to back, no waiting: a member cannot be ready before a quorum runs
-                self._spawn(n)
+            # back to back within a stage, no waiting: a member cannot be ready before a quorum runs
+            start_in_stages(system, addrs, lambda names: [self._spawn(by_name[n]) for n in names], timeout)
             cluster = Cluster(system=system, provider=self, nodes=list(nodes))  # type: ignore[arg-type]
-            timeout = self._ready_timeout_s or getattr(system, "default_ready_timeout_s", None) \
-                or DEFAULT_READY_TIMEOUT_S
             cluster.ready = system.wait_ready(cluster, timeout_s=timeout)
             cluster.time_to_ready_s = time.monotonic() - t0
             return cluster
@@ -561,7 +561,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
                 "subnet": str(self.subnet) if self.subnet else None,
                 "peer_links": self.peer_links.describe() if self.peer_links else {"via": "direct"}}
 
-    def _make_nodes(self, system: SystemDefinition, addrs: Sequence[NodeAddress], run_dir: Path) -> list[NetnsNode]:
+    def _make_nodes(self, system: System, addrs: Sequence[NodeAddress], run_dir: Path) -> list[NetnsNode]:
         logs = run_dir / "nodes"
         logs.mkdir(parents=True, exist_ok=True)
         scratch = self.scratch_dir.resolve()

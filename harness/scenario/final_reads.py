@@ -1,6 +1,7 @@
 """Final reads: after the load stops and every fault is repaired, read every key from every
-node at the system's trusted and its cheapest level (etcd: linearizable and serializable;
-Cassandra: SERIAL, a Paxos read, and ONE), as ordinary ``get`` ops marked ``extra.final``.
+node at the system's trusted and its cheapest read level (``registry.final_read_levels``;
+etcd: linearizable and serializable; Cassandra: SERIAL, a Paxos read, and ONE), as ordinary
+``get`` ops marked ``extra.final``.
 
 They show what each replica ended up with: a write acknowledged to a client but absent from
 every final read is lost; one that shows up although its client saw a failure is late.
@@ -17,34 +18,32 @@ import threading
 import time
 from typing import Any, Sequence
 
-from harness import interrupt
-
+from harness import interrupt, registry
+from harness.api import Client, Request
 from harness.providers.base import Cluster
 from harness.recorder.history import Op
 from harness.workload.spec import Workload
 
-#: Final-read process ids: FINAL_PROCESS_BASE + 10 * node index + (0 trusted, 1 cheapest level).
+#: Final-read process ids: FINAL_PROCESS_BASE + 10 * node index + the level's index in the
+#: system's ``registry.final_read_levels`` (0 trusted, 1 cheapest).
 FINAL_PROCESS_BASE = 9_000_000_000_000
-#: Per system: (the trusted level, the cheapest level).
-CONSISTENCIES_BY_SYSTEM = {"etcd": ("linearizable", "serializable"), "cassandra": ("SERIAL", "ONE")}
-CONSISTENCIES = CONSISTENCIES_BY_SYSTEM["etcd"]
 
 
-def final_process(node_index: int, consistency: str, system: str = "etcd") -> int:
-    return FINAL_PROCESS_BASE + 10 * node_index + CONSISTENCIES_BY_SYSTEM[system].index(consistency)
+def final_process(node_index: int, level_index: int) -> int:
+    return FINAL_PROCESS_BASE + 10 * node_index + level_index
 
 
 #: Seconds between attempts to connect a final-read client.
 CONNECT_RETRY_S = 2.0
 
 
-async def _open(client: object, attempts: int) -> str | None:
+async def _open(client: Client, attempts: int) -> str | None:
     """Open ``client``, retrying; None when open, else the last error (never raises: one node
     that does not answer must not lose the run's other final reads)."""
     last = "not attempted"
     for attempt in range(max(1, attempts)):
         try:
-            await client.open()  # type: ignore[attr-defined]
+            await client.open()
             return None
         except Exception as e:  # noqa: BLE001 - each driver raises its own connect errors
             last = f"{type(e).__name__}: {e}"
@@ -57,18 +56,18 @@ async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_si
                  attempts: int, workload: Workload | None) -> list[Op]:
     from dataclasses import replace
 
-    from harness.systems.clients import make_client
     from harness.workload.spec import LoadSpec
 
-    system = getattr(cluster.system, "name", "etcd")
+    system = cluster.system.name
+    plugin = registry.system_plugin(system)
     ops: list[Op] = []
 
-    async def one(idx: int, node: str, consistency: str) -> None:
+    async def one(idx: int, node: str, level_index: int, consistency: str) -> None:
         base = workload or Workload(name="final-reads", duration_s=1, system=system)
         w = replace(base, value_size=value_size, read_consistency=consistency,
                     load=LoadSpec(concurrency=1, op_timeout_s=timeout_s))
-        client = make_client(w, cluster.client_endpoint(node))
-        process = final_process(idx, consistency, system)
+        client = plugin.make_client(w, cluster.client_endpoint(node))
+        process = final_process(idx, level_index)
         try:
             problem = await _open(client, attempts)
             if problem is not None:
@@ -83,7 +82,7 @@ async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_si
             for key in keys:
                 for attempt in range(attempts):
                     t0 = time.monotonic_ns()
-                    out = await client.invoke("get", key, None, consistency)
+                    out = await client.invoke(Request("get", key, None, consistency))
                     t1 = time.monotonic_ns()
                     ops.append(Op(i=0, process=process, f="get", key=key, value=None, invoke_ns=t0 - origin_ns,
                                   complete_ns=t1 - origin_ns, type=out.type, node=node,  # type: ignore[arg-type]
@@ -98,18 +97,18 @@ async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_si
                     await asyncio.sleep(0.5)
         finally:
             try:
-                await client.aclose()
+                await client.close()
             except Exception:  # noqa: BLE001 - closing a client that never opened
                 pass
 
-    await asyncio.gather(*(one(i, n.name, c) for i, n in enumerate(cluster.nodes, 1)
-                           for c in CONSISTENCIES_BY_SYSTEM[system]))
+    await asyncio.gather(*(one(i, n.name, j, c) for i, n in enumerate(cluster.nodes, 1)
+                           for j, c in enumerate(registry.final_read_levels(system))))
     return ops
 
 
 def final_reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, *, value_size: int = 256,
                 timeout_s: float = 5.0, attempts: int = 3, workload: Workload | None = None) -> list[Op]:
-    """Read every key from every node at both levels; returns the ops (``i`` = 0, numbered
+    """Read every key from every node at the system's final-read levels; returns the ops (``i`` = 0, numbered
     when merged), ordered by invoke time. ``workload``: where the system's client settings
     come from (Cassandra: keyspace / replication factor)."""
     ops = _run_interruptible(_reads(cluster, keys, origin_ns, value_size, timeout_s, attempts, workload))

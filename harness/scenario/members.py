@@ -9,83 +9,45 @@ Times are nanoseconds relative to the run's time origin (the history's clock). `
 the member did not answer within the probe deadline (killed, paused, or overloaded). A
 poll whose probe failed altogether has ``"error"`` instead of ``"members"``.
 
-For etcd the poller asks every member for ``Status`` only, all in parallel over channels
-kept open, with a 250 ms deadline (``EtcdStatusSource``): a poll takes a few milliseconds,
-so its time is when the members answered. ``EtcdSystem.member_status`` is not used for
-this: it also makes a linearizable read per member (its health check), which blocks for
-its 1 s deadline on every member that has no working quorum - exactly during the
-partitions and elections being timed - and would stretch polls to over a second. Other
-systems fall back to their ``member_status``.
+A system with a fast reusable poller (``harness.api.StatusSource``) is polled through it:
+etcd's asks every member for ``Status`` only, all in parallel over channels kept open, with
+a 250 ms deadline (``harness.systems.etcd.status``), so a poll takes a few milliseconds and
+its time is when the members answered. Other systems fall back to their ``MemberStatus``;
+a system with neither is not polled.
 """
 from __future__ import annotations
 
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from harness.api import MemberStatus, StatusPoll, StatusSource
 from harness.providers.base import Cluster
 
 
-STATUS_TIMEOUT_S = 0.25
+class _MemberStatusPoll:
+    """``MemberStatus.member_status`` as a poller (nothing to close)."""
 
-
-class EtcdStatusSource:
-    """Every member's ``Status`` (leader id, raft term and index), in parallel, names from
-    ``MemberList`` (asked again whenever an unknown member id shows up)."""
-
-    def __init__(self, cluster: Cluster, timeout_s: float = STATUS_TIMEOUT_S) -> None:
-        import grpc
-        from pyetcd.etcdrpc import rpc_pb2 as pb
-        from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
-
-        self._grpc, self._pb, self._pbg = grpc, pb, pbg
-        self.cluster, self.timeout_s = cluster, timeout_s
-        opts = [("grpc.enable_http_proxy", 0), ("grpc.enable_retries", 0)]
-        self.channels = {n.name: grpc.insecure_channel(cluster.client_endpoint(n), options=opts) for n in cluster.nodes}
-        self.names: dict[int, str] = {}
-        self.pool = ThreadPoolExecutor(max_workers=max(1, len(cluster.nodes)), thread_name_prefix="gbench-status")
-
-    def _names(self, node: str) -> None:
-        try:
-            ml = self._pbg.ClusterStub(self.channels[node]).MemberList(self._pb.MemberListRequest(),
-                                                                       timeout=self.timeout_s)
-            self.names.update({m.ID: m.name for m in ml.members if m.name})
-        except self._grpc.RpcError:
-            pass
-
-    def _one(self, node: str) -> dict[str, Any] | None:
-        try:
-            st = self._pbg.MaintenanceStub(self.channels[node]).Status(self._pb.StatusRequest(), timeout=self.timeout_s)
-        except self._grpc.RpcError:
-            return None
-        me, leader = st.header.member_id, st.leader
-        if (me and me not in self.names) or (leader and leader not in self.names):
-            self._names(node)
-        return {"leader": (self.names.get(leader, f"id:{leader:x}") if leader else None),
-                "raft_term": st.raftTerm, "raft_index": st.raftIndex, "is_leader": bool(leader) and leader == me}
+    def __init__(self, system: MemberStatus, cluster: Cluster) -> None:
+        self.system, self.cluster = system, cluster
 
     def __call__(self, cluster: Cluster | None = None) -> dict[str, dict[str, Any] | None]:
-        names = [n.name for n in self.cluster.nodes]
-        return dict(zip(names, self.pool.map(self._one, names)))
+        return self.system.member_status(self.cluster)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False)
-        for ch in self.channels.values():
-            ch.close()
+        pass
 
 
-def status_source(cluster: Cluster) -> Callable[..., dict[str, Any]] | None:
+def status_source(cluster: Cluster) -> StatusPoll | None:
     """The fastest status probe the system allows (see the module docstring)."""
-    if getattr(cluster.system, "name", None) == "etcd":
-        try:
-            return EtcdStatusSource(cluster)
-        except ImportError:
-            pass
-    fn = getattr(cluster.system, "member_status", None)
-    return (lambda c=None: fn(cluster)) if fn is not None else None
+    system = cluster.system
+    if isinstance(system, StatusSource):
+        return system.status_source(cluster)
+    if isinstance(system, MemberStatus):
+        return _MemberStatusPoll(system, cluster)
+    return None
 
 
 class MemberPoller(threading.Thread):
@@ -122,9 +84,7 @@ class MemberPoller(threading.Thread):
                 fh.flush()
                 self.polls += 1
                 self._stop_evt.wait(max(0.0, self.interval_s - (t1 - t0) / 1e9))
-        close = getattr(self.status_fn, "close", None)
-        if close is not None:
-            close()
+        self.status_fn.close()
 
 
 def read_polls(path: Path) -> list[dict[str, Any]]:
@@ -147,14 +107,14 @@ def wait_converged(cluster: Cluster, timeout_s: float = 30.0) -> dict[str, Any]:
 
     Returns ``{"converged": bool, "after_s": float, "leader": name|None, "members": {...}}``.
     """
-    fn = getattr(cluster.system, "member_status", None)
+    system = cluster.system
     t0 = time.monotonic()
     last: dict[str, Any] = {}
-    if fn is None:
+    if not isinstance(system, MemberStatus):
         return {"converged": True, "after_s": 0.0, "leader": None, "members": {}, "note": "system has no status"}
     while True:
         try:
-            last = fn(cluster)
+            last = system.member_status(cluster)
         except Exception as e:  # noqa: BLE001
             last = {"error": str(e)}
         views = list(last.values())

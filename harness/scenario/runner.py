@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import interrupt
+from harness.api import MemberStatus
 from harness.nemesis import NemesisContext, standard_nemesis
 from harness.nemesis.core import ComposedNemesis, FaultRecord
 from harness.providers.base import Cluster
@@ -240,7 +241,7 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
             interrupted = True
         if not interrupted:
             converged = wait_converged(cluster, timeout_s=30.0)
-            if getattr(cluster.system, "member_status", None) is None:  # leaderless: wait for every node to serve
+            if not isinstance(cluster.system, MemberStatus):  # no member view: wait for every node to serve
                 t_ready = time.monotonic()
                 try:
                     cluster.system.wait_ready(cluster, timeout_s=180.0)

@@ -60,11 +60,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 
+from harness import registry
 from harness.config_fields import (NAME_PATTERN, boolean, document, key_text, number, refuse_unknown, safe_name,
                                    shown, text)
 from harness.errors import ConfigError, EnvironmentProblem
 from harness.nemesis.shapes import PLACEMENTS, SHAPES, ShapeError, grouping
-from harness.workload.spec import (KNOWN_SYSTEMS, MAX_NODES, MAX_SECONDS, MAX_SEED, Workload, load_workload,
+from harness.providers.base import NetworkControl
+from harness.workload.spec import (MAX_NODES, MAX_SECONDS, MAX_SEED, Workload, load_workload,
                                    parse_workload)
 from harness.yamlfile import read_yaml_file
 
@@ -124,7 +126,7 @@ class Scenario:
     timeline: tuple[Event, ...]
     end_s: float
     description: str = ""
-    system: str = "etcd"
+    system: str = registry.DEFAULT_SYSTEM
     nodes: int = 5
     seed: int = 1
     final_reads: bool = True
@@ -339,9 +341,8 @@ def parse_scenario(data: Any, file: str = "<inline>", sha256: str = "", base: Pa
     if "name" not in data:
         raise ConfigError(file, "name", f"required: a name matching {NAME_PATTERN}")
     name = safe_name(file, "name", data["name"])
-    system = data.get("system", "etcd")
-    if not isinstance(system, str) or system not in KNOWN_SYSTEMS:
-        raise ConfigError(file, "system", f"unknown system {shown(system)} (known: {', '.join(KNOWN_SYSTEMS)})")
+    system = data.get("system", registry.DEFAULT_SYSTEM)
+    registry.system_plugin(system, file, "system")
     nodes = number(file, "nodes", data.get("nodes", 5), 1, MAX_NODES, unit="nodes on one host", integer=True)
     seed = number(file, "seed", data.get("seed", 1), 0, MAX_SEED, integer=True)
     if "end" not in data:
@@ -402,7 +403,7 @@ def check_environment(scenario: Scenario, provider: Any = None) -> None:
         require_binary(f"scenario {scenario.name} injects client link faults, which need")
     if provider is not None:
         pname = getattr(provider, "name", type(provider).__name__)
-        if used & NETWORK_FAULTS and not callable(getattr(provider, "exec_in_node_netns", None)):
+        if used & NETWORK_FAULTS and not isinstance(provider, NetworkControl):
             raise EnvironmentProblem(f"scenario {scenario.name} injects network faults "
                                      f"({', '.join(sorted(used & NETWORK_FAULTS))}), which provider {pname} cannot "
                                      "do: use --provider netns")

@@ -14,26 +14,19 @@ Example::
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
+from harness.api import ExplainedValueLimit, System
 from harness.errors import ArgumentError, ConfigError
 from harness.workload.spec import check_against_system
 from harness.workload.suite import Suite
 
 
-class HasValueLimit(Protocol):
-    """A system definition that knows the largest value one request may carry."""
-
-    @property
-    def max_value_bytes(self) -> int: ...
+def _value_limit_hint(system: System) -> str:
+    return f" ({system.value_limit_reason()})" if isinstance(system, ExplainedValueLimit) else ""
 
 
-def _value_limit_hint(system: Any) -> str:
-    limit = getattr(getattr(system, "config", None), "max_request_bytes", None)
-    return f" (--max-request-bytes {limit} minus request overhead)" if limit is not None else ""
-
-
-def check_suite(suite: Suite, system: HasValueLimit | None) -> list[Any]:
+def check_suite(suite: Suite, system: System | None) -> list[Any]:
     """Every check of ``suite`` that needs no cluster; returns its loaded scenarios.
 
     ``system`` None (its binaries are not on this host) skips only the value-size limit: a
@@ -73,7 +66,7 @@ def with_node_count(suite: Suite, nodes: int, option: str = "--nodes") -> Suite:
     try:
         workloads = tuple(w.with_overrides(nodes=nodes) for w in suite.workloads)
         if suite.visibility is not None:
-            suite.visibility.validate(nodes)
+            suite.visibility.validate(nodes, suite.system)
     except ConfigError as e:
         raise ArgumentError(option, f"{nodes} does not suit suite {suite.source}: {e}") from None
     return replace(suite, nodes=nodes, workloads=workloads)

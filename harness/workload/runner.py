@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 import psutil
 
 from harness import interrupt
+from harness.api import Prepare
 from harness.errors import ClusterError
 from harness.providers.base import Cluster
 from harness.recorder.histograms import IntervalHistograms
@@ -299,9 +300,8 @@ def run_workload(w: Workload, cluster: Cluster, directory: Path, time_origin_ns:
     directory.mkdir(parents=True, exist_ok=True)
     history_path = directory / "history.jsonl"
     history_path.write_text("")
-    prepare = getattr(cluster.system, "prepare_workload", None)
-    if prepare is not None:  # e.g. Cassandra: the keyspace and table, before any worker connects
-        prepare(cluster, w)
+    if isinstance(cluster.system, Prepare):  # e.g. Cassandra: the keyspace and table, before any worker connects
+        cluster.system.prepare_workload(cluster, w)
     targets = resolve_targets(w, cluster, leader)
     n_workers = min(w.load.worker_count(), w.load.concurrency)
     notes: list[str] = []

@@ -21,12 +21,15 @@ Fields (defaults in brackets; every number finite and inside the range given, se
   ``keys.zipf_theta`` (0, 10] [0.99], ``keys.prefix`` ["k"]
 - ``value_size`` bytes, 32..64 MiB [256] (and within the system's request limit)
 - ``mix``: relative weights of put/get/cas/delete, 0..1,000,000 (at least one > 0)
-- ``read_consistency``: etcd linearizable|serializable [linearizable]; Cassandra a read
-  consistency level ONE|TWO|THREE|QUORUM|ALL|LOCAL_ONE|LOCAL_QUORUM|SERIAL|LOCAL_SERIAL [QUORUM]
-- ``cassandra`` (Cassandra only): ``replication_factor`` [3], ``write_consistency`` [QUORUM]
-  (puts, deletes, and the commit of a cas), ``serial_consistency`` SERIAL|LOCAL_SERIAL
-  [SERIAL] (the Paxos phase of a cas: Cassandra's lightweight transactions), ``routing``
-  pinned|token-aware [pinned]
+- ``read_consistency``: one of the system's read levels (``harness.registry.read_levels``;
+  etcd linearizable|serializable [linearizable]; Cassandra a read consistency level
+  ONE|TWO|THREE|QUORUM|ALL|LOCAL_ONE|LOCAL_QUORUM|SERIAL|LOCAL_SERIAL [QUORUM])
+- the system's own options block, under the key its plugin names (``options_field``) and
+  checked by the plugin (Cassandra: ``cassandra``: ``replication_factor`` [3],
+  ``write_consistency`` [QUORUM] (puts, deletes, and the commit of a cas),
+  ``serial_consistency`` SERIAL|LOCAL_SERIAL [SERIAL] (the Paxos phase of a cas: Cassandra's
+  lightweight transactions), ``routing`` pinned|token-aware [pinned]; see
+  ``harness.systems.cassandra.options``)
 - ``load.mode`` closed|open [closed]; ``load.concurrency`` clients 1..1024 [16];
   ``load.rate_ops_s`` (0, 1,000,000] (open loop only, required there); ``load.workers``
   processes 1..64 [min(cores, concurrency)]; ``load.op_timeout_s`` (0, 600] [5]
@@ -48,18 +51,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 
+from harness import registry
+from harness.api import SystemOptions
 from harness.config_fields import NAME_PATTERN, boolean, document, mapping, number, refuse_unknown, safe_name, shown, text
 from harness.errors import ConfigError
 from harness.yamlfile import read_yaml_file
-from harness.systems.cassandra.levels import READ_LEVELS
-from harness.systems.cassandra.options import CassandraOptions
 
 KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential")
 LOAD_MODES = ("closed", "open")
 OPS = ("put", "get", "cas", "delete")
-READ_CONSISTENCIES = {"etcd": ("linearizable", "serializable"), "cassandra": READ_LEVELS}
-DEFAULT_READ_CONSISTENCY = {"etcd": "linearizable", "cassandra": "QUORUM"}
-KNOWN_SYSTEMS = tuple(READ_CONSISTENCIES)
 PIN_MODES = ("round-robin", "leader", "followers")
 CHECKS = ("linearizability", "stale-reads")
 
@@ -118,7 +118,7 @@ class Workload:
     source: str = "<inline>"
     sha256: str = ""
     description: str = ""
-    system: str = "etcd"
+    system: str = registry.DEFAULT_SYSTEM
     nodes: int = 5
     keys: KeySpec = field(default_factory=KeySpec)
     value_size: int = 256
@@ -130,13 +130,15 @@ class Workload:
     warmup_s: float = 0.0
     max_ops: int | None = None
     seed: int = 1
-    cassandra: CassandraOptions | None = None
+    #: The system's own options block (parsed and checked by its plugin), None where the
+    #: system has none.
+    options: SystemOptions | None = None
     checks: tuple[str, ...] = ()
 
     @property
     def write_consistency(self) -> str | None:
         """The level writes are made at (Cassandra), None where the system has no such choice."""
-        return self.cassandra.write_consistency if self.cassandra else None
+        return self.options.write_level if self.options is not None else None
 
     def with_overrides(self, *, origin: str | None = None, **kw: Any) -> "Workload":
         """This workload with fields replaced (``nodes=3``, ``duration_s=5``, ``concurrency=8``
@@ -165,26 +167,37 @@ class Workload:
             "pin": list(self.pin) if isinstance(self.pin, tuple) else self.pin,
             "preload": self.preload, "duration_s": self.duration_s, "warmup_s": self.warmup_s,
             "max_ops": self.max_ops, "seed": self.seed,
-            **({"cassandra": vars(self.cassandra).copy()} if self.cassandra else {}),
+            **({_options_field(self.system): self.options.to_dict()} if self.options is not None else {}),
             **({"checks": list(self.checks)} if self.checks else {}),
         }
 
 
 _TOP = {"name", "description", "system", "nodes", "keys", "value_size", "mix", "read_consistency",
-        "load", "clients", "preload", "duration_s", "warmup_s", "max_ops", "seed", "cassandra", "checks"}
+        "load", "clients", "preload", "duration_s", "warmup_s", "max_ops", "seed", "checks"}
+
+
+def _options_field(system: str) -> str:
+    field = registry.system_plugin(system).options_field
+    assert field is not None, f"{system} has options but no options field"
+    return field
+
+
+def _options_fields() -> dict[str, str]:
+    """Options block key -> the system it belongs to, over every registered system."""
+    return {f: name for name in registry.system_names() if (f := registry.system_plugin(name).options_field)}
 
 
 def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workload:
     """Build and validate a Workload from parsed YAML data."""
     data = document(file, data, "workload")
-    refuse_unknown(file, "", data, _TOP, kind="workload")
+    options_fields = _options_fields()
+    refuse_unknown(file, "", data, _TOP | set(options_fields), kind="workload")
     if "name" not in data:
         raise ConfigError(file, "name", f"required: a name matching {NAME_PATTERN}")
     if "duration_s" not in data:
         raise ConfigError(file, "duration_s", "required: measured duration in seconds")
-    system = data.get("system", "etcd")
-    if not isinstance(system, str) or system not in KNOWN_SYSTEMS:
-        raise ConfigError(file, "system", f"unknown system {shown(system)} (known: {', '.join(KNOWN_SYSTEMS)})")
+    system = data.get("system", registry.DEFAULT_SYSTEM)
+    plugin = registry.system_plugin(system, file, "system")
     keys_d = mapping(file, "keys", data.get("keys"))
     refuse_unknown(file, "keys.", keys_d, set(KeySpec.__dataclass_fields__))
     load_d = mapping(file, "load", data.get("load"))
@@ -193,10 +206,11 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
     refuse_unknown(file, "clients.", clients_d, {"pin"})
     mix_d = mapping(file, "mix", data.get("mix", {"put": 1}))
     refuse_unknown(file, "mix.", mix_d, set(OPS))
-    cass_d = mapping(file, "cassandra", data.get("cassandra"))
-    refuse_unknown(file, "cassandra.", cass_d, set(CassandraOptions.__dataclass_fields__))
-    if cass_d and system != "cassandra":
-        raise ConfigError(file, "cassandra", f"Cassandra options on a {system!r} workload")
+    for key, owner in options_fields.items():
+        if key in data and owner != system:
+            raise ConfigError(file, key, f"{owner} options on a {system!r} workload")
+    options_d = mapping(file, plugin.options_field, data.get(plugin.options_field)) if plugin.options_field else None
+    options = plugin.parse_options(file, options_d)
     checks = data.get("checks") or []
     if not isinstance(checks, list) or not all(isinstance(c, str) and c in CHECKS for c in checks):
         raise ConfigError(file, "checks", f"a list of checkers, each one of {', '.join(CHECKS)}; got {shown(checks)}")
@@ -209,10 +223,10 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
         name=data["name"], duration_s=data["duration_s"], source=file, sha256=sha256,
         description=text(file, "description", data.get("description")), system=system,
         nodes=data.get("nodes", 5), keys=KeySpec(**keys_d), value_size=data.get("value_size", 256),
-        mix=dict(mix_d), read_consistency=data.get("read_consistency", DEFAULT_READ_CONSISTENCY[system]),
+        mix=dict(mix_d), read_consistency=data.get("read_consistency", plugin.default_read_level),
         load=LoadSpec(**load_d), pin=pin, preload=data.get("preload", False),
         warmup_s=data.get("warmup_s", 0.0), max_ops=data.get("max_ops"), seed=data.get("seed", 1),
-        cassandra=CassandraOptions(**cass_d) if system == "cassandra" else None, checks=tuple(checks),
+        options=options, checks=tuple(checks),
     )
     validate(w)
     return w
@@ -222,8 +236,7 @@ def validate(w: Workload) -> None:
     """Every check that needs no cluster. Raises ConfigError(file, field, reason)."""
     f = w.source
     safe_name(f, "name", w.name)
-    if not isinstance(w.system, str) or w.system not in KNOWN_SYSTEMS:
-        raise ConfigError(f, "system", f"unknown system {shown(w.system)} (known: {', '.join(KNOWN_SYSTEMS)})")
+    plugin = registry.system_plugin(w.system, f, "system")
     number(f, "nodes", w.nodes, 1, MAX_NODES, unit="nodes on one host", integer=True)
     number(f, "keys.count", w.keys.count, 1, MAX_KEYS, unit="keys", integer=True)
     _one_of(f, "keys.distribution", w.keys.distribution, KEY_DISTRIBUTIONS, "distribution")
@@ -236,12 +249,9 @@ def validate(w: Workload) -> None:
         number(f, f"mix.{op}", wt, 0, MAX_MIX_WEIGHT, unit="(a relative weight)")
     if sum(w.mix.values()) <= 0:
         raise ConfigError(f, "mix", "at least one operation needs a weight > 0")
-    _one_of(f, "read_consistency", w.read_consistency, READ_CONSISTENCIES[w.system], "read consistency",
+    _one_of(f, "read_consistency", w.read_consistency, registry.read_levels(w.system), "read consistency",
             f" for {w.system}")
-    if w.cassandra is not None:
-        from harness.registry import system_plugin
-
-        system_plugin(w.system).validate_workload(w)
+    plugin.validate_workload(w)
     _one_of(f, "load.mode", w.load.mode, LOAD_MODES, "load mode")
     number(f, "load.concurrency", w.load.concurrency, 1, MAX_CONCURRENCY, unit="clients", integer=True)
     if w.load.mode == "open":

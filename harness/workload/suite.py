@@ -1,5 +1,5 @@
 """Suite files (``workloads/suites/*.yaml``): several workloads run one after the other on one
-cluster, plus the peer tools (etcd's own benchmark) run with the same settings.
+cluster, plus the system's peer tools (etcd's own benchmark) run with the same settings.
 
     name: bench
     system: etcd
@@ -8,7 +8,9 @@ cluster, plus the peer tools (etcd's own benchmark) run with the same settings.
     etcd_benchmark: true     # run etcd's benchmark tool beside each pure put/get workload
 
 Workload paths are relative to the suite file. Every workload is loaded and validated
-before the cluster starts.
+before the cluster starts. A peer tool is switched on by the boolean field its system's
+plugin names (``PeerTool.suite_field``); the t-visibility probe (``visibility:``) needs a
+system whose plugin has ``TunableLevels``.
 """
 from __future__ import annotations
 
@@ -18,10 +20,17 @@ from typing import Any
 
 from harness.config_fields import NAME_PATTERN, boolean, document, number, refuse_unknown, safe_name, shown, text
 from harness.errors import ConfigError
-from harness.workload.spec import KNOWN_SYSTEMS, MAX_NODES, Workload, load_workload
+from harness import registry
+from harness.api import TunableLevels
+from harness.workload.spec import MAX_NODES, Workload, load_workload
 from harness.yamlfile import read_yaml_file
 
-_FIELDS = {"name", "description", "system", "nodes", "workloads", "etcd_benchmark", "scenarios", "visibility"}
+_FIELDS = {"name", "description", "system", "nodes", "workloads", "scenarios", "visibility"}
+
+
+def _peer_tool_fields() -> dict[str, str]:
+    """Suite field of every registered peer tool -> the system it belongs to."""
+    return {t.suite_field: name for name in registry.system_names() for t in registry.system_plugin(name).peer_tools}
 
 
 @dataclass(frozen=True)
@@ -32,14 +41,16 @@ class Suite:
     system: str
     nodes: int
     workloads: tuple[Workload, ...]
-    etcd_benchmark: bool = False
+    #: The suite fields of the peer tools switched on (``etcd_benchmark``).
+    peer_tools: tuple[str, ...] = ()
     description: str = ""
     scenarios: tuple[str, ...] = ()  # scenario files (nemesis timelines), run after the workloads
-    visibility: Any = None  # harness.workload.visibility.VisibilitySpec (Cassandra), run after the workloads
+    visibility: Any = None  # harness.workload.visibility.VisibilitySpec, run after the workloads
 
     def to_dict(self) -> dict[str, Any]:
+        tools = {t.suite_field: t.suite_field in self.peer_tools for t in registry.system_plugin(self.system).peer_tools}
         return {"name": self.name, "source": self.source, "sha256": self.sha256, "system": self.system,
-                "nodes": self.nodes, "etcd_benchmark": self.etcd_benchmark,
+                "nodes": self.nodes, **tools,
                 "workloads": [w.source for w in self.workloads], "scenarios": list(self.scenarios),
                 "visibility": vars(self.visibility) if self.visibility is not None else None}
 
@@ -57,7 +68,8 @@ def load_suite(path: str | Path) -> Suite:
     f = str(path)
     data, sha = read_yaml_file(p)
     data = document(f, data, "suite")
-    refuse_unknown(f, "", data, _FIELDS, kind="suite")
+    tool_fields = _peer_tool_fields()
+    refuse_unknown(f, "", data, _FIELDS | set(tool_fields), kind="suite")
     if "name" not in data:
         raise ConfigError(f, "name", f"required: a name matching {NAME_PATTERN}")
     name = safe_name(f, "name", data["name"])
@@ -65,10 +77,14 @@ def load_suite(path: str | Path) -> Suite:
     if not isinstance(wl, list) or not wl:
         raise ConfigError(f, "workloads", "required: a non-empty list of workload files")
     nodes = number(f, "nodes", data.get("nodes", 5), 1, MAX_NODES, unit="nodes on one host", integer=True)
-    system = data.get("system", "etcd")
-    if not isinstance(system, str) or system not in KNOWN_SYSTEMS:
-        raise ConfigError(f, "system", f"unknown system {shown(system)} (known: {', '.join(KNOWN_SYSTEMS)})")
-    etcd_benchmark = boolean(f, "etcd_benchmark", data.get("etcd_benchmark", False))
+    system = data.get("system", registry.DEFAULT_SYSTEM)
+    plugin = registry.system_plugin(system, f, "system")
+    peer_tools = []
+    for key, owner in tool_fields.items():
+        if key in data and owner != system and data[key] is not False:
+            raise ConfigError(f, key, f"a peer tool of {owner}, not of {system!r}")
+        if key in data and boolean(f, key, data[key]) and owner == system:
+            peer_tools.append(key)
     description = text(f, "description", data.get("description"))
     workloads = []
     for i, item in enumerate(wl):
@@ -88,10 +104,11 @@ def load_suite(path: str | Path) -> Suite:
     if data.get("visibility") is not None:
         from harness.workload.visibility import parse_visibility
 
-        if system != "cassandra":
-            raise ConfigError(f, "visibility", "the t-visibility probe needs consistency levels (system: cassandra)")
+        if not isinstance(plugin, TunableLevels):
+            raise ConfigError(f, "visibility", f"the t-visibility probe needs write and read consistency levels "
+                                               f"chosen per request; {system} has none")
         vis = parse_visibility(data["visibility"], f)
-        vis.validate(nodes, f)
+        vis.validate(nodes, system, f)
     return Suite(name=name, source=f, sha256=sha, system=system, nodes=nodes, workloads=tuple(workloads),
-                 etcd_benchmark=etcd_benchmark, description=description,
+                 peer_tools=tuple(peer_tools), description=description,
                  scenarios=tuple(str(p.parent / s) for s in scen), visibility=vis)

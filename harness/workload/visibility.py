@@ -34,8 +34,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import registry
+from harness.api import Prepare, Request, TunableLevels
 from harness.providers.base import Cluster
-from harness.workload.spec import CassandraOptions, LoadSpec, Workload
+from harness.workload.spec import LoadSpec, Workload
 
 CONDITIONS = ("normal", "writer-isolated")
 
@@ -53,11 +55,11 @@ class VisibilitySpec:
     reader: str | None = None  # default: the last node
     seed: int = 1
 
-    def validate(self, n_nodes: int, src: str = "visibility") -> None:
-        """Every check that needs no cluster; ``src`` names the file in errors."""
+    def validate(self, n_nodes: int, system: str, src: str = "visibility") -> None:
+        """Every check that needs no cluster, the level pairs checked by ``system``'s plugin
+        (its ``TunableLevels``); ``src`` names the file in errors."""
         from harness.config_fields import number, shown
         from harness.errors import ConfigError
-        from harness.systems.cassandra.levels import level_problem
         from harness.workload.spec import MAX_NODES, MAX_OP_TIMEOUT_S, MAX_SEED, MAX_VALUE_SIZE, MIN_VALUE_SIZE
 
         number(src, "trials", self.trials, 1, 10_000, unit="per (W, R, delay)", integer=True)
@@ -80,26 +82,36 @@ class VisibilitySpec:
             raise ConfigError(src, "conditions", "writer-isolated needs at least 2 nodes")
         if self.replication_factor > n_nodes:
             raise ConfigError(src, "replication_factor", f"{self.replication_factor} replicas on {n_nodes} nodes")
+        plugin = _tunable(system, src)
         for w, r in self.pairs:
-            for kind, lv in (("write", w), ("read", r)):
-                why = level_problem(kind, lv, self.replication_factor)
-                if why:
-                    raise ConfigError(src, "pairs", why)
+            why = plugin.level_pair_problem(w, r, self.replication_factor)
+            if why:
+                raise ConfigError(src, "pairs", why)
 
 
-def _workload(spec: VisibilitySpec, n_nodes: int, w: str, r: str) -> Workload:
-    return Workload(name="visibility", duration_s=1, system="cassandra", nodes=n_nodes, value_size=spec.value_size,
+def _tunable(system: str, src: str) -> TunableLevels:
+    from harness.errors import ConfigError
+
+    plugin = registry.system_plugin(system, src, "system")
+    if not isinstance(plugin, TunableLevels):
+        raise ConfigError(src, "visibility", f"the t-visibility probe needs write and read consistency levels "
+                                             f"chosen per request; {system} has none")
+    return plugin
+
+
+def _workload(spec: VisibilitySpec, system: str, n_nodes: int, w: str, r: str) -> Workload:
+    return Workload(name="visibility", duration_s=1, system=system, nodes=n_nodes, value_size=spec.value_size,
                     read_consistency=r, load=LoadSpec(concurrency=1, op_timeout_s=spec.timeout_s),
-                    cassandra=CassandraOptions(replication_factor=spec.replication_factor, write_consistency=w))
+                    options=_tunable(system, "visibility").level_pair_options(w, spec.replication_factor))
 
 
 async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str, r: str, writer: str, reader: str,
                   out: Any, rng: random.Random) -> list[dict[str, Any]]:
-    from harness.systems.clients import make_client
-
-    wl = _workload(spec, len(cluster.nodes), w, r)
-    wc = make_client(wl, cluster.client_endpoint(writer))
-    rc = make_client(wl, cluster.client_endpoint(reader))
+    system = cluster.system.name
+    plugin = registry.system_plugin(system)
+    wl = _workload(spec, system, len(cluster.nodes), w, r)
+    wc = plugin.make_client(wl, cluster.client_endpoint(writer))
+    rc = plugin.make_client(wl, cluster.client_endpoint(reader))
     rows = []
     try:
         await wc.open()
@@ -111,7 +123,7 @@ async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str
         for i, delay in enumerate(schedule):
             key, token = f"vis-{tag}-{i}", f"vis:{tag}:{i}"
             t0 = time.monotonic_ns()
-            wo = await wc.invoke("put", key, token, r)
+            wo = await wc.invoke(Request("put", key, token))
             acked = time.monotonic_ns()
             rec = {"condition": condition, "write_consistency": w, "read_consistency": r, "delay_ms": delay,
                    "key": key, "write": wo.type, "write_error": wo.error, "write_ms": round((acked - t0) / 1e6, 3)}
@@ -122,7 +134,7 @@ async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str
                 if delay > 0:
                     await asyncio.sleep(delay / 1000.0)
                 issued = time.monotonic_ns()
-                ro = await rc.invoke("get", key, None, r)
+                ro = await rc.invoke(Request("get", key, None, r))
                 rec.update({"read": ro.type, "read_error": ro.error, "issued_after_ack_ms": round((issued - acked) / 1e6, 3),
                             "visible": ro.type == "ok" and ro.result == token})
                 if ro.type != "ok":
@@ -133,13 +145,13 @@ async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str
             out.write(json.dumps(rec) + "\n")
         for d in spec.delays_ms:
             c = counts[d]
-            rows.append({"system": "cassandra", "condition": condition, "write_consistency": w, "read_consistency": r,
+            rows.append({"system": system, "condition": condition, "write_consistency": w, "read_consistency": r,
                          "delay_ms": d, "writer": writer, "reader": reader, **c,
                          "p_visible": round(c["visible"] / c["trials"], 4) if c["trials"] else
                          "not measured: no trial had both a successful write and a successful read"})
     finally:
-        await wc.aclose()
-        await rc.aclose()
+        await wc.close()
+        await rc.close()
     return rows
 
 
@@ -149,11 +161,11 @@ def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time
     ``visibility.json`` and every trial to ``visibility_trials.jsonl``; returns the rows."""
     from harness.nemesis import NemesisContext, standard_nemesis
 
-    spec.validate(len(cluster.nodes))
+    spec.validate(len(cluster.nodes), cluster.system.name)
     names = [n.name for n in cluster.nodes]
-    prepare = getattr(cluster.system, "prepare_workload", None)
-    if prepare is not None:
-        prepare(cluster, _workload(spec, len(names), "QUORUM", "QUORUM"))
+    if isinstance(cluster.system, Prepare):  # the keyspace and table (one per replication factor)
+        w, r = spec.pairs[0]
+        cluster.system.prepare_workload(cluster, _workload(spec, cluster.system.name, len(names), w, r))
     directory.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     faults: list[dict[str, Any]] = []

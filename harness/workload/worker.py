@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.api import Client, Request
 from harness.recorder.histograms import IntervalHistograms
 from harness.recorder.history import HistoryWriter, Op
 from harness.workload.generator import OpGenerator, open_loop_schedule
@@ -82,18 +83,19 @@ class _Shared:
 
 
 async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
-    from harness.systems.clients import make_client, routes_per_request  # imported in the child only
+    from harness.registry import system_plugin  # imported in the child only
 
     w = cfg.workload
+    plugin = system_plugin(w.system)
     stop_event, progress = sync.stop, sync.progress
     # One gRPC channel per node per worker, shared by the worker's clients pinned to that node
     # (separate HTTP/2 streams): measured here, 32 streams on one channel cost ~110 us of
     # client CPU per put against ~175 us with a channel per client and fewer streams each.
-    if routes_per_request(w):  # one driver session for the worker: it picks a replica per request
-        shared = make_client(w, cfg.clients[0].endpoint, cfg.endpoints)
+    if plugin.routes_per_request(w):  # one driver session for the worker: it picks a replica per request
+        shared = plugin.make_client(w, cfg.clients[0].endpoint, cfg.endpoints)
         channels = {e: shared for e in {a.endpoint for a in cfg.clients}}
     else:
-        channels = {e: make_client(w, e, cfg.endpoints) for e in {a.endpoint for a in cfg.clients}}
+        channels = {e: plugin.make_client(w, e, cfg.endpoints) for e in {a.endpoint for a in cfg.clients}}
     opened = list({id(c): c for c in channels.values()}.values())
     for c in opened:
         await c.open()
@@ -102,7 +104,7 @@ async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
     while not sync.go.wait(0.1):
         if stop_event.is_set():
             for c in opened:
-                await c.aclose()
+                await c.close()
             return
     sh = _Shared(cfg, int(sync.start_ns.value))
     cpu0, wall0 = os.times(), time.monotonic()
@@ -115,7 +117,7 @@ async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
     finally:
         reporter.cancel()
         for c in opened:
-            await c.aclose()
+            await c.close()
         sh.writer.close()
         cpu1, wall1 = os.times(), time.monotonic()
         busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
@@ -143,12 +145,12 @@ def _budget_left(sh: _Shared) -> bool:
     return m is None or sh.issued < m
 
 
-async def _one(sh: _Shared, client: Any, process: int, node: str, f: str, key: str, value: Any,
+async def _one(sh: _Shared, client: Client, process: int, node: str, f: str, key: str, value: Any,
                intended_ns: int | None) -> Op:
     cfg, w = sh.cfg, sh.cfg.workload
     sh.issued += 1
     invoke = time.monotonic_ns()
-    outcome = await client.invoke(f, key, value, w.read_consistency)
+    outcome = await client.invoke(Request(f, key, value, w.read_consistency))
     complete = time.monotonic_ns()
     sh.seq += 1
     phase = cfg.phase if invoke >= sh.measure_start_ns else "warmup"
@@ -172,12 +174,12 @@ async def _one(sh: _Shared, client: Any, process: int, node: str, f: str, key: s
     return op
 
 
-async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, client: Any, stop_event: Any) -> None:
+async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, client: Client, stop_event: Any) -> None:
     w = cfg.workload
     gen = OpGenerator(w, a.process)
-    from harness.systems.clients import routes_per_request
+    from harness.registry import system_plugin
 
-    node = None if routes_per_request(w) else a.node  # token-aware: the driver chose the node
+    node = None if system_plugin(w.system).routes_per_request(w) else a.node  # token-aware: the driver chose the node
     process = a.process
     open_loop = w.load.mode == "open"
     if open_loop:

@@ -6,7 +6,7 @@ Modules:
   or ``$CASSANDRA_HOME``) and Java 17 come from, and their exact versions.
 * ``jvm_options`` - the JVM options Cassandra 5.0 ships for Java 17, as data, with sources.
 * ``config`` - ``CassandraConfig`` and the per-node ``cassandra.yaml`` / ``logback.xml``.
-* ``system`` - ``CassandraSystem``, the ``SystemDefinition`` (launch argv, readiness).
+* ``system`` - ``CassandraSystem``, the ``harness.api.System`` (launch argv, readiness).
 * ``client`` - ``CassandraClient`` on cassandra-driver (imported on its own: it needs the driver).
 
 Example::

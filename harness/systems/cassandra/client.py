@@ -37,7 +37,7 @@ Example::
     await client.put("k1", "t1")                      # Outcome(type="ok")
     await client.cas("k1", "t1", "t2")                # Outcome(type="ok") / ("fail", error="cas_mismatch")
     await client.get("k1", consistency="SERIAL")      # Outcome(type="ok", result="t2")
-    client.close()
+    client.close_blocking()
 """
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ from cassandra.protocol import (ErrorMessage, IsBootstrappingErrorMessage, Overl
                                 SyntaxException, TruncateError)
 from cassandra.query import dict_factory
 
+from harness.api import Outcome, Request
 from harness.errors import ConfigError
 from harness.systems.cassandra.levels import level_problem
 from harness.workload.generator import token_of, value_for
@@ -71,16 +72,6 @@ CONSISTENCY_LEVELS: dict[str, int] = {
 #: Protocol v5 CAS_WRITE_UNKNOWN (0x1700): not a named class in cassandra-driver 3.30.
 CAS_WRITE_UNKNOWN_CODE = 0x1700
 _SOURCE = "cassandra client settings"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one operation as the history records it (same shape as the etcd client's)."""
-
-    type: str  # ok | fail | info
-    result: Any = None  # get: token or None
-    error: str | None = None
-    revision: int | None = None  # unused by Cassandra (no global revision); kept for a common shape
 
 
 @dataclass(frozen=True)
@@ -273,7 +264,8 @@ class CassandraClient:
         """The driver's reactor class (``LibevConnection`` when libev is usable)."""
         return self._cluster.connection_class.__name__ if self._cluster is not None else None
 
-    def close(self) -> None:
+    def close_blocking(self) -> None:
+        """Shut the driver down (blocking: for callers outside an event loop)."""
         if self._cluster is not None:
             self._cluster.shutdown()
         self._cluster = self._session = None
@@ -283,8 +275,8 @@ class CassandraClient:
         """Connect and prepare the statements (blocking driver calls, off the event loop)."""
         await self._ready()
 
-    async def aclose(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(None, self.close)
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close_blocking)
 
     # -- schema
     def _qualified(self) -> str:
@@ -382,15 +374,16 @@ class CassandraClient:
         await self._execute(self._prepared.delete, (key,))
         return Outcome("ok")
 
-    async def invoke(self, f: str, key: str, value: Any, read_consistency: str | None = None) -> Outcome:
+    async def invoke(self, request: Request) -> Outcome:
         """Run one operation; database errors become ``fail``/``info`` outcomes (``classify_error``).
 
-        ``read_consistency`` overrides the read level of a ``get`` (e.g. "SERIAL")."""
+        ``request.read_consistency`` overrides the read level of a ``get`` (e.g. "SERIAL")."""
+        f, key, value = request.f, request.key, request.value
         try:
             if f == "put":
                 return await self.put(key, value)
             if f == "get":
-                return await self.get(key, consistency=read_consistency)
+                return await self.get(key, consistency=request.read_consistency)
             if f == "cas":
                 return await self.cas(key, value[0], value[1])
             if f == "delete":

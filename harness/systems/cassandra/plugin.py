@@ -45,7 +45,7 @@ def client_settings(w: Any, coordinator: str | None = None) -> Any:
     """The driver-side settings of a Cassandra workload (keyspace per replication factor)."""
     from harness.systems.cassandra.client import ClientSettings
 
-    c = w.cassandra
+    c = w.options
     assert c is not None, "a Cassandra workload always has its options"
     return ClientSettings(keyspace=f"gbench_rf{c.replication_factor}", replication_factor=c.replication_factor,
                           read_consistency=w.read_consistency, write_consistency=c.write_consistency,
@@ -72,7 +72,7 @@ class CassandraPlugin:
     def validate_workload(self, w: Any) -> None:
         from harness.workload.spec import MAX_NODES
 
-        f, c = w.source, w.cassandra
+        f, c = w.source, w.options
         if not isinstance(c, CassandraOptions):
             raise ConfigError(f, "cassandra", f"must be a mapping of Cassandra options, got {shown(c)}")
         number(f, "cassandra.replication_factor", c.replication_factor, 1, MAX_NODES, unit="replicas", integer=True)
@@ -88,6 +88,16 @@ class CassandraPlugin:
                 f"must be a consistency level name, got {shown(lv)}"
             if why:
                 raise ConfigError(f, fld, why)
+
+    def level_pair_problem(self, write_level: str, read_level: str, replication_factor: int) -> str | None:
+        for kind, lv in (("write", write_level), ("read", read_level)):
+            why = level_problem(kind, lv, replication_factor)
+            if why:
+                return why
+        return None
+
+    def level_pair_options(self, write_level: str, replication_factor: int) -> SystemOptions:
+        return CassandraOptions(replication_factor=replication_factor, write_consistency=write_level)
 
     def image(self, version: str) -> ImageSpec:
         raise EnvironmentProblem("the docker provider has no image for 'cassandra' yet (a Cassandra image needs a "
@@ -120,7 +130,7 @@ class CassandraPlugin:
                                settings=client_settings(w, coordinator=host))
 
     def routes_per_request(self, w: Any) -> bool:
-        return w.cassandra is not None and w.cassandra.routing == "token-aware"
+        return w.options is not None and w.options.routing == "token-aware"
 
 
 PLUGIN = CassandraPlugin()

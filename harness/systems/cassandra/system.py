@@ -1,4 +1,4 @@
-"""Apache Cassandra as a ``SystemDefinition``: each node's exact ``java`` command, and readiness.
+"""Apache Cassandra as a ``harness.api.System``: each node's exact ``java`` command, and readiness.
 
 ``launch`` writes the node's ``conf/cassandra.yaml`` and ``conf/logback.xml`` into its data dir
 (files only; it starts nothing) and returns the argv that ``bin/cassandra -f`` would run: the
@@ -130,7 +130,7 @@ class CassandraSystem:
         try:
             c.ensure_schema_blocking()
         finally:
-            c.close()
+            c.close_blocking()
 
     def config_dict(self) -> dict[str, Any]:
         """Everything that shaped the servers, for the run manifest."""

@@ -18,6 +18,7 @@ from grpc import aio
 from pyetcd.etcdrpc import rpc_pb2 as pb
 from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
 
+from harness.api import Outcome, Request
 from harness.workload.generator import token_of, value_for
 
 # gRPC channel options: allow 1 MiB values both ways, no transparent retries (a retry could
@@ -29,16 +30,6 @@ CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 10_000),
     ("grpc.keepalive_timeout_ms", 5_000),
 ]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """The result of one operation as the history records it."""
-
-    type: str  # ok | fail | info
-    result: Any = None  # get: token or None
-    error: str | None = None
-    revision: int | None = None
 
 
 # etcd server error messages (server/etcdserver/api/v3rpc/rpctypes) that guarantee the
@@ -107,8 +98,6 @@ class EtcdClient:
     async def close(self) -> None:
         await self._channel.close()
 
-    aclose = close
-
     async def put(self, key: str, token: str) -> Outcome:
         r = await self._kv.Put(pb.PutRequest(key=key.encode(), value=value_for(token, self.value_size)),
                                timeout=self.timeout_s)
@@ -136,12 +125,14 @@ class EtcdClient:
         r = await self._kv.DeleteRange(pb.DeleteRangeRequest(key=key.encode()), timeout=self.timeout_s)
         return Outcome("ok", revision=r.header.revision)
 
-    async def invoke(self, f: str, key: str, value: Any, read_consistency: str) -> Outcome:
+    async def invoke(self, request: Request) -> Outcome:
+        """Run one operation; gRPC errors become ``fail``/``info`` outcomes (``classify_error``)."""
+        f, key, value = request.f, request.key, request.value
         try:
             if f == "put":
                 return await self.put(key, value)
             if f == "get":
-                return await self.get(key, serializable=(read_consistency == "serializable"))
+                return await self.get(key, serializable=(request.read_consistency == "serializable"))
             if f == "cas":
                 return await self.cas(key, value[0], value[1])
             if f == "delete":

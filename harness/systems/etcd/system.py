@@ -1,4 +1,4 @@
-"""etcd as a ``SystemDefinition``: the exact command line of each member, and readiness.
+"""etcd as a ``harness.api.System``: the exact command line of each member, and readiness.
 
 Every tunable is passed explicitly on the command line (never left to etcd's defaults or to
 ``ETCD_*`` environment variables) and recorded by ``config_dict()`` in the run manifest, so
@@ -28,6 +28,7 @@ import grpc
 from pyetcd.etcdrpc import rpc_pb2 as pb
 from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
 
+from harness.api import StatusPoll
 from harness.errors import ClusterError, ConfigError
 from harness.netutil import tail_lines
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
@@ -144,12 +145,19 @@ class EtcdSystem:
         """Largest value a single put can carry under ``max_request_bytes``."""
         return self.config.max_request_bytes - REQUEST_OVERHEAD_BYTES
 
+    def value_limit_reason(self) -> str:
+        return f"--max-request-bytes {self.config.max_request_bytes} minus request overhead"
+
     def config_dict(self) -> dict[str, Any]:
         """Everything that shaped the servers, for the run manifest."""
         return {**asdict(self.config), "client_port": self.client_port, "peer_port": self.peer_port,
                 "binary": str(self.binary.path), "version": self.binary.version, "source": self.binary.source}
 
     # ------------------------------------------------------------------ own metrics
+    #: A provider waits this long for readiness unless told otherwise (the reference run
+    #: results/20261201T223607Z-etcd: 5 nodes ready in 3.7 s on docker, 2-core host).
+    default_ready_timeout_s: float = 60.0
+
     #: where the session writes metrics_delta's document, per workload
     metrics_file = "etcd_metrics.json"
 
@@ -165,7 +173,7 @@ class EtcdSystem:
         """The URL a member listens on (an IP: etcd refuses names in listen URLs)."""
         return f"http://{a.host}:{self.peer_port}"
 
-    def _advertised_peer_url(self, a: NodeAddress) -> str:
+    def advertised_peer_url(self, a: NodeAddress) -> str:
         """The URL peers dial: a name when the provider routes peers through per-link proxies."""
         return f"http://{a.peer_host or a.host}:{self.peer_port}"
 
@@ -175,14 +183,14 @@ class EtcdSystem:
     def launch(self, node: NodeAddress, cluster: Sequence[NodeAddress], data_dir: Path) -> NodeLaunch:
         """The etcd command for ``node``. ``--initial-cluster-state new`` is ignored by etcd
         when the data dir already holds a member, so the same argv serves restarts."""
-        initial = ",".join(f"{a.name}={self._advertised_peer_url(a)}" for a in cluster)
+        initial = ",".join(f"{a.name}={self.advertised_peer_url(a)}" for a in cluster)
         argv = [str(self.binary.path),
                 "--name", node.name,
                 "--data-dir", str(data_dir),
                 "--listen-client-urls", self._client_url(node),
                 "--advertise-client-urls", self._client_url(node),
                 "--listen-peer-urls", self._peer_url(node),
-                "--initial-advertise-peer-urls", self._advertised_peer_url(node),
+                "--initial-advertise-peer-urls", self.advertised_peer_url(node),
                 "--initial-cluster", initial,
                 "--initial-cluster-state", "new",
                 *self.config.argv(),
@@ -242,6 +250,12 @@ class EtcdSystem:
                          "raft_term": p.raft_term, "raft_index": p.raft_index,
                          "is_leader": bool(p.leader_id) and p.leader_id == p.member_id}
         return out
+
+    def status_source(self, cluster: Cluster) -> StatusPoll:
+        """The fast poller for members.jsonl (``harness.systems.etcd.status``)."""
+        from harness.systems.etcd.status import EtcdStatusSource
+
+        return EtcdStatusSource(cluster)
 
     def leader(self, cluster: Cluster) -> str | None:
         """The current leader: among members that claim leadership, the one with the highest

@@ -17,17 +17,17 @@ class _Client:
         if self.endpoint == "down":
             raise TimeoutError("connect timed out")
 
-    async def invoke(self, f: str, key: str, value: Any, consistency: str) -> Any:
-        return SimpleNamespace(type="ok", result=f"v-{key}", error=None, revision=7)
+    async def invoke(self, request: Any) -> Any:
+        return SimpleNamespace(type="ok", result=f"v-{request.key}", error=None, revision=7)
 
-    async def aclose(self) -> None:
+    async def close(self) -> None:
         self.closed = True
 
 
 def test_a_node_that_never_connects_gives_failed_reads_and_the_others_go_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.systems.clients as clients
+    from harness.registry import system_plugin
 
-    monkeypatch.setattr(clients, "make_client", lambda w, endpoint: _Client(endpoint))
+    monkeypatch.setattr(type(system_plugin("etcd")), "make_client", lambda self, w, endpoint: _Client(endpoint))
     monkeypatch.setattr(fr, "CONNECT_RETRY_S", 0.0)
     cluster = SimpleNamespace(system=SimpleNamespace(name="etcd"),
                               nodes=[SimpleNamespace(name="n1"), SimpleNamespace(name="n2")],

@@ -94,7 +94,7 @@ CASS = "name: c\nsystem: cassandra\nnodes: 3\nduration_s: 1\n"
 def test_cassandra_defaults_and_levels(tmp_path: Path) -> None:
     w = load_workload(write(tmp_path, CASS))
     assert (w.read_consistency, w.write_consistency) == ("QUORUM", "QUORUM")
-    assert w.cassandra is not None and w.cassandra.replication_factor == 3
+    assert w.options is not None and w.options.replication_factor == 3
     w = load_workload(write(tmp_path, CASS + "read_consistency: SERIAL\ncassandra: {write_consistency: ONE}\n"))
     assert (w.read_consistency, w.write_consistency) == ("SERIAL", "ONE")
     assert load_workload(write(tmp_path, GOOD)).write_consistency is None  # etcd has no write level
@@ -232,7 +232,7 @@ def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, field, reason", [
     ("name: t\nduration_s: 1\ndescription: [not, text]\n", "description", "must be text, got ['not', 'text']"),
-    ("name: t\nduration_s: 1\nsystem: [etcd]\n", "system", "unknown system ['etcd'] (known: etcd, cassandra)"),
+    ("name: t\nduration_s: 1\nsystem: [etcd]\n", "system", "unknown system ['etcd'] (known: etcd, cassandra, zookeeper)"),
     ("name: t\nduration_s: 1\nclients: {pin: 3}\n", "clients.pin",
      "must be one of round-robin, leader, followers or a list of node names, got 3"),
     ("name: t\nduration_s: 1\nclients: {pin: [n1, [n2]]}\n", "clients.pin",

@@ -34,7 +34,7 @@ def test_shipped_suites_load() -> None:
 
 def test_good_suite(tmp_path: Path) -> None:
     s = load_suite(suite(tmp_path, SUITE + "etcd_benchmark: true\n"))
-    assert (s.name, s.nodes, s.etcd_benchmark, [w.name for w in s.workloads]) == ("s", 5, True, ["w"])
+    assert (s.name, s.nodes, s.peer_tools, [w.name for w in s.workloads]) == ("s", 5, ("etcd_benchmark",), ["w"])
 
 
 @pytest.mark.parametrize("text, field, reason", [

@@ -73,14 +73,15 @@ def _workload(**kw: Any) -> Any:
 
 
 async def _one(cluster: Any, w: Any, node: str, f: str, key: str, value: Any) -> Any:
-    from harness.systems.clients import make_client
+    from harness.api import Request
+    from harness.registry import system_plugin
 
-    c = make_client(w, cluster.client_endpoint(node))
+    c = system_plugin(w.system).make_client(w, cluster.client_endpoint(node))
     try:
         await c.open()
-        return await c.invoke(f, key, value, w.read_consistency)
+        return await c.invoke(Request(f, key, value, w.read_consistency))
     finally:
-        await c.aclose()
+        await c.close()
 
 
 def test_cluster_is_ready_within_budget(cass: dict[str, Any]) -> None:

@@ -131,6 +131,7 @@ def cassandra_env() -> tuple:
 
 
 def test_single_node_put_get_cas(cassandra_env: tuple) -> None:
+    from harness.api import Request
     from harness.systems.cassandra.client import CassandraClient, ClientSettings
 
     java, dist = cassandra_env
@@ -162,18 +163,18 @@ def test_single_node_put_get_cas(cassandra_env: tuple) -> None:
         async def scenario() -> dict:
             await client.ensure_schema()
             out = {
-                "put": await client.invoke("put", "k1", "t1"),
-                "get_one": await client.invoke("get", "k1", None),
-                "cas_ok": await client.invoke("cas", "k1", ("t1", "t2")),
-                "cas_mismatch": await client.invoke("cas", "k1", ("t1", "t3")),
-                "get_serial": await client.invoke("get", "k1", None, read_consistency="SERIAL"),
-                "insert_new": await client.invoke("cas", "k2", (None, "t5")),
-                "insert_exists": await client.invoke("cas", "k2", (None, "t6")),
-                "get_absent": await client.invoke("get", "k3", None, read_consistency="SERIAL"),
-                "delete": await client.invoke("delete", "k1", None),
-                "get_deleted": await client.invoke("get", "k1", None),
+                "put": await client.invoke(Request("put", "k1", "t1")),
+                "get_one": await client.invoke(Request("get", "k1", None)),
+                "cas_ok": await client.invoke(Request("cas", "k1", ("t1", "t2"))),
+                "cas_mismatch": await client.invoke(Request("cas", "k1", ("t1", "t3"))),
+                "get_serial": await client.invoke(Request("get", "k1", None, "SERIAL")),
+                "insert_new": await client.invoke(Request("cas", "k2", (None, "t5"))),
+                "insert_exists": await client.invoke(Request("cas", "k2", (None, "t6"))),
+                "get_absent": await client.invoke(Request("get", "k3", None, "SERIAL")),
+                "delete": await client.invoke(Request("delete", "k1", None)),
+                "get_deleted": await client.invoke(Request("get", "k1", None)),
             }
-            await client.aclose()
+            await client.close()
             return out
 
         r = asyncio.run(scenario())
