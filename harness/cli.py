@@ -120,6 +120,7 @@ def _session_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from harness.registry import system_plugin
     from harness.session import run_suite
     from harness.workload.spec import load_workload
     from harness.workload.suite import Suite
@@ -134,8 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             w = w.with_overrides(**overrides)
         except ConfigError as e:  # the command line's mistake, not the workload file's
             raise ArgumentError(given, f"does not suit {e}") from None
+    # a peer tool's command-line flag is its suite field (--etcd-benchmark: etcd_benchmark)
+    tools = tuple(t.suite_field for t in system_plugin(w.system).peer_tools if getattr(args, t.suite_field, False))
     suite = Suite(name=w.name, source=w.source, sha256=w.sha256, system=w.system, nodes=w.nodes,
-                  workloads=(w,), etcd_benchmark=args.etcd_benchmark)
+                  workloads=(w,), peer_tools=tools)
     run_suite(suite, opts)
     return 0
 
