@@ -19,7 +19,7 @@ Damaged runs: a run whose files cannot be read or have the wrong shape (sources.
 invalid or truncated JSON or gzip, wrong top-level type, required key missing) is refused.
 Its small files (manifest, summary, comparison, every scenario's failure summary and
 timeline) are checked before the run is first tried (``run_damage``), the large ones
-(histories, JSONL logs, HDR logs, etcd metrics) when a binding reads them. A binding that
+(histories, JSONL logs, HDR logs, a system's metrics) when a binding reads them. A binding that
 reaches a damaged run stops there as ``NotMeasured`` naming the file and the reason: it never
 takes an older run's figure instead, because a figure silently moved to an older run is a
 lie about what the newest run measured. Every damaged file is recorded in
@@ -60,9 +60,10 @@ from typing import Any, Mapping
 
 from diagram_gen.model import Cited, DiagramSpec, Figure, Measured, NotMeasured, Provenance, ResolvedDiagram, Series
 from diagram_gen.model import format_value
-from diagram_gen.sources import JsonCache, get_path, hlog_spectrum, history_file, list_runs, read_jsonl, row_matches
+from diagram_gen.sources import (SYSTEM_METRICS_SHAPE, JsonCache, get_path, hlog_spectrum, history_file, list_runs,
+                                 read_jsonl, row_matches)
 from diagram_gen.spec import binding_kind, rel_to, shorthand_where
-from harness.errors import DamagedFile
+from harness.errors import ConfigError, DamagedFile
 from harness.results.scenario_comparison import partition_mechanism
 from harness.results.store import read_run
 
@@ -341,10 +342,12 @@ class Resolver:
             origin = f" (from {row['run_id']}/{row['file']} {row.get('query', '')})"
         return _Hit(row[stat], unit or None, path, f"{q}.{stat}{origin}")
 
-    def _etcd_metrics(self, run: Path, b: Mapping[str, Any]) -> _Hit:
+    def _system_metrics(self, run: Path, b: Mapping[str, Any]) -> _Hit:
         base = run / "scenarios" / str(b["scenario"]) if "scenario" in b else run
-        path = base / "workloads" / str(b["workload"]) / "etcd_metrics.json"
-        data = self._json(path)
+        path = base / "workloads" / str(b["workload"]) / str(b["file"])
+        data, err = self.cache.load(path, SYSTEM_METRICS_SHAPE)
+        if err:
+            raise _Miss(f"{self.rel(path)}: {err}", no_file=not path.is_file())
         nodes = data.get("nodes") if isinstance(data, Mapping) else None
         if not isinstance(nodes, Mapping) or not nodes:
             raise _Miss(f"{self.rel(path)}: no nodes")
@@ -399,7 +402,7 @@ class Resolver:
 
     LOOKUPS = {"summary": _summary, "manifest": _manifest, "failure_summary": _failure_summary,
                "scenario_file": _scenario_file, "run_file": _run_file, "comparison": _comparison,
-               "etcd_metrics": _etcd_metrics}
+               "system_metrics": _system_metrics}
 
     def _describe(self, kind: str, b: Mapping[str, Any]) -> str:
         """What the binding looks for, for NotMeasured reasons."""
@@ -509,6 +512,8 @@ class Resolver:
                 raise _Miss(f"{self.rel(path)}: no operations")
             origin = min(inv)
             how = f"first invoke_ns={origin}"
+        system, _ = get_path(self._json(run / "manifest.json"), "cluster.system")
+        classes: dict[Any, str] = {}
         out = []
         for r in rows:
             r = dict(r)
@@ -517,8 +522,24 @@ class Resolver:
             r["invoke_s"], r["complete_s"] = _since(inv_ns, origin), _since(comp_ns, origin)
             r["latency_ms"] = (round((comp_ns - start) / 1e6, 6)
                                if isinstance(comp_ns, int) and isinstance(start, int) else None)
+            if r.get("f") == "get":
+                r["level_class"] = self._level_class(r.get("read_consistency"), system, path, classes)
             out.append(r)
-        return out, path, f"all lines; invoke_s/complete_s = (ns - {how}) / 1e9; latency_ms = complete - (intended or invoke)"
+        return out, path, (f"all lines; invoke_s/complete_s = (ns - {how}) / 1e9; latency_ms = complete - (intended "
+                           f"or invoke); reads' level_class from the {system} plugin (harness.registry.level_class)")
+
+    def _level_class(self, level: Any, system: Any, path: Path, seen: dict[Any, str]) -> str:
+        """What a read at ``level`` guarantees, from the run's system plugin; a level the plugin
+        does not know makes the history unreadable for the diagram (a miss naming it)."""
+        from harness.registry import level_class
+
+        if level not in seen:
+            try:
+                seen[level] = level_class(level if isinstance(level, str) else None, system if isinstance(
+                    system, str) else None)
+            except ConfigError as e:
+                raise _Miss(f"{self.rel(path)}: {e.reason}") from None
+        return seen[level]
 
     def _jsonl(self, path: Path) -> list[dict[str, Any]]:
         """The file's records; a missing or unreadable file is a miss naming it."""

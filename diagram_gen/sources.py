@@ -45,18 +45,24 @@ def list_runs(results_root: Path) -> list[str]:
 #: ``harness.results.store.read_run`` checks): the fields the resolver relies on, as
 #: (key, JSON type). A file of the right shape whose value is absent is a "not measured".
 FILE_SHAPES: dict[str, tuple[tuple[str, type], ...]] = {
-    "failure_summary.json": (),
     "timeline.json": (("load_start_ns", int),),
-    "etcd_metrics.json": (("nodes", dict),),
 }
+#: A system's metrics file (``{from: system_metrics, file: ...}``: the name is the plugin's).
+SYSTEM_METRICS_SHAPE: tuple[tuple[str, type], ...] = (("nodes", dict),)
 
 
-def read_json(path: Path) -> Any:
+def read_json(path: Path, shape: tuple[tuple[str, type], ...] | None = None) -> Any:
     """The parsed file (it must exist); DamagedFile naming it when it is not UTF-8 JSON, or
-    for a file named in ``FILE_SHAPES`` (and every ``*.json`` run file the store knows) when
-    it is not an object or lacks a field the resolver relies on. Other files may hold any JSON."""
+    for a file named in ``FILE_SHAPES`` or given a ``shape`` (and every ``*.json`` run file
+    the store knows) when it is not an object or lacks a field the resolver relies on. A
+    ``failure_summary.json`` is read by its versioned reader (another schema version is
+    DamagedFile). Other files may hold any JSON."""
     path = Path(path)
-    shape = FILE_SHAPES.get(path.name)
+    if path.name == "failure_summary.json":
+        from harness.scenario.failure_summary import read_failure_summary
+
+        return read_failure_summary(path)
+    shape = FILE_SHAPES.get(path.name) if shape is None else shape
     known = shape is not None or path.name in ("manifest.json", "summary.json", "comparison.json")
     doc = store.read_json(path, expect=dict if known else object)
     for key, typ in shape or ():
@@ -73,14 +79,15 @@ class JsonCache:
     def __init__(self) -> None:
         self._cache: dict[Path, Any] = {}
 
-    def load(self, path: Path) -> tuple[Any, str | None]:
-        """(data, None), or (None, "no such file"); DamagedFile when the file is damaged."""
+    def load(self, path: Path, shape: tuple[tuple[str, type], ...] | None = None) -> tuple[Any, str | None]:
+        """(data, None), or (None, "no such file"); DamagedFile when the file is damaged
+        (``shape``: the fields it must have, when its name does not say, see read_json)."""
         path = Path(path)
         if path in self._cache:
             return self._cache[path], None
         if not path.is_file():
             return None, "no such file"
-        data = read_json(path)
+        data = read_json(path, shape)
         self._cache[path] = data
         return data, None
 

@@ -34,7 +34,9 @@ Structural rules checked here (the literal-number rule is lint.py's):
 - every binding names a known ``from`` (or is a ``cited:``) and carries exactly the fields
   its kind takes (``BINDING_FIELDS``);
 - every ``{placeholder}`` in title/purpose/key_insight/layout names a figure key or a key
-  listed in ``layout.derived``; so does every claim's ``figure``.
+  listed in ``layout.derived``; so does every claim's ``figure``;
+- a timeline names its window rule (``layout.window_rule``, one of
+  ``history_views.WINDOW_RULES``).
 """
 from __future__ import annotations
 
@@ -62,7 +64,9 @@ SCALAR_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "scenario_file": (("scenario", "file", "path"), ()),
     "run_file": (("file", "path"), ()),
     "comparison": (("where",), ("stat",)),
-    "etcd_metrics": (("workload", "metric", "stat"), ("node", "scenario")),
+    # a system's own Prometheus-style histograms, per workload (the file its plugin writes, e.g.
+    # etcd_metrics.json): {nodes: {node: {metric: {buckets, count, sum}}}, leader}
+    "system_metrics": (("file", "workload", "metric", "stat"), ("node", "scenario")),
     "benchmark": (("file", "path"), ()),
 }
 #: Series binding kinds: (required, optional). ``history`` needs scenario and/or workload.
@@ -76,7 +80,7 @@ SERIES_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # across runs (fields: {column: dotted path in the failure summary})
     "scenario_runs": (("scenario", "fields"), ()),
 }
-ETCD_METRIC_STATS = ("p50", "p90", "p99", "p999", "mean", "count", "sum")
+SYSTEM_METRIC_STATS = ("p50", "p90", "p99", "p999", "mean", "count", "sum")
 CLAIM_STATUSES = ("asserted", "corrected", "cited")
 CLAIM_OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "between")
 CLAIM_FIELDS = ("id", "text", "status", "figure", "holds_if", "spec_ref", "cited", "spec_host")
@@ -213,9 +217,12 @@ def validate_scalar_binding(file: str, prefix: str, b: Any) -> None:
             _check_str(file, f"{prefix}.{k}", b[k])
     if "scale" in b and (isinstance(b["scale"], bool) or not isinstance(b["scale"], (int, float)) or b["scale"] == 0):
         raise ConfigError(file, f"{prefix}.scale", f"must be a non-zero number, got {b['scale']!r}")
-    if frm == "etcd_metrics":
-        if b["stat"] not in ETCD_METRIC_STATS:
-            raise ConfigError(file, f"{prefix}.stat", f"one of {', '.join(ETCD_METRIC_STATS)}, got {b['stat']!r}")
+    if frm == "system_metrics":
+        if b["stat"] not in SYSTEM_METRIC_STATS:
+            raise ConfigError(file, f"{prefix}.stat", f"one of {', '.join(SYSTEM_METRIC_STATS)}, got {b['stat']!r}")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.json", str(b["file"])) or ".." in str(b["file"]):
+            raise ConfigError(file, f"{prefix}.file", f"the metrics file's name in the workload's directory "
+                                                      f"(e.g. etcd_metrics.json), got {b['file']!r}")
         node = b.get("node", "leader")
         if not (node in ("leader", "all") or re.fullmatch(r"n\d+", str(node))):
             raise ConfigError(file, f"{prefix}.node", f"leader, all or a node name (n1..), got {node!r}")
@@ -378,6 +385,13 @@ def parse_spec(data: Any, file: str, expect_guarantee: str | None = None,
     for k in derived:
         if k in figures or k in series:
             raise ConfigError(file, "layout.derived", f"{k!r} is bound in figures/series already; a derived key is new")
+    if typ == "timeline":
+        from diagram_gen.shaping.history_views import WINDOW_RULES
+
+        rule = layout.get("window_rule")
+        if rule not in WINDOW_RULES:
+            raise ConfigError(file, "layout.window_rule", f"required: the name of the rule that picks the window, "
+                                                          f"one of {', '.join(sorted(WINDOW_RULES))}, got {rule!r}")
     keys = set(figures) | set(derived)
     for sec in ("title", "purpose", "key_insight", "layout"):
         for fld, text in iter_texts(data.get(sec), sec):

@@ -36,8 +36,8 @@ from diagram_gen.shaping import history_views as hv
 SIDE_MARKERS = {"majority": "o", "minority": "^", "none": "s"}
 OUTCOME_ORDER = ("ok", "fail", "info")
 DEFAULT_PANELS = [{"class": hv.WRITE, "title": "writes"},
-                  {"class": hv.LIN_READ, "title": "linearizable reads"},
-                  {"class": hv.SER_READ, "title": "serializable reads"}]
+                  {"class": hv.STRONG_READ, "title": "strong reads"},
+                  {"class": hv.WEAK_READ, "title": "weak reads"}]
 ELECTION_SHADE = "#bbdefb"
 LINE_H = 0.0158  # figure fraction per side-panel text line (7.3 pt, line spacing 1.25, 8 in tall)
 LATE_COLOR = "#000000"

@@ -13,9 +13,9 @@ Spec ``layout`` keys:
 * ``spectrum_note``: caption under the spectra.
 * ``throughput``: ``{title, lines: [{series, label, color}]}``: summary rows plotted as
   throughput_ops_s against concurrency.
-* ``tool_table``: ``{title, tool, harness, match}``: rows of the ``tool`` series beside the
-  ``harness`` row with the same ``match`` column; every printed cell is recorded with
-  ``ResolvedDiagram.derive``.
+* ``tool_table``: ``{title, tool, harness, match, note}``: rows of the ``tool`` series beside
+  the ``harness`` row with the same ``match`` column, ``note`` under the table (which tool it
+  is); every printed cell is recorded with ``ResolvedDiagram.derive``.
 * ``claims_panel`` (boxes.draw_claims), ``claims_note``.
 """
 from __future__ import annotations
@@ -211,7 +211,7 @@ def _tool_table(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
             ax.text(x, y, " | ".join(vals), fontsize=7.8, ha="center", va="center",
                     color=NOT_MEASURED_COLOR if NOT_MEASURED in vals else "#212121")
         y -= step
-    ax.text(0.0, y + step * 0.35, "ops/s in ops/s, p50/p99 in ms; tool = etcd's benchmark (--precise)",
+    ax.text(0.0, y + step * 0.35, str(spec.get("note", "ops/s in ops/s, p50/p99 in ms")),
             fontsize=6.8, color="#616161", va="top")
 
 

@@ -5,8 +5,12 @@ Reads (spec keys):
 - series ``ops`` (history rows of a scenario) and ``nemesis`` (its fault records);
 - figures ``fault_at`` and ``heal_started`` (the partition window in which the stale read is
   looked for) and whatever the layout's texts name;
-- ``layout``: ``x_label``, ``subtitle``, ``callouts.{write,lin_read,stale,unserved,gap}``,
-  ``witness_note``, ``boxes`` (``title`` + ``lines`` or ``from_spec: key_insight``).
+- ``layout``: ``window_rule`` (the name of the rule that chooses the window, one of
+  ``history_views.WINDOW_RULES``), ``x_label``, ``subtitle``,
+  ``callouts.{write,lin_read,stale,unserved,gap}``, ``witness_note``, ``read_labels``
+  (what a read's bar says per level class, e.g. ``{weak: "get(s)"}``; default ``get``),
+  ``weak_read_legend`` (the hatched bars' legend entry), ``boxes`` (``title`` + ``lines`` or
+  ``from_spec: key_insight``). The renderer names no system and no level: the spec's texts do.
 
 Everything shown is chosen by ``diagram_gen.shaping.history_views`` (window, lanes,
 linearization witness); every number printed is a figure or a ``d.derive`` of the series.
@@ -34,14 +38,16 @@ DEFAULT_LAYOUT: dict[str, Any] = {
     "subtitle": "key {window_key}, a window of {window_span}",
     "callouts": {
         "write": "{write_label} acknowledged on the majority ({write_node})",
-        "lin_read": "linearizable read on the majority ({lin_read_node}) returns {lin_read_value}",
-        "stale": "serializable read on the minority ({stale_node}) invoked {stale_gap} after the "
+        "lin_read": "strong read on the majority ({lin_read_node}) returns {lin_read_value}",
+        "stale": "weak read on the minority ({stale_node}) invoked {stale_gap} after the "
                  "acknowledgement returned {stale_value}, {stale_versions} writes behind",
-        "unserved": "linearizable reads are not served (info)",
+        "unserved": "strong reads are not served (info)",
         "gap": "{stale_gap}",
     },
-    "witness_note": "◆ linearization points of the {witness_ops} writes and linearizable reads on {window_key}; "
+    "witness_note": "◆ linearization points of the {witness_ops} writes and strong reads on {window_key}; "
                     "with the stale read added: {witness_with_stale}",
+    "read_labels": {},
+    "weak_read_legend": "weak read",
     "boxes": [],
 }
 
@@ -71,9 +77,10 @@ def short_token(v: Any) -> str:
     return "absent" if v is None else str(v)
 
 
-def op_label(r: Mapping[str, Any], key: Any) -> str:
-    """What a bar says: ``put 10001:74``, ``cas 8:50→8:57``, ``get → 2:63`` (``get(s)`` for
-    serializable), with the key when it is not the window's key."""
+def op_label(r: Mapping[str, Any], key: Any, read_labels: Mapping[str, str] | None = None) -> str:
+    """What a bar says: ``put 10001:74``, ``cas 8:50→8:57``, ``get → 2:63`` (a read's word
+    from ``read_labels`` by its level class, e.g. ``get(s)`` for weak; default ``get``),
+    with the key when it is not the window's key."""
     f, t = r.get("f"), r.get("type")
     other = "" if r.get("key") == key else f" {r.get('key')}"
     if f == "put":
@@ -82,7 +89,7 @@ def op_label(r: Mapping[str, Any], key: Any) -> str:
         exp, new = r.get("value") or (None, None)
         s = f"cas{other} {short_token(exp)}→{short_token(new)}"
     elif f == "get":
-        g = "get(s)" if r.get("read_consistency") == "serializable" else "get"
+        g = str((read_labels or {}).get(str(r.get("level_class")), "get"))
         s = f"{g}{other}" + (f" → {short_token(r.get('result'))}" if t == "ok" else "")
     else:
         s = f"{f}{other}"
@@ -99,17 +106,17 @@ def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[tupl
     (too many ops), so witness_ops is not measured."""
     s = ("ops", "nemesis")
     t0 = float(w.write["complete_s"])
-    d.derive("window_key", str(w.key), None, series="ops", how="key of the first stale serializable read a minority "
-             "member served after the partition was in place (history_views.concept_window)")
+    d.derive("window_key", str(w.key), None, series="ops", how="key of the window the rule "
+             f"{_layout(d, 'window_rule')} chose (history_views.WINDOW_RULES)")
     d.derive("window_span", round((w.t1 - w.t0) * 1e3, 3), "ms", series=s, how="window end - start (concept_window)")
     d.derive("t0_after_fault", round(t0 - fault_s, 6), "s", series="ops",
              how="acknowledgement (complete_s) of the write the stale read missed - figure fault_at")
-    d.derive("write_label", op_label(w.write, w.key), None, series="ops", how="the newest missed write with a "
-             "majority linearizable read of its value")
+    d.derive("write_label", op_label(w.write, w.key, _read_labels(d)), None, series="ops",
+             how="the newest missed write with a majority strong read of its value")
     d.derive("write_node", f"{w.write.get('node')}", None, series="ops", how="node of that write's client")
-    d.derive("lin_read_node", f"{w.lin_read.get('node')}", None, series="ops", how="node of the linearizable read")
+    d.derive("lin_read_node", f"{w.lin_read.get('node')}", None, series="ops", how="node of the strong read")
     d.derive("lin_read_value", short_token(w.lin_read.get("result")), None, series="ops",
-             how="value the linearizable read returned")
+             how="value the strong read returned")
     d.derive("stale_node", f"{w.stale_read.get('node')}", None, series=s, how="node of the stale read (minority side "
              "from the nemesis groups)")
     d.derive("stale_value", short_token(w.stale_read.get("result")), None, series="ops",
@@ -125,10 +132,10 @@ def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[tupl
         d.figures["witness_ops"] = NotMeasured("witness_ops", "too many ops for the exhaustive search", {})
     else:
         d.derive("witness_ops", n_witness_ops, None, series="ops",
-                 how="ok/info writes and linearizable reads on the key overlapping the window, fed to "
+                 how="ok/info writes and strong reads on the key overlapping the window, fed to "
                  "linearize_register")
     d.derive("witness_with_stale", "a witness exists" if with_stale is not None else "none exists (not linearizable)",
-             None, series="ops", how="linearize_register over the same ops plus the stale serializable read")
+             None, series="ops", how="linearize_register over the same ops plus the stale weak read")
     d.derive("ops_drawn", len(w.ops), None, series="ops", how="ops drawn (history_views.window_ops)")
     d.derive("lanes_drawn", len(lanes), None, series="ops", how="client processes drawn (history_views.lanes)")
 
@@ -161,9 +168,10 @@ def render(d: ResolvedDiagram) -> Figure:
         reason = "the partition window (figures fault_at, heal_started) is not measured"
     else:
         sides = hv.node_sides(nem)
-        w = hv.concept_window(ops, sides, float(fault), float(heal))
+        rule = str(_layout(d, "window_rule"))
+        w = hv.WINDOW_RULES[rule].pick(ops, sides, float(fault), float(heal))  # spec.py checked the name
         if w is None:
-            reason = "no stale serializable read on a minority member during the partition"
+            reason = hv.WINDOW_RULES[rule].miss
     if w is None:
         _no_data(ax, reason or "")
         fig.text(0.5, 0.925, "no window", ha="center", fontsize=9, color=NOT_MEASURED_COLOR)
@@ -181,7 +189,7 @@ LABEL_PT = 6.6
 def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, sides: Mapping[str, str],
                  fault_s: float) -> None:
     lanes = hv.lanes(w.ops, sides)
-    key_ops = [o for o in w.ops if o.get("key") == w.key and hv.op_class(o) in (hv.WRITE, hv.LIN_READ)]
+    key_ops = [o for o in w.ops if o.get("key") == w.key and hv.op_class(o) in (hv.WRITE, hv.STRONG_READ)]
     try:
         witness = hv.linearize_register(key_ops)
         with_stale = hv.linearize_register(key_ops + [w.stale_read])
@@ -232,7 +240,7 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
         b = float(c) if c is not None else math.inf
         xa, xb = max(x(a), lo), min(x(b), hi) if math.isfinite(b) else hi
         col = OUTCOME_COLORS.get(str(r.get("type")), "#757575")
-        ser = hv.op_class(r) == hv.SER_READ
+        ser = hv.op_class(r) == hv.WEAK_READ
         role = special.get(id(r))
         ec = "#b71c1c" if role == "stale" else "#0d47a1" if role in ("write", "lin_read") else "#212121"
         lw = 2.0 if role else 0.6
@@ -246,7 +254,7 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
             ax.annotate("", (lo, y), (lo + (hi - lo) * 0.025, y), arrowprops=dict(arrowstyle="->", lw=1.1), zorder=5)
         if not math.isfinite(b) or x(b) > hi:
             ax.annotate("", (hi, y), (hi - (hi - lo) * 0.025, y), arrowprops=dict(arrowstyle="->", lw=1.1), zorder=5)
-        label = op_label(r, w.key)
+        label = op_label(r, w.key, _read_labels(d))
         if r.get("type") == "info" and (x(a) < lo or x(b) > hi):
             label += (": runs past both ends of this window" if x(a) < lo and x(b) > hi else
                       ": started before this window" if x(a) < lo else ": ended after this window")
@@ -258,7 +266,11 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
     _callouts(ax, d, w, lanes, lane_y, x, lo, hi, band)
     note = fill(str(_layout(d, "witness_note")), d)
     ax.text(0.0, 1.012, _wrap(note, 175), transform=ax.transAxes, fontsize=7.5, va="bottom", ha="left", color="#212121")
-    _legend(fig)
+    _legend(fig, str(_layout(d, "weak_read_legend")))
+
+
+def _read_labels(d: ResolvedDiagram) -> Mapping[str, str]:
+    return dict(_layout(d, "read_labels") or {})
 
 
 def _place_labels(ax: Any, labels: list[tuple[int, float, int, str, float, float, bool]], char_w: float,
@@ -322,13 +334,13 @@ def _callouts(ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[
                 zorder=9, bbox=dict(fc="white", ec=SIDE_COLORS.get(side, "#424242"), lw=0.6, pad=1.2))
 
 
-def _legend(fig: Figure) -> None:
+def _legend(fig: Figure, weak_read: str) -> None:
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
     handles = [Patch(fc=OUTCOME_COLORS["ok"], ec="#212121", label="ok"),
                Patch(fc=OUTCOME_COLORS["fail"], ec="#212121", label="fail"),
                Patch(fc=OUTCOME_COLORS["info"], ec="#212121", label="info (timed out: may or may not take effect)"),
-               Patch(fc="white", ec="#212121", hatch="///", label="serializable read"),
+               Patch(fc="white", ec="#212121", hatch="///", label=weak_read),
                Line2D([], [], marker="D", color="black", ls="none", label="linearization point"),
                Line2D([], [], color="#1565c0", ls="--", label="acknowledgement of the write")]
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.262), ncol=6, fontsize=7.5,

@@ -3,8 +3,10 @@
 Input rows are what ``resolve.py`` gives a ``{from: history, ...}`` series: one mapping per
 recorded operation (the fields of ``harness.recorder.history``: ``i, process, node, f, key,
 value, read_consistency, type, result, error, revision``...) plus ``invoke_s`` /
-``complete_s`` (seconds after the scenario's load start) and ``latency_ms`` (from the
-intended start: open loop, coordinated-omission safe). Nemesis rows (``{from: nemesis}``)
+``complete_s`` (seconds after the scenario's load start), ``latency_ms`` (from the
+intended start: open loop, coordinated-omission safe) and, on reads, ``level_class``: what
+the read's level guarantees (strong / session / weak), which the resolver takes from the
+run's system plugin. Nothing here knows a system or a level by name. Nemesis rows (``{from: nemesis}``)
 carry ``f``, ``value.groups``, ``value.labels`` and ``at_s`` / ``in_effect_s``.
 
 Nothing here reads files, draws, or depends on dict/set iteration order: every choice is
@@ -30,13 +32,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 Row = Mapping[str, Any]
 
-WRITE, LIN_READ, SER_READ = "write", "linearizable read", "serializable read"
+WRITE, STRONG_READ, SESSION_READ, WEAK_READ = "write", "strong read", "session read", "weak read"
 #: Drawing order of the operation classes (panels, lane groups).
-OP_CLASSES = (WRITE, LIN_READ, SER_READ)
+OP_CLASSES = (WRITE, STRONG_READ, SESSION_READ, WEAK_READ)
+_READ_CLASSES = {"strong": STRONG_READ, "session": SESSION_READ, "weak": WEAK_READ}
 #: Drawing order of partition sides.
 SIDES = ("majority", "minority", "none")
 WRITE_FS = ("put", "cas", "delete")
@@ -53,13 +56,13 @@ def is_client(row: Row) -> bool:
 
 
 def op_class(row: Row) -> str | None:
-    """``write`` | ``linearizable read`` | ``serializable read`` (None for anything else).
-    A read without a consistency level counts as linearizable (etcd's default)."""
+    """``write`` | ``strong read`` | ``session read`` | ``weak read`` (None for anything else):
+    a read's class is its row's ``level_class`` (a read without one is None: not drawn)."""
     f = row.get("f")
     if f in WRITE_FS:
         return WRITE
     if f == "get":
-        return SER_READ if row.get("read_consistency") == "serializable" else LIN_READ
+        return _READ_CLASSES.get(str(row.get("level_class")))
     return None
 
 
@@ -183,10 +186,10 @@ def missed_writes(read: Row, idx: KeyIndex) -> list[Row]:
     return [w for w in idx.acked if _complete(w) < t and w is not src and _certainly_after(src, w)]
 
 
-def stale_reads(rows: Sequence[Row], *, consistency: str | None = "serializable",
+def stale_reads(rows: Sequence[Row], *, read_class: str | None = WEAK_READ,
                 nodes: Iterable[str] | None = None, t0: float | None = None,
                 t1: float | None = None) -> list[tuple[Row, list[Row]]]:
-    """Stale ok reads (at ``consistency``; None = any), served by ``nodes`` (None = any),
+    """Stale ok reads (of ``read_class``; None = any), served by ``nodes`` (None = any),
     invoked in ``[t0, t1)``: (read, missed writes) in invocation order."""
     node_set = None if nodes is None else set(nodes)
     keys = sorted({r.get("key") for r in rows if r.get("f") == "get" and r.get("key") is not None}, key=str)
@@ -194,7 +197,7 @@ def stale_reads(rows: Sequence[Row], *, consistency: str | None = "serializable"
     for key in keys:
         idx = index_key(rows, key)
         for r in idx.reads:
-            if consistency is not None and r.get("read_consistency") != consistency:
+            if read_class is not None and op_class(r) != read_class:
                 continue
             if node_set is not None and r.get("node") not in node_set:
                 continue
@@ -219,45 +222,46 @@ class ConceptWindow:
     t1: float
     #: the acknowledged write on the majority side the stale read missed
     write: Row
-    #: the first linearizable ok read on the majority invoked after ``write`` was acknowledged
+    #: the first strong ok read on the majority invoked after ``write`` was acknowledged
     #: that returned ``write``'s token and completed before the stale read was invoked
     lin_read: Row
-    #: the stale serializable read on a minority node
+    #: the stale weak read on a minority node
     stale_read: Row
     #: every acknowledged write ``stale_read`` missed (oldest first; ``write`` is one of them)
     missed: tuple[Row, ...]
     #: the write of the value the stale read returned (None: the initial absent value)
     returned_write: Row | None
-    #: every op drawn: ops on ``key`` overlapping the window, and minority-side linearizable
+    #: every op drawn: ops on ``key`` overlapping the window, and minority-side strong
     #: reads on any key that were in flight in it and not served (info/fail)
     ops: tuple[Row, ...]
 
 
 def concept_window(rows: Sequence[Row], sides: Mapping[str, str], fault_s: float, heal_s: float,
                    pad_s: float = 0.05, prefer_unserved: bool = True) -> ConceptWindow | None:
-    """The window around the first stale serializable read a minority node served.
+    """The window around the first stale weak read a minority node served (the window rule
+    ``stale-weak-read-in-minority``).
 
-    Rule: take the minority's stale serializable reads invoked in ``[fault_s, heal_s)`` in
+    Rule: take the minority's stale weak reads invoked in ``[fault_s, heal_s)`` in
     invocation order (ties: ``i``). For each, walk the writes it missed from the newest
     acknowledgement back; the first one on the majority side whose token a majority
-    linearizable ``ok`` read returned, invoked after the acknowledgement and completed
+    strong ``ok`` read returned, invoked after the acknowledgement and completed
     before the stale read was invoked (the earliest such read), gives the triple (write,
-    linearizable read, stale read): real-time order write -> linearizable read -> stale
+    strong read, stale read): real-time order write -> strong read -> stale
     read, so the stale read cannot be excused as concurrent with either. The window spans
     the three ops, padded by ``pad_s`` on each side. With ``prefer_unserved``, the first
-    such window in which a minority linearizable read is in flight unserved (so the diagram
+    such window in which a minority strong read is in flight unserved (so the diagram
     shows all three behaviours) is preferred, else the first window. None when no read
     qualifies."""
     minority = [n for n, s in sides.items() if s == "minority"]
     first: ConceptWindow | None = None
-    cands = stale_reads(rows, consistency="serializable", nodes=minority, t0=fault_s, t1=heal_s)
+    cands = stale_reads(rows, read_class=WEAK_READ, nodes=minority, t0=fault_s, t1=heal_s)
     for read, missed in cands:
         idx = index_key(rows, read.get("key"))
         for w in sorted(missed, key=lambda w: (_complete(w), *_order(w)), reverse=True):
             if side_of(w, sides) != "majority":
                 continue
             tok = written_token(w)
-            lin = [r for r in idx.reads if op_class(r) == LIN_READ and r.get("result") == tok
+            lin = [r for r in idx.reads if op_class(r) == STRONG_READ and r.get("result") == tok
                    and side_of(r, sides) == "majority" and float(r["invoke_s"]) > _complete(w)
                    and _complete(r) < float(read["invoke_s"])]
             if not lin:
@@ -270,7 +274,7 @@ def concept_window(rows: Sequence[Row], sides: Mapping[str, str], fault_s: float
             ops = window_ops(rows, read.get("key"), t0, t1, sides)
             win = ConceptWindow(read.get("key"), t0, t1, w, lr, read, tuple(missed),
                                 None if v is None else idx.by_token.get(v), ops)
-            if not prefer_unserved or any(side_of(o, sides) == "minority" and op_class(o) == LIN_READ
+            if not prefer_unserved or any(side_of(o, sides) == "minority" and op_class(o) == STRONG_READ
                                           and o.get("type") != "ok" for o in ops):
                 return win
             first = first or win
@@ -278,9 +282,27 @@ def concept_window(rows: Sequence[Row], sides: Mapping[str, str], fault_s: float
     return first
 
 
+@dataclass(frozen=True)
+class WindowRule:
+    """A named rule that picks a concept diagram's window from a scenario's history: ``pick``
+    takes (rows, node sides, partition in effect s, heal s) and returns the window or None;
+    ``miss`` says, for the diagram, why there is none."""
+    pick: Callable[[Sequence[Row], Mapping[str, str], float, float], ConceptWindow | None]
+    miss: str
+
+
+#: The window rules a timeline spec may name (``layout.window_rule``). A guarantee whose
+#: concept needs another kind of window adds a rule here; specs choose among them by name.
+WINDOW_RULES: dict[str, WindowRule] = {
+    "stale-weak-read-in-minority": WindowRule(
+        lambda rows, sides, fault_s, heal_s: concept_window(rows, sides, fault_s, heal_s),
+        "no stale weak read on a minority member during the partition"),
+}
+
+
 def window_ops(rows: Sequence[Row], key: Any, t0: float, t1: float, sides: Mapping[str, str]) -> tuple[Row, ...]:
     """Ops overlapping ``[t0, t1]``: every load op on ``key``, plus minority-side
-    linearizable reads on any key that were not served (``info``/``fail``): what a client of
+    strong reads on any key that were not served (``info``/``fail``): what a client of
     the minority got instead of an answer. Invocation order."""
     out = []
     for r in rows:
@@ -290,16 +312,16 @@ def window_ops(rows: Sequence[Row], key: Any, t0: float, t1: float, sides: Mappi
             continue
         if r.get("key") == key:
             out.append(r)
-        elif side_of(r, sides) == "minority" and op_class(r) == LIN_READ and r.get("type") != "ok":
+        elif side_of(r, sides) == "minority" and op_class(r) == STRONG_READ and r.get("type") != "ok":
             out.append(r)
     return tuple(sorted(out, key=_order))
 
 
 def lanes(ops: Sequence[Row], sides: Mapping[str, str]) -> list[tuple[Any, str, str]]:
     """One lane per client process: (process, node, side), sorted majority first, then
-    minority; within a side by the class of the process's first op (write, linearizable
-    read, serializable read... a linearizable-workload process does both, so it sorts by its
-    first op in the window), then node, then process."""
+    minority; within a side weak-read lanes last, then by the class of the process's first op
+    (write, strong, session, weak read... a process that writes and reads sorts by its first
+    op in the window), then node, then process."""
     first: dict[Any, Row] = {}
     for r in sorted(ops, key=_order):
         first.setdefault(r["process"], r)
@@ -308,7 +330,7 @@ def lanes(ops: Sequence[Row], sides: Mapping[str, str]) -> list[tuple[Any, str, 
     items = []
     for p, r in first.items():
         side = side_of(r, sides)
-        is_ser = op_class(r) == SER_READ
+        is_ser = op_class(r) == WEAK_READ
         items.append(((rank.get(side, len(SIDES)), 1 if is_ser else 0, crank.get(op_class(r) or "", 9),
                        str(r.get("node")), str(p)), (p, str(r.get("node")), side)))
     return [lane for _, lane in sorted(items, key=lambda x: x[0])]
@@ -461,7 +483,7 @@ class LateWrite:
     first_read: Row
     #: first_read.invoke_s - write.complete_s (when the client gave up)
     delay_s: float
-    #: the latest-invoked trusted (linearizable) read that returned another value and
+    #: the latest-invoked trusted (strong) read that returned another value and
     #: completed before a trusted read returned the token: the write took effect after it
     took_effect_after: Row | None
     proven_late: bool
@@ -480,9 +502,9 @@ def late_writes(rows: Sequence[Row]) -> list[LateWrite]:
         first_strict: dict[Any, Row] = {}
         for r in idx.reads:
             first_seen.setdefault(r.get("result"), r)
-            if op_class(r) == LIN_READ:
+            if op_class(r) == STRONG_READ:
                 first_strict.setdefault(r.get("result"), r)
-        strict = [r for r in idx.reads if op_class(r) == LIN_READ]
+        strict = [r for r in idx.reads if op_class(r) == STRONG_READ]
         writes = sorted((r for r in rows if r.get("key") == key and r.get("f") in ("put", "cas")
                          and r.get("type") == "info"), key=_order)
         for w in writes:

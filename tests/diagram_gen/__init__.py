@@ -95,9 +95,10 @@ def make_results(root: Path) -> Path:
     s = a / "scenarios" / "s1"
     _w(s / "timeline.json", {"load_start_ns": 10_000_000_000, "end_s": 60.0})
     _w(s / "failure_summary.json", {
+        "schema_version": 2,
         "partition": {"minority": ["n1", "n2"], "election": {"elected_after_s": 1.25},
                       "minority_behaviour": {"writes": {"ok": 0, "served": False, "first_ok_after_fault_s": None},
-                                             "serializable_staleness": {"stale_share": 0.25}}},
+                                             "staleness": {"weak": {"serializable": {"stale_share": 0.25}}}}},
         "leader_changes": [{"t_s": -0.5, "leader": "n1"}, {"t_s": 11.25, "leader": "n3"}],
         "late_writes": {"count": 2},
         "lost_writes": {"count": 0},
@@ -140,6 +141,8 @@ def spec_text(kind: str, type_: str, *, diagram_id: str | None = None, figures: 
         "  put_p99: {from: etcd/put/256B, where: {workload: etcd-put-256B}, stat: p99, unit: ms}\n"
         "  timeout: {cited: \"etcd default --election-timeout=1000 ms\", source: \"https://etcd.io/docs/v3.5/tuning/\"}\n")
     series = series if series is not None else "  ops: {from: history, scenario: s1}\n"
+    if type_ == "timeline" and "window_rule" not in layout:  # a timeline names its window rule
+        layout = "  window_rule: stale-weak-read-in-minority\n" + layout
     return (f"id: {diagram_id or 'G-LIN-' + kind.upper()}\nguarantee: {guarantee}\nkind: {kind}\ntype: {type_}\n"
             f"title: \"{title}\"\npurpose: \"what it shows\"\nfigures:\n{figures}series:\n{series}"
             + (f"claims:\n{claims}" if claims else "") + (f"layout:\n{layout}" if layout else ""))

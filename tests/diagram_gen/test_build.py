@@ -84,7 +84,8 @@ def test_build_writes_diagrams_sidecars_reports_and_gallery(tree: tuple[Path, Pa
     assert side["series"] == [{"key": "ops", "status": "measured", "rows": 2, "provenance": {
         "run_id": RUN_A, "file": f"results/{RUN_A}/scenarios/s1/history.jsonl.gz",
         "query": "all lines; invoke_s/complete_s = (ns - timeline.json load_start_ns=10000000000) / 1e9; "
-                 "latency_ms = complete - (intended or invoke)"}}]
+                 "latency_ms = complete - (intended or invoke); reads' level_class from the etcd plugin "
+                 "(harness.registry.level_class)"}}]
     assert [ln.split(",")[0] for ln in side["footer"]["lines"]] == [f"run {RUN_A}", f"run {RUN_B}"]
     assert f"footer.{RUN_B}.fsync_p99" in {f["key"] for f in side["footer"]["figures"]}
     assert "spec_sha256" in side and len(side["spec_sha256"]) == 64

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from diagram_gen.shaping import history_views as hv
+from harness.registry import level_class
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "results" / "20261201T185401Z-bench" / "scenarios" / "etcd-leader-in-minority"
@@ -20,11 +21,13 @@ _I = iter(range(10 ** 6))
 
 def op(process, node, f, key, value=None, invoke=0.0, complete=0.0, type="ok", result=None, rc=None,
        revision=None, error=None, i=None, intended=None):
-    """A history row as the resolver gives it (times in seconds after load start)."""
+    """A history row as the resolver gives it (times in seconds after load start; a read's
+    level_class from etcd's plugin, as the resolver takes it from the run's system)."""
     return {"i": next(_I) if i is None else i, "process": process, "node": node, "f": f, "key": key, "value": value,
             "read_consistency": rc if f == "get" else None, "invoke_s": invoke, "complete_s": complete,
             "latency_ms": None if complete is None else (complete - (intended if intended is not None else invoke)) * 1e3,
-            "type": type, "result": result, "error": error, "revision": revision}
+            "type": type, "result": result, "error": error, "revision": revision,
+            **({"level_class": level_class(rc, "etcd")} if f == "get" else {})}
 
 
 NEMESIS = [
@@ -65,9 +68,16 @@ def test_fault_interval():
 def test_op_class_and_tokens():
     assert hv.op_class(op(0, "n1", "put", "k", "a")) == hv.WRITE
     assert hv.op_class(op(0, "n1", "cas", "k", ["a", "b"])) == hv.WRITE
-    assert hv.op_class(op(0, "n1", "get", "k", rc="linearizable")) == hv.LIN_READ
-    assert hv.op_class(op(0, "n1", "get", "k", rc=None)) == hv.LIN_READ
-    assert hv.op_class(op(0, "n1", "get", "k", rc="serializable")) == hv.SER_READ
+    assert hv.op_class(op(0, "n1", "get", "k", rc="linearizable")) == hv.STRONG_READ
+    assert hv.op_class(op(0, "n1", "get", "k", rc=None)) == hv.STRONG_READ  # etcd's default read
+    assert hv.op_class(op(0, "n1", "get", "k", rc="serializable")) == hv.WEAK_READ
+    # the class is the row's level_class, whatever the level is called: a Cassandra ONE read is weak
+    # (drawn as a linearizable read before the classes came from the plugins)
+    assert hv.op_class({"f": "get", "read_consistency": "ONE", "level_class": level_class("ONE", "cassandra")}) == \
+        hv.WEAK_READ
+    assert hv.op_class({"f": "get", "read_consistency": "SERIAL", "level_class": "strong"}) == hv.STRONG_READ
+    assert hv.op_class({"f": "get", "read_consistency": "x", "level_class": "session"}) == hv.SESSION_READ
+    assert hv.op_class({"f": "get"}) is None  # no class: not drawn as any kind of read
     assert hv.op_class({"f": "partition"}) is None
     assert hv.written_token(op(0, "n1", "cas", "k", ["a", "b"])) == "b"
     assert hv.written_token(op(0, "n1", "put", "k", "a")) == "a"
@@ -115,10 +125,10 @@ def test_missed_writes_overlap_uses_revisions_and_unacked_source_is_never_stale(
 
 def test_stale_reads_filters():
     h = _stale_history()
-    got = hv.stale_reads(h, consistency="serializable", nodes=["n1", "n4"], t0=2.0, t1=3.0)
+    got = hv.stale_reads(h, read_class=hv.WEAK_READ, nodes=["n1", "n4"], t0=2.0, t1=3.0)
     assert [(r["i"], [w["i"] for w in m]) for r, m in got] == [(5, [2])]
-    assert hv.stale_reads(h, consistency="serializable", nodes=["n1"], t0=2.6) == []
-    assert hv.stale_reads(h, consistency="linearizable") == []
+    assert hv.stale_reads(h, read_class=hv.WEAK_READ, nodes=["n1"], t0=2.6) == []
+    assert hv.stale_reads(h, read_class=hv.STRONG_READ) == []
 
 
 # -- concept window --------------------------------------------------------------------------------
@@ -252,6 +262,8 @@ def _bench_rows():
             r["complete_s"] = None if r["complete_ns"] is None else (r["complete_ns"] - origin) / 1e9
             start = r["intended_ns"] if r["intended_ns"] is not None else r["invoke_ns"]
             r["latency_ms"] = None if r["complete_ns"] is None else (r["complete_ns"] - start) / 1e6
+            if r["f"] == "get":
+                r["level_class"] = level_class(r["read_consistency"], "etcd")
             rows.append(r)
     nem = []
     for line in (BENCH / "nemesis.jsonl").read_text().splitlines():
@@ -268,8 +280,9 @@ def test_bench_run_matches_checkers():
     part = fs["partition"]
     minority = [n for n, s in sides.items() if s == "minority"]
     stale = hv.stale_reads(rows, nodes=minority, t0=part["fault_at_s"], t1=part["heal_started_at_s"])
-    assert len(stale) == part["minority_behaviour"]["serializable_staleness"]["stale_reads"] == 1116
-    assert max(len(m) for _, m in stale) == part["minority_behaviour"]["serializable_staleness"]["versions_behind_max"]
+    staleness = part["minority_behaviour"]["staleness"]["weak"]["serializable"]
+    assert len(stale) == staleness["stale_reads"] == 1116
+    assert max(len(m) for _, m in stale) == staleness["versions_behind_max"]
     late = hv.late_writes(rows)
     want = {x["write"]["value"]: (x["delay_ms"], x["overwrote_newer"]["value"]) for x in fs["late_writes"]["late_writes"]}
     got = {lw.write["value"]: (round(lw.delay_s * 1e3, 3), hv.written_token(lw.overwrote)) for lw in late}
@@ -285,7 +298,7 @@ def test_bench_run_concept_window_is_exact_and_linearizable_without_the_stale_re
     assert (w.key, w.write["i"], w.write["value"], w.lin_read["i"], w.stale_read["i"], w.stale_read["result"]) == \
         ("reg2", 2252, "10001:73", 2254, 2279, "1:65")
     assert len(w.missed) == 7 and len(w.ops) == 31
-    key_ops = [o for o in w.ops if o["key"] == w.key and hv.op_class(o) in (hv.WRITE, hv.LIN_READ)]
+    key_ops = [o for o in w.ops if o["key"] == w.key and hv.op_class(o) in (hv.WRITE, hv.STRONG_READ)]
     wit = hv.linearize_register(key_ops)
     assert wit is not None and len(wit) == 19
     assert all(p.op["invoke_s"] <= p.point_s <= p.op["complete_s"] for p in wit)

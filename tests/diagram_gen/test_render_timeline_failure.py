@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.registry import level_class
 from diagram_gen.model import Measured, NotMeasured, Provenance, ResolvedDiagram, Series
 from diagram_gen.render import failure_scenario, timeline
 from diagram_gen.render.common import save
@@ -25,7 +26,7 @@ def row(i, process, node, f, key, value=None, invoke=0.0, complete=0.0, type="ok
     return {"i": i, "process": process, "node": node, "f": f, "key": key, "value": value,
             "read_consistency": rc if f == "get" else None, "invoke_s": invoke, "complete_s": complete,
             "latency_ms": (complete - invoke) * 1e3, "type": type, "result": result, "error": error,
-            "revision": None}
+            "revision": None, **({"level_class": level_class(rc, "etcd")} if f == "get" else {})}
 
 
 NEMESIS = (
@@ -135,7 +136,7 @@ def test_concept_not_measured_figure(tmp_path):
 def test_concept_no_qualifying_read(tmp_path):
     ops = tuple(r for r in OPS if r["i"] != 4)   # no stale read left
     svg = svg_text(timeline.render(concept(series={"ops": ops, "nemesis": NEMESIS})), tmp_path, "none")
-    assert "no stale serializable read on a minority member during the partition" in svg
+    assert "no stale weak read on a minority member during the partition" in svg
 
 
 def test_concept_byte_identical(tmp_path):

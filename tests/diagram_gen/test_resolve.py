@@ -97,7 +97,7 @@ def test_failure_summary_list_index_filter_len_share_and_scale(r: Resolver) -> N
     assert m(r, {**base, "path": "leader_changes.0.leader"}).value == "n1"
     assert m(r, {**base, "path": "partition.minority.len()"}).value == 2
     assert m(r, {**base, "path": "partition.minority_behaviour.writes.served"}).value is False
-    pct = m(r, {**base, "path": "partition.minority_behaviour.serializable_staleness.stale_share", "unit": "%"})
+    pct = m(r, {**base, "path": "partition.minority_behaviour.staleness.weak.serializable.stale_share", "unit": "%"})
     assert (pct.value, pct.unit) == (25.0, "%")
     sc = m(r, {**base, "path": "late_writes.count", "scale": 10, "unit": "tenths"})
     assert (sc.value, sc.unit, sc.provenance.query) == (20, "tenths", "late_writes.count x 10")
@@ -137,7 +137,7 @@ def test_no_runs_at_all(tmp_path: Path) -> None:
         "manifest path=cluster.nodes: no runs in the results directory")
 
 
-# -- comparison, etcd_metrics, benchmark, cited ----------------------------------------------------
+# -- comparison, system_metrics, benchmark, cited ----------------------------------------------------
 def test_comparison_row_with_its_origin(r: Resolver) -> None:
     f = m(r, {"from": "comparison", "where": {"metric": "write_p99", "system": "etcd"}})
     assert (f.value, f.unit, f.provenance.run_id) == (20.0, "ms", RUN_C)
@@ -154,21 +154,21 @@ def test_comparison_row_with_its_origin(r: Resolver) -> None:
     ("p99", "all", "≥ 8.00 ms", 8.0),
     ("mean", "leader", "1.50 ms", 1.5),
 ])
-def test_etcd_metrics_bucket_upper_bounds(r: Resolver, stat: str, node: str, text: str, value: float) -> None:
-    f = m(r, {"from": "etcd_metrics", "workload": "etcd-put-256B", "metric": FSYNC, "stat": stat, "node": node,
+def test_system_metrics_bucket_upper_bounds(r: Resolver, stat: str, node: str, text: str, value: float) -> None:
+    f = m(r, {"from": "system_metrics", "file": "etcd_metrics.json", "workload": "etcd-put-256B", "metric": FSYNC, "stat": stat, "node": node,
               "unit": "ms"})
     assert (format_figure(f), f.value, f.unit) == (text, value, "ms")
     assert f.provenance.file == f"results/{RUN_A}/workloads/etcd-put-256B/etcd_metrics.json"
 
 
-def test_etcd_metrics_count_query_and_missing_metric(r: Resolver) -> None:
-    f = m(r, {"from": "etcd_metrics", "workload": "etcd-put-256B", "metric": FSYNC, "stat": "p99"})
+def test_system_metrics_count_query_and_missing_metric(r: Resolver) -> None:
+    f = m(r, {"from": "system_metrics", "file": "etcd_metrics.json", "workload": "etcd-put-256B", "metric": FSYNC, "stat": "p99"})
     assert (f.qualifier, f.value, f.unit) == ("≤", 0.004, "s")
     assert f.provenance.query == f"nodes[n2(leader)].{FSYNC}: upper bound of the bucket holding p99 (rank 0.99 x 100)"
-    assert m(r, {"from": "etcd_metrics", "workload": "etcd-put-256B", "metric": FSYNC, "stat": "count",
+    assert m(r, {"from": "system_metrics", "file": "etcd_metrics.json", "workload": "etcd-put-256B", "metric": FSYNC, "stat": "count",
                  "node": "all"}).value == 120
     assert "node n2 has no metric etcd_network_peer_round_trip_time_seconds" in nm(
-        r, {"from": "etcd_metrics", "workload": "etcd-put-256B", "metric": "etcd_network_peer_round_trip_time_seconds",
+        r, {"from": "system_metrics", "file": "etcd_metrics.json", "workload": "etcd-put-256B", "metric": "etcd_network_peer_round_trip_time_seconds",
             "stat": "p50"})
 
 
