@@ -176,6 +176,9 @@ class ZooKeeperSystem:
         """A znode's data travels in one packet of at most jute.maxbuffer (0xfffff) bytes."""
         return JUTE_MAXBUFFER - REQUEST_OVERHEAD_BYTES
 
+    def value_limit_reason(self) -> str:
+        return f"jute.maxbuffer {JUTE_MAXBUFFER} bytes (ZooKeeper's default) minus {REQUEST_OVERHEAD_BYTES} for path and framing"
+
     def config_dict(self) -> dict[str, Any]:
         """Everything that shaped the servers, for the run manifest."""
         d = self.distribution
