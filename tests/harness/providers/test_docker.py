@@ -446,9 +446,9 @@ def test_scenario_workloads_under_docker_with_a_partition(etcd: Any, scratch: di
     part = s["partition"]
     assert part["election"]["leader_at_fault"] in part["minority"] and part["election"]["new_leader"] in part["majority"]
     assert part["minority_behaviour"]["writes"]["served"] is False
-    assert part["minority_behaviour"]["serializable_reads"]["served"] is True
+    assert part["minority_behaviour"]["reads"]["weak"]["serializable"]["served"] is True
     assert part["recovery_after_heal"]["every_node_recovered"] is True
-    assert s["lost_writes"]["count"] == 0 and s["linearizability"]["linearizable_reads"]["verdict"] is True
+    assert s["lost_writes"]["count"] == 0 and s["linearizability"]["strong"]["linearizable"]["verdict"] is True
 
 
 _CRASHING_HARNESS = textwrap.dedent("""

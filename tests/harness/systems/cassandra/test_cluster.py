@@ -176,20 +176,20 @@ def test_partition_scenario_at_one_and_quorum(cass: dict[str, Any], tmp_path: Pa
     s = json.loads(result.summary_path.read_text())
     p = s["partition"]
     assert len(p["minority"]) == 1 and len(p["majority"]) == 2
-    assert p["election"]["new_leader"].startswith("not measured: the system has no leader")
+    assert p["election"]["new_leader"].startswith("not measured: no member polls in members.jsonl")
     mb = p["minority_behaviour"]
     # RF 3 on 3 nodes: the lone node holds a replica of every key, so ONE is served there,
     # while QUORUM (2 replicas) cannot be: every QUORUM write on the minority fails or times out.
-    assert mb["reads_at_ONE"]["served"] is True
-    assert mb["reads_at_QUORUM"]["served"] is False and mb["reads_at_QUORUM"]["attempted"] > 0
-    assert mb["writes_at_ONE"]["served"] is True  # a ONE write needs the one local replica
-    assert mb["writes_at_QUORUM"]["served"] is False and mb["writes_at_QUORUM"]["attempted"] > 0
+    assert mb["reads"]["weak"]["ONE"]["served"] is True
+    assert mb["reads"]["weak"]["QUORUM"]["served"] is False and mb["reads"]["weak"]["QUORUM"]["attempted"] > 0
+    assert mb["writes_at"]["ONE"]["served"] is True  # a ONE write needs the one local replica
+    assert mb["writes_at"]["QUORUM"]["served"] is False and mb["writes_at"]["QUORUM"]["attempted"] > 0
     av = json.loads((tmp_path / "scenario" / "availability.json").read_text())
     win = next(w for w in av["windows"] if w["fault"] == "partition")
     maj = win["during"][win["available_side"]]
     assert maj["read_QUORUM"]["served"] is True and maj["write_QUORUM"]["served"] is True
     lin = s["linearizability"]
-    assert lin["reads_at_QUORUM"]["reads"] > 0 and lin["reads_at_ONE"]["reads"] > 0
+    assert lin["weak"]["QUORUM"]["reads"] > 0 and lin["weak"]["ONE"]["reads"] > 0
     assert s["lost_writes"]["verdict"] in (True, False, "unknown")
     finals = [json.loads(line) for line in (tmp_path / "scenario" / "final_reads.jsonl").read_text().splitlines()
               if line.strip()]
