@@ -140,8 +140,10 @@ def format_sequential_counterexample(evidence: dict[str, Any]) -> list[str]:
     ce = evidence.get("counterexample")
     if not ce:
         return []
-    where = (f"key {ce['key']!r}: " if ce.get("scope") == "key"
-             else "whole history (every key on its own is sequentially consistent): ")
+    if ce.get("scope") != "key":
+        where = "whole history (no key on its own showed a violation): "
+    else:
+        where = "" if ce["key"] is None else f"key {ce['key']!r}: "
     lines = [where + ce["reason"]]
     if ce.get("cycle"):
         lines.append("forced orders around the cycle:")

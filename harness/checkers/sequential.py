@@ -65,6 +65,8 @@ DEFAULT_MAX_STATES = 2_000_000
 """For the whole check (every key and the whole history): explored (placed set, states)
 pairs beyond which the verdict is ``"unknown"``."""
 DEFAULT_MAX_SECONDS = 60.0
+LINEARIZABLE_SHORTCUT_STATES = 200_000
+"""Per key, the linearizability check tried first: beyond this it is only a shortcut missed."""
 FIRST_PASS_STATES = 20_000
 """Per key, the first pass's search cap (see ``check_sequential``)."""
 #: How many ops a search counterexample lists from the end of its longest prefix.
@@ -129,7 +131,7 @@ def check_sequential(history: History, model: Model | str | None = None,
     evidence: dict[str, Any] = {"model": m.name, "keys": len(groups), "ops_checked": whole.n}
     # 1. Linearizable implies sequentially consistent (unless a process's ops touch in time).
     if not whole.po_ties:
-        lin = check_linearizability(history, m, max_states=max_states)
+        lin = check_linearizability(history, m, max_states=LINEARIZABLE_SHORTCUT_STATES)
         evidence["linearizable"] = lin.verdict
         if lin.verdict is True:
             evidence.update(method="linearizable", states_explored=lin.evidence.get("states_explored", 0))

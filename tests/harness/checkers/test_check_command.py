@@ -222,3 +222,20 @@ def test_byte_order_mark_is_accepted(tmp_path: Path, capsys: Any) -> None:
     p.write_bytes(b"\xef\xbb\xbf" + PUT.encode())
     code, out, err = gbench(capsys, str(p))
     assert code == 0 and err == "" and LINE.match(out.strip()).group(2) == "linearizable"  # type: ignore[union-attr]
+
+
+def test_sequential_counterexample_of_a_single_register_log(tmp_path: Path) -> None:
+    # A Jepsen register log (one register, no key): two readers see 1 and 2 in opposite orders.
+    events = [(0, "invoke", "write", "1"), (0, "ok", "write", "1"), (1, "invoke", "write", "2"), (1, "ok", "write", "2"),
+              (2, "invoke", "read", "nil"), (2, "ok", "read", "1"), (3, "invoke", "read", "nil"), (3, "ok", "read", "2"),
+              (2, "invoke", "read", "nil"), (2, "ok", "read", "2"), (3, "invoke", "read", "nil"), (3, "ok", "read", "1")]
+    p = tmp_path / "opposite.log"
+    p.write_text("".join(f"INFO  jepsen.util - {proc}\t:{t}\t:{f}\t{v}\n" for proc, t, f, v in events))
+    code, lines, err = check([p], model="sequential", show_counterexample=True)
+    assert (code, err) == (1, "")
+    assert SEQ_LINE.match(lines[0]).group(2) == "not-sequential"  # type: ignore[union-attr]
+    assert lines[1] == ("  these operations force a cycle: no single order respects every process's order and what "
+                        "each read returned")
+    assert lines[-6:] == ["    op 0 process 0: write 1 ok [lines 1 .. 2]", "    op 1 process 1: write 2 ok [lines 3 .. 4]",
+                          "    op 2 process 2: read -> 1 ok [lines 5 .. 6]", "    op 4 process 2: read -> 2 ok [lines 9 .. 10]",
+                          "    op 3 process 3: read -> 2 ok [lines 7 .. 8]", "    op 5 process 3: read -> 1 ok [lines 11 .. 12]"]
