@@ -190,6 +190,39 @@ def test_history_of_a_scenario_relative_to_its_load_start(r: Resolver) -> None:
     assert "timeline.json load_start_ns=10000000000" in s.provenance.query
 
 
+def _history_with_reads(tmp_path: Path, system: str, levels: list[str | None]) -> Resolver:
+    import gzip
+    import json
+
+    res = make_results(tmp_path)
+    run = res / RUN_A
+    man = json.loads((run / "manifest.json").read_text())
+    man["cluster"]["system"] = system
+    (run / "manifest.json").write_text(json.dumps(man))
+    rows = [{"i": k, "process": k, "node": "n1", "f": "get", "key": "k", "read_consistency": lv, "type": "ok",
+             "invoke_ns": 10_500_000_000 + k, "complete_ns": 10_600_000_000, "intended_ns": None}
+            for k, lv in enumerate(levels)]
+    with gzip.open(run / "scenarios" / "s1" / "history.jsonl.gz", "wt") as fh:
+        fh.write("".join(json.dumps(x) + "\n" for x in rows))
+    return Resolver(res, tmp_path)
+
+
+def test_history_reads_carry_the_class_the_runs_system_gives_their_level(tmp_path: Path) -> None:
+    r = _history_with_reads(tmp_path, "cassandra", ["ONE", "QUORUM", "SERIAL", None])
+    s = r.series("ops", {"from": "history", "scenario": "s1"})
+    assert isinstance(s, Series)
+    # Cassandra's ONE and QUORUM are weak, SERIAL strong, no level = its default read (QUORUM)
+    assert [o["level_class"] for o in s.rows] == ["weak", "weak", "strong", "weak"]
+    assert "reads' level_class from the cassandra plugin" in s.provenance.query
+
+
+def test_a_read_level_the_runs_system_does_not_have_is_not_measured(tmp_path: Path) -> None:
+    r = _history_with_reads(tmp_path, "etcd", ["linearizable", "ONE"])
+    s = r.series("ops", {"from": "history", "scenario": "s1"})
+    assert not isinstance(s, Series)
+    assert "unknown level 'ONE' for etcd (known: linearizable, serializable)" in s.reason
+
+
 def test_history_of_a_workload_relative_to_its_first_invoke(r: Resolver) -> None:
     s = r.series("ops", {"from": "history", "workload": "etcd-put-256B"})
     assert isinstance(s, Series)

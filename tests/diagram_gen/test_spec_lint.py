@@ -98,6 +98,32 @@ def test_invalid_specs_name_file_field_reason(tmp_path: Path, mutate, field: str
     assert str(e).startswith(f"{FILE}: field '{field}': ")
 
 
+@pytest.mark.parametrize("layout, reason", [
+    ("", "required: the name of the rule that picks the window, one of stale-weak-read-in-minority, got None"),
+    ("  window_rule: first stale read\n", "one of stale-weak-read-in-minority, got 'first stale read'"),
+])
+def test_a_timeline_names_a_registered_window_rule(tmp_path: Path, layout: str, reason: str) -> None:
+    text = spec_text("concept", "timeline", layout=layout or "  window_rule: null\n")
+    e = fails(tmp_path, text, "concept")
+    assert e.field == "layout.window_rule" and reason in e.reason
+    ok = load_spec(write(tmp_path, spec_text("concept", "timeline"), "concept"), tmp_path)
+    assert ok.layout["window_rule"] == "stale-weak-read-in-minority"
+
+
+@pytest.mark.parametrize("binding, field, reason", [
+    ("{from: system_metrics, workload: w, metric: m, stat: p99}", "figures.x.file", "required"),
+    ("{from: system_metrics, file: ../m.json, workload: w, metric: m, stat: p99}", "figures.x.file",
+     "the metrics file's name in the workload's directory (e.g. etcd_metrics.json), got '../m.json'"),
+    ("{from: system_metrics, file: m.json, workload: w, metric: m, stat: p42}", "figures.x.stat",
+     "one of p50, p90, p99, p999, mean, count, sum, got 'p42'"),
+    ("{from: etcd_metrics, file: m.json, workload: w, metric: m, stat: p99}", "figures.x.from",
+     "unknown binding kind 'etcd_metrics'"),
+])
+def test_system_metrics_bindings_name_their_file(tmp_path: Path, binding: str, field: str, reason: str) -> None:
+    e = fails(tmp_path, spec_text("failure", "failure_scenario", figures=f"  x: {binding}\n"))
+    assert e.field == field and reason in e.reason
+
+
 def test_duplicate_keys_are_an_error(tmp_path: Path) -> None:
     text = spec_text("failure", "failure_scenario").replace(
         "figures:\n", "figures:\n  put_p99: {from: manifest, path: host.fsync_latency.p99_ms}\n")
