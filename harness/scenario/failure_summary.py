@@ -434,8 +434,10 @@ def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], dir
         nodes = {}
     from harness.scenario.hints import hinted_handoff
 
-    logs = {n: run_log(directory, v["log"]) for n, v in nodes.items() if v.get("log")}
-    missing = sorted(str(p) for p in logs.values() if not p.exists() and not p.with_name(p.name + ".gz").exists())
+    found = {n: (v["log"], run_log(directory, v["log"])) for n, v in nodes.items() if v.get("log")}
+    missing = sorted(rec if p is None else str(p) for rec, p in found.values()
+                     if p is None or (not p.exists() and not p.with_name(p.name + ".gz").exists()))
+    logs = {n: p for n, (_, p) in found.items() if p is not None}
     hints = hinted_handoff({n: str(p) for n, p in logs.items()}, tl.get("load_start_epoch_s"),
                            tz_offset_s=time.localtime().tm_gmtoff)
     out = []
@@ -460,15 +462,16 @@ def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], dir
     return {"windows": out, "hinted_handoff": {k: v for k, v in hints.items() if k != "events"}}
 
 
-def run_log(directory: Path, recorded: str) -> Path:
+def run_log(directory: Path, recorded: str) -> Path | None:
     """Where a node log that ``nodes.json`` names is now. The runner records the path inside
     ``results/.tmp-<run-id>/`` (the run's directory before it was published) and the run may
     since have been renamed or moved, so the path is taken relative to the run directory
     (``<run>/scenarios/<scenario>/`` is ``directory``): ``nodes/n1.log`` under this run.
-    DamagedFile naming nodes.json when the recorded path is not inside a ``nodes/`` folder."""
+    None when the recorded path is not in a ``nodes/`` folder (no log of the run: the external
+    provider records ``/dev/null``)."""
     parts = Path(recorded).parts
     if len(parts) < 2 or parts[-2] != "nodes":
-        raise DamagedFile(str(directory / "nodes.json"), f"node log {recorded!r} is not in the run's nodes/ folder")
+        return None
     return directory.parent.parent / "nodes" / parts[-1]
 
 

@@ -156,9 +156,22 @@ def test_node_logs_are_found_in_the_run_they_belong_to(tmp_path: Path) -> None:
     d = tmp_path / "20260101T000000Z-x" / "scenarios" / "s"
     assert run_log(d, "/elsewhere/results/.tmp-20260101T000000Z-x/nodes/n1.log") == \
         tmp_path / "20260101T000000Z-x" / "nodes" / "n1.log"
-    try:
-        run_log(d, "/var/log/n1.log")
-    except DamagedFile as e:
-        assert str(e) == f"{d}/nodes.json: node log '/var/log/n1.log' is not in the run's nodes/ folder"
-    else:
-        raise AssertionError("a log outside the run's nodes/ was accepted")
+    assert run_log(d, "/dev/null") is None  # the external provider's nodes have no log of the run
+
+
+def test_hints_from_node_logs_the_run_does_not_have_are_not_measured(tmp_path: Path) -> None:
+    kill = nem("kill", 2000, 2010, {"nodes": ["n1"]})
+    restart = nem("restart", 4000, 4010, {"nodes": ["n1"]})
+    run = tmp_path / "20260101T000000Z-r"
+    (run / "scenarios").mkdir(parents=True)
+    d = scenario_dir(run / "scenarios", [op("n2", 1, "put", "k", "1:1", 1500, 1510), kill,
+                                         op("n2", 1, "put", "k", "1:2", 2500, 2510), restart])
+    (d / "nodes.json").write_text(json.dumps({"n1": {"host": "10.0.0.1", "log": "/x/.tmp-r/nodes/n1.log"},
+                                              "n2": {"host": "10.0.0.2", "log": "/dev/null"}}))
+    (w,) = build_failure_summary(d)["process_faults"]["windows"]
+    assert w["hints_replayed_to_it"] == f"not measured: node logs not found: /dev/null, {run}/nodes/n1.log"
+    (run / "nodes").mkdir()
+    (run / "nodes" / "n1.log").write_text("")
+    (d / "nodes.json").write_text(json.dumps({"n1": {"host": "10.0.0.1", "log": "/x/.tmp-r/nodes/n1.log"}}))
+    (w,) = build_failure_summary(d)["process_faults"]["windows"]
+    assert w["hints_replayed_to_it"]["files"] == 0
