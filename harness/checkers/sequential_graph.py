@@ -103,7 +103,8 @@ def forced_order(p: Problem, deadline: float | None = None) -> GraphOutcome:
         kv = (key_of[i], v)
         if kv not in installed and v != init:
             what = "read" if inputs[i][0] != CAS_OK else "compared against"
-            out.bad_read = (i, f"it {what} {v!r}, a value no operation on this key wrote")
+            out.bad_read = (i, f"it {what} {v!r}, which no operation in the history wrote to this key "
+                               f"(every key starts absent; failed writes did not take effect)")
             return out
         if v not in p.once[key_of[i]]:
             continue

@@ -104,7 +104,8 @@ def test_the_same_write_failed_so_its_value_cannot_be_read(hb: Any) -> None:
     r = check_sequential(h)
     assert r.verdict is False
     ce = r.evidence["counterexample"]
-    assert ce["reason"] == "op 2 cannot be placed: it read 'b', a value no operation on this key wrote"
+    assert ce["reason"] == ("op 2 cannot be placed: it read 'b', which no operation in the history wrote to this "
+                            "key (every key starts absent; failed writes did not take effect)")
     assert op_ids(ce) == {2}
 
 
