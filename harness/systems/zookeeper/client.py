@@ -50,6 +50,7 @@ one connection thread is the limit. ``sync`` + get: p50 1.08 ms.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Awaitable
 
 from kazoo.client import KazooClient, KazooState
@@ -65,6 +66,11 @@ SESSION_TIMEOUT_S = 10.0
 #: Reconnect to the one server forever, quickly (0.1 s doubling up to 1 s).
 CONNECTION_RETRY = {"max_tries": -1, "delay": 0.1, "backoff": 2, "max_delay": 1.0, "max_jitter": 0.1}
 READ_LEVELS = ("plain", "sync")
+#: kazoo's own log: its connection warnings ("Connection dropped: ...", "Session has expired")
+#: would print on the run's console from every load worker; what they mean reaches the
+#: history as outcomes (not_connected, connection_loss, session_changed), so only errors pass.
+KAZOO_LOG = logging.getLogger("harness.systems.zookeeper.kazoo")
+KAZOO_LOG.setLevel(logging.ERROR)
 
 
 def classify_error(exc: BaseException, f: str) -> Outcome:
@@ -94,7 +100,7 @@ class ZooKeeperClient:
             raise ValueError(f"endpoint {endpoint!r} is not host:port")
         self.endpoint, self.value_size, self.timeout_s = endpoint, value_size, timeout_s
         self._zk = KazooClient(hosts=endpoint, timeout=session_timeout_s, connection_retry=dict(CONNECTION_RETRY),
-                               randomize_hosts=False)
+                               randomize_hosts=False, logger=KAZOO_LOG)
         self._session: int | None = None
         #: every session id this client used, in order (a change is also an outcome: session_changed)
         self.sessions: list[int] = []
