@@ -32,7 +32,7 @@ Example::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import (TYPE_CHECKING, Any, Callable, Literal, Mapping, Protocol, Sequence, runtime_checkable)
 
@@ -415,7 +415,8 @@ class TunableLevels(Protocol):
 
 @dataclass
 class ProbeRound:
-    """What one poll of a cluster found: ``report`` when it is ready, else per-node status
+    """What one poll of a cluster found: ``report`` when it is ready (``ReadinessCheck`` sets
+    its ``seconds``), else per-node status
     lines (``node -> "Status: UNAVAILABLE: ..."``) and, when the nodes disagree rather than
     fail, ``why`` (``disagree on the leader ...``)."""
 
@@ -472,8 +473,8 @@ class ReadinessCheck:
                     raise ClusterError(self.diagnose(cluster, last.status, dead, "exited before the cluster was ready",
                                                      timeout_s=None))
                 last = probe.poll(cluster, time.monotonic() - t0, deadline)
-                if last.report is not None:
-                    return last.report
+                if last.report is not None:  # its seconds: from the start of the wait to now
+                    return replace(last.report, seconds=time.monotonic() - t0)
                 if time.monotonic() >= deadline:
                     bad = [n for n in cluster.nodes if n.name not in last.healthy] or list(cluster.nodes)
                     raise ClusterError(self.diagnose(cluster, last.status, bad, last.why or "not healthy",

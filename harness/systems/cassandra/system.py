@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness import interrupt
+from harness.api import ProbeRound, ReadinessCheck
 from harness.errors import ClusterError
-from harness.netutil import tail_lines, tcp_connects
+from harness.netutil import tcp_connects
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
 from harness.systems.cassandra import jvm_options as jo
 from harness.systems.cassandra.config import CassandraConfig, NodePaths, logback_tools_xml, write_node_files
@@ -286,69 +287,12 @@ class CassandraSystem:
 
         Fails at once (not at the timeout) when a node's process has exited.
         """
-        t0 = time.monotonic()
-        deadline = t0 + timeout_s
-        views = {n.name: _NodeView() for n in cluster.nodes}
-        phases: dict[str, float] = {}
-        driver = session = None
-        release = connection_class = None
-        hosts = {n.host: n.name for n in cluster.nodes}
-        try:
-            while True:
-                dead = [n for n in cluster.nodes if not n.is_running()]
-                if dead:
-                    raise ClusterError(self._diagnose(cluster, views, dead, "exited before the cluster was ready", None))
-                for n in cluster.nodes:
-                    views[n.name].native_open = tcp_connects(n.host, self.client_port, PORT_PROBE_TIMEOUT_S)
-                if all(v.native_open for v in views.values()):
-                    phases.setdefault("native_transport_s", round(time.monotonic() - t0, 3))
-                    try:
-                        if session is None:
-                            driver = self._probe_cluster(cluster)
-                            session = driver.connect()
-                            connection_class = driver.connection_class.__name__
-                        driver.refresh_nodes(force_token_rebuild=False)
-                        seen = {h.address: h.is_up for h in driver.metadata.all_hosts()}
-                        for n in cluster.nodes:
-                            views[n.name].driver_up = seen.get(n.host)
-                        unknown = sorted(set(seen) - set(hosts))
-                        if unknown:
-                            raise ClusterError(f"cassandra-driver sees hosts that are not in this cluster: {unknown} "
-                                               "(another Cassandra on these addresses?)")
-                        if all(views[n.name].driver_up for n in cluster.nodes) and release is None:
-                            row = session.execute("SELECT release_version FROM system.local").one()
-                            release = row.release_version if row else None
-                            if release != self.distribution.version:
-                                raise ClusterError(f"node reports Cassandra {release}, expected "
-                                                   f"{self.distribution.version} (a stale process on these ports?)")
-                    except ClusterError:
-                        raise
-                    except Exception:  # noqa: BLE001 - NoHostAvailable, timeouts...: "not yet", try again
-                        if session is None:
-                            if driver is not None:
-                                driver.shutdown()
-                                driver = None
-                            for v in views.values():
-                                v.driver_up = False
-                    if release is not None and all(v.driver_up for v in views.values()):
-                        phases.setdefault("driver_all_up_s", round(time.monotonic() - t0, 3))
-                        self._probe_nodetool(cluster, views, deadline)
-                        if all(v.nodetool is not None and all(v.nodetool.get(h) == "UN" for h in hosts)
-                               for v in views.values()):
-                            phases["nodetool_all_un_s"] = round(time.monotonic() - t0, 3)
-                            return ReadyReport(
-                                seconds=time.monotonic() - t0, leader=None,
-                                details={"server_version": release, "git_sha": self.distribution.git_sha,
-                                         "driver_connection_class": connection_class,
-                                         "nodetool": {name: v.nodetool for name, v in views.items()},
-                                         "phases": phases})
-                if time.monotonic() >= deadline:
-                    bad = [n for n in cluster.nodes if not self._node_ok(views[n.name], hosts)] or list(cluster.nodes)
-                    raise ClusterError(self._diagnose(cluster, views, bad, "not Up/Normal", timeout_s))
-                time.sleep(POLL_INTERVAL_S)
-        finally:
-            if driver is not None:
-                driver.shutdown()
+        hint = ("a node that exits at once usually has a bad cassandra.yaml key or JVM option (see its log), or a "
+                "data dir from another cluster (ClusterName mismatch); one that never turns UN cannot reach its "
+                f"peers on storage port {self.peer_port} (bridge / firewall) or is still starting (about 20-40 s "
+                f"per JVM on a busy 2-core host; heap {self.config.heap}).")
+        check = ReadinessCheck("cassandra", hint, interval_s=POLL_INTERVAL_S, where=lambda c, n: n.host)
+        return check.wait(cluster, _Readiness(self, cluster), timeout_s)
 
     @staticmethod
     def _node_ok(v: _NodeView, hosts: dict[str, str]) -> bool:
@@ -372,22 +316,89 @@ class CassandraSystem:
             raise
         ex.shutdown(wait=True)
 
-    def _diagnose(self, cluster: Cluster, views: dict[str, _NodeView], bad: Sequence[Node], why: str,
-                  timeout_s: float | None) -> str:
-        head = (f"cassandra cluster not ready after {timeout_s:g}s: " if timeout_s is not None
-                else "cassandra cluster failed: ") + f"{', '.join(n.name for n in bad)} {why}"
-        parts = [head]
-        for n in bad:
-            rc = getattr(n, "returncode", None)
-            proc = "running" if n.is_running() else f"exited (code {rc})"
-            v = views.get(n.name) or _NodeView()
-            status = (f"CQL port {self.client_port} {'open' if v.native_open else 'closed'}; "
-                      f"driver: {'up' if v.driver_up else ('down' if v.driver_up is False else 'unknown')}; "
-                      f"nodetool status: {v.nodetool if v.nodetool is not None else (v.nodetool_error or 'not run')}")
-            parts.append(f"--- {n.name} ({n.host}): process {proc}; {status}; last lines of {n.log_path}:")
-            parts += [f"    {line}" for line in tail_lines(n.log_path)] or ["    (log empty)"]
-        parts.append("Hint: a node that exits at once usually has a bad cassandra.yaml key or JVM option (see its "
-                     "log), or a data dir from another cluster (ClusterName mismatch); one that never turns UN "
-                     f"cannot reach its peers on storage port {self.peer_port} (bridge / firewall) or is still "
-                     f"starting (about 20-40 s per JVM on a busy 2-core host; heap {self.config.heap}).")
-        return "\n".join(parts)
+
+def _status_line(port: int, v: _NodeView) -> str:
+    driver = "up" if v.driver_up else ("down" if v.driver_up is False else "unknown")
+    nodetool = v.nodetool if v.nodetool is not None else (v.nodetool_error or "not run")
+    return f"CQL port {port} {'open' if v.native_open else 'closed'}; driver: {driver}; nodetool status: {nodetool}"
+
+
+class _Readiness:
+    """``ReadinessProbe``: the CQL ports, then a driver session kept across polls (closed by
+    ``close``), then ``nodetool status`` on every node once the driver sees them all up."""
+
+    def __init__(self, system: CassandraSystem, cluster: Cluster) -> None:
+        self.system = system
+        self.views = {n.name: _NodeView() for n in cluster.nodes}
+        self.hosts = {n.host: n.name for n in cluster.nodes}
+        self.phases: dict[str, float] = {}
+        self.driver: Any = None
+        self.session: Any = None
+        self.release: str | None = None
+        self.connection_class: str | None = None
+        self.t0: float | None = None
+
+    def _since_start(self) -> float:
+        assert self.t0 is not None
+        return round(time.monotonic() - self.t0, 3)
+
+    def poll(self, cluster: Cluster, waited_s: float, deadline: float) -> ProbeRound:
+        system, views, hosts = self.system, self.views, self.hosts
+        if self.t0 is None:
+            self.t0 = time.monotonic() - waited_s  # when the wait started
+        for n in cluster.nodes:
+            views[n.name].native_open = tcp_connects(n.host, system.client_port, PORT_PROBE_TIMEOUT_S)
+        if all(v.native_open for v in views.values()):
+            self.phases.setdefault("native_transport_s", self._since_start())
+            self._driver_view(cluster)
+            if self.release is not None and all(v.driver_up for v in views.values()):
+                self.phases.setdefault("driver_all_up_s", self._since_start())
+                system._probe_nodetool(cluster, views, deadline)
+                if all(v.nodetool is not None and all(v.nodetool.get(h) == "UN" for h in hosts)
+                       for v in views.values()):
+                    self.phases["nodetool_all_un_s"] = self._since_start()
+                    return ProbeRound(report=ReadyReport(
+                        seconds=waited_s, leader=None,
+                        details={"server_version": self.release, "git_sha": system.distribution.git_sha,
+                                 "driver_connection_class": self.connection_class,
+                                 "nodetool": {name: v.nodetool for name, v in views.items()},
+                                 "phases": self.phases}))
+        return ProbeRound(status={name: _status_line(system.client_port, v) for name, v in views.items()},
+                          healthy=frozenset(n.name for n in cluster.nodes if system._node_ok(views[n.name], hosts)),
+                          why="not Up/Normal")
+
+    def _driver_view(self, cluster: Cluster) -> None:
+        """Which nodes the driver sees up (and, once all are, the release they run)."""
+        system, views, hosts = self.system, self.views, self.hosts
+        try:
+            if self.session is None:
+                self.driver = system._probe_cluster(cluster)
+                self.session = self.driver.connect()
+                self.connection_class = self.driver.connection_class.__name__
+            self.driver.refresh_nodes(force_token_rebuild=False)
+            seen = {h.address: h.is_up for h in self.driver.metadata.all_hosts()}
+            for n in cluster.nodes:
+                views[n.name].driver_up = seen.get(n.host)
+            unknown = sorted(set(seen) - set(hosts))
+            if unknown:
+                raise ClusterError(f"cassandra-driver sees hosts that are not in this cluster: {unknown} "
+                                   "(another Cassandra on these addresses?)")
+            if all(views[n.name].driver_up for n in cluster.nodes) and self.release is None:
+                row = self.session.execute("SELECT release_version FROM system.local").one()
+                self.release = row.release_version if row else None
+                if self.release != system.distribution.version:
+                    raise ClusterError(f"node reports Cassandra {self.release}, expected "
+                                       f"{system.distribution.version} (a stale process on these ports?)")
+        except ClusterError:
+            raise
+        except Exception:  # noqa: BLE001 - NoHostAvailable, timeouts...: "not yet", try again
+            if self.session is None:
+                if self.driver is not None:
+                    self.driver.shutdown()
+                    self.driver = None
+                for v in views.values():
+                    v.driver_up = False
+
+    def close(self) -> None:
+        if self.driver is not None:
+            self.driver.shutdown()

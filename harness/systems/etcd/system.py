@@ -18,7 +18,6 @@ Example::
 from __future__ import annotations
 
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,8 +27,8 @@ import grpc
 from pyetcd.etcdrpc import rpc_pb2 as pb
 from pyetcd.etcdrpc import rpc_pb2_grpc as pbg
 
-from harness.api import StatusPoll
-from harness.errors import ClusterError, ConfigError
+from harness.api import ProbeRound, ReadinessCheck, StatusPoll
+from harness.errors import ConfigError
 from harness.netutil import tail_lines
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
 from harness.systems.etcd import metrics as etcd_metrics
@@ -269,47 +268,36 @@ class EtcdSystem:
 
         Fails at once (not at the timeout) when a member's process has exited.
         """
-        t0 = time.monotonic()
-        deadline = t0 + timeout_s
-        probes: dict[str, _Probe] = {}
-        while True:
-            dead = [n for n in cluster.nodes if not n.is_running()]
-            if dead:
-                raise ClusterError(self._diagnose(cluster, probes, dead, "exited before the cluster was ready",
-                                                  timeout_s=None))
-            waited = time.monotonic() - t0
-            probes, members = self._probe_all(cluster, min(PROBE_TIMEOUT_S, max(MIN_PROBE_TIMEOUT_S, waited / 4)))
-            leaders = {p.leader_id for p in probes.values()}
-            if all(p.healthy for p in probes.values()) and len(leaders) == 1:
-                lid = leaders.pop()
-                return ReadyReport(
-                    seconds=time.monotonic() - t0, leader=members.get(lid or -1),
-                    details={"raft_term": max(p.raft_term or 0 for p in probes.values()),
-                             "leader_id": f"{lid:x}",
-                             "member_ids": {p.node: f"{p.member_id:x}" for p in probes.values()},
-                             "server_version": next(iter(probes.values())).version})
-            if time.monotonic() >= deadline:
-                bad = [n for n in cluster.nodes if not probes[n.name].healthy] or list(cluster.nodes)
-                why = "not healthy" if any(not p.healthy for p in probes.values()) else \
-                    f"disagree on the leader ({sorted(f'{x:x}' for x in leaders if x)})"
-                raise ClusterError(self._diagnose(cluster, probes, bad, why, timeout_s=timeout_s))
-            time.sleep(0.1)
+        hint = ("a member that exits at once usually has a bad flag or a data dir from another cluster; one that "
+                f"never gets a leader cannot reach its peers on port {self.peer_port} (bridge / firewall), or the "
+                f"host is too slow for --election-timeout {self.config.election_timeout_ms} ms.")
+        check = ReadinessCheck("etcd", hint, interval_s=0.1, log_excerpt=log_excerpt)
+        return check.wait(cluster, _Readiness(self), timeout_s)
 
-    def _diagnose(self, cluster: Cluster, probes: dict[str, _Probe], bad: Sequence[Node], why: str,
-                  timeout_s: float | None) -> str:
-        when = f"not ready after {timeout_s:g}s" if timeout_s is not None else "failed"
-        head = f"etcd cluster {when}: {', '.join(n.name for n in bad)} {why}"
-        parts = [head]
-        for n in bad:
-            rc = getattr(n, "returncode", None)
-            proc = "running" if n.is_running() else f"exited (code {rc})"
-            p = probes.get(n.name)
-            status = p.error if p and p.error else ("healthy" if p and p.healthy else "not probed")
-            parts.append(f"--- {n.name} ({cluster.client_endpoint(n)}): process {proc}; status: {status}; "
-                         f"last lines of {n.log_path}:")
-            parts += [f"    {line}" for line in log_excerpt(n.log_path)] or ["    (log empty)"]
-        parts.append("Hint: a member that exits at once usually has a bad flag or a data dir from another "
-                     "cluster; one that never gets a leader cannot reach its peers on port "
-                     f"{self.peer_port} (bridge / firewall), or the host is too slow for "
-                     f"--election-timeout {self.config.election_timeout_ms} ms.")
-        return "\n".join(parts)
+
+class _Readiness:
+    """``ReadinessProbe``: one round of probes of every member (each deadline grows with the
+    time waited, see ``MIN_PROBE_TIMEOUT_S``)."""
+
+    def __init__(self, system: EtcdSystem) -> None:
+        self.system = system
+
+    def poll(self, cluster: Cluster, waited_s: float, deadline: float) -> ProbeRound:
+        probes, members = self.system._probe_all(cluster, min(PROBE_TIMEOUT_S, max(MIN_PROBE_TIMEOUT_S, waited_s / 4)))
+        status = {n: p.error or ("healthy" if p.healthy else "not probed") for n, p in probes.items()}
+        healthy = frozenset(n for n, p in probes.items() if p.healthy)
+        leaders = {p.leader_id for p in probes.values()}
+        if len(healthy) == len(probes) and len(leaders) == 1:
+            lid = leaders.pop()
+            return ProbeRound(report=ReadyReport(
+                seconds=waited_s, leader=members.get(lid or -1),
+                details={"raft_term": max(p.raft_term or 0 for p in probes.values()),
+                         "leader_id": f"{lid:x}",
+                         "member_ids": {p.node: f"{p.member_id:x}" for p in probes.values()},
+                         "server_version": next(iter(probes.values())).version}))
+        why = "not healthy" if len(healthy) < len(probes) else \
+            f"disagree on the leader ({sorted(f'{x:x}' for x in leaders if x)})"
+        return ProbeRound(status=status, healthy=healthy, why=why)
+
+    def close(self) -> None:
+        pass
