@@ -272,13 +272,17 @@ class Ledger:
                 return
             text = json.dumps(self.to_dict(), indent=1, sort_keys=False)
             tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}-{next(self._seq)}")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.write("\n")
-            if self._closed:  # torn down from a signal handler while we were writing
+            try:
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+                    fh.write("\n")
+                if self._closed:  # torn down from a signal handler while we were writing
+                    tmp.unlink(missing_ok=True)
+                    return
+                os.replace(tmp, self.path)
+            except BaseException:  # Ctrl-C raised in this thread mid-write: no half-written file left
                 tmp.unlink(missing_ok=True)
-                return
-            os.replace(tmp, self.path)
+                raise
 
     def close_and_delete(self) -> None:
         """Delete the ledger file; later writes are ignored and later records refused."""
