@@ -27,13 +27,15 @@ it (``default`` for a read without a level); writes by their level under ``write
         "recovery_after_heal": {"full_service_after_s", "slowest_node", "per_node"}},
      "outcomes": {"whole_run": {...}, "during_each_fault_by_side": {...}},
      "process_faults": {...},
-     "checkers": ["linearizability", "stale-reads", "lost-writes", "late-writes"],
+     "checkers": ["linearizable", "sequential", "stale-reads", "lost-writes", "late-writes"],
      "linearizability": {CLASS: {LEVEL: {"verdict", "reads", "check_s", "evidence"}}},
+     "sequential_consistency": {CLASS: {LEVEL: {...}}},
      "stale_reads": {...}, "lost_writes": {...}, "late_writes": {...}}
 
 The sections after ``process_faults`` are one per checker that ran (``CHECKER_SECTIONS``),
-listed in ``checkers``. Each linearizability verdict judges every write together with the
-reads of one level only (final reads included). Reads below ``strong`` may be stale by
+listed in ``checkers`` by their names in ``harness.checkers.registry``. Each linearizability
+and sequential-consistency verdict judges every write together with the reads of one level
+only (final reads included). Reads below ``strong`` may be stale by
 design, so a ``false`` there is the measured cost of serving them, not a bug; the evidence
 carries the counterexample.
 
@@ -131,22 +133,33 @@ def _class_summary(c: dict[str, Any]) -> dict[str, Any]:
             "first_ok_after_fault_s": c["first_ok_after_s"], "last_ok_after_fault_s": c["last_ok_after_s"]}
 
 
-def _linearizability(h: Any, system: str | None) -> dict[str, Any]:
-    """Per read level: every write judged with only that level's reads (final reads included)."""
-    from harness.checkers.linearizability import check_linearizability
+def _per_level(h: Any, system: str | None, check: Callable[[Any], Any]) -> dict[str, Any]:
+    """Per read level: every write judged with only that level's reads (final reads included),
+    by ``check`` (a history -> CheckResult), keyed by class and level."""
+    from dataclasses import replace
+
     from harness.checkers.model import check_safe
 
     levels = {o.read_consistency for o in h.ops if o.is_read}
     out: dict[str | None, Any] = {}
     for lv in sorted(levels, key=lambda x: (x is not None, x or "")):
-        skip = frozenset(x for x in levels if x != lv and x is not None)
-        if None in levels and lv is not None:
-            skip = skip | {None}  # type: ignore[operator]
-        r, t = _timed(lambda skip=skip: check_safe(lambda hh: check_linearizability(
-            hh, max_states=LINEARIZABILITY_MAX_STATES, skip_read_consistency=skip), h))
+        only = replace(h, ops=tuple(o for o in h.ops if not (o.is_read and o.read_consistency != lv)))
+        r, t = _timed(lambda only=only: check_safe(check, only))
         n = sum(1 for o in h.ops if o.is_read and o.read_consistency == lv)
         out[lv] = {"verdict": r.verdict, "reads": n, "check_s": t, "evidence": trim_evidence(r.evidence)}
     return by_class(out, system) if out else {"reads": nm("no reads in the history")}
+
+
+def _linearizability(h: Any, system: str | None) -> dict[str, Any]:
+    from harness.checkers.linearizability import check_linearizability
+
+    return _per_level(h, system, lambda hh: check_linearizability(hh, max_states=LINEARIZABILITY_MAX_STATES))
+
+
+def _sequential(h: Any, system: str | None) -> dict[str, Any]:
+    from harness.checkers.registry import get_checker
+
+    return _per_level(h, system, get_checker("sequential"))
 
 
 def _stale(h: Any, system: str | None) -> tuple[dict[str, Any], Any]:
@@ -180,9 +193,12 @@ def _late(h: Any, system: str | None) -> dict[str, Any]:
             **trim_evidence(lt)}
 
 
-#: checker name -> (section of the summary, what builds it from the history and the system).
+#: checker (its name in ``harness.checkers.registry``) -> (section of the summary, what builds
+#: it from the history and the system). The models (linearizable, sequential) judge each read
+#: level apart; the token checkers the whole history.
 CHECKER_SECTIONS: dict[str, tuple[str, Callable[[Any, str | None], Any]]] = {
-    "linearizability": ("linearizability", _linearizability),
+    "linearizable": ("linearizability", _linearizability),
+    "sequential": ("sequential_consistency", _sequential),
     "stale-reads": ("stale_reads", lambda h, system: _stale(h, system)[0]),
     "lost-writes": ("lost_writes", _lost),
     "late-writes": ("late_writes", _late),

@@ -89,7 +89,11 @@ def test_partition_figures_and_not_measured_reasons(tmp_path: Path) -> None:
     assert rec["per_node"]["n2"] == {"write": 0.51}
     assert rec["full_service_after_s"] == 0.51 and rec["slowest_node"] == "n2"
     assert s["lost_writes"]["verdict"] is True and s["lost_writes"]["count"] == 0
-    assert s["checkers"] == ["linearizability", "stale-reads", "lost-writes", "late-writes"]
+    assert s["checkers"] == ["linearizable", "sequential", "stale-reads", "lost-writes", "late-writes"]
+    # the minority's stale serializable read (1:1 after 1:2 was acknowledged) is not linearizable but
+    # is sequential: the reader's own order allows reading 1:1 before the other client's 1:2
+    assert s["sequential_consistency"]["weak"]["serializable"]["verdict"] is True
+    assert s["sequential_consistency"]["strong"]["linearizable"]["verdict"] is True
     assert s["linearizability"]["strong"]["linearizable"]["verdict"] is True
     assert s["linearizability"]["strong"]["linearizable"]["reads"] == 4  # two load reads, two final reads
     assert s["linearizability"]["weak"]["serializable"]["verdict"] is False
