@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
+from harness.api import Primary
 from harness.providers.base import Cluster
 from harness.recorder.history import Op
 
@@ -74,8 +75,8 @@ class NemesisContext:
         return [n.name for n in self.cluster.nodes]
 
     def leader(self) -> str | None:
-        fn = getattr(self.cluster.system, "leader", None)
-        return fn(self.cluster) if fn is not None else None
+        system = self.cluster.system
+        return system.leader(self.cluster) if isinstance(system, Primary) else None
 
     @property
     def net(self) -> Any:
