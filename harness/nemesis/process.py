@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
+from harness.api import MemberStatus
 from harness.netutil import tcp_connects
 from harness.nemesis.core import FaultRecord, NemesisContext, record_of
 from harness.nemesis.shapes import node_order
@@ -149,16 +150,15 @@ class ProcessNemesis:
         ctx = self.ctx
         assert ctx is not None
         t0 = time.monotonic()
-        status_fn = getattr(ctx.cluster.system, "member_status", None)
+        system = ctx.cluster.system
+        status_fn = system.member_status if isinstance(system, MemberStatus) else None
         node = ctx.cluster.node(name)
         limit = RESTART_ANSWER_TIMEOUT_S if status_fn is not None else RESTART_PORT_TIMEOUT_S
         while time.monotonic() - t0 < limit:
             if not node.is_running():
                 return {"answered": False, "reason": "process exited", "returncode": getattr(node, "returncode", None)}
             if status_fn is None:  # no status RPC (Cassandra): the client port accepting connections
-                port = getattr(ctx.cluster.system, "client_port", None)
-                if port is None:
-                    return {"answered": True, "running": True}
+                port = system.client_port
                 if tcp_connects(node.host, port):
                     return {"answered": True, "after_s": round(time.monotonic() - t0, 3), "client_port_open": port}
                 time.sleep(0.5)
