@@ -31,6 +31,10 @@ without being sent, and the next proceeds on the new session. While the client i
 connected, an operation returns ``fail`` ``not_connected`` at once, not queued by kazoo to be
 sent after a reconnect (which would make a client-side late write).
 
+``revision`` of a write is its transaction's zxid (the znode's ``mzxid`` in the answer: one
+global, increasing order of all writes, as etcd's revision); a read has none (getData's
+answer does not say the server's own zxid, only the znode's, which would mean something else).
+
 Outcomes: ``ok``; ``fail`` = certainly not applied (ZooKeeper refused it: BadVersion,
 NodeExists, NoNode, MarshallingError..., or it was never sent); ``info`` = may have been
 applied: ConnectionLoss or SessionExpired with the request in flight, or no answer within
@@ -163,8 +167,8 @@ class ZooKeeperClient:
             st = await self._await(self._zk.set_async(path, v))
         except NoNodeError:
             try:
-                await self._await(self._zk.create_async(path, v))
-                return Outcome("ok")
+                _, st = await self._await(self._zk.create_async(path, v, include_data=True))
+                return Outcome("ok", revision=st.mzxid)
             except NodeExistsError:
                 st = await self._await(self._zk.set_async(path, v))
         return Outcome("ok", revision=st.mzxid)
@@ -186,14 +190,14 @@ class ZooKeeperClient:
         return data, st
 
     async def get(self, key: str, level: str) -> Outcome:
-        data, st = await self._read(self._path(key), sync=(level == "sync"))
-        return Outcome("ok", result=token_of(data), revision=st.mzxid if st is not None else None)
+        data, _ = await self._read(self._path(key), sync=(level == "sync"))
+        return Outcome("ok", result=token_of(data))
 
     async def cas(self, key: str, expected: str | None, new: str) -> Outcome:
         path, v = self._path(key), self._value(new)
         if expected is None:
-            await self._await(self._zk.create_async(path, v))
-            return Outcome("ok")
+            _, st = await self._await(self._zk.create_async(path, v, include_data=True))
+            return Outcome("ok", revision=st.mzxid)
         data, st = await self._read(path, sync=True)
         if st is None or token_of(data) != expected:
             return Outcome("fail", error="cas_mismatch")

@@ -130,6 +130,31 @@ def test_register_operations_through_a_follower(zk: dict[str, Any]) -> None:
         assert _run(cluster, n.name, [("get", "r1", None, "sync")]) == [("ok", "t3", None)], n.name
 
 
+def test_write_revisions_are_zxids_in_write_order(zk: dict[str, Any]) -> None:
+    from harness.api import Request
+
+    cluster = zk["cluster"]
+
+    async def go() -> list[Any]:
+        a, b = _client(cluster, "n1"), _client(cluster, "n2")
+        await a.open()
+        await b.open()
+        try:
+            return [await a.invoke(Request("put", "rev", "a1")),        # create
+                    await b.invoke(Request("put", "rev", "b1")),        # set, through another server
+                    await a.invoke(Request("cas", "rev", ("b1", "a2"))),
+                    await b.invoke(Request("cas", "rev2", (None, "b2"))),
+                    await a.invoke(Request("get", "rev", None, "sync"))]
+        finally:
+            await a.close()
+            await b.close()
+    outs = asyncio.run(go())
+    revs = [o.revision for o in outs[:4]]
+    assert [o.type for o in outs] == ["ok"] * 5 and all(isinstance(r, int) for r in revs), outs
+    assert revs == sorted(revs) and len(set(revs)) == 4, revs  # one global order of writes
+    assert outs[4].revision is None and outs[4].result == "a2"
+
+
 def test_unknown_read_level_is_refused_before_sending(zk: dict[str, Any]) -> None:
     cluster = zk["cluster"]
     with pytest.raises(ValueError, match="unknown ZooKeeper read level 'linearizable'"):
