@@ -249,3 +249,12 @@ def test_reference_histories_are_decided(reference: Any) -> None:
     assert r.verdict in (True, False), r.evidence.get("error")
     if reference.expected == "linearizable":
         assert r.verdict is True
+
+
+def test_touching_program_order_skips_the_linearizability_shortcut(hb: Any) -> None:
+    # p1's read starts the instant its write completed: the linearizability checker may order
+    # them either way, so its verdict is not used; the search decides (p1 reads its own write).
+    h = hb.put(1, "x", "a", 0, 10).get(1, "x", "a", 10, 20).history()
+    r = check_sequential(h)
+    assert (r.verdict, r.evidence["method"]) == (True, "per-key")
+    assert "linearizable" not in r.evidence
