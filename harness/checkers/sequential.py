@@ -30,9 +30,12 @@ Gharachorloo 1996). So:
 
 **Cost.** Verifying sequential consistency is NP-complete (Gibbons & Korach 1997), and stays
 NP-complete when each read's source write is known (unique written values) and even after
-each key was found coherent (Cantin, Lipasti & Smith 2005). The method is therefore a
-polynomial proof of the common violations (saturated forced orders, which unique values
-make strong) followed by a bounded search that uses those orders to prune.
+each key was found coherent (Cantin, Lipasti & Smith 2005). So each problem (a key, or the
+whole history) gets: a short search guided by real time (an order close to it is usually
+found in about one state per operation); if that fails, a polynomial proof of the common
+violations (saturated forced orders, which unique values make strong; ``sequential_graph``);
+then a bounded search pruned by those orders (``sequential_search``). Keys are first tried
+with a small search cap each, so a violation on an easy key is not stuck behind a hard one.
 
 **Indeterminate operations** (``info``), as in the linearizability checker: an
 indeterminate read constrains nothing and is dropped; an indeterminate write, cas or delete
