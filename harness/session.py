@@ -25,7 +25,7 @@ from harness import registry
 from harness.api import Facts, Metrics, Primary, System, SystemPlugin
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.interrupt import Interruption, ListsWhatIsLeft
-from harness.providers.base import Cluster, ClusterProvider
+from harness.providers.base import BridgedProvider, Cluster, ClusterProvider, ProviderFacts
 from harness.recorder.history import read_history
 from harness.recorder.summary import format_table, rows_from_history, write_summary
 from harness.results.store import MANIFEST_SCHEMA_VERSION, REPO_ROOT, RunDirectory, git_commit
@@ -165,7 +165,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
             "system": suite.system, "provider": provider.name, "nodes": len(cluster.nodes),
             "time_to_ready_s": cluster.time_to_ready_s, "leader_at_start": cluster.ready.leader if cluster.ready else None,
             "endpoints": cluster.client_endpoints, "config": system.config_dict() if isinstance(system, Facts) else {},
-            "provider_facts": getattr(provider, "facts", lambda: {})(),
+            "provider_facts": provider.facts() if isinstance(provider, ProviderFacts) else {},
         }
         opts.log(f"[gbench] cluster ready in {cluster.time_to_ready_s:.2f}s (leader {manifest['cluster']['leader_at_start']})")
         for w in suite.workloads:
@@ -182,7 +182,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
             for tool in plugin.peer_tools:
                 if tool.suite_field not in suite.peer_tools:
                     continue
-                intr.set_moment(f"{tool.name} ({w.name})")
+                intr.set_moment(f"peer tool {tool.name} ({w.name})")
                 comp = tool.run(w, cluster, run.path, run.run_id, rows, wrows, opts.log)
                 if comp:
                     extra["comparisons"].append(comp)
@@ -330,7 +330,7 @@ def _workload_entry(result: WorkloadResult, run_path: Path) -> dict[str, Any]:
 def _host_facts(provider: ClusterProvider, run: RunDirectory, opts: SessionOptions) -> dict[str, Any]:
     from harness.results.hostfacts import collect_host_facts, measure_fsync_latency
 
-    data_root = getattr(provider, "data_root", None) or REPO_ROOT / ".cache" / "data"
+    data_root = provider.data_root if isinstance(provider, BridgedProvider) else REPO_ROOT / ".cache" / "data"
     Path(data_root).mkdir(parents=True, exist_ok=True)
     facts = collect_host_facts(Path(data_root))
     opts.log("[gbench] measuring the host's fsync latency on the data directory's filesystem")

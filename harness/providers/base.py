@@ -103,6 +103,13 @@ class NetworkControl(Protocol):
         ...
 
 
+@runtime_checkable
+class ProviderFacts(Protocol):
+    """Optional: what the provider itself contributes to the manifest (network, images...)."""
+
+    def facts(self) -> dict[str, object]: ...
+
+
 @dataclass
 class Cluster:
     """A running cluster. ``provider`` is the object that owns the processes."""
