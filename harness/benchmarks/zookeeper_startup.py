@@ -17,7 +17,9 @@ Each start is a fresh cluster from the netns provider (new namespaces, empty dat
 * ``teardown_s``: the provider's teardown (SIGKILL of the JVMs, namespaces, bridge, data
   dirs), then a check that none of it is left.
 
-Root needed (network namespaces). Bounded: ``--starts`` clusters (1-10), each with the
+An existing ``--out`` keeps its earlier invocations' summaries (``earlier_invocations``):
+the figures move with the host's load, so none is silently replaced. Root needed (network
+namespaces). Bounded: ``--starts`` clusters (1-10), each with the
 system's readiness timeout. Set GBENCH_STATE_DIR/GBENCH_DATA_DIR to keep its ledgers and
 data apart from other runs.
 """
@@ -93,6 +95,23 @@ def start_once(system: Any, nodes: int, data_root: Path, settle_s: float, index:
             "left_behind": left}
 
 
+def earlier_invocations(out: Path) -> list[dict[str, Any]]:
+    """The invocations an existing ``out`` already holds, newest last, each reduced to when,
+    what, on which commit, under what host load and its summary: a new invocation replaces
+    the runs, never the record that other figures were measured (the host's load moves them:
+    see ``load_average_1m_before``). An ``out`` that cannot be read is an error, not skipped."""
+    if not out.exists():
+        return []
+    try:
+        prev = json.loads(out.read_text())
+        return [*prev.get("earlier_invocations", []),
+                {"measured_utc": prev["measured_utc"], "command": prev["command"], "git": prev["git"],
+                 "load_average_1m_before": [r["load_average_1m_before"] for r in prev["runs"]],
+                 "summary": prev["summary"]}]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SystemExit(f"{out}: cannot read the earlier invocations ({type(e).__name__}: {e}); move it away first")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True)
@@ -146,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
     }
     out = Path(args.out)
+    doc["earlier_invocations"] = earlier_invocations(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=1) + "\n")
