@@ -258,3 +258,17 @@ def test_touching_program_order_skips_the_linearizability_shortcut(hb: Any) -> N
     r = check_sequential(h)
     assert (r.verdict, r.evidence["method"]) == (True, "per-key")
     assert "linearizable" not in r.evidence
+
+
+def test_without_the_graph_the_search_alone_still_decides(hb: Any, monkeypatch: Any) -> None:
+    # Past the vector-clock limit the forced orders are skipped: (b) is then proved by search.
+    from harness.checkers import sequential_graph
+
+    monkeypatch.setattr(sequential_graph, "MAX_CLOCK_CELLS", 0)
+    h = (hb.put(1, "x", "1", 0, 10).put(2, "x", "2", 0, 10)
+         .get(3, "x", "1", 20, 30).get(3, "x", "2", 40, 50)
+         .get(4, "x", "2", 20, 30).get(4, "x", "1", 40, 50).history())
+    verdict, info = decide(build_problem(h.ops, REGISTER), Budget(None, None), h.time_unit, "x")
+    assert verdict is False and info["graph"]["skipped"] == "6 operations x 4 program-order chains exceed the " \
+                                                           "vector-clock limit"
+    assert info["counterexample"]["reason"].startswith("exhaustive search")
