@@ -71,6 +71,11 @@ CONSISTENCY_LEVELS: dict[str, int] = {
 }
 #: Protocol v5 CAS_WRITE_UNKNOWN (0x1700): not a named class in cassandra-driver 3.30.
 CAS_WRITE_UNKNOWN_CODE = 0x1700
+#: The driver's control connection (topology and schema queries while connecting, before any
+#: timed operation) may take this long per query. The driver's default, 2 s, was too short on a
+#: loaded host: with a 1-minute load average of 12-16 on 2 cores, a 3-node cluster's schema
+#: query timed out and connect() failed with NoHostAvailable (make test, 2026-12-04).
+CONTROL_CONNECTION_TIMEOUT_S = 15.0
 _SOURCE = "cassandra client settings"
 
 
@@ -253,7 +258,8 @@ class CassandraClient:
         self._cluster = Cluster(contact_points=self._hosts, port=self._port,
                                 execution_profiles={EXEC_PROFILE_DEFAULT: profile},
                                 reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None),
-                                connect_timeout=min(5.0, self.timeout_s), **kwargs)
+                                connect_timeout=min(5.0, self.timeout_s),
+                                control_connection_timeout=CONTROL_CONNECTION_TIMEOUT_S, **kwargs)
         self._session = self._cluster.connect()
         if self.datacenter is None:
             dcs = sorted({h.datacenter for h in self._cluster.metadata.all_hosts() if h.datacenter})
