@@ -67,7 +67,10 @@ def level_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:
                   _levels(docs, "partition.minority_behaviour.staleness"))
     verdicts = tuple((f"{lv}_reads_linearizable", f"linearizability.{c}.{lv}.verdict", "bool",
                       f"checker verdict, {lv} reads ({c})") for c, lv in _levels(docs, "linearizability"))
-    return BEFORE + served + stale + RECOVERY + verdicts + AFTER
+    sequential = tuple((f"{lv}_reads_sequential", f"sequential_consistency.{c}.{lv}.verdict", "bool",
+                        f"sequential-consistency verdict, {lv} reads ({c})")
+                       for c, lv in _levels(docs, "sequential_consistency"))
+    return BEFORE + served + stale + RECOVERY + verdicts + sequential + AFTER
 
 
 def partition_mechanism(manifest: dict[str, Any]) -> str:

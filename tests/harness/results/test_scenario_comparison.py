@@ -20,7 +20,8 @@ def _run(root: Path, name: str, provider: str, via: str | None, elected: float, 
           "partition": {"election": {"elected_after_s": elected, "poll_interval_median_ms": 300.0},
                         "minority_behaviour": {"writes": {"attempted": 30, "ok": 0},
                                                "reads": {"weak": {"serializable": {"ok": 7}}}}},
-          "linearizability": {"strong": {"linearizable": {"verdict": True}}}, "late_writes": {"count": late}}
+          "linearizability": {"strong": {"linearizable": {"verdict": True}}},
+          "sequential_consistency": {"weak": {"serializable": {"verdict": True}}}, "late_writes": {"count": late}}
     (s / "failure_summary.json").write_text(json.dumps(fs))
     extra = {"via": via} if via else {"rules": 24}
     (s / "nemesis.jsonl").write_text(json.dumps({"f": "partition", "extra": extra}) + "\n")
@@ -43,6 +44,8 @@ def test_rows_spread_and_markdown(tmp_path: Path) -> None:
     assert "| minority_serializable_reads_ok (serializable reads (weak) served by the minority) | ops | 7 | 7 | 0 |" in md
     assert [m["metric"] for m in doc["metrics"]][7:10] == ["minority_writes_ok", "minority_serializable_reads_ok",
                                                             "recovery_full_service_after_s"]
+    assert "| serializable_reads_sequential (sequential-consistency verdict, serializable reads (weak)) | bool | yes | yes |" \
+        in md
     assert "not measured" in md  # recovery: absent, printed as such, never a default
     out = publish_scenario_comparison([a, b], "sc", tmp_path)
     assert out.name.endswith("-sc-compared") and (out / "scenario-comparison.md").read_text() == md
