@@ -386,14 +386,10 @@ def build_failure_summary(directory: Path) -> dict[str, Any]:
         hist = hist.with_name("history.jsonl.gz")
     ops = list(read_history(hist))
     polls = read_polls(directory / "members.jsonl")
-    try:
-        tl = json.loads((directory / "timeline.json").read_text())
-    except (OSError, ValueError):
-        tl = {}
-    try:
-        scen = json.loads((directory / "scenario.json").read_text())
-    except (OSError, ValueError):
-        scen = {}
+    from harness.results.store import read_json
+
+    tl = read_json(directory / "timeline.json")  # DamagedFile naming the file: never an empty guess
+    scen = read_json(directory / "scenario.json")
     t0 = tl.get("load_start_ns")
 
     def rel(s: float | None) -> Any:
@@ -444,10 +440,9 @@ def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], dir
     wins = [w for w in av["windows"] if w["fault"] in ("kill", "pause")]
     if not wins:
         return nm("the scenario kills or pauses no node")
-    try:
-        nodes = json.loads((directory / "nodes.json").read_text())
-    except (OSError, ValueError):
-        nodes = {}
+    from harness.results.store import read_json
+
+    nodes = read_json(directory / "nodes.json") if (directory / "nodes.json").exists() else {}
     from harness.scenario.hints import hinted_handoff
 
     found = {n: (v["log"], run_log(directory, v["log"])) for n, v in nodes.items() if v.get("log")}

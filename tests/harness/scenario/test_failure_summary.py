@@ -179,3 +179,22 @@ def test_hints_from_node_logs_the_run_does_not_have_are_not_measured(tmp_path: P
     (d / "nodes.json").write_text(json.dumps({"n1": {"host": "10.0.0.1", "log": "/x/.tmp-r/nodes/n1.log"}}))
     (w,) = build_failure_summary(d)["process_faults"]["windows"]
     assert w["hints_replayed_to_it"]["files"] == 0
+
+
+def test_an_unreadable_scenario_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    d = scenario_dir(tmp_path, [op("n1", 1, "put", "k", "1:1", 1500, 1510)])
+    (d / "scenario.json").write_text("{")
+    try:
+        build_failure_summary(d)
+    except DamagedFile as e:
+        assert str(e).startswith(f"{d}/scenario.json: not valid JSON")
+    else:
+        raise AssertionError("a damaged scenario.json was read as {}")
+    (d / "scenario.json").write_text("{}")
+    (d / "timeline.json").unlink()
+    try:
+        build_failure_summary(d)
+    except DamagedFile as e:
+        assert str(e) == f"{d}/timeline.json: missing"
+    else:
+        raise AssertionError("a missing timeline.json was read as {}")
