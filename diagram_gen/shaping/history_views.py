@@ -237,7 +237,8 @@ class ConceptWindow:
 
 
 def concept_window(rows: Sequence[Row], sides: Mapping[str, str], fault_s: float, heal_s: float,
-                   pad_s: float = 0.05, prefer_unserved: bool = True) -> ConceptWindow | None:
+                   pad_s: float = 0.05, prefer_unserved: bool = True,
+                   read_class: str = WEAK_READ) -> ConceptWindow | None:
     """The window around the first stale weak read a minority node served (the window rule
     ``stale-weak-read-in-minority``).
 
@@ -251,10 +252,11 @@ def concept_window(rows: Sequence[Row], sides: Mapping[str, str], fault_s: float
     the three ops, padded by ``pad_s`` on each side. With ``prefer_unserved``, the first
     such window in which a minority strong read is in flight unserved (so the diagram
     shows all three behaviours) is preferred, else the first window. None when no read
-    qualifies."""
+    qualifies. ``read_class``: the class of the stale reads looked for (weak by default; the
+    rule ``stale-session-read-in-minority`` looks for session reads)."""
     minority = [n for n, s in sides.items() if s == "minority"]
     first: ConceptWindow | None = None
-    cands = stale_reads(rows, read_class=WEAK_READ, nodes=minority, t0=fault_s, t1=heal_s)
+    cands = stale_reads(rows, read_class=read_class, nodes=minority, t0=fault_s, t1=heal_s)
     for read, missed in cands:
         idx = index_key(rows, read.get("key"))
         for w in sorted(missed, key=lambda w: (_complete(w), *_order(w)), reverse=True):
@@ -297,6 +299,9 @@ WINDOW_RULES: dict[str, WindowRule] = {
     "stale-weak-read-in-minority": WindowRule(
         lambda rows, sides, fault_s, heal_s: concept_window(rows, sides, fault_s, heal_s),
         "no stale weak read on a minority member during the partition"),
+    "stale-session-read-in-minority": WindowRule(
+        lambda rows, sides, fault_s, heal_s: concept_window(rows, sides, fault_s, heal_s, read_class=SESSION_READ),
+        "no stale session read on a minority member during the partition"),
 }
 
 

@@ -305,3 +305,14 @@ def test_bench_run_concept_window_is_exact_and_linearizable_without_the_stale_re
     assert [p.point_s for p in wit] == sorted(p.point_s for p in wit)
     assert hv.linearize_register(key_ops + [w.stale_read]) is None
     assert math.isclose((w.stale_read["invoke_s"] - w.write["complete_s"]) * 1e3, 22.2, abs_tol=0.05)
+
+
+def test_window_rules_are_named_and_pick_stale_reads_of_their_class():
+    assert sorted(hv.WINDOW_RULES) == ["stale-session-read-in-minority", "stale-weak-read-in-minority"]
+    rows = [op(1, "n2", "put", "k", "a", 1.0, 1.1, i=1), op(2, "n2", "put", "k", "b", 2.0, 2.1, i=2),
+            op(3, "n3", "get", "k", None, 2.2, 2.3, result="b", rc="linearizable", i=3),
+            {**op(4, "n1", "get", "k", None, 2.5, 2.6, result="a", rc="serializable", i=4), "level_class": "session"}]
+    sides = {"n1": "minority", "n2": "majority", "n3": "majority"}
+    assert hv.WINDOW_RULES["stale-weak-read-in-minority"].pick(rows, sides, 0.5, 9.0) is None
+    w = hv.WINDOW_RULES["stale-session-read-in-minority"].pick(rows, sides, 0.5, 9.0)
+    assert w is not None and (w.write["i"], w.lin_read["i"], w.stale_read["i"]) == (2, 3, 4)
