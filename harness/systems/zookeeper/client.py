@@ -27,7 +27,10 @@ the session lives (kazoo state SUSPENDED, then CONNECTED); when the server decla
 session expired, kazoo opens a new session on the same server, and a new session has none of
 the old one's guarantees (read-your-writes, monotonic reads). That change is made visible:
 the first operation invoked on a new session returns ``fail`` with error ``session_changed``
-without being sent, and the next proceeds on the new session. While the client is not
+without being sent, and the next proceeds on the new session. With ``read_only=True``
+(the workload's ``zookeeper: {read_only: true}``) the session may be served by a server in
+read-only mode: reads answered from its own state, writes refused (``fail``
+``notreadonlycallerror``). While the client is not
 connected, an operation returns ``fail`` ``not_connected`` at once, not queued by kazoo to be
 sent after a reconnect (which would make a client-side late write).
 
@@ -98,13 +101,14 @@ class ZooKeeperClient:
     """Async client over one kazoo session to one server. ``invoke`` never raises for database errors."""
 
     def __init__(self, endpoint: str, value_size: int, timeout_s: float,
-                 session_timeout_s: float = SESSION_TIMEOUT_S) -> None:
+                 session_timeout_s: float = SESSION_TIMEOUT_S, read_only: bool = False) -> None:
         host, sep, port = endpoint.rpartition(":")
         if not sep or not port.isdigit():
             raise ValueError(f"endpoint {endpoint!r} is not host:port")
         self.endpoint, self.value_size, self.timeout_s = endpoint, value_size, timeout_s
         self._zk = KazooClient(hosts=endpoint, timeout=session_timeout_s, connection_retry=dict(CONNECTION_RETRY),
-                               randomize_hosts=False, logger=KAZOO_LOG)
+                               randomize_hosts=False, logger=KAZOO_LOG, read_only=read_only)
+        self.read_only = read_only
         self._session: int | None = None
         #: every session id this client used, in order (a change is also an outcome: session_changed)
         self.sessions: list[int] = []

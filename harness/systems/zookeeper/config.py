@@ -27,6 +27,12 @@ Choices worth knowing (each is a field of ``ZooKeeperConfig``):
   address; ZooKeeper's default of 60 would refuse connections under a large client count),
   ``autopurge.purgeInterval=0`` (no purge during a run), ``snapCount`` 100000 and
   ``preAllocSize`` 65536 KiB (defaults), jute.maxbuffer left at its default 0xfffff bytes.
+* **Read-only mode on: ``-Dreadonlymode.enabled=true``** (``read_only_mode``; ZooKeeper's default
+  is off). A server cut off from the quorum then serves reads to the clients that asked for it
+  (a workload's ``zookeeper: {read_only: true}``, ``options.py``) and refuses every other
+  client's connection, as a server without read-only mode refuses all of them; so workloads
+  without the option see the same cluster either way. It is on for every run because a JVM's
+  options are fixed when the cluster starts, before any workload of the run is known.
 * **JVM: 256 MiB heap** (``-Xms`` = ``-Xmx``; zkEnv.sh's default is 1000 MiB, far more than a
   register of a few thousand znodes needs), ``-XX:+ExitOnOutOfMemoryError`` (zkServer.sh
   kills the JVM on OOM too), IPv4 stack. Logging: logback to the console (the provider writes
@@ -73,6 +79,7 @@ class ZooKeeperConfig:
     max_client_cnxns: int = 0
     four_letter_words: tuple[str, ...] = FOUR_LETTER_WORDS
     log_level: str = "INFO"
+    read_only_mode: bool = True
 
     def __post_init__(self) -> None:
         for name in ("tick_time_ms", "init_limit", "sync_limit", "snap_count", "pre_alloc_size_kb"):
@@ -169,6 +176,7 @@ def logback_xml(level: str) -> str:
 def jvm_args(cfg: ZooKeeperConfig, data_dir: Path) -> list[str]:
     """The JVM options before ``-cp`` (zkServer.sh's, with the heap and OOM handling above)."""
     return [f"-Xms{cfg.heap}", f"-Xmx{cfg.heap}", "-XX:+ExitOnOutOfMemoryError", "-Djava.net.preferIPv4Stack=true",
+            f"-Dreadonlymode.enabled={'true' if cfg.read_only_mode else 'false'}",
             f"-Dzookeeper.log.dir={data_dir}", f"-Dlogback.configurationFile={data_dir / 'conf' / 'logback.xml'}"]
 
 

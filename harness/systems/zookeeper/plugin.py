@@ -26,6 +26,9 @@ leader. Hence:
 
 Writes have no level: every create, setData and delete is a ZAB proposal acknowledged by a
 quorum (with fsync: ``forceSync=yes``).
+
+Options (``zookeeper:`` in a workload, ``options.py``): ``read_only: true`` lets the workload's
+sessions be served by a server in read-only mode (cut off from the quorum).
 """
 from __future__ import annotations
 
@@ -33,7 +36,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from harness.api import Client, ImageSpec, Level, PeerTool, System, SystemOptions
-from harness.errors import ConfigError, EnvironmentProblem
+from harness.errors import EnvironmentProblem
+from harness.systems.zookeeper.options import ZooKeeperOptions, parse_options
 
 LEVELS: tuple[Level, ...] = (
     Level("plain", "read", "session",
@@ -53,7 +57,7 @@ class ZooKeeperPlugin:
     levels: tuple[Level, ...] = LEVELS
     #: ZooKeeper's own default read.
     default_read_level: str | None = "plain"
-    options_field: str | None = None
+    options_field: str | None = "zookeeper"
     #: From SIGINT/SIGTERM to everything removed. The teardown SIGKILLs 5 JVMs (no graceful
     #: shutdown) and removes the namespaces: 0.2-0.4 s in harness/benchmarks/zookeeper_startup.py
     #: (teardown_s); one SIGTERM by hand during a 5-node run's warm-up: everything removed 1.0 s
@@ -63,9 +67,7 @@ class ZooKeeperPlugin:
     peer_tools: tuple[PeerTool, ...] = ()
 
     def parse_options(self, file: str, data: Mapping[str, Any] | None) -> SystemOptions | None:
-        if data:
-            raise ConfigError(file, "zookeeper", "ZooKeeper workloads have no options block")
-        return None
+        return parse_options(file, data)
 
     def validate_workload(self, workload: Any) -> None:
         """Nothing beyond the generic checks: both read levels work on any cluster size."""
@@ -93,7 +95,8 @@ class ZooKeeperPlugin:
     def make_client(self, workload: Any, endpoint: str, all_endpoints: Sequence[str] = ()) -> Client:
         from harness.systems.zookeeper.client import ZooKeeperClient
 
-        return ZooKeeperClient(endpoint, workload.value_size, workload.load.op_timeout_s)
+        read_only = isinstance(workload.options, ZooKeeperOptions) and workload.options.read_only
+        return ZooKeeperClient(endpoint, workload.value_size, workload.load.op_timeout_s, read_only=read_only)
 
     def routes_per_request(self, workload: Any) -> bool:
         return False

@@ -71,7 +71,10 @@ def test_logback_quiets_only_the_four_letter_word_loggers() -> None:
 def test_jvm_options() -> None:
     assert jvm_args(ZooKeeperConfig(heap="128m"), Path("/d/n1")) == [
         "-Xms128m", "-Xmx128m", "-XX:+ExitOnOutOfMemoryError", "-Djava.net.preferIPv4Stack=true",
-        "-Dzookeeper.log.dir=/d/n1", "-Dlogback.configurationFile=/d/n1/conf/logback.xml"]
+        "-Dreadonlymode.enabled=true", "-Dzookeeper.log.dir=/d/n1", "-Dlogback.configurationFile=/d/n1/conf/logback.xml"]
+    off = jvm_args(ZooKeeperConfig(read_only_mode=False), Path("/d/n1"))
+    assert "-Dreadonlymode.enabled=false" in off and "-Dreadonlymode.enabled=true" not in off
+    assert ZooKeeperConfig().as_dict()["read_only_mode"] is True
 
 
 @pytest.mark.parametrize("kw, field, reason", [

@@ -22,15 +22,62 @@ def test_levels_and_classes() -> None:
         level_class("linearizable", "zookeeper")
 
 
-def test_no_options_block_and_no_image() -> None:
+def test_options_block_read_only_and_no_image() -> None:
+    from harness.systems.zookeeper.options import ZooKeeperOptions
+
     p = system_plugin("zookeeper")
+    assert p.options_field == "zookeeper"
     assert p.parse_options("w.yaml", None) is None and p.parse_options("w.yaml", {}) is None
+    ro = p.parse_options("w.yaml", {"read_only": True})
+    assert ro == ZooKeeperOptions(read_only=True) and ro.to_dict() == {"read_only": True} and ro.write_level is None
+    assert p.parse_options("w.yaml", {"read_only": False}) == ZooKeeperOptions(read_only=False)
     with pytest.raises(ConfigError) as e:
         p.parse_options("w.yaml", {"session_timeout": 5})
-    assert (e.value.file, e.value.field) == ("w.yaml", "zookeeper")
+    assert (e.value.file, e.value.field) == ("w.yaml", "zookeeper.session_timeout")
+    with pytest.raises(ConfigError) as e:
+        p.parse_options("w.yaml", {"read_only": "yes"})
+    assert (e.value.file, e.value.field) == ("w.yaml", "zookeeper.read_only")
+    assert "must be true or false, got 'yes'" in e.value.reason
     with pytest.raises(EnvironmentProblem, match="--provider netns"):
         p.image("3.9.5")
-    assert p.peer_tools == () and p.options_field is None
+    assert p.peer_tools == ()
+
+
+def test_read_only_reaches_the_client_only_when_the_workload_asks() -> None:
+    from harness.systems.zookeeper.options import ZooKeeperOptions
+
+    p = system_plugin("zookeeper")
+    load = SimpleNamespace(op_timeout_s=2.0)
+    for options, expected in ((None, False), (ZooKeeperOptions(read_only=False), False),
+                              (ZooKeeperOptions(read_only=True), True)):
+        client = p.make_client(SimpleNamespace(value_size=64, load=load, options=options), "127.0.0.1:2181")
+        try:
+            assert (client.read_only, client._zk.read_only) == (expected, expected)
+        finally:
+            client.close_blocking()
+
+
+def test_a_workload_file_with_a_bad_zookeeper_block_is_refused_naming_the_field(tmp_path: Path) -> None:
+    from harness.workload.spec import load_workload
+
+    base = ("name: w\nsystem: zookeeper\nduration_s: 5\nmix: {get: 1}\n")
+    good = tmp_path / "good.yaml"
+    good.write_text(base + "zookeeper: {read_only: true}\n")
+    w = load_workload(good)
+    assert w.options.read_only is True and w.to_dict()["zookeeper"] == {"read_only": True}
+    for body, field in (("zookeeper: {read_only: 1}\n", "zookeeper.read_only"),
+                        ("zookeeper: {readonly: true}\n", "zookeeper.readonly"),
+                        ("zookeeper: true\n", "zookeeper")):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(base + body)
+        with pytest.raises(ConfigError) as e:
+            load_workload(bad)
+        assert (e.value.file, e.value.field) == (str(bad), field)
+    cassandra = tmp_path / "c.yaml"
+    cassandra.write_text("name: w\nsystem: cassandra\nduration_s: 5\nzookeeper: {read_only: true}\n")
+    with pytest.raises(ConfigError) as e:
+        load_workload(cassandra)
+    assert e.value.field == "zookeeper" and "zookeeper options on a 'cassandra' workload" in e.value.reason
 
 
 def test_the_system_has_the_capabilities_the_harness_looks_for_and_launches_quorumpeermain(tmp_path: Path) -> None:
