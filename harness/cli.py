@@ -219,7 +219,7 @@ def _measurement_run(ref: str, root: Path, argument: str) -> Run:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Systems side by side, one column per RUN (in the order given). Each run's system is read
     from its manifest (``cluster.system``); two runs of one system, or fewer than two runs, are
-    refused (exit 2). What is compared: ``workloads/comparison.yaml``."""
+    refused (exit 2). What is compared: ``workloads/comparisons/metrics.yaml``."""
     from harness.results.comparison import comparison_rows, format_comparison, load_metrics, write_comparison
 
     if len(args.runs) < 2:
@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(fn=cmd_bench)
 
     cp = command("compare", help="systems side by side (spec Diagram 3): one run per system, two or more "
-                                 "(metrics: workloads/comparison.yaml)")
+                                 "(metrics: workloads/comparisons/metrics.yaml)")
     cp.add_argument("runs", nargs="+", metavar="RUN")
     cp.add_argument("--results")
     cp.set_defaults(fn=cmd_compare)

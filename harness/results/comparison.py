@@ -1,6 +1,6 @@
 """Systems side by side (the spec's Diagram 3), built from published runs of N systems.
 
-What is compared is data: ``workloads/comparison.yaml`` lists the metrics, each with its unit,
+What is compared is data: ``workloads/comparisons/metrics.yaml`` lists the metrics, each with its unit,
 a note and, per system, the cell it is read from (:func:`load_metrics`); this module names no
 system. Every cell is a measurement with its provenance: the run id, the file inside the run and the
 query that picked it (``{"workload": ..., "op": ..., "outcome": "ok", "stat": "p99_ms"}``),
@@ -149,7 +149,7 @@ class Metric:
 
 
 #: The metrics ``gbench compare`` and ``gbench bench`` compare (see the file's own header).
-METRICS_FILE = REPO_ROOT / "workloads" / "comparison.yaml"
+METRICS_FILE = REPO_ROOT / "workloads" / "comparisons" / "metrics.yaml"
 
 
 def _step(file: str, field: str, s: Any) -> Any:

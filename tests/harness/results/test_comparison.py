@@ -53,7 +53,7 @@ def test_n_systems_one_column_each_and_a_system_without_cells_is_not_measured(tm
     rows = comparison_rows({"third": third, "etcd": etcd, "cassandra": cass})
     assert [r["system"] for r in rows[:3]] == ["third", "etcd", "cassandra"]
     assert [r["value"] for r in rows[:3]] == [
-        "not measured: workloads/comparison.yaml defines no write_latency_p50_256B cell for third", 16.9, 30.0]
+        "not measured: workloads/comparisons/metrics.yaml defines no write_latency_p50_256B cell for third", 16.9, 30.0]
     assert len(rows) == 3 * len(load_metrics())
     assert format_comparison(rows).splitlines()[:2] == [
         f"{'metric':40s} {'unit':12s} {'third':>22s} {'etcd':>22s} {'cassandra':>22s}",
