@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 from harness import interrupt
 from harness.api import MemberStatus
+from harness.errors import ClusterError, ConfigError, GbenchError
 from harness.nemesis import NemesisContext, standard_nemesis
 from harness.nemesis.core import ComposedNemesis, FaultRecord
 from harness.providers.base import Cluster
@@ -234,7 +235,11 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
             timeline.add(rec)
         if errors:
             name, e = next(iter(errors.items()))
-            raise RuntimeError(f"workload {name} failed: {type(e).__name__}: {e}") from e
+            if isinstance(e, ConfigError):  # bad input found late: still exit 2, one line
+                raise e
+            if isinstance(e, GbenchError):  # the system or host failed: one line, exit 1, no traceback
+                raise ClusterError(f"workload {name} failed: {e}") from e
+            raise RuntimeError(f"workload {name} failed: {type(e).__name__}: {e}") from e  # a harness bug
         if timeline.error is not None:
             raise timeline.error
         if any(r.interrupted for r in results.values()):

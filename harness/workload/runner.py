@@ -31,7 +31,7 @@ from harness.providers.base import Cluster
 from harness.recorder.histograms import IntervalHistograms
 from harness.recorder.history import Op, read_history
 from harness.workload.spec import Workload
-from harness.workload.worker import ClientAssignment, WorkerConfig, WorkerSync, worker_main
+from harness.workload.worker import ClientAssignment, WorkerConfig, WorkerFailed, WorkerSync, worker_main
 
 #: A worker using more than this share of one core is the bottleneck, not the system.
 SATURATION_CPU = 0.90
@@ -171,12 +171,16 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
         deadline = time.monotonic() + 60
         while len(ready) < n_workers:
             _raise_if_interrupted()
-            if time.monotonic() > deadline or any(not p.is_alive() for p in procs):
-                raise ClusterError(f"load workers did not start (ready: {sorted(ready)} of {n_workers})")
-            try:
-                ready.add(sync.ready.get(timeout=0.2))
+            try:  # read first: a worker that could not connect says why, then exits
+                got = sync.ready.get(timeout=0.2)
             except Exception:
-                pass
+                got = None
+            if isinstance(got, WorkerFailed):
+                raise ClusterError(f"load worker {got.worker_id} could not start: {got.reason}")
+            if got is not None:
+                ready.add(got)
+            elif time.monotonic() > deadline or any(not p.is_alive() for p in procs):
+                raise ClusterError(f"load workers did not start (ready: {sorted(ready)} of {n_workers})")
         node_pids = {n.name: pid for n in cluster.nodes if (pid := n.pid()) is not None}
         sampler = _CpuSampler([p.pid for p in procs if p.pid], node_pids)
         now_mono, now_epoch = time.monotonic_ns(), time.time()

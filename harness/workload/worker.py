@@ -9,6 +9,7 @@ its timeout: the loop is bounded in time and in count (``max_ops``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -49,12 +50,21 @@ class WorkerConfig:
     endpoints: tuple[str, ...] = ()  # every node's endpoint (token-aware clients route over all)
 
 
+@dataclass(frozen=True)
+class WorkerFailed:
+    """What a worker puts on ``WorkerSync.ready`` instead of its id when it cannot start (its
+    clients could not connect): the parent raises one ClusterError naming it."""
+
+    worker_id: int
+    reason: str
+
+
 @dataclass
 class WorkerSync:
     """Start barrier: each worker reports ready (imports done, channels made), then waits for
     ``go``; the parent writes the common start time into ``start_ns`` before setting it."""
 
-    ready: Any  # multiprocessing Queue
+    ready: Any  # multiprocessing Queue: worker ids, or a WorkerFailed
     go: Any  # multiprocessing Event
     start_ns: Any  # multiprocessing Value('q')
     stop: Any  # multiprocessing Event: Ctrl-C or abort
@@ -97,8 +107,15 @@ async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
     else:
         channels = {e: plugin.make_client(w, e, cfg.endpoints) for e in {a.endpoint for a in cfg.clients}}
     opened = list({id(c): c for c in channels.values()}.values())
-    for c in opened:
-        await c.open()
+    try:
+        for c in opened:
+            await c.open()
+    except Exception as e:  # noqa: BLE001 - the parent reports it in one line (no child traceback)
+        sync.ready.put(WorkerFailed(cfg.worker_id, f"{type(e).__name__}: {e}"[:400]))
+        for c in opened:
+            with contextlib.suppress(Exception):
+                await c.close()
+        return
     clients = [channels[a.endpoint] for a in cfg.clients]
     sync.ready.put(cfg.worker_id)
     while not sync.go.wait(0.1):
