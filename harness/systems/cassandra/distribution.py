@@ -10,9 +10,9 @@ never a silent fallback):
    ``harness/setup/cassandra/fetch.sh`` copies from Maven Central; ``<version>`` defaults to
    the one pinned in ``harness/setup/cassandra/pom.xml``.
 
-Java: ``$GBENCH_JAVA``, then ``$JAVA_HOME/bin/java``, then ``java`` on PATH, then
-``/usr/lib/jvm/*17*/bin/java``; the first that is Java 17 wins (Cassandra 5.0 runs on 11 and
-17; the harness uses 17's option set only).
+Java: ``harness.systems.java.find_java`` (``$GBENCH_JAVA``, ``$JAVA_HOME``, ``java`` on PATH,
+``/usr/lib/jvm/*17*``; the first Java 17 wins: Cassandra 5.0 runs on 11 and 17, the harness
+uses 17's option set only).
 
 Example::
 
@@ -21,10 +21,8 @@ Example::
 """
 from __future__ import annotations
 
-import glob
 import os
 import re
-import shutil
 import subprocess
 import zipfile
 from dataclasses import dataclass
@@ -32,7 +30,8 @@ from pathlib import Path
 from typing import Mapping
 
 from harness.errors import EnvironmentProblem
-from harness.systems.cassandra.jvm_options import JDK_ONLY_MODULES
+from harness.systems import java
+from harness.systems.java import JavaRuntime
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SETUP_DIR = REPO_ROOT / "harness" / "setup" / "cassandra"
@@ -40,20 +39,7 @@ POM = SETUP_DIR / "pom.xml"
 FETCH_SCRIPT = SETUP_DIR / "fetch.sh"
 CACHE_ROOT = REPO_ROOT / ".cache" / "cassandra"
 FETCH_COMMAND = "bash harness/setup/cassandra/fetch.sh"
-REQUIRED_JAVA_MAJOR = 17
 VERSION_RESOURCE = "org/apache/cassandra/config/version.properties"
-
-
-@dataclass(frozen=True)
-class JavaRuntime:
-    """A Java executable and what the launch needs to know about it."""
-
-    path: Path
-    version: str  # "17.0.15"
-    major: int
-    #: jdk.attach and jdk.compiler present (a JDK, not a JRE): CASSANDRA-19001's ``javac`` test.
-    jdk_modules: bool
-    description: str  # the first two lines of ``java -version``
 
 
 @dataclass(frozen=True)
@@ -173,70 +159,8 @@ def fetch_cassandra(version: str | None = None, timeout_s: float = 900) -> Cassa
 
 
 # --------------------------------------------------------------------------- Java
-_VERSION_RE = re.compile(r'version "([^"]+)"')
-
-
-def _probe_java(path: Path) -> JavaRuntime | None:
-    try:
-        p = subprocess.run([str(path), "-version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    out = p.stderr or p.stdout
-    m = _VERSION_RE.search(out)
-    if p.returncode != 0 or not m:
-        return None
-    version = m.group(1)
-    head = version.split(".")[0] if not version.startswith("1.") else version.split(".")[1]
-    try:
-        major = int(re.match(r"\d+", head).group(0))  # type: ignore[union-attr]
-    except (AttributeError, ValueError):
-        return None
-    jdk = False
-    if major >= 9:
-        try:
-            mods = subprocess.run([str(path), "--list-modules"], capture_output=True, text=True, timeout=30).stdout
-            names = {ln.split("@")[0].strip() for ln in mods.splitlines()}
-            jdk = JDK_ONLY_MODULES <= names
-        except (OSError, subprocess.TimeoutExpired):
-            jdk = False
-    return JavaRuntime(path, version, major, jdk, " / ".join(out.strip().splitlines()[:2]))
-
-
-def java_candidates(env: Mapping[str, str] | None = None) -> list[Path]:
-    env = os.environ if env is None else env
-    out: list[Path] = []
-    if env.get("GBENCH_JAVA"):
-        return [Path(env["GBENCH_JAVA"])]
-    if env.get("JAVA_HOME"):
-        out.append(Path(env["JAVA_HOME"]) / "bin" / "java")
-    which = shutil.which("java")
-    if which:
-        out.append(Path(which))
-    out += [Path(p) for p in sorted(glob.glob("/usr/lib/jvm/*17*/bin/java"))]
-    seen, uniq = set(), []
-    for c in out:
-        key = os.path.realpath(c)
-        if key not in seen:
-            seen.add(key)
-            uniq.append(c)
-    return uniq
-
 
 def find_java(env: Mapping[str, str] | None = None) -> JavaRuntime:
-    """The first Java 17 among the candidates; EnvironmentProblem naming what was found otherwise."""
-    seen: list[str] = []
-    for cand in java_candidates(env):
-        if not cand.exists():
-            seen.append(f"{cand} (missing)")
-            continue
-        rt = _probe_java(cand)
-        if rt is None:
-            seen.append(f"{cand} (does not run)")
-            continue
-        if rt.major == REQUIRED_JAVA_MAJOR:
-            return rt
-        seen.append(f"{cand} (Java {rt.version})")
-    raise EnvironmentProblem(
-        "Cassandra 5.0 needs Java 17 and none was found"
-        + (f" (tried: {'; '.join(seen)})" if seen else " (no java on PATH)")
-        + ". Debian: apt-get install openjdk-17-jdk-headless; or set GBENCH_JAVA to a Java 17 executable.")
+    """The Java 17 Cassandra runs on (``harness.systems.java``); EnvironmentProblem saying
+    that Cassandra 5.0 needs it otherwise."""
+    return java.find_java("Cassandra 5.0", env)

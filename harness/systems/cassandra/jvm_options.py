@@ -115,9 +115,6 @@ JVM17_JDK_ONLY_OPTIONS: tuple[str, ...] = (
     "--add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
     "--add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
 )
-#: The modules whose presence stands in for the script's ``command -v javac`` test.
-JDK_ONLY_MODULES: frozenset[str] = frozenset({"jdk.attach", "jdk.compiler"})
-
 #: "Netty Options" of conf/jvm17-server.options.
 JVM17_NETTY_OPTIONS: tuple[str, ...] = (
     # On Java >= 9 Netty requires the io.netty.tryReflectionSetAccessible system property to be set
