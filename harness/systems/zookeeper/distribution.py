@@ -8,7 +8,7 @@ reads the exact release from the server jar's manifest (``Implementation-Version
 the command that fixes it, never a silent fallback to another install.
 
 Java: ZooKeeper 3.9 runs on Java 8-21; the harness runs it on the same Java 17 as Cassandra,
-found by ``harness.systems.cassandra.distribution.find_java`` (``$GBENCH_JAVA``, ``$JAVA_HOME``,
+found by ``harness.systems.java.find_java`` (``$GBENCH_JAVA``, ``$JAVA_HOME``,
 ``java`` on PATH, ``/usr/lib/jvm/*17*``).
 
 Example::

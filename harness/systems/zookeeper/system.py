@@ -152,7 +152,7 @@ class ZooKeeperSystem:
     """ZooKeeper: client port 2181, quorum (peer) port 2888, election port 3888, AdminServer 8080."""
 
     distribution: ZooKeeperDistribution
-    java: Any  # harness.systems.cassandra.distribution.JavaRuntime (path, version)
+    java: Any  # harness.systems.java.JavaRuntime (path, version)
     config: ZooKeeperConfig = field(default_factory=ZooKeeperConfig)
     name: str = "zookeeper"
     #: JVM start plus leader election and follower sync; measured for 5 nodes on the 2-core host
@@ -168,9 +168,10 @@ class ZooKeeperSystem:
     @classmethod
     def from_environment(cls, config: ZooKeeperConfig | None = None) -> "ZooKeeperSystem":
         """Java 17 and the fetched jars (EnvironmentProblem naming the fix if either is missing)."""
-        from harness.systems.cassandra.distribution import find_java
+        from harness.systems.java import find_java
 
-        return cls(find_zookeeper(), find_java(), config or ZooKeeperConfig())
+        dist = find_zookeeper()
+        return cls(dist, find_java(f"ZooKeeper {dist.version}"), config or ZooKeeperConfig())
 
     def version(self) -> str:
         return self.distribution.version
