@@ -38,7 +38,8 @@ from harness.errors import ArgumentError, ConfigError, DamagedFile, EnvironmentP
 from harness.results.store import REPO_ROOT, Run, find_run, read_run, results_root
 
 #: What ``gbench bench`` (and so ``make bench``) runs, one cluster after the other, then compares.
-DEFAULT_SUITES = (REPO_ROOT / "workloads" / "suites" / "etcd.yaml", REPO_ROOT / "workloads" / "suites" / "cassandra.yaml")
+DEFAULT_SUITES = (REPO_ROOT / "workloads" / "suites" / "etcd.yaml", REPO_ROOT / "workloads" / "suites" / "cassandra.yaml",
+                  REPO_ROOT / "workloads" / "suites" / "zookeeper.yaml")
 
 
 def duration_s(text: str) -> float:
@@ -398,8 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(fn=cmd_scenario)
 
     b = command("bench", help="the default measurement suite (what make bench runs)")
-    b.add_argument("--suite", action="append", help="a suite file (repeatable; default: the etcd and Cassandra "
-                   "suites, then their comparison)")
+    b.add_argument("--suite", action="append", help="a suite file (repeatable; default: the etcd, Cassandra and "
+                   "ZooKeeper suites, then their comparison)")
     cluster_args(b)
     b.set_defaults(fn=cmd_bench)
 
