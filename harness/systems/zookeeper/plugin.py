@@ -65,6 +65,7 @@ class ZooKeeperPlugin:
     #: between etcd's 15 s and Cassandra's 60 s.
     exit_budget_s: float = 30.0
     peer_tools: tuple[PeerTool, ...] = ()
+    default_suite: str | None = "workloads/suites/zookeeper.yaml"
 
     def parse_options(self, file: str, data: Mapping[str, Any] | None) -> SystemOptions | None:
         return parse_options(file, data)
