@@ -361,6 +361,9 @@ class SystemPlugin(Protocol):
     #: Seconds a run has, after SIGINT/SIGTERM, to remove this system's cluster.
     exit_budget_s: float
     peer_tools: tuple[PeerTool, ...]
+    #: The suite ``gbench bench`` (``make bench``) runs for this system, relative to the
+    #: repository root (``workloads/suites/etcd.yaml``); None: bench runs none for it.
+    default_suite: str | None
 
     def parse_options(self, file: str, data: Mapping[str, Any] | None) -> SystemOptions | None:
         """The options block (None when absent: defaults), unknown keys refused."""

@@ -2,7 +2,7 @@
 
     gbench run WORKLOAD.yaml [--provider auto|netns|docker|external] [--endpoints h:p,...] [--nodes 5] [--duration S]
     gbench scenario SCENARIO.yaml [--provider auto|netns|docker]
-    gbench bench [--suite workloads/suites/etcd.yaml ...] [--nodes N]
+    gbench bench [--suite workloads/suites/<system>.yaml ...] [--nodes N]
     gbench compare RUN RUN [RUN...] [--results DIR]
     gbench compare-scenarios SCENARIO RUN... [--results DIR]
     gbench ls [--results DIR]
@@ -37,9 +37,20 @@ from typing import Sequence
 from harness.errors import ArgumentError, ConfigError, DamagedFile, EnvironmentProblem, GbenchError
 from harness.results.store import REPO_ROOT, Run, find_run, read_run, results_root
 
-#: What ``gbench bench`` (and so ``make bench``) runs, one cluster after the other, then compares.
-DEFAULT_SUITES = (REPO_ROOT / "workloads" / "suites" / "etcd.yaml", REPO_ROOT / "workloads" / "suites" / "cassandra.yaml",
-                  REPO_ROOT / "workloads" / "suites" / "zookeeper.yaml")
+def default_suites() -> list[Path]:
+    """What ``gbench bench`` (and so ``make bench``) runs, one cluster after the other, then
+    compares: every registered system's ``default_suite``, in registry order."""
+    from harness.registry import system_names, system_plugin
+
+    return [REPO_ROOT / suite for name in system_names() if (suite := system_plugin(name).default_suite)]
+
+
+def _peer_tools() -> list[tuple[str, str]]:
+    """(system, peer tool suite field) of every registered system's peer tools: each is a
+    ``gbench run`` flag (``--<suite field>``, underscores as dashes)."""
+    from harness.registry import system_names, system_plugin
+
+    return [(name, tool.suite_field) for name in system_names() for tool in system_plugin(name).peer_tools]
 
 
 def duration_s(text: str) -> float:
@@ -136,8 +147,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             w = w.with_overrides(**overrides)
         except ConfigError as e:  # the command line's mistake, not the workload file's
             raise ArgumentError(given, f"does not suit {e}") from None
-    # a peer tool's command-line flag is its suite field (--etcd-benchmark: etcd_benchmark)
-    tools = tuple(t.suite_field for t in system_plugin(w.system).peer_tools if getattr(args, t.suite_field, False))
+    # a peer tool's command-line flag is its suite field (_peer_tools); one of another system is refused
+    asked = [field for _, field in _peer_tools() if getattr(args, field, False)]
+    tools = tuple(t.suite_field for t in system_plugin(w.system).peer_tools if t.suite_field in asked)
+    foreign = sorted(set(asked) - set(tools))
+    if foreign:
+        raise ArgumentError(", ".join("--" + f.replace("_", "-") for f in foreign),
+                            f"is not a peer tool of {w.system} (the system of {w.source})")
     suite = Suite(name=w.name, source=w.source, sha256=w.sha256, system=w.system, nodes=w.nodes,
                   workloads=(w,), peer_tools=tools)
     run_suite(suite, opts)
@@ -172,7 +188,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from harness.workload.suite import Suite, load_suite
 
     opts = _session_options(args)
-    suites = [load_suite(s) for s in (args.suite or DEFAULT_SUITES)]
+    suites = [load_suite(s) for s in (args.suite or default_suites())]
     if args.nodes is not None:
         suites = [with_node_count(s, args.nodes) for s in suites]
     checked: list[tuple[Suite, EnvironmentProblem | None]] = []
@@ -334,8 +350,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(format_table(run.results["rows"]))
     for comp in run.results.get("comparisons") or []:
         if isinstance(comp, dict):
-            print(f"vs etcd-benchmark ({comp.get('workload')}): {comp.get('summary')}")
+            print(f"vs {_peer_tool_name(comp, str(c['system']))} ({comp.get('workload')}): {comp.get('summary')}")
     return 0
+
+
+def _peer_tool_name(comp: dict, system: str) -> str:
+    """The peer tool a summary.json comparison entry came from: its ``tool``. Entries written
+    before they were named (before issue 11) come from the one peer tool their system had then
+    (etcd's benchmark), so the name is the system's only peer tool; a system with none or with
+    several cannot say, and the line says so."""
+    if comp.get("tool"):
+        return str(comp["tool"])
+    from harness.registry import system_plugin
+
+    tools = system_plugin(system, "manifest.json", "cluster.system").peer_tools
+    return tools[0].name if len(tools) == 1 else "an unnamed peer tool"
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
@@ -389,7 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = command("run", help="run one workload file on a fresh cluster")
     r.add_argument("workload")
     r.add_argument("--duration", type=duration_s, help=f"override duration_s (seconds, 0 < S <= {MAX_SECONDS})")
-    r.add_argument("--etcd-benchmark", action="store_true", help="also run etcd's benchmark tool with the same settings")
+    for system, field in _peer_tools():
+        r.add_argument("--" + field.replace("_", "-"), dest=field, action="store_true",
+                       help=f"{system} only: also run its peer tool {field} beside the workload, with the same settings")
     cluster_args(r)
     r.set_defaults(fn=cmd_run)
 
@@ -399,8 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(fn=cmd_scenario)
 
     b = command("bench", help="the default measurement suite (what make bench runs)")
-    b.add_argument("--suite", action="append", help="a suite file (repeatable; default: the etcd, Cassandra and "
-                   "ZooKeeper suites, then their comparison)")
+    b.add_argument("--suite", action="append", help="a suite file (repeatable; default: every registered system's "
+                   "suite, " + ", ".join(str(p.relative_to(REPO_ROOT)) for p in default_suites())
+                   + ", then their comparison)")
     cluster_args(b)
     b.set_defaults(fn=cmd_bench)
 

@@ -185,7 +185,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
                 intr.set_moment(f"peer tool {tool.name} ({w.name})")
                 comp = tool.run(w, cluster, run.path, run.run_id, rows, wrows, opts.log)
                 if comp:
-                    extra["comparisons"].append(comp)
+                    extra["comparisons"].append({"tool": tool.name, **comp})
         if suite.visibility is not None:
             from harness.workload.visibility import run_visibility
 

@@ -63,6 +63,7 @@ class CassandraPlugin:
     #: (issue 10's bound: the nodes are JVMs; ``harness.benchmarks.signal_exit`` measures it).
     exit_budget_s: float = 60.0
     peer_tools: tuple[PeerTool, ...] = ()
+    default_suite: str | None = "workloads/suites/cassandra.yaml"
 
     def parse_options(self, file: str, data: Mapping[str, Any] | None) -> SystemOptions | None:
         data = data or {}

@@ -64,6 +64,7 @@ class EtcdPlugin:
     #: load (issue 10's bound; ``harness.benchmarks.signal_exit`` measures it).
     exit_budget_s: float = 15.0
     peer_tools: tuple[PeerTool, ...] = (EtcdBenchmarkTool(),)
+    default_suite: str | None = "workloads/suites/etcd.yaml"
 
     def parse_options(self, file: str, data: Mapping[str, Any] | None) -> SystemOptions | None:
         if data:
