@@ -30,7 +30,11 @@ the first operation invoked on a new session returns ``fail`` with error ``sessi
 without being sent, and the next proceeds on the new session. With ``read_only=True``
 (the workload's ``zookeeper: {read_only: true}``) the session may be served by a server in
 read-only mode: reads answered from its own state, writes refused (``fail``
-``notreadonlycallerror``). While the client is not
+``notreadonlycallerror``). A read-only server refuses to take over a session the quorum
+created ("Refusing global session reconnection in RO mode", ZooKeeper 3.9.5), so such a
+client, once it has been disconnected for longer than its session timeout (by then the quorum
+has expired the session, as Curator's LOST state assumes), gives the session up and opens a
+new one on the same server (``should_renew``; the change shows as ``session_changed``). While the client is not
 connected, an operation returns ``fail`` ``not_connected`` at once, not queued by kazoo to be
 sent after a reconnect (which would make a client-side late write).
 
@@ -58,6 +62,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from typing import Any, Awaitable
 
 from kazoo.client import KazooClient, KazooState
@@ -97,6 +103,14 @@ def classify_error(exc: BaseException, f: str) -> Outcome:
     return Outcome("info", error=type(exc).__name__.lower())
 
 
+def should_renew(read_only: bool, suspended_at: float | None, now: float, session_timeout_s: float,
+                 renewing: bool) -> bool:
+    """Whether a client should give its session up and open a new one: only a read-only-capable
+    client, disconnected since ``suspended_at`` for longer than the session timeout, and not
+    already renewing."""
+    return read_only and not renewing and suspended_at is not None and now - suspended_at > session_timeout_s
+
+
 class ZooKeeperClient:
     """Async client over one kazoo session to one server. ``invoke`` never raises for database errors."""
 
@@ -113,7 +127,29 @@ class ZooKeeperClient:
         #: every session id this client used, in order (a change is also an outcome: session_changed)
         self.sessions: list[int] = []
         self.state_changes: list[str] = []
-        self._zk.add_listener(lambda state: self.state_changes.append(str(state)))
+        self.session_timeout_s = session_timeout_s
+        #: monotonic time since which the client has had no connection (None while connected)
+        self._suspended_at: float | None = None
+        self._renewal: threading.Thread | None = None
+        self._closing = threading.Lock()
+        self._closed = False
+        self._zk.add_listener(self._on_state)
+
+    def _on_state(self, state: Any) -> None:
+        self.state_changes.append(str(state))
+        if state == KazooState.CONNECTED:
+            self._suspended_at = None
+        elif self._suspended_at is None:
+            self._suspended_at = time.monotonic()
+
+    def _renew(self) -> None:
+        """Stop the session and open a new one (kazoo's thread; never while closing)."""
+        with self._closing:
+            if self._closed:
+                return
+            self._zk.stop()
+            self._suspended_at = time.monotonic()
+            self._zk.start_async()
 
     # -- connection
     def open_blocking(self, connect_timeout_s: float = 15.0) -> None:
@@ -127,6 +163,8 @@ class ZooKeeperClient:
         await asyncio.get_running_loop().run_in_executor(None, self.open_blocking)
 
     def close_blocking(self) -> None:
+        with self._closing:
+            self._closed = True
         try:
             self._zk.stop()
         finally:
@@ -221,6 +259,10 @@ class ZooKeeperClient:
     def _refusal(self) -> Outcome | None:
         """fail without sending while not connected, or once when the session changed."""
         if self._zk.state != KazooState.CONNECTED:
+            renewing = self._renewal is not None and self._renewal.is_alive()
+            if should_renew(self.read_only, self._suspended_at, time.monotonic(), self.session_timeout_s, renewing):
+                self._renewal = threading.Thread(target=self._renew, name="zookeeper-session-renewal", daemon=True)
+                self._renewal.start()
             return Outcome("fail", error="not_connected")
         sid = self._zk.client_id[0] if self._zk.client_id else None
         if sid != self._session:
