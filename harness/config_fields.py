@@ -27,17 +27,30 @@ from harness.errors import ConfigError
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME_RE = re.compile(NAME_PATTERN)
 
-#: Per kind of file: fields only that kind has, and how such a file is used.
+#: Per kind of file: fields only that kind has, and how such a file is used. The systems'
+#: own fields are added by ``file_kinds`` from the registry.
 FILE_KINDS: dict[str, tuple[tuple[str, ...], str]] = {
     "workload": (("keys", "mix", "load", "value_size", "duration_s", "warmup_s", "read_consistency", "clients",
-                  "preload", "max_ops", "checks", "cassandra"),
+                  "preload", "max_ops", "checks"),
                  "run it with: gbench run {file} (or list it under 'workloads' of a suite or scenario)"),
     "scenario": (("timeline", "end", "workload", "final_reads", "poll_interval_s"),
                  "run it with: gbench scenario {file} (or list it under 'scenarios' of a suite)"),
-    "suite": (("etcd_benchmark", "scenarios", "visibility"), "run it with: gbench bench --suite {file}"),
+    "suite": (("scenarios", "visibility"), "run it with: gbench bench --suite {file}"),
     "diagram spec": (("guarantee", "purpose", "key_insight", "figures", "series", "claims", "layout"),
                      "diagram specs live under diagram_gen/specs/ and are read by gbench diagrams"),
 }
+
+
+def file_kinds() -> dict[str, tuple[tuple[str, ...], str]]:
+    """``FILE_KINDS`` with every registered system's own fields: a workload's options block
+    (``SystemPlugin.options_field``, e.g. ``cassandra``) and a suite's peer-tool switches
+    (``PeerTool.suite_field``, e.g. ``etcd_benchmark``)."""
+    from harness.registry import system_names, system_plugin  # the registry imports this module
+
+    plugins = [system_plugin(name) for name in system_names()]
+    own = {"workload": tuple(p.options_field for p in plugins if p.options_field),
+           "suite": tuple(t.suite_field for p in plugins for t in p.peer_tools)}
+    return {kind: (only + own.get(kind, ()), advice) for kind, (only, advice) in FILE_KINDS.items()}
 
 _repr = reprlib.Repr()
 _repr.maxstring, _repr.maxother, _repr.maxlevel, _repr.maxlist, _repr.maxdict = 100, 100, 3, 6, 4
@@ -148,7 +161,7 @@ def refuse_unknown(file: str, prefix: str, d: Mapping[Any, Any], allowed: set[st
             continue
         if kind is not None:
             for key in d:
-                for other, (only, advice) in FILE_KINDS.items():
+                for other, (only, advice) in file_kinds().items():
                     if other != kind and key in only and key not in allowed:
                         raise ConfigError(file, "(kind)", f"this looks like a {other} file (it has {key!r}), "
                                                           f"not a {kind} file: {advice.format(file=file)}")
