@@ -258,9 +258,9 @@ class ZooKeeperSystem:
             return n.name, {"state": p.state, "is_leader": p.state == "leading",
                             "zxid": s.zxid if s else None, "epoch": s.epoch if s else None,
                             "leader": leader,
-                            # the availability checker reads the election term as raft_term: ZAB's
-                            # epoch (exact for the leader, which is what it compares)
-                            "raft_term": s.epoch if s else None}
+                            # MemberStatus's term: ZAB's epoch (exact for the leader, which is
+                            # what the availability checker compares)
+                            "term": s.epoch if s else None}
         with ThreadPoolExecutor(max_workers=max(1, len(cluster.nodes)), thread_name_prefix="gbench-zk-status") as ex:
             return dict(ex.map(one, cluster.nodes))
 
