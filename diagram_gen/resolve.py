@@ -38,8 +38,9 @@ Series row shapes (one dict per row, file order):
   for a workload: after its first invoke) and ``latency_ms`` (from intended_ns in open loop,
   else invoke_ns; null when the op never completed).
 - nemesis: the nemesis record plus ``at_s`` (invoke) and ``in_effect_s`` (complete), same origin.
-- members: one row per (poll, node): ``poll, start_s, end_s, node, leader, raft_term,
-  raft_index, is_leader`` (whatever the member record holds).
+- members: one row per (poll, node): ``poll, start_s, end_s, node`` and whatever the member
+  record holds: ``leader, term, is_leader`` and the system's own fields (runs before issue 11
+  wrote the term as ``raft_term``; this series shows the record as written).
 - hlog: ``percentile, value_ms, count, inverse_tail`` (sources.hlog_spectrum).
 - summary_rows: summary.json rows as stored.
 - scenario_runs: one row per run having the scenario: ``run_id, provider, partitions_via,

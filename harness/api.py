@@ -199,7 +199,12 @@ class Primary(Protocol):
 
 @runtime_checkable
 class MemberStatus(Protocol):
-    """Per-node view of the cluster (who leads, terms, states), polled into members.jsonl."""
+    """Per-node view of the cluster (who leads, terms, states), polled into members.jsonl.
+
+    Each node's status mapping holds at least ``leader`` (the node it names as leader, or
+    None), ``is_leader`` (it claims to lead) and ``term`` (its election term: etcd's Raft
+    term, ZooKeeper's epoch; None where the system has none), which the availability checker
+    compares; anything else is the system's own (etcd's ``raft_index``, ZooKeeper's ``zxid``)."""
 
     def member_status(self, cluster: "Cluster") -> dict[str, dict[str, Any] | None]:
         """Best effort, per node: its status mapping, or None when it does not answer. Must

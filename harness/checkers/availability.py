@@ -2,7 +2,8 @@
 
 Input: the run's history ops (client ops and nemesis records, ``harness.recorder.history.Op``)
 and the member polls (``members.jsonl`` records: ``start_ns``, ``end_ns``, ``members``:
-node -> ``{leader, raft_term, raft_index, is_leader}`` or ``None``). Output: one JSON-able
+node -> ``{leader, term, is_leader, ...}`` or ``None``, as ``harness.scenario.members.read_polls``
+reads them). Output: one JSON-able
 dict. No I/O, no clock: the same input always gives the same numbers.
 
 Fault windows come from the nemesis records that took effect (type ``ok`` or ``info``):
@@ -308,8 +309,8 @@ def cluster_view(p: dict[str, Any]) -> tuple[str | None, int | None]:
     """(leader, highest term) of one poll: the member claiming leadership with the highest
     term (a deposed leader in a minority may still claim), and the highest term reported."""
     members = p.get("members") or {}
-    claims = [(s.get("raft_term") or 0, n) for n, s in members.items() if isinstance(s, dict) and s.get("is_leader")]
-    terms = [s.get("raft_term") for n, s in members.items() if isinstance(s, dict) and s.get("raft_term") is not None]
+    claims = [(s.get("term") or 0, n) for n, s in members.items() if isinstance(s, dict) and s.get("is_leader")]
+    terms = [s.get("term") for n, s in members.items() if isinstance(s, dict) and s.get("term") is not None]
     return (max(claims)[1] if claims else None), (max(terms) if terms else None)
 
 
@@ -333,7 +334,7 @@ def node_views(polls: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]
     last: dict[str, Any] = {}
     for p in sorted(polls, key=_poll_time):
         for n, s in (p.get("members") or {}).items():
-            v = (s.get("leader"), s.get("raft_term"), bool(s.get("is_leader"))) if isinstance(s, dict) else None
+            v = (s.get("leader"), s.get("term"), bool(s.get("is_leader"))) if isinstance(s, dict) else None
             if n not in last or last[n] != v:
                 entry: dict[str, Any] = {"t_s": _s(_poll_time(p))}
                 entry.update({"leader": v[0], "term": v[1], "is_leader": v[2]} if v else {"answered": False})
@@ -358,9 +359,9 @@ def _leader_in_window(polls: Sequence[dict[str, Any]], w: FaultWindow) -> dict[s
     prev_t = _poll_time(before[-1]) if before else None
     for p in after:
         members = p.get("members") or {}
-        claims = [(s.get("raft_term") or 0, n) for n, s in members.items()
+        claims = [(s.get("term") or 0, n) for n, s in members.items()
                   if isinstance(s, dict) and s.get("is_leader") and (avail_nodes is None or n in avail_nodes)
-                  and (old_term is None or (s.get("raft_term") or 0) > old_term)]
+                  and (old_term is None or (s.get("term") or 0) > old_term)]
         if claims and res["new_leader"] is None:
             term, n = max(claims)
             res.update(new_leader=n, new_term=term, elected_after_s=_s(_poll_time(p) - w.start_ns),
@@ -368,7 +369,7 @@ def _leader_in_window(polls: Sequence[dict[str, Any]], w: FaultWindow) -> dict[s
         if old_leader is not None and res["old_leader_stepped_down_after_s"] is None:
             s = members.get(old_leader)
             if s is None or not isinstance(s, dict) or not s.get("is_leader") or \
-                    (old_term is not None and (s.get("raft_term") or 0) > old_term):
+                    (old_term is not None and (s.get("term") or 0) > old_term):
                 res["old_leader_stepped_down_after_s"] = _s(_poll_time(p) - w.start_ns)
                 res["old_leader_stepped_down_not_before_s"] = _s(
                     max(0, (prev_t if prev_t is not None else w.start_ns) - w.start_ns))

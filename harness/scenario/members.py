@@ -1,9 +1,15 @@
-"""Member polling: every member's own view of the leader and its raft term, every few
+"""Member polling: every member's own view of the leader and its election term, every few
 hundred milliseconds, into ``members.jsonl`` (one JSON object per poll)::
 
     {"start_ns": 10200300400, "end_ns": 10204500600,
-     "members": {"n1": {"leader": "n2", "raft_term": 3, "raft_index": 812, "is_leader": false},
+     "members": {"n1": {"leader": "n2", "term": 3, "raft_index": 812, "is_leader": false},
                  "n4": null, ...}}
+
+A member's mapping is what its system's ``harness.api.MemberStatus`` returns: ``leader``,
+``term``, ``is_leader`` and the system's own fields. Files written before issue 11 call the
+term ``raft_term`` (etcd's word; ZooKeeper's first runs copied their epoch there too):
+``read_polls`` reads it as ``term`` (``LEGACY_TERM_FIELD``), so the committed runs read as
+new ones do; a mapping holding both with different values is a damaged file.
 
 Times are nanoseconds relative to the run's time origin (the history's clock). ``null``:
 the member did not answer within the probe deadline (killed, paused, or overloaded). A
@@ -24,7 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.api import MemberStatus, StatusPoll, StatusSource
+from harness.errors import DamagedFile
 from harness.providers.base import Cluster
+
+#: The term's name in members.jsonl files written before issue 11 (see the module docstring).
+LEGACY_TERM_FIELD = "raft_term"
 
 
 class _MemberStatusPoll:
@@ -88,18 +98,36 @@ class MemberPoller(threading.Thread):
 
 
 def read_polls(path: Path) -> list[dict[str, Any]]:
+    """The polls of a ``members.jsonl`` ([] when the system was not polled: no file), each
+    member's term under ``term`` (``LEGACY_TERM_FIELD`` renamed)."""
     if not path.exists():
         return []
     out = []
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
+        for lineno, line in enumerate(fh, 1):
             line = line.strip()
             if line:
                 try:
-                    out.append(json.loads(line))
+                    rec = json.loads(line)
                 except ValueError:
                     continue  # a torn last line after a crash
+                if isinstance(rec, dict) and isinstance(rec.get("members"), dict):
+                    rec["members"] = {n: current_member(s, path, lineno) for n, s in rec["members"].items()}
+                out.append(rec)
     return out
+
+
+def current_member(status: Any, path: Path, lineno: int) -> Any:
+    """One member's mapping with its term under ``term``: a mapping written before issue 11
+    has it as ``LEGACY_TERM_FIELD`` (renamed in place, order kept); DamagedFile naming the
+    file and line when it has both and they differ."""
+    if not isinstance(status, dict) or LEGACY_TERM_FIELD not in status:
+        return status
+    legacy = status[LEGACY_TERM_FIELD]
+    if "term" in status and status["term"] != legacy:
+        raise DamagedFile(str(path), f"line {lineno}: a member's term {status['term']!r} and its "
+                                     f"{LEGACY_TERM_FIELD} {legacy!r} disagree")
+    return {("term" if k == LEGACY_TERM_FIELD else k): v for k, v in status.items() if k != "term"}
 
 
 def wait_converged(cluster: Cluster, timeout_s: float = 30.0) -> dict[str, Any]:

@@ -48,7 +48,7 @@ class EtcdStatusSource:
         if (me and me not in self.names) or (leader and leader not in self.names):
             self._names(node)
         return {"leader": (self.names.get(leader, f"id:{leader:x}") if leader else None),
-                "raft_term": st.raftTerm, "raft_index": st.raftIndex, "is_leader": bool(leader) and leader == me}
+                "term": st.raftTerm, "raft_index": st.raftIndex, "is_leader": bool(leader) and leader == me}
 
     def __call__(self, cluster: Cluster | None = None) -> dict[str, dict[str, Any] | None]:
         names = [n.name for n in self.cluster.nodes]

@@ -13,7 +13,7 @@ Example::
     system = EtcdSystem(find_etcd(), EtcdConfig(election_timeout_ms=1000))
     cluster = provider.start(system, 3, run_dir)   # calls launch() and wait_ready()
     system.leader(cluster)                         # "n2"
-    system.member_status(cluster)["n1"]            # {"leader": "n2", "raft_term": 2, ...}
+    system.member_status(cluster)["n1"]            # {"leader": "n2", "term": 2, "raft_index": 9, ...}
 """
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ class EtcdSystem:
                 out[name] = None
                 continue
             out[name] = {"leader": members.get(p.leader_id or -1) if p.leader_id else None,
-                         "raft_term": p.raft_term, "raft_index": p.raft_index,
+                         "term": p.raft_term, "raft_index": p.raft_index,
                          "is_leader": bool(p.leader_id) and p.leader_id == p.member_id}
         return out
 
@@ -259,7 +259,7 @@ class EtcdSystem:
     def leader(self, cluster: Cluster) -> str | None:
         """The current leader: among members that claim leadership, the one with the highest
         term (a deposed leader cut off in a minority may still believe it leads)."""
-        claims = [(s["raft_term"], n) for n, s in self.member_status(cluster).items() if s and s["is_leader"]]
+        claims = [(s["term"], n) for n, s in self.member_status(cluster).items() if s and s["is_leader"]]
         return max(claims)[1] if claims else None
 
     # ------------------------------------------------------------------ readiness

@@ -58,7 +58,7 @@ HISTORY = [
 
 
 def member(leader: str | None, term: int, is_leader: bool = False) -> dict[str, Any]:
-    return {"leader": leader, "raft_term": term, "raft_index": 1, "is_leader": is_leader}
+    return {"leader": leader, "term": term, "raft_index": 1, "is_leader": is_leader}
 
 
 POLLS = [
