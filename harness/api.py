@@ -18,7 +18,7 @@ types below; it never compares a system's name.
 - Optional capabilities, each a small ``runtime_checkable`` protocol checked with
   ``isinstance``: ``Staged``, ``Primary``, ``MemberStatus``, ``StatusSource``, ``Metrics``,
   ``Prepare``, ``Facts``, ``ExplainedValueLimit``, ``NamedPeers``, ``OwnNemeses``; and on
-  plugins ``PeerTool`` and ``TunableLevels``.
+  plugins ``PeerTool``, ``TunableLevels`` and ``AfterFaultFindings``.
 
 Example::
 
@@ -416,6 +416,38 @@ class TunableLevels(Protocol):
     def level_pair_options(self, write_level: str, replication_factor: int) -> SystemOptions:
         """The workload options that make writes at ``write_level`` over ``replication_factor``
         replicas (the read level is the workload's ``read_consistency``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RestoredNodes:
+    """One kill or pause window of a scenario, as ``AfterFaultFindings`` sees it: the hosts
+    (``NodeAddress.host``) of the nodes killed or paused, and when they were restarted or
+    resumed (seconds after the load start; None: never within the run)."""
+
+    hosts: frozenset[str]
+    restored_at_s: float | None
+
+
+@runtime_checkable
+class AfterFaultFindings(Protocol):
+    """A plugin whose nodes' own logs say what the cluster did for a node after it was killed
+    or paused (Cassandra: hinted handoff, the writes the others kept for it and replayed once
+    it was back), for ``failure_summary.json``'s ``process_faults``. Read after the run from
+    the node logs kept in the run directory, so it is the plugin's (no binaries needed).
+    Without it, the summary has no such fields."""
+
+    #: The key of the findings in each kill/pause window (``process_faults.windows[].<window_field>``).
+    window_field: str
+    #: The key of the run's totals (``process_faults.<totals_field>``).
+    totals_field: str
+
+    def after_fault_findings(self, node_logs: Mapping[str, Path], windows: Sequence[RestoredNodes],
+                             load_start_epoch_s: float | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Per window (same order) its findings, and the run's totals. Every log in
+        ``node_logs`` (node -> path; the caller has checked it or its ``.gz`` exists) is read:
+        DamagedFile naming it when it cannot be; the caller says "not measured" for logs it
+        does not have."""
         ...
 
 

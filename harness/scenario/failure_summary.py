@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from harness.api import AfterFaultFindings, RestoredNodes
 from harness.checkers.availability import check_availability, class_parts, classes_of, is_load, op_class
 from harness.errors import DamagedFile
 from harness.recorder.history import Op, read_history
@@ -426,51 +427,64 @@ def build_failure_summary(directory: Path) -> dict[str, Any]:
         "partition": _partition_section(av, ops, stale_full, rel, system),
         "leader_changes": [{**c, "t_s": rel(c["t_s"])} for c in av["leader_changes"]],
         "outcomes": _outcomes(av, ops),
-        "process_faults": _process_section(av, rel, directory, tl),
+        "process_faults": _process_section(av, rel, directory, tl, system),
     }
     summary.update(checks)
     return summary
 
 
 def _process_section(av: dict[str, Any], rel: Callable[[float | None], Any], directory: Path,
-                     tl: dict[str, Any]) -> Any:
-    """Kills and pauses: what the other nodes served meanwhile, per class, and the hints the
-    survivors replayed to the node afterwards, from the nodes' own logs (the lines
-    ``harness.scenario.hints`` parses; none in a system that writes no such lines)."""
+                     tl: dict[str, Any], system: Any) -> Any:
+    """Kills and pauses: what the other nodes served meanwhile, per class; and, when the
+    system's plugin reads its own logs for it (``harness.api.AfterFaultFindings``, e.g.
+    Cassandra's hinted handoff), what the cluster did for the node once it was back, under the
+    plugin's ``window_field`` per window and ``totals_field`` for the run ("not measured" with
+    the reason when the run does not have the node logs)."""
     wins = [w for w in av["windows"] if w["fault"] in ("kill", "pause")]
     if not wins:
         return nm("the scenario kills or pauses no node")
     from harness.results.store import read_json
 
     nodes = read_json(directory / "nodes.json") if (directory / "nodes.json").exists() else {}
-    from harness.scenario.hints import hinted_handoff
+    out = []
+    for w in wins:
+        end_s = rel(w["end_s"]) if w["end_s"] is not None else None
+        out.append({
+            "fault": w["fault"], "nodes": w["sides"].get("affected", []), "at_s": rel(w["start_s"]),
+            "restored_at_s": end_s if end_s is not None else nm("never restored"),
+            "others_served": {cls: _class_summary(c) for cls, c in sorted(w["during"].get("rest", {}).items())
+                              if c.get("attempted")},
+        })
+    section: dict[str, Any] = {"windows": out}
+    from harness.registry import system_plugin
 
+    plugin = system_plugin(system, str(directory / "scenario.json"), "system") if system is not None else None
+    if isinstance(plugin, AfterFaultFindings):
+        findings, totals = _after_fault_findings(plugin, wins, nodes, rel, directory, tl)
+        for entry, found in zip(out, findings):
+            entry[plugin.window_field] = found
+        section[plugin.totals_field] = totals
+    return section
+
+
+def _after_fault_findings(plugin: AfterFaultFindings, wins: list[dict[str, Any]], nodes: Mapping[str, Any],
+                          rel: Callable[[float | None], Any], directory: Path,
+                          tl: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The plugin's findings per window and its totals, from the node logs the run kept; both
+    "not measured" naming what is missing when a log (or nodes.json) is not there."""
+    if not nodes:
+        why = nm("nodes.json (node logs) not in the scenario dir")
+        return [why] * len(wins), why
     found = {n: (v["log"], run_log(directory, v["log"])) for n, v in nodes.items() if v.get("log")}
     missing = sorted(rec if p is None else str(p) for rec, p in found.values()
                      if p is None or (not p.exists() and not p.with_name(p.name + ".gz").exists()))
-    logs = {n: p for n, (_, p) in found.items() if p is not None}
-    hints = hinted_handoff({n: str(p) for n, p in logs.items()}, tl.get("load_start_epoch_s"),
-                           tz_offset_s=time.localtime().tm_gmtoff)
-    out = []
-    for w in wins:
-        affected = w["sides"].get("affected", [])
-        rest = w["during"].get("rest", {})
-        hosts = {nodes.get(n, {}).get("host") for n in affected}
-        end_s = rel(w["end_s"]) if w["end_s"] is not None else None
-        to_it = [e for e in hints["events"] if e["to"].split(":")[0] in hosts]
-        after = [e for e in to_it if end_s is not None and e.get("at_s") is not None and e["at_s"] >= end_s]
-        out.append({
-            "fault": w["fault"], "nodes": affected, "at_s": rel(w["start_s"]),
-            "restored_at_s": end_s if end_s is not None else nm("never restored"),
-            "others_served": {cls: _class_summary(c) for cls, c in sorted(rest.items()) if c.get("attempted")},
-            "hints_replayed_to_it": {
-                "files": len(to_it), "first_after_restore_s":
-                    round(after[0]["at_s"] - end_s, 3) if after else nm("no replay to this node after it was back"),
-                "events": to_it[:MAX_EXAMPLES]} if nodes and not missing else
-            nm(f"node logs not found: {', '.join(missing)}") if nodes else
-            nm("nodes.json (node logs) not in the scenario dir"),
-        })
-    return {"windows": out, "hinted_handoff": {k: v for k, v in hints.items() if k != "events"}}
+    if missing:
+        why = nm(f"node logs not found: {', '.join(missing)}")
+        return [why] * len(wins), why
+    restored = [RestoredNodes(frozenset(nodes.get(n, {}).get("host") for n in w["sides"].get("affected", [])),
+                              rel(w["end_s"]) if w["end_s"] is not None else None) for w in wins]
+    return plugin.after_fault_findings({n: p for n, (_, p) in found.items() if p is not None}, restored,
+                                       tl.get("load_start_epoch_s"))
 
 
 def run_log(directory: Path, recorded: str) -> Path | None:

@@ -6,9 +6,10 @@ Cheap to import: cassandra-driver is imported inside ``make_client`` and ``softw
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from harness.api import Client, ImageSpec, Level, PeerTool, System, SystemOptions
+from harness.api import Client, ImageSpec, Level, PeerTool, RestoredNodes, System, SystemOptions
 from harness.config_fields import number, refuse_unknown, shown
 from harness.errors import ConfigError, EnvironmentProblem
 from harness.systems.cassandra.levels import READ_LEVELS, SERIAL_LEVELS, WRITE_LEVELS, level_problem
@@ -64,6 +65,9 @@ class CassandraPlugin:
     exit_budget_s: float = 60.0
     peer_tools: tuple[PeerTool, ...] = ()
     default_suite: str | None = "workloads/suites/cassandra.yaml"
+    #: ``AfterFaultFindings``: the hints replayed to a killed or paused node (``hints.py``).
+    window_field: str = "hints_replayed_to_it"
+    totals_field: str = "hinted_handoff"
 
     def parse_options(self, file: str, data: Mapping[str, Any] | None) -> SystemOptions | None:
         data = data or {}
@@ -132,6 +136,12 @@ class CassandraPlugin:
 
     def routes_per_request(self, w: Any) -> bool:
         return w.options is not None and w.options.routing == "token-aware"
+
+    def after_fault_findings(self, node_logs: Mapping[str, Path], windows: Sequence[RestoredNodes],
+                             load_start_epoch_s: float | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        from harness.systems.cassandra.hints import after_fault_findings
+
+        return after_fault_findings(node_logs, windows, load_start_epoch_s)
 
 
 PLUGIN = CassandraPlugin()

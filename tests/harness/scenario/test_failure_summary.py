@@ -163,22 +163,42 @@ def test_node_logs_are_found_in_the_run_they_belong_to(tmp_path: Path) -> None:
     assert run_log(d, "/dev/null") is None  # the external provider's nodes have no log of the run
 
 
-def test_hints_from_node_logs_the_run_does_not_have_are_not_measured(tmp_path: Path) -> None:
+def _kill_scenario(tmp_path: Path, system: str) -> tuple[Path, Path]:
     kill = nem("kill", 2000, 2010, {"nodes": ["n1"]})
     restart = nem("restart", 4000, 4010, {"nodes": ["n1"]})
     run = tmp_path / "20260101T000000Z-r"
     (run / "scenarios").mkdir(parents=True)
     d = scenario_dir(run / "scenarios", [op("n2", 1, "put", "k", "1:1", 1500, 1510), kill,
                                          op("n2", 1, "put", "k", "1:2", 2500, 2510), restart])
+    (d / "scenario.json").write_text(json.dumps({"name": "t", "system": system, "nodes": 3, "end": 10,
+                                                 "source": "t.yaml"}))
+    return run, d
+
+
+def test_hints_from_node_logs_the_run_does_not_have_are_not_measured(tmp_path: Path) -> None:
+    run, d = _kill_scenario(tmp_path, "cassandra")
     (d / "nodes.json").write_text(json.dumps({"n1": {"host": "10.0.0.1", "log": "/x/.tmp-r/nodes/n1.log"},
                                               "n2": {"host": "10.0.0.2", "log": "/dev/null"}}))
-    (w,) = build_failure_summary(d)["process_faults"]["windows"]
-    assert w["hints_replayed_to_it"] == f"not measured: node logs not found: /dev/null, {run}/nodes/n1.log"
+    pf = build_failure_summary(d)["process_faults"]
+    why = f"not measured: node logs not found: /dev/null, {run}/nodes/n1.log"
+    assert (pf["windows"][0]["hints_replayed_to_it"], pf["hinted_handoff"]) == (why, why)
     (run / "nodes").mkdir()
     (run / "nodes" / "n1.log").write_text("")
     (d / "nodes.json").write_text(json.dumps({"n1": {"host": "10.0.0.1", "log": "/x/.tmp-r/nodes/n1.log"}}))
-    (w,) = build_failure_summary(d)["process_faults"]["windows"]
-    assert w["hints_replayed_to_it"]["files"] == 0
+    pf = build_failure_summary(d)["process_faults"]
+    assert pf["windows"][0]["hints_replayed_to_it"] == {"files": 0, "events": [], "first_after_restore_s":
+                                                        "not measured: no replay to this node after it was back"}
+    assert pf["hinted_handoff"]["replayed_files"] == 0
+    (d / "nodes.json").unlink()
+    pf = build_failure_summary(d)["process_faults"]
+    assert pf["hinted_handoff"] == "not measured: nodes.json (node logs) not in the scenario dir"
+
+
+def test_a_system_without_after_fault_findings_gets_no_such_fields(tmp_path: Path) -> None:
+    _, d = _kill_scenario(tmp_path, "zookeeper")
+    pf = build_failure_summary(d)["process_faults"]
+    assert list(pf) == ["windows"]
+    assert list(pf["windows"][0]) == ["fault", "nodes", "at_s", "restored_at_s", "others_served"]
 
 
 def test_an_unreadable_scenario_file_is_an_error_naming_it(tmp_path: Path) -> None:
