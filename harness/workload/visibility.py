@@ -44,7 +44,9 @@ CONDITIONS = ("normal", "writer-isolated")
 
 @dataclass(frozen=True)
 class VisibilitySpec:
-    pairs: tuple[tuple[str, str], ...] = (("ONE", "ONE"), ("QUORUM", "QUORUM"))
+    #: (write level, read level) pairs, in the system's level names; required (no system's
+    #: levels are a default here).
+    pairs: tuple[tuple[str, str], ...] = ()
     delays_ms: tuple[float, ...] = (0, 1, 2, 5, 10, 20, 50, 100)
     trials: int = 100
     conditions: tuple[str, ...] = CONDITIONS
@@ -83,6 +85,9 @@ class VisibilitySpec:
         if self.replication_factor > n_nodes:
             raise ConfigError(src, "replication_factor", f"{self.replication_factor} replicas on {n_nodes} nodes")
         plugin = _tunable(system, src)
+        if not self.pairs:
+            raise ConfigError(src, "pairs", f"required: the (write, read) level pairs to probe, [[W, R], ...] in "
+                                            f"{system}'s level names")
         for w, r in self.pairs:
             why = plugin.level_pair_problem(w, r, self.replication_factor)
             if why:

@@ -82,3 +82,10 @@ def test_paths_too_long_for_the_file_system_are_refused(tmp_path: Path) -> None:
     e = error_of(tmp_path, SUITE.replace("[w.yaml]", f"[{long}]"))
     assert e.file == f"{tmp_path}/{long}"[:200] + "..." and (e.field, e.reason) == ("(file)",
                                                                                    "cannot read: File name too long")
+
+
+def test_visibility_pairs_are_required_in_the_systems_level_names(tmp_path: Path) -> None:
+    text = SUITE.replace("system: etcd", "system: cassandra") + "visibility: {trials: 5}\n"
+    e = error_of(tmp_path, text, WORKLOAD + "system: cassandra\n")
+    assert (e.file, e.field, e.reason) == (str(tmp_path / "s.yaml"), "pairs", "required: the (write, read) level "
+                                           "pairs to probe, [[W, R], ...] in cassandra's level names")
