@@ -197,7 +197,7 @@ def validate_scalar_binding(file: str, prefix: str, b: Any) -> None:
     if "/" in frm:
         if shorthand_where(frm) is None:
             raise ConfigError(file, f"{prefix}.from", f"malformed shorthand {frm!r}: expected system/op/size, "
-                                                      "e.g. etcd/put/256B (sizes in B, KiB, MiB)")
+                                                      "e.g. <system>/put/256B (sizes in B, KiB, MiB)")
         _check_fields(file, prefix, b, "summary shorthand", ("stat",), ("where",), SCALAR_COMMON)
         if "where" in b:
             _check_where(file, f"{prefix}.where", b["where"])
@@ -222,7 +222,7 @@ def validate_scalar_binding(file: str, prefix: str, b: Any) -> None:
             raise ConfigError(file, f"{prefix}.stat", f"one of {', '.join(SYSTEM_METRIC_STATS)}, got {b['stat']!r}")
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.json", str(b["file"])) or ".." in str(b["file"]):
             raise ConfigError(file, f"{prefix}.file", f"the metrics file's name in the workload's directory "
-                                                      f"(e.g. etcd_metrics.json), got {b['file']!r}")
+                                                      f"(e.g. <system>_metrics.json), got {b['file']!r}")
         node = b.get("node", "leader")
         if not (node in ("leader", "all") or re.fullmatch(r"n\d+", str(node))):
             raise ConfigError(file, f"{prefix}.node", f"leader, all or a node name (n1..), got {node!r}")

@@ -114,7 +114,7 @@ def test_a_timeline_names_a_registered_window_rule(tmp_path: Path, layout: str, 
 @pytest.mark.parametrize("binding, field, reason", [
     ("{from: system_metrics, workload: w, metric: m, stat: p99}", "figures.x.file", "required"),
     ("{from: system_metrics, file: ../m.json, workload: w, metric: m, stat: p99}", "figures.x.file",
-     "the metrics file's name in the workload's directory (e.g. etcd_metrics.json), got '../m.json'"),
+     "the metrics file's name in the workload's directory (e.g. <system>_metrics.json), got '../m.json'"),
     ("{from: system_metrics, file: m.json, workload: w, metric: m, stat: p42}", "figures.x.stat",
      "one of p50, p90, p99, p999, mean, count, sum, got 'p42'"),
     ("{from: etcd_metrics, file: m.json, workload: w, metric: m, stat: p99}", "figures.x.from",
