@@ -197,7 +197,7 @@ def test_partition_scenario_at_one_and_quorum(cass: dict[str, Any], tmp_path: Pa
                                                                    for c in ("SERIAL", "ONE")}
 
 
-def test_kill_during_writes_quorum_serves_all_does_not_and_hints_replay(cass: dict[str, Any], tmp_path: Path) -> None:
+def test_kill_during_writes_quorum_serves_all_does_not_and_hints_replay(cass: dict[str, Any]) -> None:
     import json
 
     from harness.scenario import load_scenario
@@ -206,9 +206,14 @@ def test_kill_during_writes_quorum_serves_all_does_not_and_hints_replay(cass: di
     repo = Path(__file__).resolve().parents[4]
     sc = load_scenario(repo / "workloads" / "scenarios" / "cassandra-kill-ci.yaml")
     cluster = cass["cluster"]
-    result = run_scenario(sc, cluster, tmp_path / "kill", time.monotonic_ns(), log=lambda s: None)
+    # laid out as in a run (<run>/scenarios/<name>/ beside <run>/nodes/), where the summary
+    # finds the node logs whose hinted-handoff lines it reads
+    directory = cass["tmp"] / "run" / "scenarios" / "kill"
+    assert (directory.parent.parent / "nodes" / "n1.log").exists()
+    result = run_scenario(sc, cluster, directory, time.monotonic_ns(), log=lambda s: None)
     assert all(n.is_running() for n in cluster.nodes)
     s = json.loads(result.summary_path.read_text())  # type: ignore[union-attr]
+    assert s["process_faults"]["hinted_handoff"]["replayed_files"] >= 1, s["process_faults"]
     pf = s["process_faults"]["windows"][0]
     assert pf["fault"] == "kill" and pf["nodes"] == ["n3"]
     served = pf["others_served"]
