@@ -9,7 +9,10 @@ the runs of that suite or scenario (manifest ``scenario.name``, e.g. ``etcd`` fo
 suite of ``make bench``), so regenerating after a new bench picks the new run but never a
 one-off scenario run made another way; ``run_compared: <system>`` the run that the newest
 comparison run compares for that system (its manifest ``source_runs``), so a comparison
-diagram's other figures come from the same runs as its cells; otherwise the runs are tried newest first (run ids start with a UTC timestamp, so names sort by time) and the first
+diagram's other figures come from the same runs as its cells; ``compares: [a, b]`` narrows
+both ``run_compared`` and a ``from: comparison`` binding to comparison runs of exactly those
+systems (a ZooKeeper-beside-etcd comparison is then never taken for an etcd-beside-Cassandra
+one); otherwise the runs are tried newest first (run ids start with a UTC timestamp, so names sort by time) and the first
 in which the query resolves is used. A query that resolves nowhere is ``NotMeasured`` with a
 reason naming what was looked for -- never an exception, never a default. An ambiguous
 query (a summary ``where`` matching several rows) stops at the newest run that has it: taking
@@ -261,6 +264,15 @@ class Resolver:
         m, _ = self.cache.load(self.results_root / run_id / "manifest.json")
         return m
 
+    @staticmethod
+    def _compares(m: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+        """Is the manifest a comparison run the binding may take (``compares``: of exactly
+        those systems)?"""
+        if m.get("kind") != "comparison":
+            return False
+        src = m.get("source_runs")
+        return "compares" not in b or (isinstance(src, Mapping) and set(src) == set(b["compares"]))
+
     def _run_candidates(self, b: Mapping[str, Any]) -> list[str]:
         if "run" in b:
             return [str(b["run"])]
@@ -270,7 +282,7 @@ class Resolver:
                 m = self._manifest_of(r)
                 if m is None:
                     return [r]
-                if m.get("kind") == "comparison":
+                if self._compares(m, b):
                     src = (m.get("source_runs") or {}).get(want)
                     return [str(src)] if src else []
             return []
@@ -282,6 +294,8 @@ class Resolver:
                 if m is None or (isinstance(m.get("scenario"), Mapping) and m["scenario"].get("name") == want):
                     out.append(r)
             return out
+        if "compares" in b:  # comparison runs of exactly those systems (a damaged run: kept, to report it)
+            return [r for r in self.runs if (m := self._manifest_of(r)) is None or self._compares(m, b)]
         return self.runs
 
     # -- scalar lookups: (run dir, binding) -> _Hit ---------------------------------------------
@@ -463,6 +477,8 @@ class Resolver:
                 return f"{what}: no run of {b['run_of']!r} in {RESULTS_DIR}"
             if "run_compared" in b:
                 return f"{what}: no comparison run compares a {b['run_compared']!r} run"
+            if "compares" in b:
+                return f"{what}: no comparison run of exactly {', '.join(map(str, b['compares']))}"
             return f"{what}: no runs in {RESULTS_DIR}"
         if "run" in b:
             return f"{what}: {misses[0].reason if misses else 'not found'}"

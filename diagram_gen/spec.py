@@ -52,9 +52,9 @@ TOP_REQUIRED = ("id", "guarantee", "kind", "type", "title", "purpose")
 TOP_OPTIONAL = ("key_insight", "figures", "series", "claims", "layout")
 
 #: Fields every scalar binding may carry besides its own.
-SCALAR_COMMON = ("run", "run_of", "run_compared", "unit", "scale", "label")
+SCALAR_COMMON = ("run", "run_of", "run_compared", "compares", "unit", "scale", "label")
 #: Fields every series binding may carry besides its own.
-SERIES_COMMON = ("run", "run_of", "run_compared", "label")
+SERIES_COMMON = ("run", "run_of", "run_compared", "compares", "label")
 
 #: Scalar binding kinds: (required fields, optional fields). ``from`` is implied.
 SCALAR_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -171,6 +171,22 @@ def numeric_literal_reason(b: Any) -> str | None:
     return None
 
 
+def _check_compares(file: str, prefix: str, b: Mapping[str, Any]) -> None:
+    """``compares: [system, ...]``: only comparison runs of exactly these systems (a comparison
+    binding, or ``run_compared``); two or more distinct names."""
+    if "compares" not in b:
+        return
+    c = b["compares"]
+    if (not isinstance(c, list) or len(c) < 2 or len(set(c)) != len(c)
+            or any(not isinstance(x, str) or not x for x in c)):
+        raise ConfigError(file, f"{prefix}.compares", f"a list of two or more distinct system names, got {c!r}")
+    if b.get("from") != "comparison" and "run_compared" not in b:
+        raise ConfigError(file, f"{prefix}.compares", "chooses comparison runs: only for from: comparison or "
+                                                      "with run_compared")
+    if "run" in b:
+        raise ConfigError(file, f"{prefix}.compares", "run: names one run already: drop compares")
+
+
 def validate_scalar_binding(file: str, prefix: str, b: Any) -> None:
     reason = numeric_literal_reason(b)
     if reason:
@@ -215,6 +231,7 @@ def validate_scalar_binding(file: str, prefix: str, b: Any) -> None:
               "label"):
         if k in b:
             _check_str(file, f"{prefix}.{k}", b[k])
+    _check_compares(file, prefix, b)
     if "scale" in b and (isinstance(b["scale"], bool) or not isinstance(b["scale"], (int, float)) or b["scale"] == 0):
         raise ConfigError(file, f"{prefix}.scale", f"must be a non-zero number, got {b['scale']!r}")
     if frm == "system_metrics":
@@ -254,6 +271,7 @@ def validate_series_binding(file: str, prefix: str, b: Any) -> None:
     for k in ("scenario", "workload", "file", "run", "run_of", "run_compared", "label"):
         if k in b:
             _check_str(file, f"{prefix}.{k}", b[k])
+    _check_compares(file, prefix, b)
 
 
 def _validate_claim(file: str, prefix: str, c: Any, keys: set[str], citations: set[str]) -> Claim:

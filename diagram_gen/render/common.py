@@ -8,6 +8,7 @@ diagram shows can be read back out of it and matched against its sidecar (tests 
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -39,6 +40,8 @@ STYLE = {
 }
 
 PNG_DPI = 110
+#: footer characters per line (7 pt monospace across a 13 in figure)
+FOOTER_CHARS = 218
 
 # Applied once, at import: diagram_gen is the only matplotlib user in this process.
 matplotlib.rcParams.update(STYLE)
@@ -53,7 +56,9 @@ def new_figure(d: ResolvedDiagram, width_in: float = 13.0, height_in: float = 8.
 
 def draw_footer(fig: Figure, d: ResolvedDiagram) -> None:
     """Provenance lines at the bottom: runs, dates, hardware (from ResolvedDiagram.footer)."""
-    text = "\n".join(d.footer) if d.footer else "no run resolved: every figure is not measured"
+    # a line longer than the figure is wide (about 218 characters) wraps, indented
+    lines = [textwrap.fill(t, FOOTER_CHARS, subsequent_indent="    ") for t in d.footer]
+    text = "\n".join(lines) if lines else "no run resolved: every figure is not measured"
     fig.text(0.01, 0.005, text, fontsize=7, color="#424242", va="bottom", ha="left", family="DejaVu Sans Mono")
 
 

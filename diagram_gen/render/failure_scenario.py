@@ -33,7 +33,11 @@ from diagram_gen.render.boxes import claim_badge
 from diagram_gen.render.timeline import fill
 from diagram_gen.shaping import history_views as hv
 
-SIDE_MARKERS = {"majority": "o", "minority": "^", "none": "s"}
+#: marker and legend words per partition side label (the labels the harness's partition shapes
+#: write: majority/minority, isolated/rest); any other side is drawn as "none"
+SIDE_MARKERS = {"majority": "o", "minority": "^", "isolated": "^", "rest": "o", "none": "s"}
+SIDE_LEGEND = {"majority": "client on a majority member", "minority": "client on a minority member",
+               "isolated": "client on the isolated member", "rest": "client on another member"}
 OUTCOME_ORDER = ("ok", "fail", "info")
 DEFAULT_PANELS = [{"class": hv.WRITE, "title": "writes"},
                   {"class": hv.STRONG_READ, "title": "strong reads"},
@@ -113,7 +117,7 @@ def render(d: ResolvedDiagram) -> Figure:
     fig.text(0.012, (top + bottom) / 2, str(lay.get("y_label", "latency from intended start (ms, log)")),
              rotation=90, va="center", ha="center", fontsize=9)
     _markers(axes, d, list(lay.get("markers") or []))
-    _legend(fig, top)
+    _legend(fig, top, sorted({q.side for q in points} & set(SIDE_LEGEND), key=list(SIDE_LEGEND).index))
     _side_panel(fig, d, list(lay.get("side_panel") or []), late)
     draw_footer(fig, d)
     return fig
@@ -125,9 +129,9 @@ def _derive(d: ResolvedDiagram, points: Sequence[hv.OpPoint], late: Sequence[hv.
              how="load ops with a completion and a latency (history_views.op_points; nemesis and final reads excluded)")
     d.derive("late_writes_drawn", len(late) if ops else None, None, series="ops",
              how="history_views.late_writes (rule of harness.checkers.late_writes)")
-    for side, key in (("minority", "minority_list"), ("majority", "majority_list")):
+    for side in sorted(set(sides.values()) & set(SIDE_LEGEND)):  # minority_list, majority_list, isolated_list...
         names = [n for n, s in sides.items() if s == side]
-        d.derive(key, ", ".join(names) if names else None, None, series="nemesis",
+        d.derive(f"{side}_list", ", ".join(names), None, series="nemesis",
                  how=f"nodes labelled {side} in the first partition record (history_views.node_sides)")
     for k, lw in enumerate(late, 1):
         d.derive(f"late_write_{k}_delay", round(lw.delay_s, 3), "s", series="ops",
@@ -208,10 +212,10 @@ def _markers(axes: Sequence[Any], d: ResolvedDiagram, markers: Sequence[Mapping[
                  va="center", fontsize=7.5, color=NOT_MEASURED_COLOR)
 
 
-def _legend(fig: Figure, top: float) -> None:
+def _legend(fig: Figure, top: float, sides: Sequence[str]) -> None:
     h = [Line2D([], [], marker="o", ls="none", color=OUTCOME_COLORS[o], label=o, ms=5) for o in OUTCOME_ORDER]
-    h += [Line2D([], [], marker=SIDE_MARKERS[s], ls="none", color="#616161", label=f"client on a {s} member", ms=5)
-          for s in ("majority", "minority")]
+    h += [Line2D([], [], marker=SIDE_MARKERS[s], ls="none", color="#616161", label=SIDE_LEGEND[s], ms=5)
+          for s in sides]
     h += [Patch(fc=FAULT_SHADE, label="partition in effect"),
           Patch(fc=ELECTION_SHADE, label="election (between polls)"),
           Line2D([], [], marker="*", ls="none", color="#fdd835", mec="black", ms=10, label="late write: gave up"),

@@ -17,6 +17,8 @@ Spec ``layout`` keys:
   the ``harness`` row with the same ``match`` column, ``note`` under the table (which tool it
   is); every printed cell is recorded with ``ResolvedDiagram.derive``.
 * ``claims_panel`` (boxes.draw_claims), ``claims_note``.
+* ``notes``: ``{title, lines}`` templates drawn in the right-hand panel when there is no
+  ``claims_panel`` (a guarantee whose spec gives no figures to set beside this host's).
 """
 from __future__ import annotations
 
@@ -153,7 +155,8 @@ def _throughput_panel(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> N
     ax.set_ylim(bottom=0)
     ax.grid(True, color="#e0e0e0", lw=0.7)
     if levels:
-        ax.legend(loc="upper left", fontsize=7.5)
+        # one level: its points stand in the middle, so the legend goes to the right
+        ax.legend(loc="upper right" if len(levels) == 1 else "upper left", fontsize=7.5)
     notes = []
     if len(levels) == 1:
         notes.append("one concurrency level measured so far")
@@ -215,6 +218,32 @@ def _tool_table(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
             fontsize=6.8, color="#616161", va="top")
 
 
+def _right_panel(fig: Figure, W: float, y: float, title: str) -> tuple[Any, float, float, Box, float]:
+    """The right-hand panel under the header ending at ``y`` (figure fraction), titled:
+    (canvas, x, width, box, y of the first line below the title), in canvas units."""
+    cv = canvas(fig)
+    px = 88.0
+    pw_u = W - px - 1.2
+    top_u = (y - 0.012) * fig.get_size_inches()[1] * 10
+    panel = Box(px, 9.5, pw_u, top_u - 9.5)
+    draw_box(cv, panel, None, (), face="#fafafa", edge="#b0bec5", lw=0.8)
+    yy = panel.top - 1.0
+    cv.text(px + 1.0, yy, title, fontsize=9.5, fontweight="bold", va="top")
+    return cv, px, pw_u, panel, yy - 2.2
+
+
+def _notes_panel(fig: Figure, d: ResolvedDiagram, notes: Mapping[str, Any], W: float, y: float) -> None:
+    """The right-hand panel with ``notes.title`` and each of ``notes.lines`` (templates)."""
+    cv, px, pw_u, panel, yy = _right_panel(fig, W, y, fill(str(notes.get("title", "")), d)[0])
+    for t in notes.get("lines", []):
+        text, grey = fill(t, d)
+        lines = wrap_text(text, chars_per_line(pw_u - 2, 8.0))
+        cv.text(px + 1.0, yy, "\n".join(lines), fontsize=8.0, va="top", linespacing=1.25,
+                color=NOT_MEASURED_COLOR if grey else "#212121")
+        yy -= len(lines) * line_height(8.0) + 1.0
+    mark_overflow(cv, panel, yy)
+
+
 def render(d: ResolvedDiagram) -> Figure:
     lay: Mapping[str, Any] = d.spec.layout or {}
     fig = new_figure(d)
@@ -243,23 +272,15 @@ def render(d: ResolvedDiagram) -> Figure:
         fig.text(left, 0.435, fill(note, d)[0], fontsize=7.5, color="#616161", ha="left", va="top")
 
     tp = layout_get(lay, "throughput", None)
-    if tp:
-        _throughput_panel(fig.add_axes((left, 0.12, 0.225, 0.25)), d, tp)
     tt = layout_get(lay, "tool_table", None)
+    if tp:  # the tool table's room too when there is none
+        _throughput_panel(fig.add_axes((left, 0.12, 0.225 if tt else right_end - left, 0.25)), d, tp)
     if tt:
         _tool_table(fig.add_axes((0.335, 0.10, 0.32, 0.30)), d, tt)
 
     claims = layout_get(lay, "claims_panel", [])
     if claims:
-        cv = canvas(fig)
-        px = 88.0
-        pw_u = W - px - 1.2
-        top_u = (y - 0.012) * fig.get_size_inches()[1] * 10
-        panel = Box(px, 9.5, pw_u, top_u - 9.5)
-        draw_box(cv, panel, None, (), face="#fafafa", edge="#b0bec5", lw=0.8)
-        yy = panel.top - 1.0
-        cv.text(px + 1.0, yy, "The spec's figures beside this host's", fontsize=9.5, fontweight="bold", va="top")
-        yy -= 2.2
+        cv, px, pw_u, panel, yy = _right_panel(fig, W, y, "The spec's figures beside this host's")
         cn = layout_get(lay, "claims_note", "")
         if cn:
             text, grey = fill(cn, d)
@@ -271,5 +292,7 @@ def render(d: ResolvedDiagram) -> Figure:
             yy -= len(lines) * line_height(7.6) + 1.0
         yy = draw_claims(cv, d, claims, px + 1.0, yy, pw_u - 2.0, size=7.6)
         mark_overflow(cv, panel, yy)
+    elif layout_get(lay, "notes", None):
+        _notes_panel(fig, d, layout_get(lay, "notes", {}), W, y)
     draw_footer(fig, d)
     return fig

@@ -2,15 +2,22 @@
 completion, one lane per client process, linearization points, and the violation.
 
 Reads (spec keys):
-- series ``ops`` (history rows of a scenario) and ``nemesis`` (its fault records);
+- series ``ops`` (history rows of a scenario) and ``nemesis`` (its fault records); optional
+  ``members`` (member polls: a lane's node is labelled leader or follower as polled when the
+  stale read was invoked, where the node is on no partition side);
 - figures ``fault_at`` and ``heal_started`` (the partition window in which the stale read is
-  looked for) and whatever the layout's texts name;
+  looked for; only for a rule that ``needs_fault``) and whatever the layout's texts name;
 - ``layout``: ``window_rule`` (the name of the rule that chooses the window, one of
   ``history_views.WINDOW_RULES``), ``x_label``, ``subtitle``,
   ``callouts.{write,lin_read,stale,unserved,gap}``, ``witness_note``, ``read_labels``
   (what a read's bar says per level class, e.g. ``{weak: "get(s)"}``; default ``get``),
   ``weak_read_legend`` (the hatched bars' legend entry), ``boxes`` (``title`` + ``lines`` or
-  ``from_spec: key_insight``). The renderer names no system and no level: the spec's texts do.
+  ``from_spec: key_insight``), ``witness`` (``linearizable``, the default: linearization
+  points of the writes and strong reads; ``sequential``: every op on the key in the window is
+  numbered by its place in a sequential order (``history_views.sequential_register``), and
+  the window's ops are judged both ways: derived ``window_ops_checked``,
+  ``window_linearizable``, ``window_sequential``, ``sequential_order``). The renderer names no
+  system and no level: the spec's texts do.
 
 Everything shown is chosen by ``diagram_gen.shaping.history_views`` (window, lanes,
 linearization witness); every number printed is a figure or a ``d.derive`` of the series.
@@ -101,26 +108,33 @@ def op_label(r: Mapping[str, Any], key: Any, read_labels: Mapping[str, str] | No
 
 
 def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[tuple[Any, str, str]],
-                   with_stale: list[hv.LinPoint] | None, n_witness_ops: int | None, fault_s: float) -> None:
+                   with_stale: list[hv.LinPoint] | None, n_witness_ops: int | None, fault_s: float | None) -> None:
     """Record the window's figures; ``n_witness_ops`` None: the witness search was not run
-    (too many ops), so witness_ops is not measured."""
-    s = ("ops", "nemesis")
+    (too many ops), so witness_ops is not measured. ``fault_s`` None: the rule looks at no
+    fault, so ``t0_after_fault`` is not derived (``t0_after_load`` always is)."""
+    s = ("ops", "nemesis") if "nemesis" in d.series else "ops"
     t0 = float(w.write["complete_s"])
     d.derive("window_key", str(w.key), None, series="ops", how="key of the window the rule "
              f"{_layout(d, 'window_rule')} chose (history_views.WINDOW_RULES)")
     d.derive("window_span", round((w.t1 - w.t0) * 1e3, 3), "ms", series=s, how="window end - start (concept_window)")
-    d.derive("t0_after_fault", round(t0 - fault_s, 6), "s", series="ops",
-             how="acknowledgement (complete_s) of the write the stale read missed - figure fault_at")
+    if fault_s is not None:
+        d.derive("t0_after_fault", round(t0 - fault_s, 6), "s", series="ops",
+                 how="acknowledgement (complete_s) of the write the stale read missed - figure fault_at")
+    d.derive("t0_after_load", round(t0, 6), "s", series="ops",
+             how="acknowledgement (complete_s) of the write the stale read missed, after the load start")
     d.derive("write_label", op_label(w.write, w.key, _read_labels(d)), None, series="ops",
-             how="the newest missed write with a majority strong read of its value")
+             how="the newest missed write" + (" with a majority strong read of its value" if w.lin_read else ""))
     d.derive("write_node", f"{w.write.get('node')}", None, series="ops", how="node of that write's client")
-    d.derive("lin_read_node", f"{w.lin_read.get('node')}", None, series="ops", how="node of the strong read")
-    d.derive("lin_read_value", short_token(w.lin_read.get("result")), None, series="ops",
-             how="value the strong read returned")
-    d.derive("stale_node", f"{w.stale_read.get('node')}", None, series=s, how="node of the stale read (minority side "
-             "from the nemesis groups)")
+    if w.lin_read is not None:  # a rule without a confirming read: the spec names neither key
+        d.derive("lin_read_node", f"{w.lin_read.get('node')}", None, series="ops", how="node of the strong read")
+        d.derive("lin_read_value", short_token(w.lin_read.get("result")), None, series="ops",
+                 how="value the strong read returned")
+    d.derive("stale_node", f"{w.stale_read.get('node')}", None, series=s, how="node of the stale read" + (
+        " (minority side from the nemesis groups)" if fault_s is not None else ""))
     d.derive("stale_value", short_token(w.stale_read.get("result")), None, series="ops",
              how="value the stale read returned")
+    d.derive("returned_label", op_label(w.returned_write, w.key, _read_labels(d)) if w.returned_write else "absent",
+             None, series="ops", how="the write of the value the stale read returned (absent: the initial value)")
     d.derive("stale_gap", round((float(w.stale_read["invoke_s"]) - t0) * 1e3, 3), "ms", series="ops",
              how="stale read invoke_s - that write's complete_s")
     d.derive("stale_versions", len(w.missed), None, series="ops",
@@ -153,30 +167,40 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
 
 
+def _bound_value(d: ResolvedDiagram, key: str) -> Any:
+    """The measured value of a figure the spec may leave unbound (None then, as when not measured)."""
+    return d.value(key) if key in d.figures else None
+
+
 def render(d: ResolvedDiagram) -> Figure:
     fig = new_figure(d)
     ax = fig.add_axes((0.215, 0.315, 0.765, 0.565))
-    ops, nem = d.rows("ops"), d.rows("nemesis")
-    fault, heal = d.value("fault_at"), d.value("heal_started")
+    ops = d.rows("ops")
+    nem = d.rows("nemesis") if "nemesis" in d.series else ()
+    fault, heal = _bound_value(d, "fault_at"), _bound_value(d, "heal_started")
+    rule = hv.WINDOW_RULES[str(_layout(d, "window_rule"))]  # spec.py checked the name
     reason = None
     w = None
+    sides: dict[str, str] = {}
     if not ops:
         reason = "the operation history (series ops) is not measured"
-    elif not nem:
+    elif rule.needs_fault and not nem:
         reason = "the nemesis record (series nemesis) is not measured"
-    elif not isinstance(fault, (int, float)) or not isinstance(heal, (int, float)):
+    elif rule.needs_fault and (not isinstance(fault, (int, float)) or not isinstance(heal, (int, float))):
         reason = "the partition window (figures fault_at, heal_started) is not measured"
     else:
         sides = hv.node_sides(nem)
-        rule = str(_layout(d, "window_rule"))
-        w = hv.WINDOW_RULES[rule].pick(ops, sides, float(fault), float(heal))  # spec.py checked the name
+        if not rule.needs_fault:
+            fault = heal = None
+        w = rule.pick(ops, sides, None if fault is None else float(fault), None if heal is None else float(heal))
         if w is None:
-            reason = hv.WINDOW_RULES[rule].miss
+            reason = rule.miss
     if w is None:
         _no_data(ax, reason or "")
         fig.text(0.5, 0.925, "no window", ha="center", fontsize=9, color=NOT_MEASURED_COLOR)
     else:
-        _draw_window(fig, ax, d, w, sides, float(fault))
+        roles = hv.roles_at(d.rows("members"), float(w.stale_read["invoke_s"])) if "members" in d.series else {}
+        _draw_window(fig, ax, d, w, sides, None if fault is None else float(fault), roles)
     _draw_boxes(fig, d)
     draw_footer(fig, d)
     return fig
@@ -186,8 +210,31 @@ BAND_IN = 0.78  # inches of room above the first lane for the callouts
 LABEL_PT = 6.6
 
 
+def _sequential_witness(d: ResolvedDiagram, w: hv.ConceptWindow) -> dict[int, int]:
+    """Judge every op on the window's key both ways (``witness: sequential``), record the
+    verdicts, and return each op's place (1..) in the sequential order found (by id)."""
+    all_ops = [o for o in w.ops if o.get("key") == w.key]
+    try:
+        lin = hv.linearize_register(all_ops)
+        seq = hv.sequential_register(all_ops)
+    except ValueError:
+        for k in ("window_ops_checked", "window_linearizable", "window_sequential", "sequential_order"):
+            d.figures[k] = NotMeasured(k, "too many ops for the exhaustive search", {})
+        return {}
+    how = "every op on the key overlapping the window"
+    d.derive("window_ops_checked", len(all_ops), None, series="ops", how=how)
+    d.derive("window_linearizable", "a linearization exists" if lin is not None else "no order respects real time",
+             None, series="ops", how=f"history_views.linearize_register over {how}")
+    d.derive("window_sequential", "a sequential order exists" if seq is not None else "none exists", None,
+             series="ops", how=f"history_views.sequential_register over {how} (program order, not real time)")
+    labels = _read_labels(d)
+    d.derive("sequential_order", " → ".join(f"{k}. {op_label(o, w.key, labels)}" for k, (o, _) in enumerate(seq, 1))
+             if seq else None, None, series="ops", how="the order sequential_register found, as drawn")
+    return {id(o): k for k, (o, _) in enumerate(seq or [], 1)}
+
+
 def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, sides: Mapping[str, str],
-                 fault_s: float) -> None:
+                 fault_s: float | None, roles: Mapping[str, str]) -> None:
     lanes = hv.lanes(w.ops, sides)
     key_ops = [o for o in w.ops if o.get("key") == w.key and hv.op_class(o) in (hv.WRITE, hv.STRONG_READ)]
     try:
@@ -198,6 +245,8 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
         witness = with_stale = None
         n_w = None
     _derive_window(d, w, lanes, with_stale, n_w, fault_s)
+    sequential = str(_layout(d, "witness") or "linearizable") == "sequential"
+    seq_place = _sequential_witness(d, w) if sequential else {}
     t_ack = float(w.write["complete_s"])
     x = lambda t: (t - t_ack) * 1e3  # noqa: E731
     lo, hi = x(w.t0), x(w.t1)
@@ -211,7 +260,9 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
         ax.axhspan(i - 0.5, i + 0.5, color=SIDE_COLORS.get(side, SIDE_COLORS["none"]), alpha=0.06 if i % 2 else 0.11,
                    lw=0)
     ax.set_yticks(range(n))
-    ax.set_yticklabels([f"client {p} · {node} ({side})" for p, node, side in lanes], fontsize=8)
+    ax.set_yticklabels([f"client {p} · {node}" + (f" ({side})" if side != "none" else
+                                                   f" ({roles[node]})" if node in roles else "")
+                        for p, node, side in lanes], fontsize=8)
     for lbl, (_, _, side) in zip(ax.get_yticklabels(), lanes):
         lbl.set_color(SIDE_COLORS.get(side, SIDE_COLORS["none"]))
     ax.axhline(-0.5, color="#9e9e9e", lw=0.8)
@@ -225,8 +276,10 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
     fig.text(0.5, 0.935, _wrap(fill(str(_layout(d, "subtitle")), d), 150), ha="center", va="center", fontsize=9,
              color="#424242")
     ax.plot([0.0, 0.0], [-0.5, n - 0.45], color="#1565c0", lw=1.3, ls="--", zorder=1)
-    special = {id(w.write): "write", id(w.lin_read): "lin_read", id(w.stale_read): "stale"}
-    points = {id(p.op): p.point_s for p in (witness or [])}
+    special = {id(w.write): "write", id(w.stale_read): "stale"}
+    if w.lin_read is not None:
+        special[id(w.lin_read)] = "lin_read"
+    points = {} if sequential else {id(p.op): p.point_s for p in (witness or [])}
     # data units per inch along x, to keep labels from running into each other
     bbox = ax.get_position()
     per_in = (hi - lo) / (bbox.width * fig.get_figwidth())
@@ -262,11 +315,16 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
         labels.append((prio, xa, y, label, xa, xb, bool(role)))
         if id(r) in points:
             ax.plot([x(points[id(r)])], [y], marker="D", ms=6.5, color="black", mec="white", mew=0.8, zorder=7)
+        if id(r) in seq_place:
+            ax.text(xa - (hi - lo) * 0.004, y, str(seq_place[id(r)]), ha="right", va="center", fontsize=8,
+                    fontweight="bold", color="white", zorder=8,
+                    bbox=dict(boxstyle="circle,pad=0.18", fc="#212121", ec="none"))
     _place_labels(ax, labels, char_w, lo, hi, h)
     _callouts(ax, d, w, lanes, lane_y, x, lo, hi, band)
     note = fill(str(_layout(d, "witness_note")), d)
     ax.text(0.0, 1.012, _wrap(note, 175), transform=ax.transAxes, fontsize=7.5, va="bottom", ha="left", color="#212121")
-    _legend(fig, str(_layout(d, "weak_read_legend")))
+    _legend(fig, str(_layout(d, "weak_read_legend")), sequential,
+            any(hv.op_class(o) == hv.WEAK_READ for o in w.ops))
 
 
 def _read_labels(d: ResolvedDiagram) -> Mapping[str, str]:
@@ -309,15 +367,17 @@ def _callouts(ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[
             fontweight="bold", zorder=8, bbox=dict(fc="white", ec="none", pad=0.5, alpha=0.8))
     box = dict(boxstyle="round,pad=0.35", fc="white", alpha=0.97)
     top = -0.5 - band + 0.04 * band
-    wy, ly = lane_y[w.write["process"]], lane_y[w.lin_read["process"]]
+    wy = lane_y[w.write["process"]]
+    ly = lane_y[w.lin_read["process"]] if w.lin_read is not None else wy
     span = hi - lo
     ax.annotate(_wrap(_callout(d, "write"), 40), (x(float(w.write["complete_s"])), wy - 0.3),
                 xytext=(lo + span * 0.005, top), ha="left", va="top", fontsize=8, color="#0d47a1", zorder=9,
                 bbox={**box, "ec": "#0d47a1"}, arrowprops=dict(arrowstyle="->", color="#0d47a1", lw=1.1))
-    lr_mid = (x(float(w.lin_read["invoke_s"])) + x(float(w.lin_read["complete_s"]))) / 2
-    ax.annotate(_wrap(_callout(d, "lin_read"), 44), (lr_mid, ly - 0.3), xytext=(lo + span * 0.26, top),
-                ha="left", va="top", fontsize=8, color="#0d47a1", zorder=9,
-                bbox={**box, "ec": "#0d47a1"}, arrowprops=dict(arrowstyle="->", color="#0d47a1", lw=1.1))
+    if w.lin_read is not None:
+        lr_mid = (x(float(w.lin_read["invoke_s"])) + x(float(w.lin_read["complete_s"]))) / 2
+        ax.annotate(_wrap(_callout(d, "lin_read"), 44), (lr_mid, ly - 0.3), xytext=(lo + span * 0.26, top),
+                    ha="left", va="top", fontsize=8, color="#0d47a1", zorder=9,
+                    bbox={**box, "ec": "#0d47a1"}, arrowprops=dict(arrowstyle="->", color="#0d47a1", lw=1.1))
     ax.annotate(_wrap(_callout(d, "stale"), 66), (s_inv, y_s - 0.3), xytext=(hi - span * 0.005, top),
                 ha="right", va="top", fontsize=8, color="#b71c1c", zorder=9,
                 bbox={**box, "ec": "#b71c1c"}, arrowprops=dict(arrowstyle="->", color="#b71c1c", lw=1.2))
@@ -327,6 +387,8 @@ def _callouts(ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[
         if not sides_in_order or sides_in_order[-1][0] != side:
             sides_in_order.append((side, i))
     for side, i in sides_in_order:
+        if side == "none":  # no partition side: nothing to head
+            continue
         nodes = sorted({nd for _, nd, s in lanes if s == side})
         extra = f": {_callout(d, 'unserved')}" if side == "minority" else ""
         ax.text(hi - span * 0.004, i - 0.5, f"{side.upper()} side ({', '.join(nodes)} in this window){extra}",
@@ -334,15 +396,20 @@ def _callouts(ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[
                 zorder=9, bbox=dict(fc="white", ec=SIDE_COLORS.get(side, "#424242"), lw=0.6, pad=1.2))
 
 
-def _legend(fig: Figure, weak_read: str) -> None:
+def _legend(fig: Figure, weak_read: str, sequential: bool = False, weak_drawn: bool = True) -> None:
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
     handles = [Patch(fc=OUTCOME_COLORS["ok"], ec="#212121", label="ok"),
                Patch(fc=OUTCOME_COLORS["fail"], ec="#212121", label="fail"),
-               Patch(fc=OUTCOME_COLORS["info"], ec="#212121", label="info (timed out: may or may not take effect)"),
-               Patch(fc="white", ec="#212121", hatch="///", label=weak_read),
-               Line2D([], [], marker="D", color="black", ls="none", label="linearization point"),
-               Line2D([], [], color="#1565c0", ls="--", label="acknowledgement of the write")]
+               Patch(fc=OUTCOME_COLORS["info"], ec="#212121", label="info (timed out: may or may not take effect)")]
+    if weak_drawn:
+        handles.append(Patch(fc="white", ec="#212121", hatch="///", label=weak_read))
+    if sequential:
+        handles.append(Line2D([], [], marker="o", color="#212121", ls="none", ms=8,
+                              label="n: place in a sequential order (each client's own order kept)"))
+    else:
+        handles.append(Line2D([], [], marker="D", color="black", ls="none", label="linearization point"))
+    handles.append(Line2D([], [], color="#1565c0", ls="--", label="acknowledgement of the write"))
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.262), ncol=6, fontsize=7.5,
                frameon=False, handlelength=1.6, columnspacing=1.4)
 

@@ -114,6 +114,21 @@ def node_sides(nemesis_rows: Sequence[Row]) -> dict[str, str]:
     return {}
 
 
+def roles_at(member_rows: Sequence[Row], t_s: float) -> dict[str, str]:
+    """Each node's role (``leader`` / ``follower``) in the last member poll that started at
+    or before ``t_s`` (rows of a ``{from: members}`` series: ``poll``, ``start_s``, ``node``,
+    ``is_leader``); a node whose row has no ``is_leader`` is left out. Empty when no poll
+    started by then. Sorted by node name."""
+    polls = sorted({(int(r["poll"]), float(r["start_s"])) for r in member_rows
+                    if isinstance(r.get("start_s"), (int, float)) and float(r["start_s"]) <= t_s})
+    if not polls:
+        return {}
+    last = polls[-1][0]
+    out = {str(r["node"]): "leader" if r["is_leader"] else "follower" for r in member_rows
+           if r.get("poll") == last and isinstance(r.get("is_leader"), bool)}
+    return dict(sorted(out.items()))
+
+
 def side_of(row: Row, sides: Mapping[str, str]) -> str:
     return sides.get(row.get("node") or "", "none")
 
@@ -224,7 +239,8 @@ class ConceptWindow:
     write: Row
     #: the first strong ok read on the majority invoked after ``write`` was acknowledged
     #: that returned ``write``'s token and completed before the stale read was invoked
-    lin_read: Row
+    #: (None for a rule that takes no confirming read: ``stale_read_window``)
+    lin_read: Row | None
     #: the stale weak read on a minority node
     stale_read: Row
     #: every acknowledged write ``stale_read`` missed (oldest first; ``write`` is one of them)
@@ -284,24 +300,73 @@ def concept_window(rows: Sequence[Row], sides: Mapping[str, str], fault_s: float
     return first
 
 
+def _real_time_evident(read: Row, missed: Sequence[Row], idx: KeyIndex) -> bool:
+    """Does real time alone show the read is stale: the write of the value it returned (or
+    the initial absent value) completed before the newest missed write was invoked? (Else
+    only the writes' revisions order them, which a reader of the timeline cannot see.)"""
+    v = read.get("result")
+    src = None if v is None else idx.by_token.get(v)
+    newest = max(missed, key=lambda w: (_complete(w), *_order(w)))
+    return src is None or _complete(src) < float(newest["invoke_s"])
+
+
+def stale_read_window(rows: Sequence[Row], read_class: str, pad_s: float = 0.05) -> ConceptWindow | None:
+    """The window around a stale read of ``read_class`` anywhere in the history, fault or
+    not (the window rule ``stale-session-read``).
+
+    Rule: the stale reads of the class (``stale_reads``, every node, the whole history) in
+    invocation order (ties: ``i``); the first one whose staleness real time alone shows (the
+    write of the value it returned completed before the newest write it missed was invoked,
+    or it returned the initial absent value), else the first one. The window spans the write
+    of the returned value (when there is one), the newest missed write and the read, padded
+    by ``pad_s``; ``write`` is that newest missed write, ``lin_read`` is None (no confirming
+    read is looked for: the acknowledgement itself is what the read missed). Every load op on
+    the key overlapping the window is drawn. None when no read qualifies."""
+    cands = stale_reads(rows, read_class=read_class)
+    if not cands:
+        return None
+    picked = None
+    for read, missed in cands:
+        if _real_time_evident(read, missed, index_key(rows, read.get("key"))):
+            picked = (read, missed)
+            break
+    read, missed = picked or cands[0]
+    idx = index_key(rows, read.get("key"))
+    w = max(missed, key=lambda x: (_complete(x), *_order(x)))
+    v = read.get("result")
+    src = None if v is None else idx.by_token.get(v)
+    span = [x for x in (src, w, read) if x is not None]
+    t0 = min(float(x["invoke_s"]) for x in span) - pad_s
+    t1 = max(_complete(x) for x in span) + pad_s
+    return ConceptWindow(read.get("key"), t0, t1, w, None, read, tuple(missed), src,
+                         window_ops(rows, read.get("key"), t0, t1, {}))
+
+
 @dataclass(frozen=True)
 class WindowRule:
     """A named rule that picks a concept diagram's window from a scenario's history: ``pick``
     takes (rows, node sides, partition in effect s, heal s) and returns the window or None;
-    ``miss`` says, for the diagram, why there is none."""
-    pick: Callable[[Sequence[Row], Mapping[str, str], float, float], ConceptWindow | None]
+    ``miss`` says, for the diagram, why there is none. ``needs_fault``: the rule looks inside
+    a partition (the renderer then requires the nemesis records and the fault window; a rule
+    without it is given the sides it can find and None for both times)."""
+    pick: Callable[[Sequence[Row], Mapping[str, str], float | None, float | None], ConceptWindow | None]
     miss: str
+    needs_fault: bool = True
 
 
 #: The window rules a timeline spec may name (``layout.window_rule``). A guarantee whose
 #: concept needs another kind of window adds a rule here; specs choose among them by name.
 WINDOW_RULES: dict[str, WindowRule] = {
     "stale-weak-read-in-minority": WindowRule(
-        lambda rows, sides, fault_s, heal_s: concept_window(rows, sides, fault_s, heal_s),
+        lambda rows, sides, fault_s, heal_s: concept_window(rows, sides, float(fault_s), float(heal_s)),
         "no stale weak read on a minority member during the partition"),
     "stale-session-read-in-minority": WindowRule(
-        lambda rows, sides, fault_s, heal_s: concept_window(rows, sides, fault_s, heal_s, read_class=SESSION_READ),
+        lambda rows, sides, fault_s, heal_s: concept_window(rows, sides, float(fault_s), float(heal_s),
+                                                            read_class=SESSION_READ),
         "no stale session read on a minority member during the partition"),
+    "stale-session-read": WindowRule(
+        lambda rows, sides, fault_s, heal_s: stale_read_window(rows, SESSION_READ),
+        "no stale session read in the history", needs_fault=False),
 }
 
 
@@ -396,34 +461,27 @@ class LinPoint:
 MAX_WITNESS_OPS = 40
 
 
-def linearize_register(ops: Sequence[Row]) -> list[LinPoint] | None:
-    """An exact linearization witness for one register's ops, or None if none exists.
-
-    Exhaustive depth-first search over "which op takes effect next" (Wing & Gong), with
-    memoisation on (set of placed ops, register state). An op may go next only if no other
-    unplaced op completed before it was invoked. ``ok`` ops must all be placed; ``info``
-    writes/cas may be placed after their invocation or never (their completion is +inf);
-    ``fail`` ops and unfinished reads constrain nothing and are dropped. The register starts
-    UNKNOWN (the window's first op that needs a value fixes it), so the witness is for the
-    given ops alone. The search is repeated allowing 0, 1, 2... indeterminate ops to be placed,
-    so the witness places the fewest (an info write takes effect only when some op needs its
-    value); candidates are tried ``ok`` ops first, then ``info`` ones, each in invocation
-    order (ties: ``i``), so the witness is deterministic. Points: with ``p_k`` = the latest invocation among the first ``k`` ops
-    of the order and ``q_k`` = the earliest completion among ops ``k..``, the midpoint of
-    ``[p_k, q_k]`` (``p_k`` when ``q_k`` is +inf); both sequences are non-decreasing and the
-    order respects real time, so the points are in order and inside each op's interval.
-
-    Raises ValueError beyond ``MAX_WITNESS_OPS`` ops (the search is exponential)."""
+def _register_items(ops: Sequence[Row]) -> list[tuple[Row, tuple[str, Any, Any, bool]]]:
+    """The ops that constrain the register model, in invocation order (ties: ``i``), each
+    with its encoding; raises ValueError beyond ``MAX_WITNESS_OPS`` (the search is exponential)."""
     items = []
     for r in sorted(ops, key=_order):
         enc = _encode(r)
         if enc is not None:
             items.append((r, enc))
+    if len(items) > MAX_WITNESS_OPS:
+        raise ValueError(f"register witness: {len(items)} ops (max {MAX_WITNESS_OPS}); choose a shorter window")
+    return items
+
+
+def _witness_order(items: Sequence[tuple[Row, tuple[str, Any, Any, bool]]],
+                   blocked: Callable[[int, list[int]], bool]) -> list[tuple[int, Any]] | None:
+    """A legal register order of ``items`` as (index, state after), or None: every ``ok`` op
+    placed, ``info`` ops placed only as needed, an op going next only when
+    ``blocked(op, unplaced ops)`` is false. Exhaustive depth-first search memoised on (placed
+    set, state, budget), repeated allowing 0, 1, 2... indeterminate ops, candidates ``ok``
+    first, then ``info``, each in invocation order: deterministic."""
     n = len(items)
-    if n > MAX_WITNESS_OPS:
-        raise ValueError(f"linearize_register: {n} ops (max {MAX_WITNESS_OPS}); choose a shorter window")
-    inv = [float(r["invoke_s"]) for r, _ in items]
-    comp = [_complete(r) if enc[3] else math.inf for r, enc in items]
     required = sum(1 << k for k, (_, enc) in enumerate(items) if enc[3])
     n_info = sum(1 for _, enc in items if not enc[3])
 
@@ -445,7 +503,7 @@ def linearize_register(ops: Sequence[Row]) -> list[LinPoint] | None:
             for i in sorted(unplaced, key=lambda j: (not items[j][1][3], j)):
                 if not items[i][1][3] and left == 0:
                     continue
-                if any(comp[j] < inv[i] for j in unplaced if j != i):
+                if blocked(i, unplaced):
                     continue
                 kind, a, b, _ = items[i][1]
                 nxt = _step(state, kind, a, b)
@@ -458,11 +516,35 @@ def linearize_register(ops: Sequence[Row]) -> list[LinPoint] | None:
 
         return dfs(0, UNKNOWN, budget, [])
 
-    order = None
     for budget in range(n_info + 1):  # fewest indeterminate ops first: they take effect only if needed
         order = search(budget)
         if order is not None:
-            break
+            return order
+    return None
+
+
+def linearize_register(ops: Sequence[Row]) -> list[LinPoint] | None:
+    """An exact linearization witness for one register's ops, or None if none exists.
+
+    Exhaustive depth-first search over "which op takes effect next" (Wing & Gong), with
+    memoisation on (set of placed ops, register state). An op may go next only if no other
+    unplaced op completed before it was invoked. ``ok`` ops must all be placed; ``info``
+    writes/cas may be placed after their invocation or never (their completion is +inf);
+    ``fail`` ops and unfinished reads constrain nothing and are dropped. The register starts
+    UNKNOWN (the window's first op that needs a value fixes it), so the witness is for the
+    given ops alone. The search is repeated allowing 0, 1, 2... indeterminate ops to be placed,
+    so the witness places the fewest (an info write takes effect only when some op needs its
+    value); candidates are tried ``ok`` ops first, then ``info`` ones, each in invocation
+    order (ties: ``i``), so the witness is deterministic. Points: with ``p_k`` = the latest invocation among the first ``k`` ops
+    of the order and ``q_k`` = the earliest completion among ops ``k..``, the midpoint of
+    ``[p_k, q_k]`` (``p_k`` when ``q_k`` is +inf); both sequences are non-decreasing and the
+    order respects real time, so the points are in order and inside each op's interval.
+
+    Raises ValueError beyond ``MAX_WITNESS_OPS`` ops (the search is exponential)."""
+    items = _register_items(ops)
+    inv = [float(r["invoke_s"]) for r, _ in items]
+    comp = [_complete(r) if enc[3] else math.inf for r, enc in items]
+    order = _witness_order(items, lambda i, unplaced: any(comp[j] < inv[i] for j in unplaced if j != i))
     if order is None:
         return None
     p = []
@@ -477,6 +559,20 @@ def linearize_register(ops: Sequence[Row]) -> list[LinPoint] | None:
         q[k] = earliest
     return [LinPoint(items[i][0], p[k] if math.isinf(q[k]) else (p[k] + q[k]) / 2, s)
             for k, (i, s) in enumerate(order)]
+
+
+def sequential_register(ops: Sequence[Row]) -> list[tuple[Row, Any]] | None:
+    """A sequential order of one register's ops (Lamport 1979), or None if none exists: the
+    same search as ``linearize_register`` with program order in place of real time (an op may
+    go next only if no unplaced op of the same process was invoked before it), as
+    (op, register state after it) in that order. A window's witness, for the diagram: the
+    whole history's verdict is the checker's (``harness.checkers.sequential``).
+
+    Raises ValueError beyond ``MAX_WITNESS_OPS`` ops."""
+    items = _register_items(ops)
+    procs = [r.get("process") for r, _ in items]
+    order = _witness_order(items, lambda i, unplaced: any(procs[j] == procs[i] and j < i for j in unplaced))
+    return None if order is None else [(items[i][0], s) for i, s in order]
 
 
 # -- late writes -----------------------------------------------------------------------------

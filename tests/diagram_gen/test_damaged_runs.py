@@ -95,7 +95,9 @@ def _resolve_all(tree: Path) -> tuple[dict[str, str | None], dict[str, str]]:
         for sec, values in (("figures", d.figures), ("series", d.series)):
             for k, v in values.items():
                 if not isinstance(v, Cited):
-                    out[f"{path.stem}.{sec}.{k}"] = v.provenance.run_id if isinstance(v, (Measured, Series)) else None
+                    # keyed by guarantee too: every guarantee has a concept.yaml
+                    out[f"{path.parent.name}/{path.stem}.{sec}.{k}"] = (
+                        v.provenance.run_id if isinstance(v, (Measured, Series)) else None)
     return out, dict(resolver.damaged)
 
 

@@ -308,7 +308,9 @@ def test_bench_run_concept_window_is_exact_and_linearizable_without_the_stale_re
 
 
 def test_window_rules_are_named_and_pick_stale_reads_of_their_class():
-    assert sorted(hv.WINDOW_RULES) == ["stale-session-read-in-minority", "stale-weak-read-in-minority"]
+    assert sorted(hv.WINDOW_RULES) == ["stale-session-read", "stale-session-read-in-minority",
+                                       "stale-weak-read-in-minority"]
+    assert [r.needs_fault for _, r in sorted(hv.WINDOW_RULES.items())] == [False, True, True]
     rows = [op(1, "n2", "put", "k", "a", 1.0, 1.1, i=1), op(2, "n2", "put", "k", "b", 2.0, 2.1, i=2),
             op(3, "n3", "get", "k", None, 2.2, 2.3, result="b", rc="linearizable", i=3),
             {**op(4, "n1", "get", "k", None, 2.5, 2.6, result="a", rc="serializable", i=4), "level_class": "session"}]
@@ -316,3 +318,80 @@ def test_window_rules_are_named_and_pick_stale_reads_of_their_class():
     assert hv.WINDOW_RULES["stale-weak-read-in-minority"].pick(rows, sides, 0.5, 9.0) is None
     w = hv.WINDOW_RULES["stale-session-read-in-minority"].pick(rows, sides, 0.5, 9.0)
     assert w is not None and (w.write["i"], w.lin_read["i"], w.stale_read["i"]) == (2, 3, 4)
+
+
+# -- sequential consistency: the no-fault window, the sequential witness, member roles ----------------
+
+def session_get(process, node, key, result, invoke, complete, i, rc="plain"):
+    """A plain read as ZooKeeper's plugin classes it (session), without depending on its registry."""
+    return {**op(process, node, "get", key, None, invoke, complete, result=result, i=i), "read_consistency": rc,
+            "level_class": "session"}
+
+
+# p1 writes a, p2 writes b strictly after (real time), p3 then reads a from its server: stale,
+# not linearizable, sequential (order: put a, get a, put b); p4's later read sees b.
+SEQ = [op(1, "n2", "put", "k", "a", 1.0, 1.1, i=1), op(2, "n3", "put", "k", "b", 2.0, 2.1, i=2),
+       session_get(3, "n4", "k", "a", 2.2, 2.3, i=3), session_get(4, "n1", "k", "b", 2.4, 2.5, i=4)]
+
+
+def test_stale_read_window_without_a_fault():
+    w = hv.stale_read_window(SEQ, hv.SESSION_READ)
+    assert w is not None
+    assert (w.key, w.write["i"], w.stale_read["i"], w.returned_write["i"], w.lin_read) == ("k", 2, 3, 1, None)
+    assert (round(w.t0, 9), round(w.t1, 9)) == (0.95, 2.35)
+    assert [o["i"] for o in w.ops] == [1, 2, 3]
+    assert [m["i"] for m in w.missed] == [2]
+    # the rule: any node, no sides, no fault times
+    r = hv.WINDOW_RULES["stale-session-read"]
+    assert r.pick(SEQ, {}, None, None) == w
+    assert hv.stale_read_window(SEQ, hv.WEAK_READ) is None
+    assert r.pick(SEQ[:2] + SEQ[3:], {}, None, None) is None
+    assert r.miss == "no stale session read in the history"
+
+
+def test_stale_read_window_prefers_a_read_real_time_shows_stale():
+    # first stale read: its value's write (x) overlaps the write it missed (y); only revisions
+    # order them. The second (on key m) is stale by real time alone: it is the one chosen.
+    rows = [op(1, "n2", "put", "j", "x", 1.0, 1.5, revision=5, i=1), op(2, "n3", "put", "j", "y", 1.1, 1.2, revision=6, i=2),
+            session_get(3, "n4", "j", "x", 1.6, 1.7, i=3),
+            op(1, "n2", "put", "m", "p", 3.0, 3.1, i=4), op(2, "n3", "put", "m", "q", 3.2, 3.3, i=5),
+            session_get(3, "n4", "m", "p", 3.4, 3.5, i=6)]
+    assert [r["i"] for r, _ in hv.stale_reads(rows, read_class=hv.SESSION_READ)] == [3, 6]
+    w = hv.stale_read_window(rows, hv.SESSION_READ)
+    assert (w.key, w.write["i"], w.stale_read["i"]) == ("m", 5, 6)
+    # without the evident one, the first is taken
+    w1 = hv.stale_read_window(rows[:3], hv.SESSION_READ)
+    assert (w1.key, w1.write["i"], w1.stale_read["i"], w1.returned_write["i"]) == ("j", 2, 3, 1)
+
+
+def test_sequential_register_keeps_program_order_not_real_time():
+    seq = hv.sequential_register(SEQ)
+    assert [(r["i"], s) for r, s in seq] == [(1, "a"), (3, "a"), (2, "b"), (4, "b")]
+    assert hv.linearize_register(SEQ) is None
+    # program order forbids it: p1 reads the key absent, writes a, then b; p3 reads b, then a.
+    # No order keeps both processes' orders (b before a in p3 needs a written after b)
+    bad = [session_get(1, "n2", "k", None, 0.5, 0.6, i=0), op(1, "n2", "put", "k", "a", 1.0, 1.1, i=1),
+           op(1, "n2", "put", "k", "b", 2.0, 2.1, i=2),
+           session_get(3, "n4", "k", "b", 2.2, 2.3, i=3), session_get(3, "n4", "k", "a", 2.4, 2.5, i=4)]
+    assert hv.sequential_register(bad) is None
+    # the window starts unknown: without p1's first read, p3's b can come first
+    assert [(r["i"], s) for r, s in hv.sequential_register(bad[1:])] == [(3, "b"), (1, "a"), (4, "a"), (2, "b")]
+    # a failed write constrains nothing; an info write is placed only when a read needs it
+    maybe = [op(1, "n2", "put", "k", "a", 1.0, 1.1, i=1), op(2, "n3", "put", "k", "c", 1.2, 9.0, type="info", i=2),
+             op(2, "n3", "put", "k", "z", 1.3, 1.4, type="fail", i=3), session_get(3, "n4", "k", "a", 2.0, 2.1, i=4)]
+    assert [(r["i"], s) for r, s in hv.sequential_register(maybe)] == [(1, "a"), (4, "a")]
+    with pytest.raises(ValueError):
+        hv.sequential_register([op(1, "n2", "put", "k", str(n), n, n + 0.5, i=n) for n in range(hv.MAX_WITNESS_OPS + 1)])
+
+
+def test_roles_at_takes_the_last_poll_started_by_then():
+    members = [{"poll": 0, "node": "n1", "start_s": 0.0, "is_leader": True},
+               {"poll": 0, "node": "n2", "start_s": 0.0, "is_leader": False},
+               {"poll": 1, "node": "n1", "start_s": 0.5, "is_leader": False},
+               {"poll": 1, "node": "n2", "start_s": 0.5, "is_leader": True},
+               {"poll": 1, "node": "n3", "start_s": 0.5, "status": "down"}]
+    assert hv.roles_at(members, 0.2) == {"n1": "leader", "n2": "follower"}
+    assert hv.roles_at(members, 0.5) == {"n1": "follower", "n2": "leader"}
+    assert list(hv.roles_at(members, 9.0)) == ["n1", "n2"]
+    assert hv.roles_at(members, -1.0) == {}
+    assert hv.roles_at([], 1.0) == {}

@@ -311,3 +311,20 @@ def test_decision_chain_shape():
     spans = column_spans([{"if_yes": {"answer": "x"}}, {"if_yes": {"question": "q", "if_yes": {"answer": "a"},
                                                                    "if_no": {"answer": "b"}}}], 0.0, 31.0, 1.0)
     assert spans == [(0.0, 10.0), (11.0, 20.0)]
+
+
+def test_performance_notes_panel_without_claims(tmp_path):
+    """A spec with no figures of the spec's own to cite (sequential) draws its ``notes`` in the
+    right-hand panel, each line filled ("not measured" where a figure is)."""
+    spec = load_spec(REPO / "diagram_gen" / "specs" / "sequential" / "performance.yaml", REPO)
+    assert not spec.claims and spec.layout.get("notes")
+    figs = {k: NotMeasured(k, "test", {}) for k in spec.figures}
+    figs["zk_plain_p50"] = Measured("zk_plain_p50", 3.5, "ms", PROV)
+    ser = {k: NotMeasured(k, "test", {}) for k in spec.series}
+    d = ResolvedDiagram(spec=spec, figures=figs, series=ser, footer=["run 20990101T000000Z-test"])
+    fig = importlib.import_module("diagram_gen.render.performance_profile").render(d)
+    save(fig, tmp_path / "p.svg", tmp_path / "p.png")
+    text = svg_texts(tmp_path / "p.svg")
+    assert "What the sequential read saves, and risks" in text
+    assert "p50 3.50 ms vs not measured" in text
+    assert "The spec's figures beside this host's" not in text

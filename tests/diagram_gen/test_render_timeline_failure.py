@@ -236,3 +236,65 @@ def test_committed_concept_bench_run(tmp_path):
     assert d.value("stale_versions") == 7
     assert "invoked 22.2 ms after the" in svg or "22.2 ms" in svg
     assert "1116" in svg
+
+
+# -- the sequential concept (no fault; witness: sequential) and the isolated-node sides ---------------
+
+SEQ_SPECS = REPO / "diagram_gen" / "specs" / "sequential"
+
+
+def plain_get(i, process, node, key, result, invoke, complete):
+    """A ZooKeeper plain read: its plugin declares the level session class."""
+    return {**row(i, process, node, "get", key, None, invoke, complete, result=result), "read_consistency": "plain",
+            "level_class": "session"}
+
+
+SEQ_OPS = (row(1, 1, "n2", "put", "k", "1:1", 1.0, 1.1), row(2, 2, "n3", "put", "k", "2:1", 2.0, 2.1),
+           plain_get(3, 3, "n4", "k", "1:1", 2.2, 2.3), plain_get(4, 4, "n1", "k", "2:1", 2.4, 2.5))
+MEMBERS = tuple({"poll": 0, "node": n, "start_s": 0.0, "is_leader": n == "n5"} for n in ("n1", "n2", "n3", "n4", "n5"))
+
+
+def seq_concept(series=None) -> ResolvedDiagram:
+    spec = load_spec(SEQ_SPECS / "concept.yaml", REPO)
+    figs = {k: Measured(k, "n5", None, PROV) if k == "leader" else NotMeasured(k, "not in this test", {})
+            for k in spec.figures}
+    rows = {"ops": SEQ_OPS, "members": MEMBERS} if series is None else series
+    ser = {k: Series(k, tuple(rows[k]), PROV) if rows.get(k) is not None else NotMeasured(k, "test", {})
+           for k in spec.series}
+    return ResolvedDiagram(spec=spec, figures=figs, series=ser, footer=["run 20990101T000000Z-test (hand-made)"])
+
+
+def test_sequential_concept_needs_no_fault_and_judges_the_window_both_ways(tmp_path):
+    d = seq_concept()
+    svg = svg_text(timeline.render(d), tmp_path, "seq")
+    assert (d.value("window_key"), d.value("write_label"), d.value("returned_label")) == ("k", "put 2:1", "put 1:1")
+    assert d.value("stale_gap") == 100.0 and d.value("stale_node") == "n4"
+    assert d.value("window_ops_checked") == 3
+    assert d.value("window_linearizable") == "no order respects real time"
+    assert d.value("window_sequential") == "a sequential order exists"
+    assert d.value("sequential_order") == "1. put 1:1 → 2. get → 1:1 → 3. put 2:1"
+    assert "lin_read_node" not in d.figures and "lin_read_node" not in d.derived
+    for label in ("NOT linearizable", "client 3 · n4 (follower)", "client 1 · n2 (follower)",
+                  "place in a sequential order", "leader n5", "ms after put 2:1 was acknowledged"):
+        assert label in svg, label
+    for absent in ("linearization point", "(none)", "NONE side", "MAJORITY side"):
+        assert absent not in svg, absent
+
+
+def test_sequential_concept_without_a_stale_read_or_history(tmp_path):
+    svg = svg_text(timeline.render(seq_concept({"ops": SEQ_OPS[:2] + SEQ_OPS[3:], "members": MEMBERS})),
+                   tmp_path, "none")
+    assert "no stale session read in the history" in svg
+    svg = svg_text(timeline.render(seq_concept({"ops": None, "members": MEMBERS})), tmp_path, "nm")
+    assert "the operation history (series ops) is not measured" in svg
+
+
+def test_failure_isolated_node_sides_are_drawn_and_listed(tmp_path):
+    nem = ({"process": "nemesis", "f": "partition", "type": "ok", "at_s": 1.0, "in_effect_s": 1.05,
+            "value": {"groups": [["n1"], ["n2", "n3", "n4", "n5"]], "labels": ["isolated", "rest"]}},)
+    d = failure(series={"ops": OPS, "nemesis": nem})
+    svg = svg_text(failure_scenario.render(d), tmp_path, "iso")
+    assert (d.value("isolated_list"), d.value("rest_list")) == ("n1", "n2, n3, n4, n5")
+    assert "minority_list" not in d.derived
+    assert "client on the isolated member" in svg and "client on another member" in svg
+    assert "client on a minority member" not in svg

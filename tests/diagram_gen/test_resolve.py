@@ -310,6 +310,32 @@ def test_run_compared_reads_the_run_the_newest_comparison_names(r: Resolver) -> 
                                                                    "run_compared": "cassandra"})
 
 
+def test_compares_narrows_comparison_runs_to_exactly_those_systems(tmp_path: Path) -> None:
+    """A newer comparison of other systems (here etcd beside zookeeper, D) is not taken for
+    the etcd-only comparison C when a binding says ``compares``; without it, it is."""
+    from tests.diagram_gen import _w
+
+    res = make_results(tmp_path)
+    run_d = "20260104T100000Z-comparison"
+    _w(res / run_d / "manifest.json", {"run_id": run_d, "kind": "comparison",
+                                       "source_runs": {"etcd": RUN_A, "zookeeper": RUN_A}})
+    _w(res / run_d / "comparison.json", {"rows": [{"metric": "write_p99", "system": "etcd", "value": 7.0,
+                                                   "unit": "ms"}]})
+    rr = Resolver(res, tmp_path)
+    cell = {"from": "comparison", "where": {"metric": "write_p99", "system": "etcd"}}
+    assert m(rr, cell).provenance.run_id == run_d
+    pair = m(rr, {**cell, "compares": ["etcd", "zookeeper"]})
+    assert (pair.value, pair.provenance.run_id) == (7.0, run_d)
+    assert m(rr, {"from": "manifest", "path": "host.fsync_latency.p99_ms", "run_compared": "etcd"}
+             ).provenance.run_id == RUN_A  # D is the newest comparison: it compares etcd = RUN_A
+    assert m(rr, {"from": "manifest", "path": "host.fsync_latency.p99_ms", "run_compared": "etcd",
+                  "compares": ["etcd", "zookeeper"]}).provenance.run_id == RUN_A
+    assert "no comparison run compares a 'etcd' run" in nm(rr, {"from": "manifest", "path": "host.cpu_model",
+                                                               "run_compared": "etcd",
+                                                               "compares": ["etcd", "cassandra"]})
+    assert "no comparison run of exactly etcd, cassandra" in nm(rr, {**cell, "compares": ["etcd", "cassandra"]})
+
+
 # -- damaged runs: refused, named, never a fallback to an older run ------------------------------------
 BINDING = {"from": "etcd/put/256B", "where": {"workload": "etcd-put-256B"}, "stat": "p99", "unit": "ms"}
 

@@ -99,7 +99,8 @@ def test_invalid_specs_name_file_field_reason(tmp_path: Path, mutate, field: str
 
 
 @pytest.mark.parametrize("layout, reason", [
-    ("", "required: the name of the rule that picks the window, one of stale-session-read-in-minority, "
+    ("", "required: the name of the rule that picks the window, one of stale-session-read, "
+         "stale-session-read-in-minority, "
          "stale-weak-read-in-minority, got None"),
     ("  window_rule: first stale read\n", "stale-weak-read-in-minority, got 'first stale read'"),
 ])
@@ -186,3 +187,19 @@ def test_lint_file_reports_unreadable_yaml(tmp_path: Path) -> None:
     got = lint_file(p, tmp_path)
     assert len(got) == 1 and got[0].field == "(syntax)" and got[0].file == FILE
     assert isinstance(got[0], Problem)
+
+
+@pytest.mark.parametrize("binding, reason", [
+    ("{from: comparison, where: {metric: m}, compares: etcd}", "a list of two or more distinct system names"),
+    ("{from: comparison, where: {metric: m}, compares: [etcd]}", "a list of two or more distinct system names"),
+    ("{from: comparison, where: {metric: m}, compares: [etcd, etcd]}", "a list of two or more distinct system names"),
+    ("{from: manifest, path: p, compares: [etcd, cassandra]}", "only for from: comparison or with run_compared"),
+    ("{from: comparison, where: {metric: m}, run: 20260101T000000Z-c, compares: [etcd, cassandra]}",
+     "run: names one run already"),
+])
+def test_compares_is_a_list_of_systems_for_comparison_runs(tmp_path: Path, binding: str, reason: str) -> None:
+    e = fails(tmp_path, spec_text("failure", "failure_scenario", figures=f"  x: {binding}\n"))
+    assert e.field == "figures.x.compares" and reason in e.reason
+    ok = spec_text("failure", "failure_scenario", title="Test {x}",
+                   figures="  x: {from: manifest, path: p, run_compared: etcd, compares: [etcd, cassandra]}\n")
+    assert load_spec(write(tmp_path, ok), tmp_path).figures["x"]["compares"] == ["etcd", "cassandra"]
