@@ -160,7 +160,7 @@ def _panel(ax: Any, d: ResolvedDiagram, p: Mapping[str, Any], points: Sequence[h
         ax.set_ylim(1, 1e4)
         return
     for outcome in OUTCOME_ORDER:
-        for side in sorted({q.side for q in mine}, key=lambda s: hv.SIDES.index(s) if s in hv.SIDES else 9):
+        for side in sorted({q.side for q in mine}, key=lambda s: (hv.SIDES.index(s) if s in hv.SIDES else 9, s)):
             sel = [q for q in mine if q.outcome == outcome and q.side == side]
             if not sel:
                 continue
