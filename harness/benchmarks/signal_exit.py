@@ -135,11 +135,15 @@ def _moment_rank(m: str) -> int:
 
 
 def merge_rows(old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]],
-               cells: Iterable[tuple[str, str]], first_trial: int = 0) -> list[dict[str, Any]]:
-    """``old`` rows of cells this invocation does not run, and of the trials before ``first_trial``
-    of the cells it runs (an invocation that goes on where a cut-short one stopped), then ``new`` rows."""
+               cells: Iterable[tuple[str, str]], first_trial: int = 0,
+               trials: int | None = None) -> list[dict[str, Any]]:
+    """``old`` rows of cells this invocation does not run, and of the cells it runs the trials
+    outside ``first_trial .. trials-1`` (an invocation that goes on where a cut-short one stopped,
+    or redoes some trials), then ``new`` rows."""
     running = set(cells)
-    return [r for r in old if (r["system"], r["moment"]) not in running or r["trial"] < first_trial] + list(new)
+    end = float("inf") if trials is None else trials
+    return [r for r in old if (r["system"], r["moment"]) not in running
+            or not first_trial <= r["trial"] < end] + list(new)
 
 
 # --------------------------------------------------------------------------- the run watcher
@@ -504,8 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--first-trial", type=int, default=0,
-                    help="run trials FIRST_TRIAL..TRIALS-1 and keep the earlier trials' rows of --out (to go on "
-                         "where a cut-short invocation stopped)")
+                    help="run trials FIRST_TRIAL..TRIALS-1 and keep the other trials' rows of --out (to go on "
+                         "where a cut-short invocation stopped, or to redo some trials)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--moments", default=",".join(MOMENTS))
     ap.add_argument("--busy-loops", type=int, default=2,
@@ -570,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
             doc["invocations"] = sorted([i for i in current.get("invocations", []) if i.get("started_utc") !=
                                          invocation["started_utc"] or i.get("argv") != invocation["argv"]]
                                         + [invocation], key=lambda i: i.get("started_utc") or "")
-            doc["rows"] = merge_rows(current.get("rows", []), new_rows, cells, args.first_trial)
+            doc["rows"] = merge_rows(current.get("rows", []), new_rows, cells, args.first_trial, args.trials)
             doc["cells_run"] = {f"{s}/{m}": n for (s, m), n in _counts(doc["rows"]).items()}
             doc["summary"] = summarize(doc["rows"])
             doc["provenance"] = provenance(doc["invocations"], doc["rows"])

@@ -74,6 +74,13 @@ def test_merge_goes_on_from_the_first_trial() -> None:
         ("cassandra", 10.0), ("cassandra", 11.0), ("etcd", 1.0), ("cassandra", 22.0), ("cassandra", 23.0)]
 
 
+def test_merge_redoes_a_range_of_trials_and_keeps_the_later_ones() -> None:
+    """--first-trial 1 --trials 2 redoes trial 1 only: trials 0 and 2 stay."""
+    old = [_row("cassandra", "load", t, 10.0 + t) for t in range(3)]
+    merged = merge_rows(old, [_row("cassandra", "load", 1, 31.0)], [("cassandra", "load")], first_trial=1, trials=2)
+    assert sorted((r["trial"], r["seconds_to_exit"]) for r in merged) == [(0, 10.0), (1, 31.0), (2, 12.0)]
+
+
 def test_the_benchmark_scenarios_have_every_moment() -> None:
     for system, path in SCENARIO.items():
         t = ScenarioTimes.of(path)
