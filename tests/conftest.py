@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import psutil
@@ -23,6 +24,17 @@ def cluster_prerequisites() -> str | None:
     if not (REPO / ".cache" / "bin" / "etcd").exists() and not os.environ.get("GBENCH_ETCD_BIN"):
         return "needs the etcd binary (make setup builds it)"
     return None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def sigint_reaches_children() -> None:
+    """Started in the background of a non-interactive shell (`nohup ... &`, `setsid ... &`),
+    pytest inherits SIGINT *ignored*, and so would every `gbench` a test starts, which then
+    rightly keeps ignoring it: the Ctrl-C tests would test nothing but that. A handled signal is
+    reset to the default at exec, so handling it here lets each child see SIGINT as a
+    terminal's Ctrl-C delivers it (as harness/benchmarks/signal_exit.py does)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
