@@ -16,6 +16,10 @@ Shapes (``SHAPES``), for nodes ``n1..n5`` and leader ``n1``:
   accepted as shape names too.
 - ``isolate-leader``: ``{leader} | rest``; ``isolate-node``: ``{node} | rest`` (named, or
   picked by the seeded RNG).
+- ``cut-from-leader``: one follower (``node``, or picked by the seeded RNG among the
+  followers) loses its links to the leader only, both directions; every other link stays,
+  so it still talks to the other followers. Sides ``[node] | rest`` (the rest includes the
+  leader); the one cut is ``node <-> leader``.
 - ``bridge``: Jepsen's: two halves that cannot talk to each other, plus one node that
   talks to both: ``[n1 n2] | n3 | [n4 n5]``.
 - ``ring``: every node talks only to its two neighbours in name order (n1-n2-...-n5-n1):
@@ -42,9 +46,9 @@ Link = tuple[str, str]
 """A directed link ``(src, dst)``: traffic sent by ``src`` to ``dst``."""
 
 SHAPES: tuple[str, ...] = ("halves", "majority-minority", "leader-in-minority", "leader-in-majority",
-                           "isolate-leader", "isolate-node", "bridge", "ring", "groups", "all")
+                           "isolate-leader", "isolate-node", "cut-from-leader", "bridge", "ring", "groups", "all")
 PLACEMENTS: tuple[str, ...] = ("leader-in-minority", "leader-in-majority", "random")
-LEADER_SHAPES = frozenset({"isolate-leader", "leader-in-minority", "leader-in-majority"})
+LEADER_SHAPES = frozenset({"isolate-leader", "leader-in-minority", "leader-in-majority", "cut-from-leader"})
 
 
 class ShapeError(ValueError):
@@ -187,6 +191,23 @@ def grouping(shape: str, nodes: Sequence[str], *, leader: str | None = None, nod
         if leader is not None:
             details["leader"] = leader
         return Grouping(shape, ((target,), rest), cut_between([(target,), rest]), ("isolated", "rest"), details)
+
+    if shape == "cut-from-leader":
+        order = _check_nodes(nodes, 3, shape)
+        ld = _need_leader(leader, order, shape)
+        followers = [x for x in order if x != ld]
+        if node is not None:
+            if node not in order:
+                raise ShapeError(f"unknown node {node!r} (nodes: {', '.join(order)})")
+            if node == ld:
+                raise ShapeError(f"node {node!r} is the leader now; shape 'cut-from-leader' cuts a follower "
+                                 "from the leader")
+            target = node
+        else:
+            target = rng.choice(followers) if rng is not None else followers[0]
+        rest = tuple(x for x in order if x != target)
+        return Grouping(shape, ((target,), rest), frozenset({(target, ld), (ld, target)}), ("cut-off", "rest"),
+                        {"node": target, "leader": ld})
 
     if shape == "bridge":
         order = _check_nodes(nodes, 3, shape)

@@ -38,8 +38,8 @@ Fields (defaults in brackets)
 
 Faults (``FAULTS``; fields in brackets are optional)
 - ``partition``: ``shape`` (halves | majority-minority | leader-in-minority |
-  leader-in-majority | isolate-leader | isolate-node | bridge | ring | groups),
-  [``placement``] (majority-minority), [``node``] (isolate-node), [``groups``] (groups)
+  leader-in-majority | isolate-leader | isolate-node | cut-from-leader | bridge | ring | groups),
+  [``placement``] (majority-minority), [``node``] (isolate-node, cut-from-leader), [``groups``] (groups)
 - ``heal``: removes the partition.
 - ``loss``: ``probability`` (0 < p <= 1), [shape fields as partition; default ``all``]
 - ``latency``: ``delay_ms``, [``jitter_ms``], [shape fields] (needs the kernel's netem)
@@ -206,7 +206,8 @@ def _check_shape(file: str, fld: str, ev: Mapping[str, Any], nodes: list[str], d
         raise ConfigError(file, f"{fld}.shape", f"unknown shape {shown(shape)} (known: {', '.join(SHAPES)})")
     if shape == "all" and ev.get("fault") == "partition":
         raise ConfigError(file, f"{fld}.shape", "'all' cuts every link (no side could work); pick a partition shape")
-    allowed = {"isolate-node": "node", "groups": "groups", "majority-minority": "placement"}
+    allowed = {"isolate-node": "node", "cut-from-leader": "node", "groups": "groups",
+               "majority-minority": "placement"}
     for extra in ("node", "groups", "placement"):
         if extra in ev and allowed.get(shape) != extra:
             raise ConfigError(file, f"{fld}.{extra}", f"not a field of shape {shape!r}")
@@ -223,11 +224,14 @@ def _check_shape(file: str, fld: str, ev: Mapping[str, Any], nodes: list[str], d
     if "placement" in ev and (not isinstance(ev["placement"], str) or ev["placement"] not in PLACEMENTS):
         raise ConfigError(file, f"{fld}.placement", f"unknown placement {shown(ev['placement'])} (known: "
                                                     f"{', '.join(PLACEMENTS)})")
-    try:  # a stand-in leader: only the structure is checked here (the real one is asked at run time)
-        grouping(shape, nodes, leader=nodes[0], node=ev.get("node"), groups=ev.get("groups"),
+    # A stand-in leader (not the named node): only the structure is checked here; the real
+    # leader is asked at run time.
+    stand_in = next((n for n in nodes if n != ev.get("node")), nodes[0])
+    try:
+        grouping(shape, nodes, leader=stand_in, node=ev.get("node"), groups=ev.get("groups"),
                  placement=ev.get("placement"))
     except ShapeError as e:
-        bad = "node" if "node" in ev and "unknown node" in str(e) and shape == "isolate-node" else \
+        bad = "node" if "node" in ev and "unknown node" in str(e) and allowed.get(shape) == "node" else \
             "groups" if "groups" in ev else "placement" if "placement" in str(e) else "shape"
         raise ConfigError(file, f"{fld}.{bad}", str(e)) from e
 

@@ -83,6 +83,31 @@ def test_isolate_leader_and_node() -> None:
     assert r1.groups == r2.groups
 
 
+def test_cut_from_leader_cuts_one_link_pair() -> None:
+    g = grouping("cut-from-leader", N5, leader="n5", node="n1")
+    assert g.groups == (("n1",), ("n2", "n3", "n4", "n5"))
+    assert g.labels == ("cut-off", "rest")
+    assert g.cut == frozenset({("n1", "n5"), ("n5", "n1")})
+    assert g.details == {"node": "n1", "leader": "n5"}
+    assert not g.reachable("n1", "n5") and g.reachable("n1", "n2") and g.reachable("n2", "n5")
+    assert rules_per_node(g.cut) == {"n1": {"in": ["n5"], "out": ["n5"]}, "n5": {"in": ["n1"], "out": ["n1"]}}
+    # Without a node: the first follower in name order; with an RNG: a seeded choice among followers.
+    assert grouping("cut-from-leader", N5, leader="n1").details["node"] == "n2"
+    picks = {grouping("cut-from-leader", N5, leader="n3", rng=random.Random(s)).details["node"] for s in range(40)}
+    assert picks == {"n1", "n2", "n4", "n5"}
+
+
+def test_cut_from_leader_refuses_the_leader_and_needs_one() -> None:
+    with pytest.raises(ShapeError, match="'n5' is the leader now"):
+        grouping("cut-from-leader", N5, leader="n5", node="n5")
+    with pytest.raises(ShapeError, match="needs the current leader"):
+        grouping("cut-from-leader", N5, node="n1")
+    with pytest.raises(ShapeError, match="unknown node 'n9'"):
+        grouping("cut-from-leader", N5, leader="n5", node="n9")
+    with pytest.raises(ShapeError, match="at least 3 nodes"):
+        grouping("cut-from-leader", ["n1", "n2"], leader="n1")
+
+
 def test_bridge() -> None:
     g = grouping("bridge", N5)
     assert g.groups == (("n1", "n2"), ("n3",), ("n4", "n5"))

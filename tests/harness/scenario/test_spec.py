@@ -61,6 +61,16 @@ def test_partition_naming_an_unknown_node() -> None:
         "timeline[0].groups", "unknown node 'n9'")
 
 
+def test_cut_from_leader_takes_a_node_but_not_groups() -> None:
+    s = parse_scenario(scenario([{"at": 5, "fault": "partition", "shape": "cut-from-leader", "node": "n1"},
+                                 {"at": 10, "fault": "heal"}]), "s.yaml")
+    assert s.timeline[0].params["node"] == "n1"
+    bad(scenario([{"at": 5, "fault": "partition", "shape": "cut-from-leader", "node": "n8"}]),
+        "timeline[0].node", "unknown node 'n8'")
+    bad(scenario([{"at": 5, "fault": "partition", "shape": "cut-from-leader", "groups": [["n1"], ["n2"]]}]),
+        "timeline[0].groups", "not a field of shape 'cut-from-leader'")
+
+
 def test_events_out_of_order() -> None:
     bad(scenario([{"at": 10, "fault": "partition", "shape": "halves"}, {"at": 5, "fault": "heal"}]),
         "timeline[1].at", "events out of order")
