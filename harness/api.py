@@ -18,7 +18,7 @@ types below; it never compares a system's name.
 - Optional capabilities, each a small ``runtime_checkable`` protocol checked with
   ``isinstance``: ``Staged``, ``Primary``, ``MemberStatus``, ``StatusSource``, ``Metrics``,
   ``Prepare``, ``Facts``, ``ExplainedValueLimit``, ``NamedPeers``, ``OwnNemeses``; and on
-  plugins ``PeerTool``, ``TunableLevels`` and ``AfterFaultFindings``.
+  plugins ``PeerTool``, ``TunableLevels``, ``AfterFaultFindings`` and ``SystemForWorkloads``.
 
 Example::
 
@@ -416,6 +416,21 @@ class TunableLevels(Protocol):
     def level_pair_options(self, write_level: str, replication_factor: int) -> SystemOptions:
         """The workload options that make writes at ``write_level`` over ``replication_factor``
         replicas (the read level is the workload's ``read_consistency``)."""
+        ...
+
+
+@runtime_checkable
+class SystemForWorkloads(Protocol):
+    """A plugin whose servers need a start-up setting only when some workload of the run asks
+    for it (a setting fixed when a node starts, such as ZooKeeper's local sessions, which
+    read-only clients need). The session builds the run's ``System`` with it once every
+    workload of the suite and its scenarios is known, before any cluster starts; without
+    this capability ``make_system()`` serves every run."""
+
+    def make_system_for(self, workloads: Sequence[Any]) -> System:
+        """The system for a run of ``workloads`` (every workload of the suite and of its
+        scenarios); the same binaries and limits as ``make_system()``, and the manifest's
+        ``cluster.config`` (``Facts``) says what the workloads changed."""
         ...
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from harness import registry
-from harness.api import Facts, Metrics, Primary, System, SystemPlugin
+from harness.api import Facts, Metrics, Primary, System, SystemForWorkloads, SystemPlugin
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.interrupt import Interruption, ListsWhatIsLeft
 from harness.providers.base import BridgedProvider, Cluster, ClusterProvider, ProviderFacts
@@ -103,6 +103,9 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     """Run every workload of ``suite`` on one cluster; returns the published run directory."""
     system = make_system(suite.system)
     scenarios = preflight(suite, system)
+    plugin = registry.system_plugin(suite.system)
+    if isinstance(plugin, SystemForWorkloads):  # a start-up setting some workload needs
+        system = plugin.make_system_for(list(suite.workloads) + [w for sc in scenarios for w in sc.workloads])
     run = RunDirectory.plan(suite.name, opts.results_root)
     provider = make_provider(opts, run.run_id, system)
     provider.check_environment()  # not root, no namespaces...: one message, nothing created
@@ -111,7 +114,6 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
 
         for sc in scenarios:
             check_scenario_environment(sc, provider)
-    plugin = registry.system_plugin(suite.system)
     intr = Interruption(plugin.exit_budget_s, log=opts.log).install()
     intr.set_moment("run directory")
     started = dt.datetime.now(dt.timezone.utc)

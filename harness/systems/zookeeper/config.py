@@ -33,6 +33,17 @@ Choices worth knowing (each is a field of ``ZooKeeperConfig``):
   client's connection, as a server without read-only mode refuses all of them; so workloads
   without the option see the same cluster either way. It is on for every run because a JVM's
   options are fixed when the cluster starts, before any workload of the run is known.
+* **Local sessions off, unless a workload of the run accepts a read-only server**
+  (``local_sessions``; ``localSessionsEnabled`` and ``localSessionsUpgradingEnabled``, written
+  out either way). Since ZOOKEEPER-3864 (3.7) a read-only server refuses to create a global
+  session, so a read-only client is served only with local sessions on (apache/zookeeper
+  PR #1922 documents it); measured here: with them off, a 3.9.5 read-only server answered a
+  new kazoo session with error -119 (NOTREADONLY) in place of a connect response, and with
+  them on it served the session's reads and refused its writes. Off otherwise because a local
+  session lives on one server only: it is not replicated, cannot move, and is lost when that
+  server rejoins the quorum (after every election), which would change what the leader-kill
+  scenarios measure. ``plugin.ZooKeeperPlugin.make_system_for`` turns it on for a run whose
+  workloads say ``zookeeper: {read_only: true}``; the manifest's ``cluster.config`` says which.
 * **JVM: 256 MiB heap** (``-Xms`` = ``-Xmx``; zkEnv.sh's default is 1000 MiB, far more than a
   register of a few thousand znodes needs), ``-XX:+ExitOnOutOfMemoryError`` (zkServer.sh
   kills the JVM on OOM too), IPv4 stack. Logging: logback to the console (the provider writes
@@ -80,6 +91,7 @@ class ZooKeeperConfig:
     four_letter_words: tuple[str, ...] = FOUR_LETTER_WORDS
     log_level: str = "INFO"
     read_only_mode: bool = True
+    local_sessions: bool = False
 
     def __post_init__(self) -> None:
         for name in ("tick_time_ms", "init_limit", "sync_limit", "snap_count", "pre_alloc_size_kb"):
@@ -140,6 +152,8 @@ def zoo_cfg(cfg: ZooKeeperConfig, node: NodeAddress, cluster: Sequence[NodeAddre
         f"snapCount={cfg.snap_count}",
         f"preAllocSize={cfg.pre_alloc_size_kb}",
         "autopurge.purgeInterval=0",
+        f"localSessionsEnabled={'true' if cfg.local_sessions else 'false'}",
+        f"localSessionsUpgradingEnabled={'true' if cfg.local_sessions else 'false'}",
         "standaloneEnabled=false",
         "reconfigEnabled=false",
         "quorumListenOnAllIPs=false",

@@ -28,7 +28,8 @@ Writes have no level: every create, setData and delete is a ZAB proposal acknowl
 quorum (with fsync: ``forceSync=yes``).
 
 Options (``zookeeper:`` in a workload, ``options.py``): ``read_only: true`` lets the workload's
-sessions be served by a server in read-only mode (cut off from the quorum).
+sessions be served by a server in read-only mode (cut off from the quorum); a run with such a
+workload starts its servers with local sessions on (``make_system_for``, ``config.py``).
 """
 from __future__ import annotations
 
@@ -92,6 +93,15 @@ class ZooKeeperPlugin:
         return {"zookeeper": {"version": d.version, "build": d.build, "source": d.source, "lib_dir": str(d.lib_dir),
                               "java": str(j.path), "java_version": j.version},
                 "kazoo": {"version": kazoo.version.__version__}}
+
+    def make_system_for(self, workloads: Sequence[Any]) -> System:
+        """Local sessions on when some workload's clients accept a read-only server (a
+        read-only server creates no global session: ``config.py``), off otherwise."""
+        from harness.systems.zookeeper.config import ZooKeeperConfig
+        from harness.systems.zookeeper.system import ZooKeeperSystem
+
+        read_only = any(isinstance(w.options, ZooKeeperOptions) and w.options.read_only for w in workloads)
+        return ZooKeeperSystem.from_environment(ZooKeeperConfig(local_sessions=read_only))
 
     def make_client(self, workload: Any, endpoint: str, all_endpoints: Sequence[str] = ()) -> Client:
         from harness.systems.zookeeper.client import ZooKeeperClient

@@ -30,6 +30,8 @@ forceSync=yes
 snapCount=100000
 preAllocSize=65536
 autopurge.purgeInterval=0
+localSessionsEnabled=false
+localSessionsUpgradingEnabled=false
 standaloneEnabled=false
 reconfigEnabled=false
 quorumListenOnAllIPs=false
@@ -48,6 +50,14 @@ def test_peers_are_dialled_by_their_peer_host_when_a_provider_gives_one() -> Non
     text = zoo_cfg(ZooKeeperConfig(tick_time_ms=500), cluster[0], cluster, Path("/d"))
     assert "server.1=n1:2888:3888\nserver.2=n2:2888:3888\n" in text
     assert "clientPortAddress=10.0.0.1\n" in text and "minSessionTimeout=1000\nmaxSessionTimeout=10000\n" in text
+
+
+def test_local_sessions_are_written_out_on_and_off() -> None:
+    on = zoo_cfg(ZooKeeperConfig(local_sessions=True), CLUSTER[0], CLUSTER, Path("/d"))
+    assert "localSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n" in on
+    assert "localSessionsEnabled=false" not in on
+    assert ZooKeeperConfig().as_dict()["local_sessions"] is False
+    assert ZooKeeperConfig(local_sessions=True).as_dict()["local_sessions"] is True
 
 
 def test_node_files_and_myid_survive_a_rewrite(tmp_path: Path) -> None:

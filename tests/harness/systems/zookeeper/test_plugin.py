@@ -57,6 +57,25 @@ def test_read_only_reaches_the_client_only_when_the_workload_asks() -> None:
             client.close_blocking()
 
 
+def test_local_sessions_only_for_a_run_with_a_read_only_workload() -> None:
+    """A read-only server creates no global session (ZOOKEEPER-3864), so the servers of a run
+    whose clients accept one start with local sessions; every other run keeps global ones."""
+    from harness.api import SystemForWorkloads
+    from harness.systems.zookeeper.options import ZooKeeperOptions
+
+    p = system_plugin("zookeeper")
+    assert isinstance(p, SystemForWorkloads)
+    assert not isinstance(system_plugin("etcd"), SystemForWorkloads)
+    ro, plain = SimpleNamespace(options=ZooKeeperOptions(read_only=True)), SimpleNamespace(options=None)
+    for workloads, expected in (([], False), ([plain], False),
+                                ([plain, SimpleNamespace(options=ZooKeeperOptions(read_only=False))], False),
+                                ([plain, ro], True)):
+        system = p.make_system_for(workloads)
+        assert system.config.local_sessions is expected
+        assert system.config_dict()["local_sessions"] is expected
+        assert system.version() == p.make_system().version()
+
+
 def test_a_workload_file_with_a_bad_zookeeper_block_is_refused_naming_the_field(tmp_path: Path) -> None:
     from harness.workload.spec import load_workload
 
