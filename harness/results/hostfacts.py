@@ -1,5 +1,7 @@
-"""What the host was when a run measured something: CPU, memory, kernel, the data directory's
-filesystem and device, and that filesystem's measured fsync latency.
+"""What the host was when a run measured something: CPU (logical and physical cores), memory,
+kernel, the data directory's filesystem, mount options, device and disk model, that
+filesystem's measured fsync latency, and the CI runner's label when a workflow sets one
+(``GBENCH_RUNNER_LABEL``).
 
 Why: etcd's write latency is mostly a WAL fdatasync, so a put p50 means nothing without the
 disk it was measured on. Every run's manifest carries these facts; a value that could not be
@@ -56,14 +58,49 @@ def mount_of(path: Path, mounts: str | None) -> dict[str, str] | None:
         dev, mnt, fstype = parts[0], parts[1].replace("\\040", " "), parts[2]
         inside = target == mnt or target.startswith(mnt.rstrip("/") + "/") or mnt == "/"
         if inside and (best is None or len(mnt) > len(best["mount_point"])):
-            best = {"device": dev, "mount_point": mnt, "filesystem": fstype}
+            best = {"device": dev, "mount_point": mnt, "filesystem": fstype,
+                    "options": parts[3] if len(parts) > 3 else ""}
     return best
+
+
+def physical_cores(topology: dict[int, tuple[str, str]]) -> int | None:
+    """Distinct (package, core) pairs of ``{cpu: (physical_package_id, core_id)}``."""
+    return len(set(topology.values())) or None
+
+
+def _topology() -> dict[int, tuple[str, str]]:
+    out: dict[int, tuple[str, str]] = {}
+    for cpu in Path("/sys/devices/system/cpu").glob("cpu[0-9]*"):
+        pkg, core = _read(f"{cpu}/topology/physical_package_id"), _read(f"{cpu}/topology/core_id")
+        if pkg is not None and core is not None:
+            out[int(cpu.name[3:])] = (pkg.strip(), core.strip())
+    return out
+
+
+def _block_candidates(device: str) -> tuple[str, ...]:
+    """``/sys/class/block`` names to try for ``/dev/X``: the partition, then its disk."""
+    name = Path(device).name
+    return (name, name.rstrip("0123456789"), name.split("p")[0] if name.startswith("nvme") else name)
+
+
+def disk_model(device: str, read: Any = None) -> str | None:
+    """The disk's model (``device/model``: SCSI, SATA, NVMe), or for a virtio disk, which has
+    none, ``virtio (vendor 0x1af4)``; None when neither can be read."""
+    read = read or _read
+    for cand in _block_candidates(device):
+        model = read(f"/sys/class/block/{cand}/device/model")
+        if model is not None and model.strip():
+            return " ".join(model.split())
+        modalias = read(f"/sys/class/block/{cand}/device/modalias")
+        if modalias is not None and modalias.startswith("virtio:"):
+            vendor = read(f"/sys/class/block/{cand}/device/vendor")
+            return f"virtio (vendor {vendor.strip()})" if vendor else "virtio"
+    return None
 
 
 def _rotational(device: str) -> bool | None:
     """Whether the block device behind ``/dev/X`` spins (None when it is not a block device)."""
-    name = Path(device).name
-    for cand in (name, name.rstrip("0123456789"), name.split("p")[0] if name.startswith("nvme") else name):
+    for cand in _block_candidates(device):
         text = _read(f"/sys/class/block/{cand}/queue/rotational")
         if text is not None:
             return text.strip() == "1"
@@ -74,10 +111,13 @@ def collect_host_facts(data_root: Path) -> dict[str, Any]:
     """Facts that can be read without measuring anything."""
     m = mount_of(data_root, _read("/proc/mounts")) or {}
     dev = m.get("device")
+    logical, physical = os.cpu_count(), physical_cores(_topology())
     return {
         "hostname": platform.node(),
         "cpu_model": cpu_model(_read("/proc/cpuinfo")),
-        "logical_cores": os.cpu_count(),
+        "logical_cores": logical,
+        "physical_cores": physical,
+        "threads_per_core": logical // physical if logical and physical else None,
         "memory_total_bytes": mem_total_bytes(_read("/proc/meminfo")),
         "kernel": platform.release(),
         "os": platform.platform(),
@@ -87,6 +127,9 @@ def collect_host_facts(data_root: Path) -> dict[str, Any]:
         "data_dir_device": dev,
         "data_dir_mount_point": m.get("mount_point"),
         "data_dir_rotational": _rotational(dev) if dev and dev.startswith("/dev/") else None,
+        "data_dir_mount_options": m.get("options"),
+        "data_dir_disk_model": disk_model(dev) if dev and dev.startswith("/dev/") else None,
+        "runner_label": os.environ.get("GBENCH_RUNNER_LABEL") or None,
     }
 
 

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.results.hostfacts import cpu_model, measure_fsync_latency, mem_total_bytes, mount_of
+import pytest
+
+from harness.results.hostfacts import (collect_host_facts, cpu_model, disk_model, measure_fsync_latency,
+                                       mem_total_bytes, mount_of, physical_cores)
 
 MOUNTS = """overlay / overlay rw,relatime 0 0
 /dev/nvme0n1p2 /work ext4 rw,relatime 0 0
@@ -21,9 +24,36 @@ def test_cpu_and_memory_from_proc_text() -> None:
 
 def test_mount_is_the_longest_prefix() -> None:
     assert mount_of(Path("/work/main/.cache/data"), MOUNTS) == {
-        "device": "/dev/nvme0n1p3", "mount_point": "/work/main/.cache", "filesystem": "xfs"}
+        "device": "/dev/nvme0n1p3", "mount_point": "/work/main/.cache", "filesystem": "xfs", "options": "rw"}
     assert mount_of(Path("/work/mainx"), MOUNTS)["mount_point"] == "/work"
     assert mount_of(Path("/etc"), MOUNTS)["filesystem"] == "overlay"
+
+
+def test_physical_cores_count_distinct_package_core_pairs() -> None:
+    smt = {0: ("0", "0"), 1: ("0", "1"), 2: ("0", "0"), 3: ("0", "1"), 4: ("1", "0"), 5: ("1", "0")}
+    assert physical_cores(smt) == 3
+    assert physical_cores({}) is None
+
+
+def test_disk_model_from_sysfs_text() -> None:
+    sysfs = {"/sys/class/block/nvme0n1/device/model": "Samsung SSD 980 PRO 2TB               \n",
+             "/sys/class/block/vda/device/modalias": "virtio:d00000002v00001AF4\n",
+             "/sys/class/block/vda/device/vendor": "0x1af4\n",
+             "/sys/class/block/sdb/device/model": "   \n"}
+    read = sysfs.get
+    assert disk_model("/dev/nvme0n1p2", read) == "Samsung SSD 980 PRO 2TB"  # the partition's disk
+    assert disk_model("/dev/vda1", read) == "virtio (vendor 0x1af4)"
+    assert disk_model("/dev/sdb1", read) is None  # a blank model is not a model
+    assert disk_model("/dev/mapper/x", read) is None
+
+
+def test_the_runner_label_comes_from_the_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GBENCH_RUNNER_LABEL", raising=False)
+    facts = collect_host_facts(tmp_path)
+    assert facts["runner_label"] is None
+    assert facts["logical_cores"] == facts["physical_cores"] * facts["threads_per_core"]
+    monkeypatch.setenv("GBENCH_RUNNER_LABEL", "nvme-bench")
+    assert collect_host_facts(tmp_path)["runner_label"] == "nvme-bench"
 
 
 def test_fsync_latency_is_measured_and_ordered(tmp_path: Path) -> None:
