@@ -317,6 +317,35 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history(args: argparse.Namespace) -> int:
+    """Every complete measurement run under the results roots as one tidy table (one row per
+    run, series and metric), per hardware fingerprint; ``--out`` writes it as CSV."""
+    from harness.results.history import FINGERPRINT_FIELDS, load_history
+
+    roots = [_results_dir(argparse.Namespace(results=r), must_exist=True) for r in (args.results or [None])]
+    out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        raise ArgumentError("--out", f"{out} is a directory; name a CSV file")
+    h = load_history(roots)
+    df = h.frame
+    print(f"{h.runs_read} runs, {len(df)} observations, {df.series.nunique()} series, "
+          f"{df.fingerprint.nunique()} hardware fingerprints (runs on different fingerprints are never compared)")
+    for fp, g in df.groupby("fingerprint", sort=False):
+        facts = g.iloc[0]
+        desc = ", ".join(f"{name} {facts[name]}" for name, _ in FINGERPRINT_FIELDS)
+        print(f"  {fp}: {g.run_id.nunique()} runs, {g.series.nunique()} series ({desc})")
+    for rid, path, why in h.excluded:
+        print(f"  left out {rid}: {why}")
+    if out is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            df.to_csv(out, index=False)
+        except OSError as e:
+            raise ArgumentError("--out", f"cannot write {out}: {e.strerror or e}") from None
+        print(f"wrote {out}")
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from harness.recorder.summary import format_table
     from harness.results.comparison import format_comparison
@@ -452,6 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     ls = command("ls", help="list runs: complete (what it is), incomplete (why), in progress, damaged (file: why)")
     ls.add_argument("--results")
     ls.set_defaults(fn=cmd_ls)
+
+    hi = command("history", help="every measurement run as one tidy table (run, series, metric, value), "
+                                 "series keyed by hardware fingerprint")
+    hi.add_argument("--results", action="append", help="a results root (repeatable; default: ./results or "
+                                                       "$GBENCH_RESULTS_DIR)")
+    hi.add_argument("--out", help="write the table as CSV to this file")
+    hi.set_defaults(fn=cmd_history)
 
     sh = command("show", help="summary table of a run")
     sh.add_argument("run", nargs="?", default="latest", metavar="RUN",
