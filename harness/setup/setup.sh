@@ -98,4 +98,20 @@ if [ ! -x /usr/bin/chromium ]; then
     log "WARNING: no /usr/bin/chromium and not root (or no apt): the gallery's browser test will skip (fail under CI)"
   fi
 fi
+# 7. Apache Otava, the change-point detector of `gbench changes`, in its own virtualenv
+#    .cache/otava/venv (harness/results/otava_adapter.py runs under its python): apache-otava 0.8.0
+#    pins numpy 2.2 and scipy 1.16 and pulls BigQuery, Postgres and Slack clients: 43 distributions
+#    besides pip and setuptools, 323 MB (measured here: pip list, du -sh of the virtualenv), none of
+#    which .venv should carry. 44 s to install here.
+#    Skipped when that version is already there.
+OTAVA_VERSION=0.8.0
+OTAVA_VENV=.cache/otava/venv
+if [ "$("$OTAVA_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("apache-otava"))' 2>/dev/null)" \
+     != "$OTAVA_VERSION" ]; then
+  log "installing apache-otava $OTAVA_VERSION into $OTAVA_VENV"
+  { python3 -m venv "$OTAVA_VENV" &&
+    "$OTAVA_VENV/bin/python" -m pip install -q --upgrade pip >/dev/null &&
+    "$OTAVA_VENV/bin/python" -m pip install -q "apache-otava==$OTAVA_VERSION"; } \
+    || log "WARNING: apache-otava could not be installed (see above); gbench changes will say so"
+fi
 log "done"
