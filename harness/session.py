@@ -28,6 +28,7 @@ from harness.interrupt import Interruption, ListsWhatIsLeft
 from harness.providers.base import BridgedProvider, Cluster, ClusterProvider, ProviderFacts
 from harness.recorder.history import read_history
 from harness.recorder.summary import format_table, rows_from_history, write_summary
+from harness.results.batch import from_environment as batch_from_environment
 from harness.results.store import MANIFEST_SCHEMA_VERSION, REPO_ROOT, RunDirectory, git_commit
 from harness.workload.runner import WorkloadResult, run_workload
 from harness.workload.spec import Workload
@@ -103,6 +104,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
     """Run every workload of ``suite`` on one cluster; returns the published run directory."""
     system = make_system(suite.system)
     scenarios = preflight(suite, system)
+    batch = batch_from_environment(os.environ)  # GBENCH_BATCH_*: bad input refused before anything starts
     plugin = registry.system_plugin(suite.system)
     if isinstance(plugin, SystemForWorkloads):  # a start-up setting some workload needs
         system = plugin.make_system_for(list(suite.workloads) + [w for sc in scenarios for w in sc.workloads])
@@ -123,7 +125,7 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
         "schema_version": MANIFEST_SCHEMA_VERSION, "run_id": run.run_id,
         "started_utc": started.isoformat(), "time_origin_monotonic_ns": time_origin_ns,
         "time_origin_epoch_s": epoch_at_origin, "scenario": suite.to_dict(), "harness": git_commit(),
-        "argv": sys.argv,
+        "argv": sys.argv, **({"batch": batch} if batch else {}),
     }
     rows: list[dict[str, Any]] = []
     extra: dict[str, Any] = {"workloads": [], "comparisons": [], "scenarios": []}

@@ -10,6 +10,8 @@ workload, operation, value size, read and write level, concurrency and load mode
 host fact an older manifest did not record ("not recorded"), starts a new one. Software
 versions and the harness commit are attributes of each row (shown at every change), never part
 of the key, since a version change is exactly what a change point should be able to show.
+So is a run's ``batch`` (``harness.results.batch``: runs repeated on fresh clusters that
+together make one point of a series).
 
 Metrics (``METRICS``, each with the direction in which it is better):
 
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from harness.errors import DamagedFile
+from harness.results.batch import of_manifest as batch_of_manifest
 from harness.results.store import COMPLETE, DAMAGED, Run, dig, list_runs, read_json, read_run
 
 NOT_RECORDED = "not recorded"
@@ -95,9 +98,12 @@ _FAILURE_PATHS = (("election_s", "partition.election.elected_after_s"),
                   ("late_writes", "late_writes.count"))
 
 COLUMNS: tuple[str, ...] = (
-    "run_id", "started_utc", "series", *SERIES_KEY, "value", "unit", "better", "harness_saturated",
-    "harness_commit", "harness_dirty", "software", *(f for f, _ in FINGERPRINT_FIELDS), "source")
-"""``source``: the file a row was read from, relative to its results root."""
+    "run_id", "started_utc", "batch", "series", *SERIES_KEY, "value", "unit", "better", "duration_s",
+    "harness_saturated", "harness_commit", "harness_dirty", "software", *(f for f, _ in FINGERPRINT_FIELDS),
+    "source")
+"""``batch``: the id of the batch the run belongs to (``harness.results.batch``), None outside
+any; ``duration_s``: a summary row's measured window in seconds (None for failure figures);
+``source``: the file a row was read from, relative to its results root."""
 
 
 #: Integer columns that some rows leave empty (a scenario's figures have no value size).
@@ -170,6 +176,8 @@ class History:
     rows: list[dict[str, Any]]
     excluded: list[tuple[str, str, str]] = field(default_factory=list)
     runs_read: int = 0
+    run_paths: dict[str, Path] = field(default_factory=dict)
+    """The directory of every run read, by run id."""
 
     @property
     def frame(self) -> Any:
@@ -184,7 +192,8 @@ class History:
 def _base(run: Run, fp: dict[str, Any], fp_id: str) -> dict[str, Any]:
     m = run.manifest
     commit = m.get("harness") if isinstance(m.get("harness"), dict) else {}
-    return {"run_id": run.run_id, "started_utc": m.get("started_utc"), "fingerprint": fp_id,
+    return {"run_id": run.run_id, "started_utc": m.get("started_utc"),
+            "batch": batch_of_manifest(m, run.path / "manifest.json"), "fingerprint": fp_id,
             "harness_commit": commit.get("commit") or NOT_RECORDED, "harness_dirty": commit.get("dirty"),
             "software": software_line(m), **fp}
 
@@ -206,7 +215,8 @@ def measurement_rows(run: Run) -> Iterator[dict[str, Any]]:
         for name in ("throughput_ops_s", "p50_ms", "p99_ms", "p999_ms"):
             v = _number(row.get(name))
             if v is not None:
-                yield _row(base, key, name, v, bool(row.get("harness_saturated")), summary_file)
+                yield _row(base, key, name, v, bool(row.get("harness_saturated")), summary_file,
+                           _number(row.get("duration_s")))
     for fs_path in sorted((run.path / "scenarios").glob("*/failure_summary.json")):
         yield from failure_rows(base, cluster, fs_path, fs_path.relative_to(run.path.parent).as_posix())
 
@@ -232,10 +242,10 @@ def failure_rows(base: dict[str, Any], cluster: dict[str, Any], path: Path, sour
 
 
 def _row(base: dict[str, Any], key: dict[str, Any], metric: str, value: float, saturated: bool | None,
-         source: str) -> dict[str, Any]:
+         source: str, duration_s: float | None = None) -> dict[str, Any]:
     m = METRICS[metric]
     row = {**base, **key, "metric": metric, "value": value, "unit": m.unit, "better": m.better,
-           "harness_saturated": saturated, "source": source}
+           "duration_s": duration_s, "harness_saturated": saturated, "source": source}
     row["series"] = _series_id(row)
     return row
 
@@ -264,5 +274,6 @@ def load_history(roots: Sequence[Path]) -> History:
                 continue
             h.rows.extend(measurement_rows(entry.run))
             h.runs_read += 1
+            h.run_paths[entry.run_id] = entry.path
     h.rows.sort(key=lambda r: (r["started_utc"] or "", r["run_id"], r["series"]))
     return h

@@ -16,17 +16,19 @@ def write(path: Path, doc: Any) -> Path:
 def measurement_run(root: Path, run_id: str, system: str = "etcd", rows: list[dict[str, Any]] | None = None,
                     verdicts: list[dict[str, Any]] | None = None, provider: str = "netns",
                     scenarios: dict[str, dict[str, Any]] | None = None, host: dict[str, Any] | None = None,
-                    started_utc: str = "2026-01-01T00:00:00+00:00") -> Path:
+                    started_utc: str = "2026-01-01T00:00:00+00:00", batch: dict[str, Any] | None = None,
+                    commit: str = "abc123") -> Path:
     """A run of ``system``; ``scenarios`` maps a scenario name to its failure_summary.json;
-    ``host`` replaces the manifest's host facts."""
+    ``host`` replaces the manifest's host facts; ``batch`` is the manifest's batch field."""
     run = root / run_id
     write(run / "manifest.json", {
+        **({"batch": batch} if batch is not None else {}),
         "schema_version": 1, "run_id": run_id, "started_utc": started_utc,
         "ended_utc": "2026-01-01T00:10:00+00:00", "scenario": {"name": run_id},
         "host": host if host is not None else {
             "cpu_model": "X", "logical_cores": 2, "fsync_latency": {"p50_ms": 0.2, "p99_ms": 0.3},
             "data_dir_filesystem": "ext4"},
-        "harness": {"commit": "abc123", "dirty": False},
+        "harness": {"commit": commit, "dirty": False},
         "software": {system: {"version": "1.0"}},
         "cluster": {"system": system, "nodes": 5, "provider": provider, "time_to_ready_s": 1.5}})
     write(run / "summary.json", {"schema_version": 1, "rows": rows or [], "verdicts": verdicts or []})

@@ -146,3 +146,22 @@ def test_gbench_history_prints_fingerprints_and_writes_the_csv(tmp_path: Path,
     assert main(["history", "--results", str(root), "--out", str(tmp_path)]) == 2
     assert "--out: " in capsys.readouterr().err
     assert main(["history", "--results", str(tmp_path / "nowhere")]) == 2
+
+
+def test_batch_and_duration_columns(tmp_path: Path) -> None:
+    measurement_run(tmp_path, "20260101T000000Z-etcd", host=HOST, rows=[row(duration_s=15)],
+                    batch={"id": "nightly-7", "index": 2, "of": 3})
+    measurement_run(tmp_path, "20260102T000000Z-etcd", host=HOST, rows=[row()],
+                    started_utc="2026-01-02T00:00:00+00:00")
+    h = load_history([tmp_path])
+    df = h.frame
+    assert {r["run_id"]: r["batch"] for r in h.rows} == {"20260101T000000Z-etcd": "nightly-7",
+                                                         "20260102T000000Z-etcd": None}
+    assert df.batch.isna().sum() == 4  # the second run's four rows
+    assert set(df[df.run_id == "20260101T000000Z-etcd"].duration_s) == {15.0}
+    assert df[df.run_id == "20260102T000000Z-etcd"].duration_s.isna().all()  # the row had none
+    assert h.run_paths == {"20260101T000000Z-etcd": tmp_path / "20260101T000000Z-etcd",
+                           "20260102T000000Z-etcd": tmp_path / "20260102T000000Z-etcd"}
+    measurement_run(tmp_path, "20260103T000000Z-etcd", host=HOST, rows=[row()], batch={"id": "x y", "index": 1})
+    with pytest.raises(DamagedFile, match=r"20260103T000000Z-etcd/manifest.json: field 'batch' must be"):
+        load_history([tmp_path])
