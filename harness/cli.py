@@ -6,6 +6,8 @@
     gbench compare RUN RUN [RUN...] [--results DIR]
     gbench compare-scenarios SCENARIO RUN... [--results DIR]
     gbench ls [--results DIR]
+    gbench history [--results DIR ...] [--out FILE.csv]
+    gbench changes [--results DIR ...] [--out DIR] [--threshold-cv X]
     gbench show RUN|latest [--results DIR]
     gbench check FILE... [--model linearizable|sequential|...] [--format auto|jepsen-register|jepsen-kv|history]
                  [--counterexample]
@@ -22,7 +24,8 @@ Exit codes: 0 ok; 1 a failed run or check, or a run whose files are missing or d
 message names the file and why); 2 bad input: a malformed file, an option out of bounds, or a
 reference to something that is not there (a RUN that names no run, a SCENARIO the run does not
 hold, a --results that is not a directory); 130 interrupted (Ctrl-C, SIGTERM). ``gbench check``
-also exits 3 when a history could not be decided (harness/checkers/check_command.py).
+also exits 3 when a history could not be decided (harness/checkers/check_command.py);
+``gbench changes`` exits 10 when it reports a change (0: none).
 """
 from __future__ import annotations
 
@@ -346,6 +349,50 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_CHANGE_DETECTED = 10
+
+
+def threshold_cv(text: str) -> float:
+    """``--threshold-cv``: a finite coefficient of variation > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return v
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    """Change points over the history of every results root (harness/results/changes.py):
+    prints summary.md; ``--out DIR`` writes changes.json and summary.md there. Exit 10 when a
+    change is reported, 0 when none."""
+    import json
+
+    from harness.results.changes import Settings, detect_changes
+    from harness.results.changes_summary import summary_markdown
+    from harness.results.history import load_history
+
+    roots = [_results_dir(argparse.Namespace(results=r), must_exist=True) for r in (args.results or [None])]
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise ArgumentError("--out", f"{out} is a file; name a directory")
+    h = load_history(roots)
+    settings = Settings() if args.threshold_cv is None else Settings(threshold_cv=args.threshold_cv)
+    report = detect_changes(h.frame, h.run_paths, h.runs_read, h.excluded, settings)
+    summary = summary_markdown(report)
+    print(summary, end="")
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "changes.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
+            (out / "summary.md").write_text(summary)
+        except OSError as e:
+            raise ArgumentError("--out", f"cannot write in {out}: {e.strerror or e}") from None
+        print(f"wrote {out / 'changes.json'} and {out / 'summary.md'}")
+    return EXIT_CHANGE_DETECTED if report.changes else 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from harness.recorder.summary import format_table
     from harness.results.comparison import format_comparison
@@ -488,6 +535,16 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "$GBENCH_RESULTS_DIR)")
     hi.add_argument("--out", help="write the table as CSV to this file")
     hi.set_defaults(fn=cmd_history)
+
+    ch = command("changes", help="change points in every series of the history (Apache Otava, confirmed by "
+                                 "Mann-Whitney U); exit 10 when a change is reported")
+    ch.add_argument("--results", action="append", help="a results root (repeatable; default: ./results or "
+                                                       "$GBENCH_RESULTS_DIR)")
+    ch.add_argument("--out", help="write changes.json and summary.md into this directory")
+    ch.add_argument("--threshold-cv", type=threshold_cv, metavar="X",
+                    help="a run whose per-second throughput varies more than this coefficient of variation is "
+                         "unstable: drawn hollow, not used (default 0.25)")
+    ch.set_defaults(fn=cmd_changes)
 
     sh = command("show", help="summary table of a run")
     sh.add_argument("run", nargs="?", default="latest", metavar="RUN",
