@@ -50,7 +50,7 @@ from typing import Any, Callable, Sequence
 from harness.errors import EnvironmentProblem, GbenchError
 from harness.results.change_stats import bootstrap_change_ci, change_percent, mann_whitney_u
 from harness.results.history import SERIES_KEY
-from harness.results.stability import judge
+from harness.results.stability import LOAD_METRICS, Stability, judge
 from harness.results.store import REPO_ROOT
 
 #: No verdict on a series with fewer points than this.
@@ -267,6 +267,11 @@ def otava_change_points(series: dict[str, list[float]], settings: Settings,
         raise GbenchError(f"{OTAVA_ADAPTER.name}: its answer is not JSON: {e}") from None
     if not isinstance(out, dict) or set(out) != set(series):
         raise GbenchError(f"{OTAVA_ADAPTER.name}: its answer does not name exactly the {len(series)} series asked for")
+    for sid, cps in out.items():
+        if not (isinstance(cps, list) and all(isinstance(c, dict) and isinstance(c.get("index"), int)
+                                              and 0 < c["index"] < len(series[sid]) for c in cps)):
+            raise GbenchError(f"{OTAVA_ADAPTER.name}: series {sid}: not a list of change points with an index "
+                              f"inside its {len(series[sid])} points")
     return out
 
 
@@ -274,14 +279,20 @@ def _unique(values: Sequence[str]) -> list[str]:
     return sorted(set(values))
 
 
-def series_points(rows: Sequence[dict[str, Any]], run_paths: dict[str, Path],
-                  settings: Settings) -> tuple[list[Point], list[RunValue]]:
-    """One series' rows (oldest first) as its points and the run values they came from."""
+def series_points(rows: Sequence[dict[str, Any]], run_paths: dict[str, Path], settings: Settings,
+                  judged: dict[tuple[Any, ...], Stability] | None = None) -> tuple[list[Point], list[RunValue]]:
+    """One series' rows (oldest first) as its points and the run values they came from.
+    ``judged``: stability already judged, shared across series (a run's throughput, p50, p99
+    and p99.9 share one interval log)."""
+    judged = {} if judged is None else judged
     runs: list[RunValue] = []
     groups: dict[str, list[tuple[RunValue, dict[str, Any]]]] = {}
     for r in rows:
-        st = judge(run_paths[r["run_id"]], r["metric"], r["tool"], r["workload"], r["op"], r.get("duration_s"),
-                   settings.threshold_cv)
+        key = (r["run_id"], r["metric"] in LOAD_METRICS, r["tool"], r["workload"], r["op"], r.get("duration_s"))
+        if key not in judged:
+            judged[key] = judge(run_paths[r["run_id"]], r["metric"], r["tool"], r["workload"], r["op"],
+                                r.get("duration_s"), settings.threshold_cv)
+        st = judged[key]
         rv = RunValue(r["run_id"], r.get("started_utc"), r.get("batch"), float(r["value"]), st.usable, st.cv, st.note)
         runs.append(rv)
         groups.setdefault(rv.batch or rv.run_id, []).append((rv, r))
@@ -356,9 +367,10 @@ def detect_changes(frame: Any, run_paths: dict[str, Path], runs_read: int = 0,
     by_series: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_series.setdefault(r["series"], []).append(r)
+    judged: dict[tuple[Any, ...], Stability] = {}
     for sid, rows in by_series.items():
         rows.sort(key=lambda r: (r.get("started_utc") or "", r["run_id"]))
-        points, runs = series_points(rows, run_paths, settings)
+        points, runs = series_points(rows, run_paths, settings, judged)
         first = rows[0]
         status = "collecting baseline" if len(points) < MIN_POINTS else "no change"
         result.append(SeriesChanges(sid, first["fingerprint"], first["metric"], first["unit"], first["better"],
