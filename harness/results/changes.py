@@ -288,11 +288,11 @@ def series_points(rows: Sequence[dict[str, Any]], run_paths: dict[str, Path], se
     runs: list[RunValue] = []
     groups: dict[str, list[tuple[RunValue, dict[str, Any]]]] = {}
     for r in rows:
-        key = (r["run_id"], r["metric"] in LOAD_METRICS, r["tool"], r["workload"], r["op"], r.get("duration_s"))
-        if key not in judged:
-            judged[key] = judge(run_paths[r["run_id"]], r["metric"], r["tool"], r["workload"], r["op"],
-                                r.get("duration_s"), settings.threshold_cv)
-        st = judged[key]
+        log_key = (r["run_id"], r["metric"] in LOAD_METRICS, r["tool"], r["workload"], r["op"], r.get("duration_s"))
+        if log_key not in judged:
+            judged[log_key] = judge(run_paths[r["run_id"]], r["metric"], r["tool"], r["workload"], r["op"],
+                                    r.get("duration_s"), settings.threshold_cv)
+        st = judged[log_key]
         rv = RunValue(r["run_id"], r.get("started_utc"), r.get("batch"), float(r["value"]), st.usable, st.cv, st.note)
         runs.append(rv)
         groups.setdefault(rv.batch or rv.run_id, []).append((rv, r))

@@ -190,7 +190,7 @@ def test_per_second_throughput_and_its_cv(tmp_path: Path) -> None:
 
 
 def test_an_unstable_run_makes_no_point_and_batches_make_one(tmp_path: Path) -> None:
-    stall = [100] * 7 + [0] * 3 + [100] * 5  # cv 0.378
+    stall = [100] * 7 + [0] * 3 + [100] * 5  # mean 80, standard deviation 40: cv 0.5
     runs = history(tmp_path, BEFORE)
     wild = add_run(tmp_path, 12, 30.0, per_second=stall)  # would be a step if it counted
     batch = [add_run(tmp_path, 13 + k, v, batch={"id": "nightly-9", "index": k + 1, "of": 3},
@@ -203,6 +203,7 @@ def test_an_unstable_run_makes_no_point_and_batches_make_one(tmp_path: Path) -> 
         "nightly-9", "nightly-9", 2, [batch[0], batch[2]], [batch[1]])
     unusable = [(r.run_id, r.value, r.point) for r in s.runs if not r.usable]
     assert unusable == [(wild, 30.0, None), (batch[1], 99.0, None)]
+    assert [r.cv for r in s.runs if not r.usable] == [0.5, 0.5]
     assert s.runs[0].run_id == runs[0] and s.runs[0].stability == "stable: per-second throughput cv 0.000 <= 0.25"
     assert s.status == "no change"
     assert report.runs_per_point()["repeats"] == {"1": 4 * 12, "2": 4}  # each of the 4 metrics
