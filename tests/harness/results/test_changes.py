@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import pytest
 
-from harness.errors import DamagedFile, EnvironmentProblem
+from harness.errors import DamagedFile, EnvironmentProblem, GbenchError
 from harness.recorder.histograms import new_histogram, write_hlog
 from harness.results.change_stats import bootstrap_change_ci, mann_whitney_u, quantile, u_counts
 from harness.results.changes import (OTAVA_ADAPTER, OTAVA_PYTHON, Change, ChangeReport, Settings, detect_changes,
@@ -289,6 +289,25 @@ def test_without_the_otava_virtualenv_it_says_make_setup(tmp_path: Path) -> None
     with pytest.raises(EnvironmentProblem, match=r"Apache Otava is not installed: .*/nope is missing; run `make setup`"):
         otava_change_points({"s": [1.0] * 10}, Settings(), python=tmp_path / "nope")
     assert otava_change_points({}, Settings(), python=tmp_path / "nope") == {}  # nothing to ask
+
+
+@pytest.mark.parametrize("script, error, message", [
+    ("echo 'Traceback ...' >&2; echo 'ModuleNotFoundError: No module named otava' >&2; exit 1", EnvironmentProblem,
+     r"otava_adapter.py under .*/python failed \(exit 1\): ModuleNotFoundError: No module named otava; run `make setup`"),
+    ("echo 'otava_adapter: error: field x' >&2; exit 2", GbenchError,
+     "otava_adapter.py refused the request: otava_adapter: error: field x"),
+    ("echo '{\"other\": []}'", GbenchError, "its answer does not name exactly the 1 series asked for"),
+    ("echo '{\"s\": [{\"index\": 10}]}'", GbenchError,
+     "series s: not a list of change points with an index inside its 10 points"),
+])
+def test_an_adapter_that_fails_or_answers_wrong_is_an_error(tmp_path: Path, script: str, error: type[Exception],
+                                                            message: str) -> None:
+    python = tmp_path / "python"  # stands in for the Otava virtualenv's interpreter
+    python.write_text(f"#!/bin/sh\ncat >/dev/null\n{script}\n")
+    python.chmod(0o755)
+    with pytest.raises(error, match=message) as e:
+        otava_change_points({"s": [1.0] * 10}, Settings(), python=python)
+    assert type(e.value) is error  # EnvironmentProblem (run make setup) only when the environment is at fault
 
 
 def test_gbench_changes_exit_codes_and_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
