@@ -384,6 +384,9 @@ def detect_changes(frame: Any, run_paths: dict[str, Path], runs_read: int = 0,
         bounds = [0, *(int(c["index"]) for c in cps), len(s.points)]
         for k, cp in enumerate(cps):
             verdict = judge_change_point(s, cp, bounds[k], bounds[k + 2], settings)
-            (s.changes if isinstance(verdict, Change) else s.not_reported).append(verdict)
+            if isinstance(verdict, Change):
+                s.changes.append(verdict)
+            else:
+                s.not_reported.append(verdict)
         s.status = "change" if s.changes else "no change"
     return ChangeReport(settings, result, runs_read, list(left_out))
