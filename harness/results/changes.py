@@ -121,7 +121,8 @@ class Point:
 class Change:
     """A reported change point. ``index``: the first point after it; ``at_run``: that point's
     first run; ``id``: stable across re-analyses of a longer history (series and point key), for
-    a tracker to update rather than duplicate."""
+    a tracker to update rather than duplicate; ``fewest_repeats``: the fewest runs behind any
+    point of the two segments (under MIN_REPEATS: points of single runs, noisier)."""
 
     id: str
     index: int
@@ -140,6 +141,7 @@ class Change:
     otava_pvalue: float | None
     points_before: int
     points_after: int
+    fewest_repeats: int
     runs_before: list[str]
     runs_after: list[str]
     commits_before: list[str]
@@ -349,7 +351,7 @@ def judge_change_point(s: SeriesChanges, cp: dict[str, Any], lo: int, hi: int,
                   for name, attr in (("software", "software"), ("harness_commit", "harness_commits"))}
     cid = hashlib.sha256(f"{s.series}\n{at.key}".encode()).hexdigest()[:12]
     return Change(cid, i, at.key, at.runs[0], at.started_utc, _direction(s.better, mb, ma), mb, ma, pct, ci, ci_note,
-                  mw.p, mw.u, mw.method, otava_p, len(before), len(after),
+                  mw.p, mw.u, mw.method, otava_p, len(before), len(after), min(p.repeats for p in s.points[lo:hi]),
                   [r for p in s.points[lo:i] for r in p.runs], [r for p in s.points[i:hi] for r in p.runs],
                   _unique([c for p in s.points[lo:i] for c in p.harness_commits]),
                   _unique([c for p in s.points[i:hi] for c in p.harness_commits]), attributes)

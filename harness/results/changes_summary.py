@@ -36,9 +36,11 @@ def _change_row(s: SeriesChanges, c: Change) -> str:
     commit = f"{commits['before']} → {commits['after']}" if commits["changed"] else f"{commits['after']} (same)"
     software = c.attributes["software"]
     sw = f"{software['before']} → {software['after']}" if software["changed"] else "same"
+    repeats = f" (some of {c.fewest_repeats} run{'s' if c.fewest_repeats > 1 else ''})" \
+        if c.fewest_repeats < MIN_REPEATS else ""
     return (f"| {c.direction} | {s.label} | {c.at_run} (point {c.index + 1} of {len(s.points)}) | "
             f"{_num(c.before_median, s.unit)} → {_num(c.after_median, s.unit)} | {_pct(c.change_percent)} | {ci} | "
-            f"{c.mann_whitney_p:.2g} | {c.points_before} / {c.points_after} | {commit} | {sw} |")
+            f"{c.mann_whitney_p:.2g} | {c.points_before} / {c.points_after}{repeats} | {commit} | {sw} |")
 
 
 def summary_markdown(report: ChangeReport) -> str:

@@ -94,6 +94,7 @@ def test_a_step_is_found_at_the_right_run_with_p_and_ci(tmp_path: Path) -> None:
     (c,) = s.changes
     assert (c.index, c.at_run, c.at_point, c.direction) == (12, runs[12], runs[12], "regression")
     assert (c.points_before, c.points_after, c.runs_before, c.runs_after) == (12, 6, runs[:12], runs[12:])
+    assert c.fewest_repeats == 1
     assert (c.before_median, c.after_median) == pytest.approx((10.005, 12.015))  # (10.0 + 10.01) / 2, (12.0 + 12.03) / 2
     assert c.change_percent == pytest.approx(100 * (12.015 / 10.005 - 1))  # +20.09%
     # Complete separation, 12 and 6 untied values: exact p = 2 / C(18, 6).
@@ -328,6 +329,7 @@ def test_gbench_changes_exit_codes_and_files(tmp_path: Path, capsys: pytest.Capt
     summary = (out / "summary.md").read_text()
     assert summary in text and len(summary.encode()) < 1024 * 1024
     assert "| regression | etcd etcd-put-256B put c16 p99_ms | 20260101T120000Z-etcd (point 13 of 15) |" in summary
+    assert "| 12 / 3 (some of 1 run) | c1 (same) | same |" in summary
     doc = json.loads((out / "changes.json").read_text())
     assert [c["index"] for c in doc["changes"]] == [12] and doc["counts"]["changes"] == 1
     # Bad input: 2 (argparse for the option's value); a damaged run: 1.
