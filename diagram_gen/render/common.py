@@ -54,11 +54,22 @@ def new_figure(d: ResolvedDiagram, width_in: float = 13.0, height_in: float = 8.
     return fig
 
 
+def footer_text(d: ResolvedDiagram) -> str:
+    """The footer as drawn: a line longer than the figure is wide (about 218 characters)
+    wraps, indented."""
+    lines = [textwrap.fill(t, FOOTER_CHARS, subsequent_indent="    ") for t in d.footer]
+    return "\n".join(lines) if lines else "no run resolved: every figure is not measured"
+
+
+def footer_height(d: ResolvedDiagram, fig_height_in: float) -> float:
+    """The footer's height as a fraction of the figure (7 pt lines, 1.2 line spacing), so a
+    layout can keep its axes and their labels above it however many runs it names."""
+    return (footer_text(d).count("\n") + 1) * 7 * 1.2 / 72 / fig_height_in + 0.005
+
+
 def draw_footer(fig: Figure, d: ResolvedDiagram) -> None:
     """Provenance lines at the bottom: runs, dates, hardware (from ResolvedDiagram.footer)."""
-    # a line longer than the figure is wide (about 218 characters) wraps, indented
-    lines = [textwrap.fill(t, FOOTER_CHARS, subsequent_indent="    ") for t in d.footer]
-    text = "\n".join(lines) if lines else "no run resolved: every figure is not measured"
+    text = footer_text(d)
     fig.text(0.01, 0.005, text, fontsize=7, color="#424242", va="bottom", ha="left", family="DejaVu Sans Mono")
 
 

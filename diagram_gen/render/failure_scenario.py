@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from diagram_gen.model import NOT_MEASURED, ResolvedDiagram, format_figure
-from diagram_gen.render.common import (FAULT_SHADE, NOT_MEASURED_COLOR, OUTCOME_COLORS, draw_footer,
+from diagram_gen.render.common import (FAULT_SHADE, NOT_MEASURED_COLOR, OUTCOME_COLORS, draw_footer, footer_height,
                                        new_figure)
 from diagram_gen.render.boxes import claim_badge
 from diagram_gen.render.timeline import fill
@@ -100,7 +100,9 @@ def render(d: ResolvedDiagram) -> Figure:
     points = hv.op_points(ops, sides) if ops else []
     late = hv.late_writes(ops) if ops else []
     _derive(d, points, late, sides, ops)
-    left, right, top, bottom, gap = 0.062, 0.655, 0.845, 0.118, 0.028
+    # the axes end above the footer and the x label (0.06 of the height), never lower than before
+    left, right, top, gap = 0.062, 0.655, 0.845, 0.028
+    bottom = max(0.118, footer_height(d, fig.get_figheight()) + 0.06)
     ph = (top - bottom - gap * (len(panels) - 1)) / len(panels)
     axes = []
     for k, p in enumerate(panels):
@@ -226,12 +228,29 @@ def _legend(fig: Figure, top: float, sides: Sequence[str]) -> None:
 
 def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, Any]],
                 late: Sequence[hv.LateWrite]) -> None:
+    """The text column right of the panels, from 0.915 of the height down to the footer: laid
+    out once to measure, then drawn smaller when it would run into the footer."""
+    top, floor = 0.915, footer_height(d, fig.get_figheight()) + 0.008
+    used = top - _side_text(fig, d, blocks, late, 1.0, draw=False)
+    _side_text(fig, d, blocks, late, min(1.0, (top - floor) / used) if used > 0 else 1.0, draw=True)
+
+
+def _side_text(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, Any]], late: Sequence[hv.LateWrite],
+               scale: float, draw: bool) -> float:
+    """Lay the side panel out at ``scale`` times its font sizes and spacing (drawing it when
+    ``draw``); returns the height fraction where it ends."""
     x0, y = 0.672, 0.915
-    width_chars = 74
+    width_chars = int(74 / scale)
+
+    def text(yy: float, t: str, **kw: Any) -> None:
+        if draw:
+            kw["fontsize"] = kw["fontsize"] * scale
+            fig.text(x0, yy, t, va="top", ha="left", **kw)
+
     for b in blocks:
         title = fill(str(b.get("title", "")), d)
-        fig.text(x0, y, title, fontsize=8.6, fontweight="bold", va="top", ha="left")
-        y -= 0.021
+        text(y, title, fontsize=8.6, fontweight="bold")
+        y -= 0.021 * scale
         size = float(b.get("font_size", 7.3))
         chars = int(width_chars * 7.3 / size * (0.9 if b.get("rows_from") else 1.0))  # mono glyphs are wider
         lines = [fill(str(t), d) for t in b.get("lines") or []]
@@ -241,14 +260,14 @@ def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, A
             lines += [_late_line(d, k, lw) for k, lw in enumerate(late, 1)]
         for t in lines:
             wrapped = textwrap.wrap(t, chars, subsequent_indent="    ") or [""]
-            fig.text(x0, y, "\n".join(wrapped), fontsize=size, va="top", ha="left", linespacing=1.25,
-                     family="DejaVu Sans Mono" if b.get("rows_from") else None)
-            y -= LINE_H * size / 7.3 * len(wrapped) + 0.003
-        y -= 0.008
+            text(y, "\n".join(wrapped), fontsize=size, linespacing=1.25,
+                 family="DejaVu Sans Mono" if b.get("rows_from") else None)
+            y -= (LINE_H * size / 7.3 * len(wrapped) + 0.003) * scale
+        y -= 0.008 * scale
     claims = d.spec.claims
     if claims:
-        fig.text(x0, y, "Spec claims checked against this measurement", fontsize=8.6, fontweight="bold", va="top")
-        y -= 0.021
+        text(y, "Spec claims checked against this measurement", fontsize=8.6, fontweight="bold")
+        y -= 0.021 * scale
         # grouped by what the measurement says (not by what the spec file expects), so a
         # verdict that flips on new results is drawn as it is
         verdicts = {c.id: claim_badge(d, c.id)[0] for c in claims}
@@ -260,8 +279,9 @@ def _side_panel(fig: Figure, d: ResolvedDiagram, blocks: Sequence[Mapping[str, A
             names = [c.id.removeprefix(prefix).replace("-", " ") for c in claims if verdicts[c.id] == verdict]
             if names:
                 t = "\n".join(textwrap.wrap(f"{mark}: " + "; ".join(names), width_chars, subsequent_indent="    "))
-                fig.text(x0, y, t, fontsize=7.3, va="top", linespacing=1.25, color=color)
-                y -= LINE_H * (t.count("\n") + 1) + 0.003
+                text(y, t, fontsize=7.3, linespacing=1.25, color=color)
+                y -= (LINE_H * (t.count("\n") + 1) + 0.003) * scale
+    return y
 
 
 def run_rows(d: ResolvedDiagram, key: str, template: str, units: Mapping[str, str | None]) -> list[str]:
