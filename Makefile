@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench bench-checkers bench-profile bench-docker bench-signals test test-unit diagrams clean-cache cleanup docker-images
+.PHONY: setup bench bench-ci lint-ci bench-checkers bench-profile bench-docker bench-signals test test-unit diagrams clean-cache cleanup docker-images
 
 setup: $(SETUP_STAMP)
 
-$(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/pom.xml harness/setup/zookeeper/pom.xml harness/systems/etcd/gomod/server/go.sum harness/systems/etcd/gomod/benchmark/go.sum harness/setup/docker/images.sh harness/setup/docker/toxiproxy/go.sum
+$(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/pom.xml harness/setup/zookeeper/pom.xml harness/systems/etcd/gomod/server/go.sum harness/systems/etcd/gomod/benchmark/go.sum harness/setup/docker/images.sh harness/setup/docker/toxiproxy/go.sum harness/setup/actionlint/go.sum
 	bash harness/setup/setup.sh
 	@mkdir -p .cache && touch $(SETUP_STAMP)
 
@@ -15,6 +15,30 @@ $(SETUP_STAMP): pyproject.toml harness/setup/setup.sh harness/setup/cassandra/po
 bench: setup
 	.venv/bin/gbench bench
 	.venv/bin/gbench diagrams
+
+## make bench-ci: the scheduled benchmark job's work, run here exactly as .github/workflows/bench.yml runs it:
+## REPEATS runs of BENCH_SUITES (default: every system's suite) on fresh clusters as one batch (one point per
+## series in the history), then change detection over RESULTS into CHANGES_OUT (exit status in
+## CHANGES_OUT/exit-status: 0 no change, 10 change detected), then the diagrams.
+REPEATS ?= 3
+BATCH_ID ?= $(shell date -u +%Y%m%dT%H%M%SZ)
+RESULTS ?= results
+CHANGES_OUT ?= $(RESULTS)/changes
+BENCH_SUITES ?=
+bench-ci: setup
+	@for i in $$(seq 1 $(REPEATS)); do \
+	  echo "[bench-ci] batch $(BATCH_ID): run $$i of $(REPEATS)"; \
+	  GBENCH_BATCH_ID=$(BATCH_ID) GBENCH_BATCH_INDEX=$$i GBENCH_BATCH_OF=$(REPEATS) \
+	    .venv/bin/gbench bench --results $(RESULTS) $(foreach s,$(BENCH_SUITES),--suite $(s)) || exit 1; \
+	done
+	@mkdir -p $(CHANGES_OUT); rc=0; .venv/bin/gbench changes --results $(RESULTS) --out $(CHANGES_OUT) || rc=$$?; \
+	  echo $$rc > $(CHANGES_OUT)/exit-status; [ $$rc -eq 0 ] || [ $$rc -eq 10 ] || exit $$rc
+	.venv/bin/gbench diagrams --results $(RESULTS)
+
+## make lint-ci: actionlint (with shellcheck on every run: script) over .github/workflows
+lint-ci: setup
+	@command -v shellcheck >/dev/null || { echo "lint-ci: no shellcheck (make setup installs it with apt as root)" >&2; exit 2; }
+	.cache/bin/actionlint -config-file .github/actionlint.yaml -shellcheck "$$(command -v shellcheck)"
 
 ## make diagrams: regenerate every diagram (results/diagrams/) from results/, no cluster started
 diagrams: setup

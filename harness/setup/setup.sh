@@ -114,4 +114,22 @@ if [ "$("$OTAVA_VENV/bin/python" -c 'import importlib.metadata as m; print(m.ver
     "$OTAVA_VENV/bin/python" -m pip install -q "apache-otava==$OTAVA_VERSION"; } \
     || log "WARNING: apache-otava could not be installed (see above); gbench changes will say so"
 fi
+# 8. The workflow linters of `make lint-ci`: actionlint from Go modules (pinned in
+#    harness/setup/actionlint/go.sum) and Debian's shellcheck, which actionlint runs on every
+#    `run:` script.
+if command -v go >/dev/null 2>&1; then
+  build_go harness/setup/actionlint "$BIN/actionlint" github.com/rhysd/actionlint/cmd/actionlint
+else
+  log "WARNING: no Go toolchain: no actionlint, make lint-ci will fail"
+fi
+if ! command -v shellcheck >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing shellcheck with apt"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null \
+      || log "WARNING: shellcheck could not be installed; make lint-ci will fail"
+  else
+    log "WARNING: no shellcheck and not root (or no apt): make lint-ci will fail"
+  fi
+fi
 log "done"
