@@ -365,11 +365,13 @@ def threshold_cv(text: str) -> float:
 
 def cmd_changes(args: argparse.Namespace) -> int:
     """Change points over the history of every results root (harness/results/changes.py):
-    prints summary.md; ``--out DIR`` writes changes.json and summary.md there. Exit 10 when a
+    prints summary.md; ``--out DIR`` writes changes.json, summary.md and the files of
+    harness/results/changes_report.py (issue-<id>.md, issues.json, plots/, index.html) there. Exit 10 when a
     change is reported, 0 when none."""
     import json
 
     from harness.results.changes import Settings, detect_changes
+    from harness.results.changes_report import write_report_files
     from harness.results.changes_summary import summary_markdown
     from harness.results.history import load_history
 
@@ -380,16 +382,18 @@ def cmd_changes(args: argparse.Namespace) -> int:
     h = load_history(roots)
     settings = Settings() if args.threshold_cv is None else Settings(threshold_cv=args.threshold_cv)
     report = detect_changes(h.frame, h.run_paths, h.runs_read, h.excluded, settings)
-    summary = summary_markdown(report)
+    summary = summary_markdown(report, plots=out is not None)
     print(summary, end="")
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
             (out / "changes.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
             (out / "summary.md").write_text(summary)
+            written = write_report_files(report, h.frame, out)
         except OSError as e:
             raise ArgumentError("--out", f"cannot write in {out}: {e.strerror or e}") from None
-        print(f"wrote {out / 'changes.json'} and {out / 'summary.md'}")
+        print(f"wrote {out / 'changes.json'}, {out / 'summary.md'} and {len(written)} more files (index.html, "
+              f"issues.json, {len(report.changes)} issue-<id>.md, plots/)")
     return EXIT_CHANGE_DETECTED if report.changes else 0
 
 
@@ -540,7 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "Mann-Whitney U); exit 10 when a change is reported")
     ch.add_argument("--results", action="append", help="a results root (repeatable; default: ./results or "
                                                        "$GBENCH_RESULTS_DIR)")
-    ch.add_argument("--out", help="write changes.json and summary.md into this directory")
+    ch.add_argument("--out", help="write changes.json, summary.md, issue-<id>.md, issues.json, plots/ and "
+                                   "index.html into this directory")
     ch.add_argument("--threshold-cv", type=threshold_cv, metavar="X",
                     help="a run whose per-second throughput varies more than this coefficient of variation is "
                          "unstable: drawn hollow, not used (default 0.25)")

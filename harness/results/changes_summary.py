@@ -2,13 +2,15 @@
 ``$GITHUB_STEP_SUMMARY``), key figures first: the reported changes, then what is pending, then
 the series still collecting a baseline, then counts and settings. Under 1 MB (GitHub's limit
 for a step summary): long lists stop at a fixed number of lines and say how many more
-``changes.json`` holds.
+``changes.json`` holds. With ``--out`` it links each change's plot and the index page, never
+inlines them.
 """
 from __future__ import annotations
 
 from collections import Counter
 
 from harness.results.changes import MIN_AFTER, MIN_POINTS, MIN_REPEATS, Change, ChangeReport, SeriesChanges
+from harness.results.changes_report import plot_name
 
 #: At most this many rows per list; the rest is counted ("... and N more in changes.json").
 MAX_ROWS = 200
@@ -30,7 +32,7 @@ def _more(n: int, what: str) -> list[str]:
     return [f"\n... and {n} more {what} in changes.json"] if n > 0 else []
 
 
-def _change_row(s: SeriesChanges, c: Change) -> str:
+def _change_row(s: SeriesChanges, c: Change, plots: bool) -> str:
     ci = f"[{_pct(c.ci_percent[0])}, {_pct(c.ci_percent[1])}]" if c.ci_percent else c.ci_note
     commits = c.attributes["harness_commit"]
     commit = f"{commits['before']} → {commits['after']}" if commits["changed"] else f"{commits['after']} (same)"
@@ -40,11 +42,14 @@ def _change_row(s: SeriesChanges, c: Change) -> str:
         if c.fewest_repeats < MIN_REPEATS else ""
     return (f"| {c.direction} | {s.label} | {c.at_run} (point {c.index + 1} of {len(s.points)}) | "
             f"{_num(c.before_median, s.unit)} → {_num(c.after_median, s.unit)} | {_pct(c.change_percent)} | {ci} | "
-            f"{c.mann_whitney_p:.2g} | {c.points_before} / {c.points_after}{repeats} | {commit} | {sw} |")
+            f"{c.mann_whitney_p:.2g} | {c.points_before} / {c.points_after}{repeats} | {commit} | {sw} |"
+            + (f" [plot](plots/{plot_name(s)}.svg) |" if plots else ""))
 
 
-def summary_markdown(report: ChangeReport) -> str:
-    """The summary as Markdown (see the module's docstring)."""
+def summary_markdown(report: ChangeReport, plots: bool = False) -> str:
+    """The summary as Markdown (see the module's docstring). ``plots``: the plots and the index
+    page (``changes_report``) are written next to it: each change links its plot (relative
+    ``plots/<name>.svg``, never inlined) and the summary links ``index.html``."""
     n = report.counts()
     st = report.settings
     lines = [f"# Change detection: {n['changes']} change(s) ({n['regressions']} regression(s), "
@@ -52,10 +57,10 @@ def summary_markdown(report: ChangeReport) -> str:
     changes = report.changes
     if changes:
         lines += ["| | series | at run | median before → after | change | CI | Mann-Whitney p | points before / after "
-                  "| harness commit | software |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| harness commit | software |" + (" plot |" if plots else ""),
+                  "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if plots else "")]
         ordered = sorted(changes, key=lambda sc: (sc[1].direction != "regression", -abs(sc[1].change_percent or 0)))
-        lines += [_change_row(s, c) for s, c in ordered[:MAX_ROWS]]
+        lines += [_change_row(s, c, plots) for s, c in ordered[:MAX_ROWS]]
         lines += _more(len(ordered) - MAX_ROWS, "changes")
     else:
         judged = n["series_no_change"]
@@ -86,6 +91,8 @@ def summary_markdown(report: ChangeReport) -> str:
               f"window {st.window_len}; confirmed by Mann-Whitney U p <= {st.alpha:g} with >= {MIN_AFTER} points "
               f"after; {st.confidence:.0%} bootstrap CI of the median's change ({st.resamples} resamples, seed "
               f"{st.seed})"]
+    if plots:
+        lines += ["", "Every series, its state and its plot: [index.html](index.html)"]
     if report.left_out:
         lines += ["", "Left out:"] + [f"- {rid}: {why}" for rid, _, why in report.left_out[:20]]
         lines += _more(len(report.left_out) - 20, "left-out runs")
