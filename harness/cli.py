@@ -365,11 +365,9 @@ def threshold_cv(text: str) -> float:
 
 def cmd_changes(args: argparse.Namespace) -> int:
     """Change points over the history of every results root (harness/results/changes.py):
-    prints summary.md; ``--out DIR`` writes changes.json, summary.md and the files of
-    harness/results/changes_report.py (issue-<id>.md, issues.json, plots/, index.html) there. Exit 10 when a
-    change is reported, 0 when none."""
-    import json
-
+    prints summary.md; ``--out DIR`` writes there changes.json, summary.md and the files of
+    harness/results/changes_report.py (issue-<id>.md, issues.json, plots/, index.html). Exit 10
+    when a change is reported, 0 when none."""
     from harness.results.changes import Settings, detect_changes
     from harness.results.changes_report import write_report_files
     from harness.results.changes_summary import summary_markdown
@@ -387,13 +385,11 @@ def cmd_changes(args: argparse.Namespace) -> int:
     if out is not None:
         try:
             out.mkdir(parents=True, exist_ok=True)
-            (out / "changes.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
-            (out / "summary.md").write_text(summary)
-            written = write_report_files(report, h.frame, out)
+            written = write_report_files(report, h.frame, out, summary)
         except OSError as e:
             raise ArgumentError("--out", f"cannot write in {out}: {e.strerror or e}") from None
-        print(f"wrote {out / 'changes.json'}, {out / 'summary.md'} and {len(written)} more files (index.html, "
-              f"issues.json, {len(report.changes)} issue-<id>.md, plots/)")
+        print(f"wrote {len(written)} files in {out}: changes.json, summary.md, index.html, issues.json, "
+              f"{len(report.changes)} issue-<id>.md, {2 * len({s.series for s, _ in report.changes})} plots")
     return EXIT_CHANGE_DETECTED if report.changes else 0
 
 

@@ -20,6 +20,7 @@ import hashlib
 import html
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -188,7 +189,10 @@ def index_html(report: ChangeReport, facts: dict[str, dict[str, Any]], plotted: 
            f"<h1>Every series: {n['series']} ({n['series_with_change']} with a change, {n['changes']} change(s))</h1>",
            f"<p>{n['runs_read']} runs read; {n['fingerprints']} hardware fingerprint(s): runs on different "
            f"fingerprints are never compared. A verdict needs {MIN_POINTS} points. "
-           f"{_a('summary.md', 'summary')}, {_a('changes.json', 'changes.json')}.</p>"]
+           f"{_a('summary.md', 'summary')}, {_a('changes.json', 'changes.json')}.</p>",
+           "<p>States: " + html.escape(", ".join(f"{state} {k}" for state, k in sorted(
+               Counter("collecting baseline" if st.startswith("collecting") else st
+                       for st in map(series_state, report.series)).items()))) + ".</p>"]
     by_fp: dict[str, list[SeriesChanges]] = {}
     for s in report.series:
         by_fp.setdefault(s.fingerprint, []).append(s)
@@ -218,11 +222,16 @@ def index_html(report: ChangeReport, facts: dict[str, dict[str, Any]], plotted: 
     return "\n".join(out) + "\n"
 
 
-def write_report_files(report: ChangeReport, frame: Any, out: Path) -> list[Path]:
-    """Every file of the module's docstring under ``out`` (which must exist); the paths written."""
+def write_report_files(report: ChangeReport, frame: Any, out: Path, summary: str) -> list[Path]:
+    """Every file of a change report under ``out`` (which must exist), the paths written:
+    ``changes.json``, ``summary.md`` (``summary``: ``changes_summary.summary_markdown`` with
+    plots linked), and those of the module's docstring (``frame``: the history the report
+    was made from, for the fingerprints' facts)."""
     facts = fingerprint_facts(frame) if len(frame) else {}
     plotted = [s for s in report.series if s.changes]
-    written: list[Path] = []
+    (out / "changes.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
+    (out / "summary.md").write_text(summary)
+    written = [out / "changes.json", out / "summary.md"]
     for s in plotted:
         written += write_plot(s, out)
     issues = []

@@ -9,6 +9,8 @@ import math
 import re
 from pathlib import Path
 
+import pytest
+
 
 from harness.results.changes_report import (MAX_WIDTH_PX, PLOTS_URL_PLACEHOLDER, fingerprint_facts, plot_name,
                                             plot_series, series_state, write_report_files)
@@ -27,7 +29,7 @@ def test_the_issue_body_of_one_change_and_issues_json(tmp_path: Path) -> None:
     report = detect(tmp_path / "runs")
     out = tmp_path / "out"
     out.mkdir()
-    write_report_files(report, load_history([tmp_path / "runs"]).frame, out)
+    write_report_files(report, load_history([tmp_path / "runs"]).frame, out, summary_markdown(report, plots=True))
     s = series(report)
     (c,) = s.changes
     name = plot_name(s)
@@ -101,9 +103,15 @@ def test_no_change_writes_an_empty_issues_list(tmp_path: Path) -> None:
     history(tmp_path / "runs", BEFORE)
     out = tmp_path / "out"
     out.mkdir()
-    write_report_files(detect(tmp_path / "runs"), load_history([tmp_path / "runs"]).frame, out)
+    report = detect(tmp_path / "runs")
+    written = write_report_files(report, load_history([tmp_path / "runs"]).frame, out,
+                                 summary_markdown(report, plots=True))
     assert json.loads((out / "issues.json").read_text()) == []
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "issues.json"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written) == [
+        "changes.json", "index.html", "issues.json", "summary.md"]
+    page = (out / "index.html").read_text()
+    assert "<p>States: no change 4.</p>" in page
+    assert all((out / h).is_file() for h in re.findall(r'href="([^"]+)"', page))
 
 
 def test_the_plot_is_byte_identical_when_drawn_again(tmp_path: Path) -> None:
@@ -112,7 +120,8 @@ def test_the_plot_is_byte_identical_when_drawn_again(tmp_path: Path) -> None:
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
         out.mkdir()
-        write_report_files(detect(tmp_path / "runs"), frame, out)
+        report = detect(tmp_path / "runs")
+        write_report_files(report, frame, out, summary_markdown(report, plots=True))
     name = plot_name(series(detect(tmp_path / "runs")))
     for suffix in ("svg", "png"):
         first, second = ((o / "plots" / f"{name}.{suffix}").read_bytes() for o in outs)
@@ -147,7 +156,8 @@ def test_unstable_runs_are_hollow_and_few_repeats_marked(tmp_path: Path) -> None
     plt.close(fig)
 
 
-def test_the_index_lists_every_series_with_its_state_and_no_dead_link(tmp_path: Path) -> None:
+def test_the_index_lists_every_series_with_its_state_and_no_dead_link(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     from harness.cli import main
 
     root = tmp_path / "runs"
@@ -160,11 +170,14 @@ def test_the_index_lists_every_series_with_its_state_and_no_dead_link(tmp_path: 
         add_run(root, 200 + i, v, host=short_host)  # 4 points: collecting baseline
     out = tmp_path / "out"
     assert main(["changes", "--results", str(root), "--out", str(out)]) == 10
+    assert capsys.readouterr().out.endswith(f"wrote 7 files in {out}: changes.json, summary.md, index.html, "
+                                            "issues.json, 1 issue-<id>.md, 2 plots\n")
     report = detect(root)
     states = sorted((s.key["system"], s.metric, s.fingerprint, series_state(s)) for s in report.series)
     assert sorted(st for *_, st in states) == sorted(["change", "pending"] + ["no change"] * 6
                                                      + ["collecting baseline 4/10"] * 4)
     page = (out / "index.html").read_text()
+    assert "<p>States: change 1, collecting baseline 4, no change 6, pending 1.</p>" in page
     assert "<script" not in page.lower() and f"max-width:{MAX_WIDTH_PX}px" in page and MAX_WIDTH_PX < 1400
     rows = re.findall(r"<tr(?: class=\"\w+\")?><td>([^<]*)</td><td>(\d+)</td><td>([^<]*)</td>", page)
     assert len(rows) == len(report.series) == 12
