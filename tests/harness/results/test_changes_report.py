@@ -152,6 +152,14 @@ def test_unstable_runs_are_hollow_and_few_repeats_marked(tmp_path: Path) -> None
     assert len(by_label["point of fewer than 3 runs"].get_offsets()) == 12
     assert [list(o) for o in by_label["point (median of its runs)"].get_offsets()] == [
         [15.0, 12.0], [18.0, 12.06], [21.0, 11.97]]
+    # Segment medians: 10.005 over points 1-12 (x 1 to 12), 12.0 over the batches (x 15 to 21).
+    segments = by_label["segment median"].get_segments() + [
+        c.get_segments()[0] for c in ax.collections if c.get_label().startswith("_")]
+    flat = sorted([float(v) for xy in seg for v in xy] for seg in segments)
+    assert [pytest.approx(f) for f in flat] == [[0.6, 10.005, 12.4, 10.005], [14.6, 12.0, 21.4, 12.0]]
+    # The change between the last run before it (x 12) and the first after it (x 14).
+    (line,) = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert list(line.get_xdata()) == [13.0, 13.0]
     import matplotlib.pyplot as plt
     plt.close(fig)
 
