@@ -320,12 +320,18 @@ def cmd_ls(args: argparse.Namespace) -> int:
     return 0
 
 
+def _results_roots(args: argparse.Namespace) -> list[Path]:
+    """Every ``--results`` given (repeatable), each checked as ``_results_dir`` checks one;
+    the default root when none is given."""
+    return [_results_dir(argparse.Namespace(results=r), must_exist=True) for r in (args.results or [None])]
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     """Every complete measurement run under the results roots as one tidy table (one row per
     run, series and metric), per hardware fingerprint; ``--out`` writes it as CSV."""
     from harness.results.history import FINGERPRINT_FIELDS, load_history
 
-    roots = [_results_dir(argparse.Namespace(results=r), must_exist=True) for r in (args.results or [None])]
+    roots = _results_roots(args)
     out = Path(args.out) if args.out else None
     if out is not None and out.is_dir():
         raise ArgumentError("--out", f"{out} is a directory; name a CSV file")
@@ -373,7 +379,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     from harness.results.changes_summary import summary_markdown
     from harness.results.history import load_history
 
-    roots = [_results_dir(argparse.Namespace(results=r), must_exist=True) for r in (args.results or [None])]
+    roots = _results_roots(args)
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and not out.is_dir():
         raise ArgumentError("--out", f"{out} is a file; name a directory")
@@ -491,6 +497,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--results", help="results root (default: ./results or $GBENCH_RESULTS_DIR)")
         sp.add_argument("--quiet", action="store_true", help="no live progress line")
 
+    def results_roots_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--results", action="append", help="a results root (repeatable; default: ./results or "
+                                                           "$GBENCH_RESULTS_DIR)")
+
     r = command("run", help="run one workload file on a fresh cluster")
     r.add_argument("workload")
     r.add_argument("--duration", type=duration_s, help=f"override duration_s (seconds, 0 < S <= {MAX_SECONDS})")
@@ -531,15 +541,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     hi = command("history", help="every measurement run as one tidy table (run, series, metric, value), "
                                  "series keyed by hardware fingerprint")
-    hi.add_argument("--results", action="append", help="a results root (repeatable; default: ./results or "
-                                                       "$GBENCH_RESULTS_DIR)")
+    results_roots_arg(hi)
     hi.add_argument("--out", help="write the table as CSV to this file")
     hi.set_defaults(fn=cmd_history)
 
     ch = command("changes", help="change points in every series of the history (Apache Otava, confirmed by "
                                  "Mann-Whitney U); exit 10 when a change is reported")
-    ch.add_argument("--results", action="append", help="a results root (repeatable; default: ./results or "
-                                                       "$GBENCH_RESULTS_DIR)")
+    results_roots_arg(ch)
     ch.add_argument("--out", help="write changes.json, summary.md, issue-<id>.md, issues.json, plots/ and "
                                    "index.html into this directory")
     ch.add_argument("--threshold-cv", type=threshold_cv, metavar="X",

@@ -68,6 +68,19 @@ OTAVA_TIMEOUT_S = 600.0
 KEY_FIELDS = tuple(k for k in SERIES_KEY if k not in ("fingerprint", "metric"))
 
 
+def format_value(v: float | None, unit: str = "") -> str:
+    """A median as the summary, issues and index write it: 4 significant digits and the unit
+    (none for a share)."""
+    if v is None:
+        return "not defined"
+    return f"{v:.4g}{' ' + unit if unit and unit != 'share' else ''}"
+
+
+def format_percent(v: float | None) -> str:
+    """A change in percent with its sign, one decimal."""
+    return "not defined" if v is None else f"{v:+.1f}%"
+
+
 @dataclass(frozen=True)
 class Settings:
     """``threshold_cv``: above this coefficient of variation of per-second throughput a run is

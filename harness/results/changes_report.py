@@ -24,7 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.results.changes import MIN_POINTS, MIN_REPEATS, Change, ChangeReport, SeriesChanges
+from harness.results.changes import (MIN_POINTS, MIN_REPEATS, Change, ChangeReport, SeriesChanges, format_percent as _pct,
+                                     format_value as _num)
 from harness.results.history import FINGERPRINT_FIELDS
 
 #: Replaced by the workflow with the URL this directory is published at.
@@ -58,14 +59,6 @@ def fingerprint_facts(frame: Any) -> dict[str, dict[str, Any]]:
     names = [n for n, _ in FINGERPRINT_FIELDS]
     rows = frame[["fingerprint", *names]].drop_duplicates("fingerprint")
     return {str(r["fingerprint"]): {n: r[n] for n in names} for r in rows.astype(object).to_dict("records")}
-
-
-def _num(v: float, unit: str) -> str:
-    return f"{v:.4g}{'' if unit == 'share' else ' ' + unit}"
-
-
-def _pct(v: float | None) -> str:
-    return "not defined" if v is None else f"{v:+.1f}%"
 
 
 def issue_title(s: SeriesChanges, c: Change) -> str:

@@ -9,23 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.results.changes import MIN_AFTER, MIN_POINTS, MIN_REPEATS, Change, ChangeReport, SeriesChanges
+from harness.results.changes import (MIN_AFTER, MIN_POINTS, MIN_REPEATS, Change, ChangeReport, SeriesChanges,
+                                     format_percent as _pct, format_value as _num)
 from harness.results.changes_report import plot_name
 
 #: At most this many rows per list; the rest is counted ("... and N more in changes.json").
 MAX_ROWS = 200
 #: GitHub refuses a step summary over 1 MiB.
 MAX_BYTES = 1024 * 1024
-
-
-def _num(v: float | None, unit: str = "") -> str:
-    if v is None:
-        return "not defined"
-    return f"{v:.4g}{' ' + unit if unit and unit != 'share' else ''}"
-
-
-def _pct(v: float | None) -> str:
-    return "not defined" if v is None else f"{v:+.1f}%"
 
 
 def _more(n: int, what: str) -> list[str]:
