@@ -154,5 +154,4 @@ def measure_fsync_latency(directory: Path, samples: int = FSYNC_SAMPLES) -> dict
         return None if v is None else round(v / 1e6, 4)
 
     return {"method": f"{samples} x (write {FSYNC_BLOCK} B + fdatasync) in {directory.resolve()}",
-            "count": s["count"], "p10_ms": ms(s["p10"]), "p50_ms": ms(s["p50"]), "p90_ms": ms(s["p90"]), "p99_ms": ms(s["p99"]),
-            "max_ms": ms(s["max"])}
+            "count": s["count"], **{f"{p}_ms": ms(s[p]) for p in ("p10", "p50", "p90", "p99", "max")}}
