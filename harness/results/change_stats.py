@@ -8,6 +8,10 @@ tested here with exact values).
   the continuity correction.
 - ``bootstrap_change_ci``: a seeded percentile-bootstrap confidence interval for the change in
   percent of the median, resampling each segment on its own.
+- ``run_noise``: how much one run of an unchanged configuration varies (its standard
+  deviation), from repeated runs where there are enough, else from successive values; what a
+  change must exceed to be told from noise (``beyond_noise``), for the change detector and for
+  the diagrams' figures alike.
 """
 from __future__ import annotations
 
@@ -19,6 +23,13 @@ from typing import Sequence
 
 #: Either sample at most this long and no ties: the exact distribution (scipy's rule).
 EXACT_MAX_N = 8
+#: Repeated runs give the noise only with at least this many degrees of freedom pooled.
+MIN_NOISE_DF = 4
+#: A shift is beyond noise when larger than this many run standard deviations: 1.96 * sqrt(2),
+#: the 95 % range of the difference between two runs of one configuration.
+NOISE_FACTOR = 1.96 * math.sqrt(2)
+#: median(|x - y|) of two independent normal values is this many standard deviations of one.
+_MEDIAN_ABS_DIFF = 0.6744897501960817 * math.sqrt(2)
 
 
 @dataclass(frozen=True)
@@ -113,3 +124,52 @@ def bootstrap_change_ci(before: Sequence[float], after: Sequence[float], resampl
         stats.append(c)
     stats.sort()
     return quantile(stats, (1 - confidence) / 2), quantile(stats, (1 + confidence) / 2)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The standard deviation of one run (``sd``, in the values' unit) and how it was found:
+    ``method`` "repeats" (pooled over groups of repeated runs, ``df`` degrees of freedom) or
+    "successive values" (the median absolute difference of neighbours, robust to a step: only
+    the differences spanning it move, ``df`` = differences used)."""
+
+    sd: float
+    method: str
+    df: int
+
+    def describe(self) -> str:
+        return (f"run-to-run sd {self.sd:.4g} from {'repeated runs' if self.method == 'repeats' else 'successive values'}"
+                f" ({self.df} {'degrees of freedom' if self.method == 'repeats' else 'differences'})")
+
+
+def run_noise(groups: Sequence[Sequence[float]], min_df: int = MIN_NOISE_DF) -> Noise | None:
+    """One run's standard deviation from ``groups`` (each: the values of runs repeated in one
+    configuration and moment, e.g. a batch; in time order). With at least ``min_df`` degrees of
+    freedom among the groups of two or more: their pooled sample standard deviation
+    (sqrt(sum of squared deviations from each group's mean / sum of (n - 1))). Otherwise, over
+    the groups' medians in order: median(|successive difference|) / (0.6745 * sqrt(2)), which
+    is the standard deviation for normal noise and ignores a level shift; a median of k runs
+    varies less than one run, so with groups of several runs this under-estimates (the method
+    says which). None with fewer than 2 groups and too few repeats."""
+    ss, df = 0.0, 0
+    for g in groups:
+        if len(g) >= 2:
+            m = statistics.fmean(g)
+            ss += sum((v - m) ** 2 for v in g)
+            df += len(g) - 1
+    if df >= min_df:
+        return Noise(math.sqrt(ss / df), "repeats", df)
+    medians = [statistics.median(g) for g in groups if len(g)]
+    if len(medians) < 2:
+        return None
+    diffs = [abs(b - a) for a, b in zip(medians, medians[1:])]
+    return Noise(statistics.median(diffs) / _MEDIAN_ABS_DIFF, "successive values", len(diffs))
+
+
+def beyond_noise(shift: float, noise: Noise | None, factor: float = NOISE_FACTOR) -> bool | None:
+    """Is ``|shift|`` larger than ``factor`` run standard deviations? None when the noise is
+    not known. A noise of 0 (every repeat identical, e.g. a count of lost writes that stays 0)
+    makes any non-zero shift beyond it."""
+    if noise is None:
+        return None
+    return abs(shift) > factor * noise.sd

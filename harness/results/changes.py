@@ -25,7 +25,15 @@ different hosts are never compared.
    - a two-sided Mann-Whitney U test (``change_stats``, pure Python: the project's virtualenv
      has no scipy, and this way the test runs on exactly the points computed here and is unit
      tested with exact values) of the two segments' point values gives p <= ``Settings.alpha``;
-   - the segments' medians differ.
+   - the segments' medians differ;
+   - the shift of the medians is beyond the series' noise (``change_stats.beyond_noise``):
+     larger than ``Settings.noise_factor`` (1.96 * sqrt(2)) times one run's standard
+     deviation, pooled over the repeated runs of the two segments' points (a batch's runs on
+     fresh clusters), or, with too few repeats, estimated from successive points. A shift
+     smaller than the difference two runs of one configuration show 95 % of the time is not
+     told from noise, however many points make it "significant": on a long quiet history the
+     host's slow drift of a tail percentile by a tenth passes Mann-Whitney (measured: the
+     bench-proof's short-put p99 and p99.9, docs/examples/bench-proof).
 
    Its size is the change of the median in percent with a seeded bootstrap confidence
    interval; its direction (regression or improvement) follows the metric's ``better``; its
@@ -48,7 +56,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from harness.errors import EnvironmentProblem, GbenchError
-from harness.results.change_stats import bootstrap_change_ci, change_percent, mann_whitney_u
+from harness.results.change_stats import (NOISE_FACTOR, beyond_noise, bootstrap_change_ci, change_percent,
+                                          mann_whitney_u, run_noise)
 from harness.results.history import SERIES_KEY
 from harness.results.stability import LOAD_METRICS, Stability, judge
 from harness.results.store import REPO_ROOT
@@ -81,12 +90,21 @@ def format_percent(v: float | None) -> str:
     return "not defined" if v is None else f"{v:+.1f}%"
 
 
+def format_in_noise(c: "Change") -> str:
+    """A change's shift in run standard deviations, one decimal ("∞": every repeat identical,
+    noise 0; "not measured": no noise estimate)."""
+    if c.noise_sd is None:
+        return "not measured"
+    return "∞" if c.shift_in_noise is None else f"{c.shift_in_noise:.1f}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """``threshold_cv``: above this coefficient of variation of per-second throughput a run is
     unstable. ``max_pvalue``, ``min_magnitude`` (a fraction of the mean), ``window_len``: Otava's
     (``compute_change_points``); a 5% floor because repeated identical runs on a shared 2-core
     host move by several percent. ``alpha``: the Mann-Whitney confirmation's level.
+    ``noise_factor``: how many run standard deviations a shift must exceed.
     ``resamples``, ``seed``, ``confidence``: the bootstrap interval's."""
 
     threshold_cv: float = 0.25
@@ -94,6 +112,7 @@ class Settings:
     min_magnitude: float = 0.05
     window_len: int = 30
     alpha: float = 0.05
+    noise_factor: float = NOISE_FACTOR
     resamples: int = 2000
     seed: int = 20261205
     confidence: float = 0.95
@@ -135,7 +154,10 @@ class Change:
     """A reported change point. ``index``: the first point after it; ``at_run``: that point's
     first run; ``id``: stable across re-analyses of a longer history (series and point key), for
     a tracker to update rather than duplicate; ``fewest_repeats``: the fewest runs behind any
-    point of the two segments (under MIN_REPEATS: points of single runs, noisier)."""
+    point of the two segments (under MIN_REPEATS: points of single runs, noisier);
+    ``noise_sd``, ``noise_method``: one run's standard deviation and how it was found;
+    ``shift_in_noise``: the shift of the medians in those standard deviations (None: the noise
+    is 0)."""
 
     id: str
     index: int
@@ -155,6 +177,9 @@ class Change:
     points_before: int
     points_after: int
     fewest_repeats: int
+    noise_sd: float | None
+    noise_method: str
+    shift_in_noise: float | None
     runs_before: list[str]
     runs_after: list[str]
     commits_before: list[str]
@@ -353,6 +378,14 @@ def judge_change_point(s: SeriesChanges, cp: dict[str, Any], lo: int, hi: int,
     mb, ma = statistics.median(before), statistics.median(after)
     if mb == ma:
         return NotReported(i, at.key, otava_p, "not confirmed: the segments' medians are equal")
+    noise = run_noise([[r.value for r in s.runs if r.point == k] for k in range(lo, hi)])
+    shift = ma - mb
+    beyond = beyond_noise(shift, noise, settings.noise_factor)
+    if beyond is False:
+        assert noise is not None
+        return NotReported(i, at.key, otava_p, f"within noise: the shift {format_value(shift, s.unit)} is "
+                                               f"{abs(shift) / noise.sd:.2f} x the {noise.describe()}, "
+                                               f"not above {settings.noise_factor:.2f}")
     pct = change_percent(before, after)
     ci = bootstrap_change_ci(before, after, settings.resamples, settings.seed, settings.confidence) if pct is not None \
         else None
@@ -365,6 +398,9 @@ def judge_change_point(s: SeriesChanges, cp: dict[str, Any], lo: int, hi: int,
     cid = hashlib.sha256(f"{s.series}\n{at.key}".encode()).hexdigest()[:12]
     return Change(cid, i, at.key, at.runs[0], at.started_utc, _direction(s.better, mb, ma), mb, ma, pct, ci, ci_note,
                   mw.p, mw.u, mw.method, otava_p, len(before), len(after), min(p.repeats for p in s.points[lo:hi]),
+                  None if noise is None else noise.sd,
+                  "not measured" if noise is None else noise.describe(),
+                  None if noise is None or noise.sd == 0 else abs(shift) / noise.sd,
                   [r for p in s.points[lo:i] for r in p.runs], [r for p in s.points[i:hi] for r in p.runs],
                   _unique([c for p in s.points[lo:i] for c in p.harness_commits]),
                   _unique([c for p in s.points[i:hi] for c in p.harness_commits]), attributes)

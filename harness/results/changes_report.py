@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from harness.results.changes import (MIN_POINTS, MIN_REPEATS, Change, ChangeReport, SeriesChanges, format_percent as _pct,
-                                     format_value as _num)
+                                     format_in_noise, format_value as _num)
 from harness.results.history import FINGERPRINT_FIELDS
 
 #: Replaced by the workflow with the URL this directory is published at.
@@ -88,6 +88,7 @@ def issue_markdown(s: SeriesChanges, c: Change, facts: dict[str, Any]) -> str:
              f"- change: {_pct(c.change_percent)}, CI {ci}",
              f"- Mann-Whitney U {c.mann_whitney_u:g}, p {c.mann_whitney_p:.3g} ({c.mann_whitney_method}); "
              f"Otava p {otava}",
+             f"- noise: the shift is {format_in_noise(c)} x the {c.noise_method}",
              f"- points before / after: {c.points_before} / {c.points_after}{repeats}", "",
              "## What else changed", "",
              "| attribute | before | after | changed |", "|---|---|---|---|",

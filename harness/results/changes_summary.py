@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.results.changes import (MIN_AFTER, MIN_POINTS, MIN_REPEATS, Change, ChangeReport, SeriesChanges,
-                                     format_percent as _pct, format_value as _num)
+                                     format_in_noise, format_percent as _pct, format_value as _num)
 from harness.results.changes_report import plot_name
 
 #: At most this many rows per list; the rest is counted ("... and N more in changes.json").
@@ -33,7 +33,7 @@ def _change_row(s: SeriesChanges, c: Change, plots: bool) -> str:
         if c.fewest_repeats < MIN_REPEATS else ""
     return (f"| {c.direction} | {s.label} | {c.at_run} (point {c.index + 1} of {len(s.points)}) | "
             f"{_num(c.before_median, s.unit)} → {_num(c.after_median, s.unit)} | {_pct(c.change_percent)} | {ci} | "
-            f"{c.mann_whitney_p:.2g} | {c.points_before} / {c.points_after}{repeats} | {commit} | {sw} |"
+            f"{c.mann_whitney_p:.2g} | {format_in_noise(c)} | {c.points_before} / {c.points_after}{repeats} | {commit} | {sw} |"
             + (f" [plot](plots/{plot_name(s)}.svg) |" if plots else ""))
 
 
@@ -47,9 +47,9 @@ def summary_markdown(report: ChangeReport, plots: bool = False) -> str:
              f"{n['improvements']} improvement(s)) in {n['series']} series", ""]
     changes = report.changes
     if changes:
-        lines += ["| | series | at run | median before → after | change | CI | Mann-Whitney p | points before / after "
-                  "| harness commit | software |" + (" plot |" if plots else ""),
-                  "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if plots else "")]
+        lines += ["| | series | at run | median before → after | change | CI | Mann-Whitney p | shift / run sd "
+                  "| points before / after | harness commit | software |" + (" plot |" if plots else ""),
+                  "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if plots else "")]
         ordered = sorted(changes, key=lambda sc: (sc[1].direction != "regression", -abs(sc[1].change_percent or 0)))
         lines += [_change_row(s, c, plots) for s, c in ordered[:MAX_ROWS]]
         lines += _more(len(ordered) - MAX_ROWS, "changes")
@@ -80,7 +80,7 @@ def summary_markdown(report: ChangeReport, plots: bool = False) -> str:
               "stability was not measured (used; each run's stability in changes.json says why)",
               f"- settings: Otava (E-divisive means, t-test) p <= {st.max_pvalue:g}, magnitude > {st.min_magnitude:.0%}, "
               f"window {st.window_len}; confirmed by Mann-Whitney U p <= {st.alpha:g} with >= {MIN_AFTER} points "
-              f"after; {st.confidence:.0%} bootstrap CI of the median's change ({st.resamples} resamples, seed "
+              f"after and a shift beyond noise (> {st.noise_factor:.2f} run standard deviations); {st.confidence:.0%} bootstrap CI of the median's change ({st.resamples} resamples, seed "
               f"{st.seed})"]
     if plots:
         lines += ["", "Every series, its state and its plot: [index.html](index.html)"]

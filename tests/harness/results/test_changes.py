@@ -18,7 +18,8 @@ import pytest
 
 from harness.errors import DamagedFile, EnvironmentProblem, GbenchError
 from harness.recorder.histograms import new_histogram, write_hlog
-from harness.results.change_stats import bootstrap_change_ci, mann_whitney_u, quantile, u_counts
+from harness.results.change_stats import (NOISE_FACTOR, Noise, beyond_noise, bootstrap_change_ci, mann_whitney_u, quantile,
+                                          run_noise, u_counts)
 from harness.results.changes import (OTAVA_ADAPTER, OTAVA_PYTHON, Change, ChangeReport, Settings, detect_changes,
                                      otava_change_points)
 from harness.results.changes_summary import summary_markdown
@@ -360,3 +361,42 @@ def test_a_change_needs_otavas_point_and_mann_whitneys_confirmation(tmp_path: Pa
     assert [(n.index, n.pending, n.why[:30]) for n in s.not_reported] == [
         (6, False, "a transient: 2 point(s) before"), (8, False, "not confirmed: Mann-Whitney p ")]
     assert not any(isinstance(c, Change) for c in s.not_reported)
+
+
+def test_run_noise_and_beyond_noise_against_known_values() -> None:
+    # Pooled over the repeated groups: squared deviations (1 + 0 + 1) + (1 + 1) = 4 over 2 + 1 df.
+    assert run_noise([[1, 2, 3], [10, 12]], min_df=3) == Noise(math.sqrt(4 / 3), "repeats", 3)
+    # Too few df for repeats: the groups' medians 2 and 11, one difference of 9 over 0.6745 * sqrt(2).
+    n = run_noise([[1, 2, 3], [10, 12]])
+    assert (n.method, n.df, round(n.sd, 4)) == ("successive values", 1, 9.4352)
+    # Successive values ignore a step: medians 1, 1.1, 1, 1.1, 5, 5.1, 5: differences .1 .1 .1 3.9 .1 .1.
+    assert round(run_noise([[v] for v in (1, 1.1, 1, 1.1, 5, 5.1, 5)]).sd, 4) == round(0.1 / (0.6744897501960817 * math.sqrt(2)), 4) == 0.1048
+    assert run_noise([[5.0]]) is None and run_noise([]) is None
+    zero = run_noise([[0, 0]] * 4)
+    assert zero == Noise(0.0, "repeats", 4)
+    assert beyond_noise(1, zero) is True and beyond_noise(0, zero) is False
+    assert round(NOISE_FACTOR, 4) == 2.7719  # 1.96 * sqrt(2)
+    one = Noise(1.0, "repeats", 10)
+    assert beyond_noise(2.77, one) is False and beyond_noise(-2.78, one) is True and beyond_noise(5, None) is None
+
+
+@pytest.mark.parametrize("spread, reported", [(0.3, True), (1.5, False)])
+def test_a_shift_within_the_run_to_run_noise_is_not_reported(tmp_path: Path, spread: float, reported: bool) -> None:
+    """The same batch medians (BEFORE then AFTER: a step of 2.01), each batch of three runs at
+    median - spread, median, median + spread (run sd = spread): with spread 0.3 the step is 6.7
+    run sds and reported; with 1.5 it is 1.34, under 1.96 * sqrt(2), and not reported however
+    small Mann-Whitney's p."""
+    for k, m in enumerate(BEFORE + AFTER):
+        for j, v in enumerate((m - spread, m, m + spread)):
+            add_run(tmp_path, 3 * k + j, round(v, 4), batch={"id": f"b{k:02d}", "index": j + 1, "of": 3})
+    s = series(detect(tmp_path))
+    assert [p.value for p in s.points] == BEFORE + AFTER and {p.repeats for p in s.points} == {3}
+    if reported:
+        (c,) = s.changes
+        assert c.index == 12 and c.noise_sd == pytest.approx(spread) and c.shift_in_noise == pytest.approx(2.01 / spread)
+        assert c.noise_method == "run-to-run sd 0.3 from repeated runs (36 degrees of freedom)"
+    else:
+        assert s.changes == [] and s.status == "no change"
+        (n,) = s.not_reported
+        assert n.index == 12 and n.why == ("within noise: the shift 2.01 ms is 1.34 x the run-to-run sd 1.5 from repeated "
+                                           "runs (36 degrees of freedom), not above 2.77")

@@ -72,6 +72,7 @@ def test_the_issue_body_of_one_change_and_issues_json(tmp_path: Path) -> None:
 - median before → after: 10 ms → 12.02 ms
 - change: +20.1%, CI [+19.4%, +20.6%] (95% percentile bootstrap, 2000 resamples, seed 20261205)
 - Mann-Whitney U 0, p 0.000108 (exact); Otava p {c.otava_pvalue:.3g}
+- noise: the shift is 27.4 x the run-to-run sd 0.07339 from successive values (17 differences)
 - points before / after: 12 / 6; some points stand for fewer than 3 runs (fewest: 1)
 
 ## What else changed
