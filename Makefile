@@ -19,11 +19,14 @@ bench: setup
 ## make bench-ci: the scheduled benchmark job's work, run here exactly as .github/workflows/bench.yml runs it:
 ## REPEATS runs of BENCH_SUITES (default: every system's suite) on fresh clusters as one batch (one point per
 ## series in the history), then change detection over RESULTS into CHANGES_OUT (exit status in
-## CHANGES_OUT/exit-status: 0 no change, 10 change detected), then the diagrams.
+## CHANGES_OUT/exit-status: 0 no change, 10 change detected), then the diagrams regenerated from the reference
+## runs plus the batch, newest runs first, into DIAGRAMS_INTO/diagrams (the batch's runs copied there), with
+## CHANGES_OUT/diagram-moves.md: which figures moved beyond their series' noise (the pull request description).
 REPEATS ?= 3
 BATCH_ID ?= $(shell date -u +%Y%m%dT%H%M%SZ)
 RESULTS ?= results
 CHANGES_OUT ?= $(RESULTS)/changes
+DIAGRAMS_INTO ?= results
 BENCH_SUITES ?=
 bench-ci: setup
 	@for i in $$(seq 1 $(REPEATS)); do \
@@ -33,7 +36,7 @@ bench-ci: setup
 	done
 	@mkdir -p $(CHANGES_OUT); rc=0; .venv/bin/gbench changes --results $(RESULTS) --out $(CHANGES_OUT) || rc=$$?; \
 	  echo $$rc > $(CHANGES_OUT)/exit-status; [ $$rc -eq 0 ] || [ $$rc -eq 10 ] || exit $$rc
-	.venv/bin/gbench diagrams --results $(RESULTS)
+	.venv/bin/gbench diagrams-refresh --batch $(BATCH_ID) --from $(RESULTS) --into $(DIAGRAMS_INTO) --moves $(CHANGES_OUT)
 
 ## make lint-ci: actionlint (with shellcheck on every run: script) over .github/workflows
 lint-ci: setup

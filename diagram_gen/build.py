@@ -84,6 +84,8 @@ class BuildReport:
     cited: list[dict[str, Any]] = field(default_factory=list)
     #: damaged files of the runs (file relative to the repository -> reason): an error
     damaged: dict[str, str] = field(default_factory=dict)
+    #: the resolver the build used (``gbench diagrams --moves`` measures figures' noise with it)
+    resolver: Resolver | None = None
 
     @property
     def ok(self) -> bool:
@@ -189,7 +191,7 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
         if v.failure:
             res.problems.append(Problem(file, f"claims.{i}.{v.claim.id}", v.failure))
     if fig is None:
-        res.sidecar = build_sidecar(d, res.verdicts, sha, {}, resolver.runs)
+        res.sidecar = build_sidecar(d, res.verdicts, sha, {}, resolver.runs, resolver.newest, resolver.fresh)
         return res
     gdir = Path(out_root) / spec.guarantee
     svg, png, js = gdir / f"{spec.kind}.svg", gdir / f"{spec.kind}.png", gdir / f"{spec.kind}.json"
@@ -198,10 +200,10 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
     except Exception as e:
         res.problems.append(Problem(file, "type", f"saving the figure failed: {type(e).__name__}: {e}"))
         res.errors.append(f"saving failed: {e}")
-        res.sidecar = build_sidecar(d, res.verdicts, sha, {}, resolver.runs)
+        res.sidecar = build_sidecar(d, res.verdicts, sha, {}, resolver.runs, resolver.newest, resolver.fresh)
         return res
     res.outputs = {k: f"{spec.guarantee}/{p.name}" for k, p in (("svg", svg), ("png", png), ("json", js))}
-    res.sidecar = build_sidecar(d, res.verdicts, sha, {"svg": svg.name, "png": png.name}, resolver.runs)
+    res.sidecar = build_sidecar(d, res.verdicts, sha, {"svg": svg.name, "png": png.name}, resolver.runs, resolver.newest, resolver.fresh)
     _atomic_write(js, dumps(res.sidecar).encode("utf-8"))
     written.extend([svg, png, js])
     for fld, f in missing_files(res.sidecar, repo_root):
@@ -210,13 +212,16 @@ def build_diagram(path: Path, resolver: Resolver, out_root: Path, repo_root: Pat
 
 
 # -- everything ----------------------------------------------------------------------------------
-def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: Path) -> BuildReport:
+def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: Path,
+              newest: bool = False, fresh: frozenset[str] | None = None) -> BuildReport:
     """Build every diagram under ``specs_root`` into ``out_root``; never stops at a problem.
     The gallery lists the guarantees of the catalogue beside ``specs_root`` (catalogue.py); a
-    bad catalogue raises ConfigError before anything is written."""
+    bad catalogue raises ConfigError before anything is written. ``newest``: pinned bindings
+    read the newest run like the pinned one (resolve.py), ``fresh``: only those runs may
+    replace it; ``BuildReport.resolver`` is the resolver used."""
     out_root = Path(out_root)
     cat = load_catalogue(catalogue_file(Path(specs_root)), Path(specs_root), Path(repo_root))
-    resolver = Resolver(Path(results_root), Path(repo_root))
+    resolver = Resolver(Path(results_root), Path(repo_root), newest=newest, fresh=fresh)
     written: list[Path] = []
     results: list[DiagramResult] = []
     problems: list[Problem] = []
@@ -255,7 +260,7 @@ def build_all(specs_root: Path, results_root: Path, out_root: Path, repo_root: P
         _atomic_write(out_root / name, text.encode("utf-8"))
         written.append(out_root / name)
     return BuildReport(diagrams=results, written=written, problems=problems, contradictions=contradictions,
-                       cited=cited, damaged=dict(resolver.damaged))
+                       cited=cited, damaged=dict(resolver.damaged), resolver=resolver)
 
 
 def _tree(root: Path) -> dict[str, Path]:

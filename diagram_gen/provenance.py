@@ -51,10 +51,15 @@ def series_entry(s: Series | NotMeasured) -> dict[str, Any]:
 
 
 def build_sidecar(d: ResolvedDiagram, verdicts: Iterable[Verdict], spec_sha256: str,
-                  outputs: Mapping[str, str], runs: Sequence[str] = ()) -> dict[str, Any]:
+                  outputs: Mapping[str, str], runs: Sequence[str] = (), newest: bool = False,
+                  fresh: Sequence[str] | None = None) -> dict[str, Any]:
     """The sidecar document for a rendered (or attempted) diagram. ``runs``: every run of the
     results root it was built from (``inputs.runs``; which run a binding takes depends on
-    which runs exist, so these, not only the runs used, reproduce the diagram)."""
+    which runs exist, so these, not only the runs used, reproduce the diagram). ``newest``:
+    built with pinned bindings reading the newest run like the pinned one (``gbench diagrams
+    --newest``): recorded as ``inputs.selection: newest`` (absent: pinned runs as pinned), with
+    ``inputs.fresh``, the runs allowed to replace a pinned one when limited
+    (``diagrams-refresh``), so a rebuild reproduces it."""
     spec = d.spec
     shown = {**d.figures, **{k: v for k, v in d.derived.items() if not k.startswith(FOOTER_PREFIX)}}
     footer = {k: v for k, v in d.derived.items() if k.startswith(FOOTER_PREFIX)}
@@ -62,7 +67,8 @@ def build_sidecar(d: ResolvedDiagram, verdicts: Iterable[Verdict], spec_sha256: 
         "diagram": spec.id, "guarantee": spec.guarantee, "kind": spec.kind, "type": spec.type,
         "title": spec.title, "spec_file": spec.source_file, "spec_sha256": spec_sha256,
         "outputs": dict(outputs),
-        "inputs": {"runs": sorted(runs)},
+        "inputs": {"runs": sorted(runs), **({"selection": "newest"} if newest else {}),
+                   **({"fresh": sorted(fresh)} if newest and fresh is not None else {})},
         "figures": [figure_entry(shown[k]) for k in sorted(shown)],
         "series": [series_entry(d.series[k]) for k in sorted(d.series)],
         "claims": [v.as_dict() for v in sorted(verdicts, key=lambda v: v.claim.id)],

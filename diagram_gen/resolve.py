@@ -13,7 +13,16 @@ diagram's other figures come from the same runs as its cells; ``compares: [a, b]
 both ``run_compared`` and a ``from: comparison`` binding to comparison runs of exactly those
 systems (a ZooKeeper-beside-etcd comparison is then never taken for an etcd-beside-Cassandra
 one); otherwise the runs are tried newest first (run ids start with a UTC timestamp, so names sort by time) and the first
-in which the query resolves is used. A query that resolves nowhere is ``NotMeasured`` with a
+in which the query resolves is used. With ``newest=True`` (``gbench diagrams --newest``, what
+the scheduled bench job regenerates with) a pinned ``run: <id>`` is read as "the runs like
+<id>, newest first": the runs whose manifest has the same kind, suite or scenario name,
+provider, node count and partition mechanism (and, for a comparison run, compares the same
+systems), the pinned run among them; the footer then
+names the run each figure came from. With ``fresh`` (``gbench diagrams-refresh``: the batch's
+runs) only those may replace the pinned run, so nothing moves to an older run that was already
+there. A pinned run that is not in the results root stays
+pinned (and is reported missing), and so does a run the spec's own text names (a claim "in the
+reference run <id>", a label): moving that figure to another run would make the text false. A query that resolves nowhere is ``NotMeasured`` with a
 reason naming what was looked for -- never an exception, never a default. An ambiguous
 query (a summary ``where`` matching several rows) stops at the newest run that has it: taking
 an older run instead would silently change what the number means.
@@ -58,6 +67,7 @@ the sidecar traces the footer like any other number.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -167,10 +177,18 @@ def _since(ns: Any, origin: int) -> float | None:
 class Resolver:
     """Resolves bindings against one results root; caches parsed files across diagrams."""
 
-    def __init__(self, results_root: Path, repo_root: Path, cache: JsonCache | None = None) -> None:
+    def __init__(self, results_root: Path, repo_root: Path, cache: JsonCache | None = None,
+                 newest: bool = False, fresh: frozenset[str] | None = None) -> None:
         self.results_root = Path(results_root)
         self.repo_root = Path(repo_root)
         self.cache = cache or JsonCache()
+        #: pinned bindings (run:) read the newest run like the pinned one (module docstring)
+        self.newest = newest
+        #: with ``newest``: only these runs may replace a pinned one (the bench job's batch);
+        #: None: any newer run like it
+        self.fresh = fresh
+        #: runs the diagram being resolved names in its text: they stay pinned under ``newest``
+        self.named_runs: frozenset[str] = frozenset()
         self._runs: list[str] | None = None
         self._run_damage: dict[str, DamagedFile | None] = {}
         #: every damaged file met so far: file (relative to the repository) -> reason
@@ -273,9 +291,52 @@ class Resolver:
         src = m.get("source_runs")
         return "compares" not in b or (isinstance(src, Mapping) and set(src) == set(b["compares"]))
 
+    @staticmethod
+    def run_identity(m: Mapping[str, Any]) -> tuple[Any, ...]:
+        """What makes two runs "alike" for ``newest``: the manifest's kind, its suite or
+        scenario name, how its cluster ran (provider, node count, partition mechanism: a
+        figure pinned to a docker run is about docker), and for a comparison run the systems
+        it compares."""
+        scenario = m.get("scenario")
+        src = m.get("source_runs")
+        cluster = m.get("cluster") if isinstance(m.get("cluster"), Mapping) else {}
+        return (m.get("kind"), scenario.get("name") if isinstance(scenario, Mapping) else scenario,
+                cluster.get("provider"), cluster.get("nodes"), partition_mechanism(dict(m)),
+                tuple(sorted(src)) if m.get("kind") == "comparison" and isinstance(src, Mapping) else None)
+
+    def _like(self, run_id: str) -> list[str]:
+        """The runs like ``run_id`` (``run_identity``), newest first; just ``[run_id]`` when it
+        is not in the results root or is damaged (trying it reports that)."""
+        if not (self.results_root / run_id).is_dir() or (m := self._manifest_of(run_id)) is None:
+            return [run_id]
+        want = self.run_identity(m)
+        alike = [r for r in self.runs if (o := self._manifest_of(r)) is None or self.run_identity(o) == want]
+        if self.fresh is None:
+            return alike
+        return [r for r in alike if r in self.fresh and r != run_id] + [run_id]
+
+    def candidate_runs(self, b: Mapping[str, Any]) -> list[str]:
+        """The runs binding ``b`` may read, in the order they are tried (newest first)."""
+        return self._run_candidates(b)
+
+    def values_in_runs(self, key: str, b: Mapping[str, Any], limit: int) -> list[tuple[str, str | None, Any]]:
+        """The value of figure binding ``b`` in each run it may read (``candidate_runs``, the
+        newest ``limit``), oldest first, as (run id, the run's batch id or None, value); runs in
+        which it does not resolve (or that are damaged) are left out. For a figure's noise."""
+        pinned = Resolver(self.results_root, self.repo_root, self.cache)
+        out: list[tuple[str, str | None, Any]] = []
+        for run_id in self.candidate_runs(b)[:limit]:
+            f = pinned.scalar(key, {**b, "run": run_id})
+            if isinstance(f, Measured):
+                batch = (self._manifest_of(run_id) or {}).get("batch")
+                out.append((run_id, str(batch["id"]) if isinstance(batch, Mapping) and batch.get("id") else None,
+                            f.value))
+        return out[::-1]
+
     def _run_candidates(self, b: Mapping[str, Any]) -> list[str]:
         if "run" in b:
-            return [str(b["run"])]
+            run = str(b["run"])
+            return self._like(run) if self.newest and run not in self.named_runs else [run]
         if "run_compared" in b:  # the run the newest comparison run compares for that system
             want = str(b["run_compared"])
             for r in self.runs:
@@ -480,7 +541,7 @@ class Resolver:
             if "compares" in b:
                 return f"{what}: no comparison run of exactly {', '.join(map(str, b['compares']))}"
             return f"{what}: no runs in {RESULTS_DIR}"
-        if "run" in b:
+        if "run" in b and not self.newest:
             return f"{what}: {misses[0].reason if misses else 'not found'}"
         with_file = [x for x in misses if not x.no_file]
         if with_file:
@@ -776,10 +837,39 @@ def runs_used(figures: Mapping[str, Figure], series: Mapping[str, Series | NotMe
     return sorted(ids)
 
 
+#: a run id inside a text (store.RUN_ID_RE, unanchored)
+RUN_ID_IN_TEXT = re.compile(r"\b\d{8}T\d{6}Z-[\w.-]*\w")
+
+
+def runs_named_in_text(spec: DiagramSpec) -> frozenset[str]:
+    """The run ids the spec's prose names: title, purpose, key insight, claims, figure labels and
+    every string of its layout (not the bindings' ``run:`` values)."""
+    texts: list[str] = [spec.title, spec.purpose, spec.key_insight or ""]
+    texts += [c.text for c in spec.claims]
+    texts += [str(b.get("label", "")) for b in (*spec.figures.values(), *spec.series.values())]
+
+    def walk(x: Any) -> None:
+        if isinstance(x, str):
+            texts.append(x)
+        elif isinstance(x, Mapping):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+
+    walk(spec.layout)
+    return frozenset(m.group(0) for t in texts for m in RUN_ID_IN_TEXT.finditer(t))
+
+
 def resolve_with(resolver: Resolver, spec: DiagramSpec) -> ResolvedDiagram:
     """Resolve with a shared Resolver (a build resolves many diagrams against one cache)."""
-    figures = {k: resolver.scalar(k, b) for k, b in sorted(spec.figures.items())}
-    series = {k: resolver.series(k, b) for k, b in sorted(spec.series.items())}
+    resolver.named_runs = runs_named_in_text(spec)
+    try:
+        figures = {k: resolver.scalar(k, b) for k, b in sorted(spec.figures.items())}
+        series = {k: resolver.series(k, b) for k, b in sorted(spec.series.items())}
+    finally:
+        resolver.named_runs = frozenset()
     lines, footer_figs = resolver.footer(runs_used(figures, series))
     d = ResolvedDiagram(spec=spec, figures=figures, series=series, footer=lines)
     d.derived.update(footer_figs)

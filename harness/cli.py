@@ -12,7 +12,8 @@
     gbench check FILE... [--model linearizable|sequential|...] [--format auto|jepsen-register|jepsen-kv|history]
                  [--counterexample]
     gbench cleanup [--force]
-    gbench diagrams [--results DIR] [--specs DIR] [--out DIR] [--check]
+    gbench diagrams [--results DIR] [--specs DIR] [--out DIR] [--check] [--newest] [--moves DIR]
+    gbench diagrams-refresh --batch ID [--from DIR] [--into DIR] [--specs DIR] [--moves DIR]
 
 Environment: GBENCH_RESULTS_DIR (results root), GBENCH_DATA_DIR (node data dirs),
 GBENCH_STATE_DIR (crash-cleanup ledgers), GBENCH_ETCD_BIN (etcd binary), GBENCH_DOCKER_PULL=1 (docker
@@ -565,6 +566,12 @@ def build_parser() -> argparse.ArgumentParser:
     dg.set_defaults(fn=_diagrams)
     _add_diagram_arguments(dg)
 
+    dr = command("diagrams-refresh", help="the bench job's diagrams: built from the reference runs plus one batch "
+                                          "of fresh runs (adopted into results/), newest runs first; --moves: "
+                                          "which figures moved beyond their noise")
+    dr.set_defaults(fn=_diagrams_refresh)
+    _add_refresh_arguments(dr)
+
     c = command("cleanup", help="remove what crashed runs left (processes, namespaces, bridge, rules, dirs; "
                                        "docker containers and networks by label)")
     c.add_argument("--force", action="store_true", help="also clean runs whose harness process is still alive")
@@ -585,6 +592,18 @@ def _add_diagram_arguments(p: argparse.ArgumentParser) -> None:
     from diagram_gen.cli import add_arguments
 
     add_arguments(p)
+
+
+def _add_refresh_arguments(p: argparse.ArgumentParser) -> None:
+    from diagram_gen.refresh import add_arguments
+
+    add_arguments(p)
+
+
+def _diagrams_refresh(args: argparse.Namespace) -> int:
+    from diagram_gen.refresh import run
+
+    return run(args)
 
 
 def _diagrams(args: argparse.Namespace) -> int:

@@ -196,6 +196,8 @@ class NotReported:
     otava_pvalue: float | None
     why: str
     pending: bool = False
+    #: a change point within noise: its shift in run standard deviations
+    shift_in_noise: float | None = None
 
 
 @dataclass
@@ -385,7 +387,8 @@ def judge_change_point(s: SeriesChanges, cp: dict[str, Any], lo: int, hi: int,
         assert noise is not None
         return NotReported(i, at.key, otava_p, f"within noise: the shift {format_value(shift, s.unit)} is "
                                                f"{abs(shift) / noise.sd:.2f} x the {noise.describe()}, "
-                                               f"not above {settings.noise_factor:.2f}")
+                                               f"not above {settings.noise_factor:.2f}",
+                           shift_in_noise=abs(shift) / noise.sd)
     pct = change_percent(before, after)
     ci = bootstrap_change_ci(before, after, settings.resamples, settings.seed, settings.confidence) if pct is not None \
         else None

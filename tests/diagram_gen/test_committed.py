@@ -65,16 +65,28 @@ def committed_inputs(out: Path = OUT) -> list[str]:
     return runs
 
 
+def committed_selection(out: Path = OUT) -> tuple[bool, frozenset[str] | None]:
+    """How the diagrams in ``out`` chose runs: ``newest`` selection (the bench job's
+    regeneration) and the fresh runs it was limited to; every sidecar says the same."""
+    named = {key: (s["inputs"].get("selection", "pinned"), tuple(s["inputs"].get("fresh", ["(any)"])))
+             for key, s in _sidecars(out).items()}
+    assert len(set(named.values())) == 1, f"the sidecars name different selections: {named}"
+    selection, fresh = next(iter(named.values()))
+    return selection == "newest", None if fresh == ("(any)",) else frozenset(fresh)
+
+
 def committed_render_is_faithful(out: Path = OUT, results: Path = RESULTS) -> None:
-    """A render of exactly the runs the sidecars name (taken from ``results``) gives the bytes
-    in ``out`` (every file, gallery and reports included: nothing missing, nothing left over)."""
+    """A render of exactly the runs the sidecars name (taken from ``results``), with the run
+    selection they name, gives the bytes in ``out`` (every file, gallery and reports included:
+    nothing missing, nothing left over)."""
     runs = committed_inputs(out)
+    newest, fresh = committed_selection(out)
     missing = [r for r in runs if not (results / r).is_dir()]
     assert not missing, f"runs the sidecars name are not in {results}: {missing}"
     tmp = Path(tempfile.mkdtemp(prefix="gbench-faithful-"))
     try:
         tree = link_runs(results, runs, tmp / "results")
-        report = build_all(SPECS, tree, tmp / "out", REPO)
+        report = build_all(SPECS, tree, tmp / "out", REPO, newest=newest, fresh=fresh)
         assert not report.damaged, report.damaged
         problems = stale_problems(tmp / "out", out, REPO)
         assert problems == [], "\n".join(str(p) for p in problems)

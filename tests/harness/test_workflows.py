@@ -61,7 +61,10 @@ def test_the_bench_job_never_runs_fork_code_and_never_overlaps() -> None:
     assert "nvme-bench" in labels
     runs = [s["run"] for s in job["steps"] if "run" in s]
     assert sum("make bench-ci" in r for r in runs) == 1  # the job's work is the Makefile's
-    assert not any("gbench bench" in r or "gbench changes" in r for r in runs)
+    assert not any("gbench bench" in r or "gbench changes" in r or "gbench diagrams" in r for r in runs)
+    # the diagrams' pull request: described by diagram-moves.md, carrying the batch's runs
+    (pr,) = [r for r in runs if "gh pr create" in r]
+    assert "diagram-moves.md" in pr and ".batch_runs[]" in pr and "git add results/diagrams" in pr
 
 
 def test_ci_runs_the_readme_test_command_on_push_and_pull_requests() -> None:

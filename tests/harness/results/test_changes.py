@@ -398,5 +398,6 @@ def test_a_shift_within_the_run_to_run_noise_is_not_reported(tmp_path: Path, spr
     else:
         assert s.changes == [] and s.status == "no change"
         (n,) = s.not_reported
+        assert n.shift_in_noise == pytest.approx(2.01 / 1.5)
         assert n.index == 12 and n.why == ("within noise: the shift 2.01 ms is 1.34 x the run-to-run sd 1.5 from repeated "
                                            "runs (36 degrees of freedom), not above 2.77")
