@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench bench-ci lint-ci bench-checkers bench-profile bench-docker bench-signals test test-unit diagrams clean-cache cleanup docker-images
+.PHONY: setup bench bench-ci lint-ci bench-checkers bench-profile bench-docker bench-jvm-images bench-signals test test-unit diagrams clean-cache cleanup docker-images
 
 setup: $(SETUP_STAMP)
 
@@ -58,9 +58,14 @@ test-unit: setup
 cleanup: setup
 	.venv/bin/gbench cleanup
 
-## local images for --provider docker (etcd, Toxiproxy, pause), built offline; needs a Docker engine
+## local images for --provider docker (etcd, Toxiproxy, pause; the JVM systems: Debian base by debootstrap, JRE 17, Cassandra), built offline; needs a Docker engine
 docker-images: setup
 	bash harness/setup/docker/images.sh
+	bash harness/setup/docker/jvm-images.sh
+
+## the JVM systems' local images (Debian base by debootstrap, JRE 17, each system's): cold and warm build times and sizes (writes results/benchmarks/jvm-images.json; root, a Docker engine)
+bench-jvm-images: setup
+	$(PY) -m harness.benchmarks.jvm_images --out results/benchmarks/jvm-images.json --repeats 3
 
 clean-cache:
 	rm -rf .cache .venv

@@ -77,13 +77,18 @@ fi
 #    tests start one with its own iptables handling off), then the provider's local images
 #    (only when a Docker engine answers): built offline from the binaries above
 #    (harness/setup/docker/images.sh); without an engine the docker provider is simply not chosen.
-if ! command -v dockerd >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  log "installing docker.io with apt (for the docker provider)"
+#    debootstrap too: the JVM systems' local images start from a Debian base made from Debian's
+#    own packages (harness/setup/docker/jvm-images.sh: base, JRE 17, each system's recipe).
+if { ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; } && [ "$(id -u)" = 0 ] \
+   && command -v apt-get >/dev/null 2>&1; then
+  log "installing docker.io and debootstrap with apt (for the docker provider and its local images)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null || log "WARNING: docker.io could not be installed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null \
+    || log "WARNING: docker.io or debootstrap could not be installed"
 fi
 if command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1; then
   bash harness/setup/docker/images.sh || log "WARNING: docker images could not be built (see above); runs use netns"
+  bash harness/setup/docker/jvm-images.sh || log "WARNING: the JVM systems' images could not be built (see above)"
 fi
 # 6. Chromium for the gallery's browser test (tests/diagram_gen/test_gallery_browser.py): Debian's
 #    package, driven by the pinned playwright package with executable_path=/usr/bin/chromium
