@@ -6,9 +6,10 @@
 #                                                 mirror in the host's apt sources, `docker import`ed
 #   gbench/jre17:<key>                            that base + Debian's openjdk-17-jre-headless
 #   gbench/<system>:<version>-<key>               each system's recipe on top of the JRE layer:
-#                                                 harness/systems/<system>/image/build.sh (a system
+#                                                 harness/systems/<system>/image/recipe.env (a system
 #                                                 ships its recipe in its own folder; this script
-#                                                 names none)
+#                                                 names none): its version (a pom property), its
+#                                                 jars and where they go, built with jars/Dockerfile
 #
 # <key>: the first 12 hex digits of sha256 over the inputs (suite, variant, mirror, the mirror's
 # Release file, this script, the recipe and its files): the same inputs give the same tag, and an
@@ -19,8 +20,8 @@
 # Usage: jvm-images.sh                 build what is missing, print the time each step took
 #        jvm-images.sh --check         exit 0 if every image is present, 1 listing the missing
 #        jvm-images.sh --tags          print the tags this host's inputs give (one a line), build nothing
-# Needs root, debootstrap (apt), a Docker engine and the Debian mirror; Cassandra's jars come from
-# .cache/cassandra (make setup), as the netns provider runs them.
+# Needs root, debootstrap (apt), a Docker engine and the Debian mirror; the systems' jars come from
+# .cache/<system> (make setup), as the netns provider runs them.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
@@ -56,15 +57,29 @@ JRE_RECIPE=$ROOT/harness/setup/docker/jre17/Dockerfile
 JRE_KEY=$( { echo "$BASE_TAG"; cat "$JRE_RECIPE"; } | sha)
 JRE_TAG=gbench/jre17:$JRE_KEY
 
+JARS_RECIPE=$ROOT/harness/setup/docker/jars/Dockerfile
 recipes=()
-for r in "$ROOT"/harness/systems/*/image/build.sh; do [ -f "$r" ] && recipes+=("$r"); done
+for r in "$ROOT"/harness/systems/*/image/recipe.env; do [ -f "$r" ] && recipes+=("$r"); done
 
-system_tag() {  # recipe -> the tag its inputs give (the recipe prints its version and input files)
-  local r=$1 name version key
-  name=$(basename "$(dirname "$(dirname "$r")")")
-  version=$(JRE_TAG=$JRE_TAG bash "$r" --version) || die "$r --version failed"
-  key=$( { echo "$JRE_TAG"; cat "$r"; JRE_TAG=$JRE_TAG bash "$r" --inputs | LC_ALL=C sort | xargs -r sha256sum | cut -d" " -f1; } | sha)
-  echo "gbench/$name:$version-$key"
+field() {  # recipe key -> its value (KEY=value lines; nothing is executed)
+  sed -n "s/^$2=//p" "$1" | head -n1
+}
+recipe_name() { basename "$(dirname "$(dirname "$1")")"; }
+recipe_version() {
+  local pom prop v
+  pom=$ROOT/$(field "$1" POM); prop=$(field "$1" VERSION_PROPERTY)
+  v=$(sed -n "s:.*<$prop>\([^<]*\)</$prop>.*:\1:p" "$pom" | head -n1)
+  [ -n "$v" ] || die "$1: no <$prop> in $pom"
+  echo "$v"
+}
+recipe_lib() { local v; v=$(recipe_version "$1"); echo "$ROOT/$(field "$1" LIB | sed "s/@VERSION@/$v/")"; }
+system_tag() {  # recipe -> the tag its inputs give: the JRE tag, the recipe, the shared Dockerfile, the jars
+  local r=$1 lib key
+  lib=$(recipe_lib "$r")
+  [ -d "$lib" ] || die "$lib missing: run make setup (it fetches $(recipe_name "$r")'s jars)"
+  key=$( { echo "$JRE_TAG"; cat "$r" "$JARS_RECIPE"; find "$lib" -maxdepth 1 -name '*.jar' -print0 | LC_ALL=C sort -z \
+           | xargs -0 -r sha256sum | cut -d" " -f1; } | sha)
+  echo "gbench/$(recipe_name "$r"):$(recipe_version "$r")-$key"
 }
 
 if [ "${1:-}" = "--tags" ] || [ "${1:-}" = "--check" ]; then
@@ -125,9 +140,14 @@ for r in "${recipes[@]}"; do
   if exists "$tag"; then
     log "$tag is up to date"
   else
-    out=$(JRE_TAG=$JRE_TAG TAG=$tag bash "$r" 2>&1) || { echo "$out" | tail -n 5 >&2; die "$r failed"; }
+    ctx=$(mktemp -d); mkdir "$ctx/lib"
+    cp "$(recipe_lib "$r")"/*.jar "$ctx/lib/"
+    out=$(docker build -q --build-arg "JRE=$JRE_TAG" --build-arg "DEST=$(field "$r" DEST)" \
+          --build-arg "USER=$(field "$r" USER)" "${LABELS[@]}" --label "gbench.$(recipe_name "$r").version=$(recipe_version "$r")" \
+          -t "$tag" -f "$JARS_RECIPE" "$ctx" 2>&1) || { rm -rf "$ctx"; echo "$out" | tail -n 5 >&2; die "docker build of $tag failed"; }
+    rm -rf "$ctx"
     log "built $tag"
   fi
-  log "$(basename "$(dirname "$(dirname "$r")")") image: $(since "$t") s, $(size "$tag")"
+  log "$(recipe_name "$r") image: $(since "$t") s, $(size "$tag")"
 done
 log "done"

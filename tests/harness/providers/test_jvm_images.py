@@ -1,9 +1,9 @@
 """The JVM systems' local images (issue 13): a Debian base made by debootstrap from Debian's own
 packages and ``docker import``ed, a JRE 17 layer from Debian's OpenJDK, and each system's
-recipe from its plugin folder (harness/systems/<system>/image/build.sh), built by
+recipe from its plugin folder (harness/systems/<system>/image/recipe.env), built by
 harness/setup/docker/jvm-images.sh. Tags come from the inputs (the same inputs, the same tags;
-present images are not rebuilt), the JRE runs, and the Cassandra image holds exactly the jars
-the netns provider runs.
+present images are not rebuilt), the JRE runs, and the Cassandra and ZooKeeper images hold
+exactly the jars the netns provider runs.
 
 Needs a Docker engine (started here under CI=true or GBENCH_START_DOCKERD=1, as the docker
 provider's tests do), root, debootstrap and the Debian mirror; without an engine they skip."""
@@ -18,12 +18,13 @@ import pytest
 
 from harness.benchmarks.jvm_images import parse_steps
 from harness.providers.docker import DockerdHandle
-from harness.systems.cassandra.distribution import CACHE_ROOT, pinned_version
+from harness.systems.cassandra import distribution as cassandra
+from harness.systems.zookeeper import distribution as zookeeper
 from tests.harness.providers.test_docker import _may_set_up, _unavailable, engine  # noqa: F401 (fixture)
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "harness" / "setup" / "docker" / "jvm-images.sh"
-TAG = re.compile(r"^gbench/(debian:bookworm-\d{8}-|jre17:|cassandra:\d+\.\d+\.\d+-)[0-9a-f]{12}$")
+TAG = re.compile(r"^gbench/(debian:bookworm-\d{8}-|jre17:|(cassandra|zookeeper):\d+\.\d+\.\d+-)[0-9a-f]{12}$")
 
 
 def script(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -54,9 +55,10 @@ def tags(engine: DockerdHandle) -> list[str]:  # noqa: F811 (the fixture importe
 
 
 def test_tags_come_from_the_inputs_and_a_warm_run_builds_nothing(tags: list[str]) -> None:
-    assert len(tags) == 3 and all(TAG.match(t) for t in tags), tags
+    assert len(tags) == 4 and all(TAG.match(t) for t in tags), tags
     assert script("--tags", timeout=120).stdout.split() == tags  # the same inputs, the same tags
-    assert tags[2].startswith(f"gbench/cassandra:{pinned_version()}-")
+    assert tags[2].startswith(f"gbench/cassandra:{cassandra.pinned_version()}-")
+    assert tags[3].startswith(f"gbench/zookeeper:{zookeeper.pinned_version()}-")
     assert script("--check", timeout=120).returncode == 0
     warm = script()
     assert warm.returncode == 0, warm.stderr[-2000:]
@@ -71,7 +73,7 @@ def inspect(tag: str) -> dict:
 
 
 def test_the_base_is_labelled_and_the_jre_runs(tags: list[str]) -> None:
-    base, jre, _ = tags
+    base, jre = tags[:2]
     labels = inspect(base)["Config"]["Labels"]
     assert labels["gbench.image"] == "shared" and re.fullmatch("[0-9a-f]{12}", labels["gbench.packages.sha256"])
     assert base.split(":")[1].endswith(labels["gbench.inputs.sha256"])
@@ -80,11 +82,12 @@ def test_the_base_is_labelled_and_the_jre_runs(tags: list[str]) -> None:
     assert java.returncode == 0 and re.search(r'openjdk version "17\.', java.stderr), java.stderr
 
 
-def test_the_cassandra_image_holds_the_jars_the_netns_provider_runs(tags: list[str]) -> None:
-    cassandra = tags[2]
-    version = pinned_version()
-    assert inspect(cassandra)["Config"]["Labels"]["gbench.cassandra.version"] == version
-    listed = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "ls", cassandra,
-                             "/opt/cassandra/lib"], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("index, system", [(2, cassandra), (3, zookeeper)], ids=["cassandra", "zookeeper"])
+def test_a_systems_image_holds_the_jars_the_netns_provider_runs(tags: list[str], index: int, system: object) -> None:
+    tag, version = tags[index], system.pinned_version()
+    name = tag.split("/")[1].split(":")[0]
+    assert inspect(tag)["Config"]["Labels"][f"gbench.{name}.version"] == version
+    listed = subprocess.run(["docker", "run", "--rm", "--network", "none", "--entrypoint", "ls", tag,
+                             f"/opt/{name}/lib"], capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
-    assert sorted(listed.stdout.split()) == sorted(p.name for p in (CACHE_ROOT / version / "lib").glob("*.jar"))
+    assert sorted(listed.stdout.split()) == sorted(p.name for p in (system.CACHE_ROOT / version / "lib").glob("*.jar"))
