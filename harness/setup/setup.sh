@@ -79,12 +79,13 @@ fi
 #    (harness/setup/docker/images.sh); without an engine the docker provider is simply not chosen.
 #    debootstrap too: the JVM systems' local images start from a Debian base made from Debian's
 #    own packages (harness/setup/docker/jvm-images.sh: base, JRE 17, each system's recipe).
-if { ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; } && [ "$(id -u)" = 0 ] \
-   && command -v apt-get >/dev/null 2>&1; then
-  log "installing docker.io and debootstrap with apt (for the docker provider and its local images)"
+#    And Debian's docker-compose (1.29.2) for docker-compose.yml (tests/harness/providers/test_compose.py).
+if { ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1 \
+     || ! command -v docker-compose >/dev/null 2>&1; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing docker.io, debootstrap and docker-compose with apt (the docker provider, its local images, compose)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null \
-    || log "WARNING: docker.io or debootstrap could not be installed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap docker-compose >/dev/null \
+    || log "WARNING: docker.io, debootstrap or docker-compose could not be installed"
 fi
 if command -v docker >/dev/null 2>&1 && docker version >/dev/null 2>&1; then
   bash harness/setup/docker/images.sh || log "WARNING: docker images could not be built (see above); runs use netns"
