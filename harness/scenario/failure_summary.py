@@ -513,15 +513,28 @@ def write_failure_summary(directory: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """``python -m harness.scenario.failure_summary DIR...``: (re)write ``failure_summary.json``
     and ``availability.json`` of scenario directories from their own recorded files (history,
-    member polls, timeline, node logs); the recorded files are only read."""
+    member polls, timeline, node logs); the recorded files are only read. A DIR that is not a
+    directory is bad input (exit 2, before anything is written); a scenario whose files cannot
+    be read stops there with one line naming it and why (exit 1)."""
+    import argparse
     import sys
 
-    dirs = list(sys.argv[1:] if argv is None else argv)
-    if not dirs:
-        print("usage: python -m harness.scenario.failure_summary SCENARIO_DIR...", file=sys.stderr)
-        return 2
-    for d in dirs:
-        print(write_failure_summary(Path(d)))
+    p = argparse.ArgumentParser(prog="python -m harness.scenario.failure_summary",
+                                description="(re)write failure_summary.json of scenario directories from their "
+                                            "recorded files")
+    p.add_argument("dirs", nargs="+", metavar="SCENARIO_DIR")
+    args = p.parse_args(argv)
+    for d in args.dirs:
+        if not Path(d).is_dir():
+            print(f"{d}: not a directory (give a run's scenarios/<name>/ directory)", file=sys.stderr)
+            return 2
+    for d in args.dirs:
+        try:
+            print(write_failure_summary(Path(d)))
+        except (OSError, DamagedFile, ValueError) as e:
+            reason = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror else str(e)
+            print(f"{d}: cannot summarize: {reason}", file=sys.stderr)
+            return 1
     return 0
 
 

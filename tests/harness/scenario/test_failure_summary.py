@@ -5,6 +5,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness.recorder.history import Op, write_history
 from harness.errors import DamagedFile
 from harness.scenario.failure_summary import build_failure_summary, read_failure_summary, run_log, write_failure_summary
@@ -218,3 +220,20 @@ def test_an_unreadable_scenario_file_is_an_error_naming_it(tmp_path: Path) -> No
         assert str(e) == f"{d}/timeline.json: missing"
     else:
         raise AssertionError("a missing timeline.json was read as {}")
+
+
+def test_the_module_entry_point_answers_help_and_bad_input_in_one_line(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.scenario.failure_summary import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0 and "SCENARIO_DIR" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        main([])
+    assert e.value.code == 2 and "required: SCENARIO_DIR" in capsys.readouterr().err
+    assert main([str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err == f"{tmp_path / 'none'}: not a directory (give a run's scenarios/<name>/ directory)\n"
+    assert main([str(tmp_path)]) == 1  # a directory with no recorded history
+    err = capsys.readouterr().err
+    assert err.startswith(f"{tmp_path}: cannot summarize: ") and err.count("\n") == 1 and "Traceback" not in err
