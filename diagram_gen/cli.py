@@ -119,7 +119,6 @@ def write_moves(report: "BuildReport", before: dict[str, dict[str, Any]], moves_
 
 def run(args: argparse.Namespace) -> int:
     from diagram_gen.build import build_all, check
-    from diagram_gen.moves import read_sidecars
 
     results, specs, out = resolve_paths(args)
     if args.check and (args.newest or args.moves):
@@ -132,7 +131,11 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1 if problems else 0
     moves_dir = _output_root(args.moves, "--moves") if args.moves else None
-    before = read_sidecars(out) if moves_dir else {}
+    before: dict[str, dict[str, Any]] = {}
+    if moves_dir is not None:  # the comparison's imports only when asked for
+        from diagram_gen.moves import read_sidecars
+
+        before = read_sidecars(out)
     report = build_all(specs, results, out, REPO_ROOT, newest=args.newest)
     for f in report.written:
         try:

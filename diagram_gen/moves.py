@@ -36,6 +36,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from harness.errors import GbenchError
 from harness.results.change_stats import NOISE_FACTOR, Noise, beyond_noise, run_noise
+from harness.results.changes import format_percent, format_value
 
 #: The newest runs a figure's noise is measured over.
 MAX_NOISE_RUNS = 200
@@ -228,13 +229,10 @@ def figure_noise(values: Sequence[tuple[str | None, float]]) -> FigureNoise:
 
 # -- writing -------------------------------------------------------------------------------------
 def _fmt(v: Any, unit: str | None) -> str:
+    """A number as the change summary writes it (``changes.format_value``); text as it is."""
     if _is_number(v):
-        return f"{v:.4g}{' ' + unit if unit and unit != 'share' else ''}"
+        return format_value(v, unit or "")
     return "—" if v is None else str(v)
-
-
-def _pct(v: float | None) -> str:
-    return "not defined" if v is None else f"{v:+.1f}%"
 
 
 def _runs(m: FigureMove) -> str:
@@ -268,7 +266,7 @@ def moves_markdown(r: MovesReport, title: str = "Diagrams regenerated from fresh
     def row(m: FigureMove) -> str:
         sn = "—" if m.shift_in_noise is None else f"{m.shift_in_noise:.1f}"
         return (f"| {m.diagram} | {m.key} | {_fmt(m.before, m.unit)} | {_fmt(m.after, m.unit)} | "
-                f"{_pct(m.change_percent)} | {sn} | {m.noise_note} | {_runs(m)} |")
+                f"{format_percent(m.change_percent)} | {sn} | {m.noise_note} | {_runs(m)} |")
 
     lines += [f"## Moved beyond noise ({len(beyond)})", ""]
     lines += (head + _capped([row(m) for m in beyond], len(beyond), "figures")) if beyond else ["None."]

@@ -189,6 +189,8 @@ class Resolver:
         self.fresh = fresh
         #: runs the diagram being resolved names in its text: they stay pinned under ``newest``
         self.named_runs: frozenset[str] = frozenset()
+        #: the plain (pinned-as-pinned) resolver ``values_in_runs`` reads single runs with
+        self._pinned: Resolver | None = None
         self._runs: list[str] | None = None
         self._run_damage: dict[str, DamagedFile | None] = {}
         #: every damaged file met so far: file (relative to the repository) -> reason
@@ -323,7 +325,9 @@ class Resolver:
         """The value of figure binding ``b`` in each run it may read (``candidate_runs``, the
         newest ``limit``), oldest first, as (run id, the run's batch id or None, value); runs in
         which it does not resolve (or that are damaged) are left out. For a figure's noise."""
-        pinned = Resolver(self.results_root, self.repo_root, self.cache)
+        if self._pinned is None:  # one for every figure: its damage checks and runs list are kept
+            self._pinned = Resolver(self.results_root, self.repo_root, self.cache)
+        pinned = self._pinned
         out: list[tuple[str, str | None, Any]] = []
         for run_id in self.candidate_runs(b)[:limit]:
             f = pinned.scalar(key, {**b, "run": run_id})

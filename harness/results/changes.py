@@ -380,7 +380,11 @@ def judge_change_point(s: SeriesChanges, cp: dict[str, Any], lo: int, hi: int,
     mb, ma = statistics.median(before), statistics.median(after)
     if mb == ma:
         return NotReported(i, at.key, otava_p, "not confirmed: the segments' medians are equal")
-    noise = run_noise([[r.value for r in s.runs if r.point == k] for k in range(lo, hi)])
+    by_point: dict[int, list[float]] = {}
+    for r in s.runs:
+        if r.point is not None and lo <= r.point < hi:
+            by_point.setdefault(r.point, []).append(r.value)
+    noise = run_noise([by_point.get(k, []) for k in range(lo, hi)])
     shift = ma - mb
     beyond = beyond_noise(shift, noise, settings.noise_factor)
     if beyond is False:
