@@ -318,15 +318,23 @@ class PeerTool(Protocol):
 class ImageSpec:
     """Which image runs a system's server, and where its binary is inside that image.
 
-    ``local`` is built offline by ``harness/setup/docker/images.sh``; ``official`` is the
-    upstream image, used when present (or pulled when pulling is allowed). ``binary``
-    replaces ``argv[0]`` of the system's ``NodeLaunch`` (a host path); both images must
-    have it at the same place (they do for etcd: ``/usr/local/bin/etcd``).
+    ``local`` is built offline (``harness/setup/docker/images.sh`` for etcd,
+    ``jvm-images.sh`` for the JVM systems); ``official`` is the upstream image, used when
+    present (or pulled when pulling is allowed), None where no upstream image has the same
+    layout. ``binary`` replaces ``argv[0]`` of the system's ``NodeLaunch`` (a host path, or a
+    name the image's PATH resolves); both images must have it at the same place (they do
+    for etcd: ``/usr/local/bin/etcd``).
+
+    ``paths`` says where the image holds each named host directory a launch refers to
+    (``NodeLaunch.host_paths``, e.g. ``{"lib": "/opt/cassandra/lib"}``): the provider
+    rewrites those host paths in the command and environment. A launch naming a directory
+    the image does not hold cannot run from it (``harness.providers.docker.container_argv``).
     """
 
     local: str
     official: str | None
     binary: str
+    paths: Mapping[str, str] = field(default_factory=dict)
 
     def candidates(self) -> list[str]:
         return [self.local] + ([self.official] if self.official else [])

@@ -51,6 +51,13 @@ class NodeLaunch:
     argv: list[str]
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: Named host directories that ``argv`` and ``env`` refer to besides the data dir
+    #: (``{"lib": Path(".cache/cassandra/5.0.9/lib")}``): a provider that runs the node from
+    #: an image maps each to where the image holds it (``ImageSpec.paths``).
+    host_paths: dict[str, Path] = field(default_factory=dict)
+    #: The most memory the node may use, in bytes, for providers that can enforce it (a
+    #: container's memory limit, swap included); None: no limit.
+    memory_limit_bytes: int | None = None
 
 
 @dataclass(frozen=True)

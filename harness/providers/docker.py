@@ -55,6 +55,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -66,7 +67,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Self, Sequence
+from typing import Any, Callable, Iterator, Mapping, Self, Sequence
 
 from harness import interrupt
 from harness.api import ImageSpec, System
@@ -122,12 +123,45 @@ def pull_allowed() -> bool:
     return os.environ.get(PULL_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
+def _path_mapper(launch: NodeLaunch, spec: ImageSpec) -> Callable[[str], str]:
+    """``launch``'s named host directories -> where ``spec``'s image holds them, applied to
+    whole path components only (``/a/lib`` maps in ``/a/lib/x.jar:/a/lib/y.jar``, never in
+    ``/a/lib2``); longest host path first. EnvironmentProblem when the image lacks one."""
+    missing = sorted(set(launch.host_paths) - set(spec.paths))
+    if missing:
+        raise EnvironmentProblem(f"image {spec.local} does not hold the {', '.join(missing)} directory the node's "
+                                 f"command uses ({', '.join(str(launch.host_paths[m]) for m in missing)} on this "
+                                 f"host); the image holds only {sorted(spec.paths) or 'its binary'}")
+    subs = [(re.compile(re.escape(str(host).rstrip("/")) + r"(?=[/:=]|$)"), spec.paths[name])
+            for name, host in sorted(launch.host_paths.items(), key=lambda kv: -len(str(kv[1])))]
+
+    def mapped(text: str) -> str:
+        for rx, to in subs:
+            text = rx.sub(lambda _m, to=to: to, text)
+        return text
+    return mapped
+
+
 def container_argv(launch: NodeLaunch, spec: ImageSpec) -> tuple[list[str], list[str]]:
     """(entrypoint, command) for ``launch`` in ``spec``'s image: the host binary path in
-    ``argv[0]`` becomes the image's; every flag stays exactly as the system wrote it."""
+    ``argv[0]`` becomes the image's, and the host directories the launch names
+    (``host_paths``) become the image's (``spec.paths``); every flag stays as the system
+    wrote it otherwise (the data dir is mounted at its own path)."""
     if not launch.argv:
         raise ClusterError("the system returned an empty command")
-    return [spec.binary], list(launch.argv[1:])
+    mapped = _path_mapper(launch, spec)
+    return [spec.binary], [mapped(a) for a in launch.argv[1:]]
+
+
+def container_env(launch: NodeLaunch, spec: ImageSpec) -> dict[str, str]:
+    """``launch.env`` with its host directories mapped as in ``container_argv``."""
+    mapped = _path_mapper(launch, spec)
+    return {k: mapped(v) for k, v in launch.env.items()}
+
+
+def _memory_limit(limit: int | None) -> dict[str, int]:
+    """Docker's memory limit for a node: RAM and RAM + swap equal (no swap), or none."""
+    return {} if limit is None else {"mem_limit": int(limit), "memswap_limit": int(limit)}
 
 
 # --------------------------------------------------------------------------- naming
@@ -593,6 +627,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
                                "subnet": str(self.subnet) if self.subnet else None, "images": dict(self.images),
                                "image_sources": dict(self.image_sources), "ryuk": self.ryuk,
                                "sandboxes_s": self.sandboxes_s,
+                               "memory_limit_bytes": {n.name: n.launch.memory_limit_bytes for n in self._nodes},
                                "peer_links": self.peer_links.describe() if self.peer_links else {"via": "direct"}}
         if self._client is not None:
             with contextlib.suppress(Exception):
@@ -739,6 +774,8 @@ class DockerProvider(BridgedProvider[DockerNode]):
         self._spec = spec
         nodes = [DockerNode(self, a.name, a.host, logs / f"{a.name}.log", system.launch(a, addrs, scratch / a.name),
                             self.names.container(a.name), self.names.sandbox(a.name)) for a in addrs]
+        for n in nodes:  # a command the image cannot run fails here, before any container starts
+            container_argv(n.launch, spec)
         self._nodes = nodes
         return nodes
 
@@ -801,7 +838,8 @@ class DockerProvider(BridgedProvider[DockerNode]):
         from testcontainers.core.container import DockerContainer
 
         data = str(node.data_dir)
-        tc = DockerContainer(self.images["node"], command=cmd, env=dict(node.launch.env), name=node.container_name) \
+        tc = DockerContainer(self.images["node"], command=cmd, env=container_env(node.launch, self._spec),
+                             name=node.container_name) \
             .with_volume_mapping(data, data, "rw")
         if self._peer_plan is not None:
             # this node's own name resolution: each peer's name -> this node's proxy for that link
@@ -816,7 +854,8 @@ class DockerProvider(BridgedProvider[DockerNode]):
                          network_mode=f"container:{node._sandbox.id}",
                          user=f"{os.getuid()}:{os.getgid()}",
                          labels=run_labels(self.run_id, "node", **{LABEL_NODE: node.name}),
-                         restart_policy={"Name": "no"}, stop_signal="SIGTERM")
+                         restart_policy={"Name": "no"}, stop_signal="SIGTERM",
+                         **_memory_limit(node.launch.memory_limit_bytes))
         tc.start()
         return tc.get_wrapped_container()
 

@@ -112,3 +112,29 @@ def find_java(needed_by: str, env: Mapping[str, str] | None = None) -> JavaRunti
         + (f" (tried: {'; '.join(seen)})" if seen else " (no java on PATH)")
         + f". Debian: apt-get install openjdk-{REQUIRED_JAVA_MAJOR}-jdk-headless; or set GBENCH_JAVA to a "
           f"Java {REQUIRED_JAVA_MAJOR} executable.")
+
+
+_JVM_SIZE = re.compile(r"^(\d+)([kKmMgG]?)$")
+_JVM_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+#: What a HotSpot JVM uses besides its heap and direct buffers: metaspace, the code cache
+#: (240 MiB reserved by default), thread stacks, GC structures and malloc arenas. A node's
+#: container limit leaves this much room above them (``container_memory_limit``).
+NATIVE_RESERVE_BYTES = 768 << 20
+
+
+def jvm_size_bytes(text: str) -> int:
+    """A JVM size as ``-Xmx`` takes it (``1G``, ``256m``, ``512k``, ``1048576``) in bytes;
+    ValueError naming the text otherwise."""
+    m = _JVM_SIZE.match(str(text).strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a JVM size (digits and an optional k, m or g)")
+    return int(m.group(1)) * _JVM_UNITS[m.group(2).lower()]
+
+
+def container_memory_limit(heap: str, max_direct: str | None = None) -> int:
+    """The memory limit of a container running one JVM node: its heap, its direct memory
+    (``-XX:MaxDirectMemorySize``; the JVM's default is the max heap) and
+    ``NATIVE_RESERVE_BYTES``. A limit, not a reservation: the node is killed by the kernel's
+    OOM killer only if it goes beyond what it could reach under the JVM's own limits."""
+    h = jvm_size_bytes(heap)
+    return h + (jvm_size_bytes(max_direct) if max_direct else h) + NATIVE_RESERVE_BYTES

@@ -9,7 +9,9 @@
 #                                                 harness/systems/<system>/image/recipe.env (a system
 #                                                 ships its recipe in its own folder; this script
 #                                                 names none): its version (a pom property), its
-#                                                 jars and where they go, built with jars/Dockerfile
+#                                                 jars and where they go, built with jars/Dockerfile;
+#                                                 also tagged gbench/<system>:<version>-local, the
+#                                                 name its plugin runs (ImageSpec.local)
 #
 # <key>: the first 12 hex digits of sha256 over the inputs (suite, variant, mirror, the mirror's
 # Release file, this script, the recipe and its files): the same inputs give the same tag, and an
@@ -82,12 +84,18 @@ system_tag() {  # recipe -> the tag its inputs give: the JRE tag, the recipe, th
   echo "gbench/$(recipe_name "$r"):$(recipe_version "$r")-$key"
 }
 
+local_alias() { echo "gbench/$(recipe_name "$1"):$(recipe_version "$1")-local"; }
+
 if [ "${1:-}" = "--tags" ] || [ "${1:-}" = "--check" ]; then
   tags=("$BASE_TAG" "$JRE_TAG")
   for r in "${recipes[@]}"; do tags+=("$(system_tag "$r")"); done
   if [ "$1" = "--tags" ]; then printf '%s\n' "${tags[@]}"; exit 0; fi
   missing=()
   for t in "${tags[@]}"; do docker image inspect "$t" >/dev/null 2>&1 || missing+=("$t"); done
+  for r in "${recipes[@]}"; do  # the plugin's name must point at the image of these inputs
+    [ "$(docker image inspect -f '{{.Id}}' "$(local_alias "$r")" 2>/dev/null)" = \
+      "$(docker image inspect -f '{{.Id}}' "$(system_tag "$r")" 2>/dev/null)" ] || missing+=("$(local_alias "$r")")
+  done
   [ ${#missing[@]} -eq 0 ] && { log "all present: ${tags[*]}"; exit 0; }
   log "missing: ${missing[*]}"; exit 1
 fi
@@ -148,6 +156,8 @@ for r in "${recipes[@]}"; do
     rm -rf "$ctx"
     log "built $tag"
   fi
+  # the name the system's plugin runs (ImageSpec.local): always the image of this host's inputs
+  docker tag "$tag" "$(local_alias "$r")"
   log "$(recipe_name "$r") image: $(since "$t") s, $(size "$tag")"
 done
 log "done"

@@ -51,6 +51,7 @@ import yaml
 
 from harness.errors import ConfigError
 from harness.providers.base import NodeAddress
+from harness.systems.java import jvm_size_bytes
 
 MURMUR3_MIN = -(2**63)
 MURMUR3_SPAN = 2**64
@@ -119,6 +120,13 @@ class CassandraConfig:
     def __post_init__(self) -> None:
         def bad(f: str, why: str) -> ConfigError:
             return ConfigError(_SOURCE, f, why)
+        for f in ("heap", "max_direct_memory"):
+            v = getattr(self, f)
+            if v is not None:
+                try:
+                    jvm_size_bytes(v)
+                except ValueError as e:
+                    raise bad(f, str(e)) from None
         if self.commitlog_sync not in COMMITLOG_SYNC_MODES:
             raise bad("commitlog_sync", f"must be one of {COMMITLOG_SYNC_MODES}, not {self.commitlog_sync!r}")
         if self.token_assignment not in TOKEN_ASSIGNMENTS:

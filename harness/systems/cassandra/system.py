@@ -45,6 +45,7 @@ from harness.systems.cassandra import jvm_options as jo
 from harness.systems.cassandra.config import CassandraConfig, NodePaths, logback_tools_xml, write_node_files
 from harness.systems.cassandra.distribution import (CACHE_ROOT, CassandraDistribution, JavaRuntime,
                                                     find_cassandra, find_java)
+from harness.systems.java import container_memory_limit
 
 MAIN_CLASS = "org.apache.cassandra.service.CassandraDaemon"
 NODETOOL_CLASS = "org.apache.cassandra.tools.NodeTool"
@@ -197,9 +198,14 @@ class CassandraSystem:
         argv = [str(self.java.path), *self.jvm_args(node, data_dir), "-cp", self.distribution.classpath, MAIN_CLASS]
         env = dict(jo.SERVER_ENV)
         jemalloc = jo.find_jemalloc() if self.config.jemalloc else None
+        host_paths = {"lib": self.distribution.lib_dir}
         if jemalloc is not None:
             env["LD_PRELOAD"] = str(jemalloc)  # bin/cassandra: export LD_PRELOAD=$CASSANDRA_LIBJEMALLOC
-        return NodeLaunch(argv=argv, data_dir=data_dir, env=env)
+            host_paths["jemalloc"] = jemalloc  # an image without it cannot run this command as written
+        if self.distribution.conf_dir is not None:
+            host_paths["conf"] = self.distribution.conf_dir
+        return NodeLaunch(argv=argv, data_dir=data_dir, env=env, host_paths=host_paths,
+                          memory_limit_bytes=container_memory_limit(self.config.heap, self.config.max_direct_memory))
 
     # ------------------------------------------------------------------ nodetool
     def _tools_logback(self) -> Path:

@@ -36,7 +36,7 @@ from harness.errors import EnvironmentProblem
 from harness.providers.base import NetworkControl, Node, NodeLaunch
 from harness.providers.docker import (LABEL_RUN, PAUSE_IMAGE, RUN_MARKER, TOXIPROXY_API_PORT, TOXIPROXY_IMAGE,
                                       DockerCleanupResult, DockerdHandle, DockerNames, DockerProvider,
-                                      _remove_scratch, cleanup_docker, container_argv, engine_problem, ensure_dockerd,
+                                      _remove_scratch, cleanup_docker, container_argv, container_env, engine_problem, ensure_dockerd,
                                       exit_status, forward_rule_spec, image_for, run_labels)
 from harness.providers.netns import IFNAMSIZ, short_id
 from harness.systems.etcd.plugin import etcd_image
@@ -75,15 +75,35 @@ def test_exit_status_follows_popen() -> None:
     assert exit_status(0, running=True) is None
 
 
-def test_systems_without_an_image_say_to_use_netns() -> None:
-    class Cass:
-        name = "cassandra"
+def test_host_directories_become_the_images_in_the_command_and_environment() -> None:
+    spec = ImageSpec("gbench/cassandra:5.0.9-local", None, "java", {"lib": "/opt/cassandra/lib"})
+    lib = Path("/w/.cache/cassandra/5.0.9/lib")
+    launch = NodeLaunch(argv=["/usr/lib/jvm/java-17/bin/java", f"-javaagent:{lib}/jamm-0.4.0.jar", "-cp",
+                              f"{lib}/a.jar:{lib}/b.jar", f"-Dx={lib}", f"{lib}2/c.jar", "-Dlog=/d/n1/logs", "Main"],
+                        data_dir=Path("/d/n1"), env={"LD_PRELOAD": f"{lib}/x.so", "N": "1"}, host_paths={"lib": lib})
+    assert container_argv(launch, spec) == (["java"], [
+        "-javaagent:/opt/cassandra/lib/jamm-0.4.0.jar", "-cp", "/opt/cassandra/lib/a.jar:/opt/cassandra/lib/b.jar",
+        "-Dx=/opt/cassandra/lib", "/w/.cache/cassandra/5.0.9/lib2/c.jar", "-Dlog=/d/n1/logs", "Main"])
+    assert container_env(launch, spec) == {"LD_PRELOAD": "/opt/cassandra/lib/x.so", "N": "1"}
+    conf = NodeLaunch(argv=["java", "-XX:CompileCommandFile=/h/conf/hotspot_compiler"], data_dir=Path("/d/n1"),
+                      host_paths={"lib": lib, "conf": Path("/h/conf")})
+    with pytest.raises(EnvironmentProblem, match=r"does not hold the conf directory .*\(/h/conf on this host\); "
+                                                 r"the image holds only \['lib'\]"):
+        container_argv(conf, spec)
+
+
+def test_every_system_with_a_plugin_names_its_image_and_others_are_refused() -> None:
+    class System:
+        def __init__(self, name: str) -> None:
+            self.name = name
 
         def version(self) -> str:
-            return "5.0.9"
+            return "1.0"
 
-    with pytest.raises(EnvironmentProblem, match="--provider netns"):
-        image_for(Cass())  # type: ignore[arg-type]
+    assert image_for(System("cassandra")) == ImageSpec("gbench/cassandra:1.0-local", None, "java",  # type: ignore[arg-type]
+                                                       {"lib": "/opt/cassandra/lib"})
+    with pytest.raises(EnvironmentProblem, match="no system plugin registers it"):
+        image_for(System("nosuch"))  # type: ignore[arg-type]
 
 
 def test_no_engine_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -60,6 +60,8 @@ def test_tags_come_from_the_inputs_and_a_warm_run_builds_nothing(tags: list[str]
     assert tags[2].startswith(f"gbench/cassandra:{cassandra.pinned_version()}-")
     assert tags[3].startswith(f"gbench/zookeeper:{zookeeper.pinned_version()}-")
     assert script("--check", timeout=120).returncode == 0
+    for tag in tags[2:]:  # the name each plugin runs points at the image of these inputs
+        assert inspect(tag.rsplit("-", 1)[0] + "-local")["Id"] == inspect(tag)["Id"]
     warm = script()
     assert warm.returncode == 0, warm.stderr[-2000:]
     assert [line for line in warm.stdout.splitlines() if "up to date" in line] == [
