@@ -329,12 +329,15 @@ class ImageSpec:
     (``NodeLaunch.host_paths``, e.g. ``{"lib": "/opt/cassandra/lib"}``): the provider
     rewrites those host paths in the command and environment. A launch naming a directory
     the image does not hold cannot run from it (``harness.providers.docker.container_argv``).
+    ``probe`` is a command (entrypoint first) whose output names the runtime inside the image
+    (``java -version``): the image's runtime may not be the host's, so the run records it.
     """
 
     local: str
     official: str | None
     binary: str
     paths: Mapping[str, str] = field(default_factory=dict)
+    probe: tuple[str, ...] = ()
 
     def candidates(self) -> list[str]:
         return [self.local] + ([self.official] if self.official else [])

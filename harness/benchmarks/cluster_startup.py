@@ -48,13 +48,11 @@ def rss_bytes(pid: int | None) -> int | None:
     return None
 
 
-def _memory(cluster: Any) -> dict[str, dict[str, int | None]]:
-    out = {}
-    for n in cluster.nodes:
-        pid = n.pid()
-        out[n.name] = {"rss_bytes": rss_bytes(pid),
-                       "limit_bytes": getattr(getattr(n, "launch", None), "memory_limit_bytes", None)}
-    return out
+def _memory(cluster: Any, enforced: bool) -> dict[str, dict[str, int | None]]:
+    """Per node: its server's RSS, and the memory limit when the provider enforces one."""
+    return {n.name: {"rss_bytes": rss_bytes(n.pid()),
+                     "limit_bytes": getattr(n, "launch").memory_limit_bytes if enforced else None}
+            for n in cluster.nodes}
 
 
 def _load(system_name: str, cluster: Any, directory: Path, seconds: float) -> dict[str, Any]:
@@ -96,12 +94,15 @@ def start_once(system_name: str, provider_name: str, nodes: int, load_s: float) 
                                    "start_total_s": round(total, 3),
                                    "sandboxes_s": round(getattr(p, "sandboxes_s", None) or 0.0, 3),
                                    "phases": (cluster.ready.details or {}).get("phases") if cluster.ready else None,
-                                   "memory_ready": _memory(cluster)}
+                                   "memory_ready": _memory(cluster, provider_name == "docker")}
             if load_s > 0:
                 row["load"] = _load(system_name, cluster, Path(tmp) / "load", load_s)
-                row["memory_after_load"] = _memory(cluster)
+                row["memory_after_load"] = _memory(cluster, provider_name == "docker")
             if provider_name == "docker":
-                row["images"] = p.facts().get("images")
+                facts = p.facts()
+                row["images"], row["node_runtime"] = facts.get("images"), facts.get("node_runtime")
+            else:
+                row["java"] = str(getattr(system, "java", None))
             return row
         finally:
             p.teardown()

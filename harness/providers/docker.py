@@ -562,6 +562,8 @@ class DockerProvider(BridgedProvider[DockerNode]):
         self.subnet: IPv4Network | None = None
         self.images: dict[str, str] = {}  # role -> image reference actually used
         self.image_sources: dict[str, str] = {}
+        #: what the node image's ``ImageSpec.probe`` printed (its runtime), or None
+        self.node_runtime: str | None = None
         self.ryuk: bool | None = None
         self.forward_rule_added = False
         self.last_cleanup: DockerCleanupResult | None = None
@@ -625,7 +627,8 @@ class DockerProvider(BridgedProvider[DockerNode]):
         """What the run manifest should say about where the nodes ran."""
         out: dict[str, Any] = {"provider": self.name, "network": self.names.network, "bridge": self.names.bridge,
                                "subnet": str(self.subnet) if self.subnet else None, "images": dict(self.images),
-                               "image_sources": dict(self.image_sources), "ryuk": self.ryuk,
+                               "image_sources": dict(self.image_sources), "node_runtime": self.node_runtime,
+                               "ryuk": self.ryuk,
                                "sandboxes_s": self.sandboxes_s,
                                "memory_limit_bytes": {n.name: n.launch.memory_limit_bytes for n in self._nodes},
                                "peer_links": self.peer_links.describe() if self.peer_links else {"via": "direct"}}
@@ -658,6 +661,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
             sandbox_image, self.image_sources["sandbox"] = resolve_image(self._client, self.options.sandbox,
                                                                          self.allow_pull)
             self.images = {"node": node_image, "sandbox": sandbox_image}
+            self.node_runtime = self._probe_runtime(node_image, spec)
             if via_proxy:
                 self.images["toxiproxy"], self.image_sources["toxiproxy"] = resolve_image(
                     self._client, TOXIPROXY_IMAGE, self.allow_pull)
@@ -686,6 +690,20 @@ class DockerProvider(BridgedProvider[DockerNode]):
         except BaseException:
             self.teardown()
             raise
+
+    def _probe_runtime(self, image: str, spec: ImageSpec) -> str | None:
+        """What ``spec.probe`` prints in ``image`` (its first lines), run once without network;
+        None when the spec has no probe. A probe that fails is an error naming the image."""
+        if not spec.probe:
+            return None
+        try:
+            out = self._client.containers.run(image, list(spec.probe[1:]), entrypoint=[spec.probe[0]],
+                                              network_mode="none", remove=True, stdout=True, stderr=True,
+                                              labels=run_labels(self.run_id, "aux", **{LABEL_NODE: "probe"}))
+        except Exception as e:  # noqa: BLE001 - ContainerError, ImageNotFound, APIError
+            raise EnvironmentProblem(f"image {image}: `{shlex.join(spec.probe)}` failed ({_one_line(e)})") from e
+        text = out.decode("utf-8", "replace") if isinstance(out, bytes) else str(out)
+        return " / ".join(line.strip() for line in text.splitlines()[:3] if line.strip()) or None
 
     @staticmethod
     def _parallel(fn: Any, nodes: Sequence[DockerNode]) -> None:

@@ -109,7 +109,8 @@ class CassandraPlugin:
         recipe (``image/recipe.env``: the JRE 17 layer + the same jars netns runs, in
         /opt/cassandra/lib). No official image: ``cassandra:<version>`` holds the tarball's
         lib, whose jars are not the ones the command names (never tried: no registry here)."""
-        return ImageSpec(f"gbench/cassandra:{version}-local", None, "java", {"lib": "/opt/cassandra/lib"})
+        return ImageSpec(f"gbench/cassandra:{version}-local", None, "java", {"lib": "/opt/cassandra/lib"},
+                         probe=("java", "-version"))
 
     def make_system(self) -> System:
         from harness.systems.cassandra import CassandraConfig, CassandraSystem

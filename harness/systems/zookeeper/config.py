@@ -63,6 +63,7 @@ from typing import Any, Sequence
 
 from harness.errors import ConfigError
 from harness.providers.base import NodeAddress
+from harness.systems.java import jvm_size_bytes
 
 _SOURCE = "ZooKeeperConfig"
 MAIN_CLASS = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
@@ -112,6 +113,10 @@ class ZooKeeperConfig:
                               "(readiness, member status, metrics)")
         if self.log_level not in ("TRACE", "DEBUG", "INFO", "WARN", "ERROR"):
             raise ConfigError(_SOURCE, "log_level", f"{self.log_level!r} is not a logback level")
+        try:
+            jvm_size_bytes(self.heap)
+        except ValueError as e:
+            raise ConfigError(_SOURCE, "heap", str(e)) from None
 
     @property
     def min_session_timeout_ms(self) -> int:

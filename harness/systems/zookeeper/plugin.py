@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from harness.api import Client, ImageSpec, Level, PeerTool, System, SystemOptions
-from harness.errors import EnvironmentProblem
 from harness.systems.zookeeper.options import ZooKeeperOptions, parse_options
 
 LEVELS: tuple[Level, ...] = (
@@ -75,8 +74,12 @@ class ZooKeeperPlugin:
         """Nothing beyond the generic checks: both read levels work on any cluster size."""
 
     def image(self, version: str) -> ImageSpec:
-        raise EnvironmentProblem("the docker provider has no image for 'zookeeper' yet (it needs a Java runtime "
-                                 "image that cannot be pulled here); run it with --provider netns")
+        """The local image ``harness/setup/docker/jvm-images.sh`` builds from this system's
+        recipe (``image/recipe.env``: the JRE 17 layer + the same jars netns runs, in
+        /opt/zookeeper/lib). No official image: ``zookeeper:<version>`` holds the release
+        tarball's lib, not the jars the command names (never tried: no registry here)."""
+        return ImageSpec(f"gbench/zookeeper:{version}-local", None, "java", {"lib": "/opt/zookeeper/lib"},
+                         probe=("java", "-version"))
 
     def make_system(self) -> System:
         from harness.systems.zookeeper.system import ZooKeeperSystem

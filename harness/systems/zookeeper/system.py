@@ -38,6 +38,7 @@ from typing import Any, Sequence
 
 from harness.api import ProbeRound, ReadinessCheck
 from harness.providers.base import Cluster, Node, NodeAddress, NodeLaunch, ReadyReport
+from harness.systems.java import container_memory_limit
 from harness.systems.zookeeper import fourlw
 from harness.systems.zookeeper.config import (JUTE_MAXBUFFER, MAIN_CLASS, ZooKeeperConfig, jvm_args,
                                               write_node_files)
@@ -199,7 +200,8 @@ class ZooKeeperSystem:
         cfg_path = write_node_files(self.config, node, cluster, data_dir)
         argv = [str(self.java.path), *jvm_args(self.config, data_dir), "-cp", self.distribution.classpath,
                 MAIN_CLASS, str(cfg_path)]
-        return NodeLaunch(argv=argv, data_dir=data_dir)
+        return NodeLaunch(argv=argv, data_dir=data_dir, host_paths={"lib": self.distribution.lib_dir},
+                          memory_limit_bytes=container_memory_limit(self.config.heap))
 
     # ------------------------------------------------------------------ probing
     def _port(self, cluster: Cluster, node: Node) -> tuple[str, int]:

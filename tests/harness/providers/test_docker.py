@@ -101,7 +101,7 @@ def test_every_system_with_a_plugin_names_its_image_and_others_are_refused() -> 
             return "1.0"
 
     assert image_for(System("cassandra")) == ImageSpec("gbench/cassandra:1.0-local", None, "java",  # type: ignore[arg-type]
-                                                       {"lib": "/opt/cassandra/lib"})
+                                                       {"lib": "/opt/cassandra/lib"}, probe=("java", "-version"))
     with pytest.raises(EnvironmentProblem, match="no system plugin registers it"):
         image_for(System("nosuch"))  # type: ignore[arg-type]
 
@@ -185,6 +185,26 @@ def images(engine: DockerdHandle) -> dict[str, str]:
         _unavailable(f"docker images missing: {', '.join(missing)} (run harness/setup/docker/images.sh)")
     os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     return want
+
+
+def system_image(request: pytest.FixtureRequest, system: Any) -> str:
+    """For another module's docker cluster: an engine (this module's ``engine`` fixture,
+    dockerd started under CI) and ``system``'s local image, built when missing and allowed
+    (CI) by the script that makes it; skips (fails in CI) naming what is missing."""
+    request.getfixturevalue("engine")
+    if os.geteuid() != 0:
+        _unavailable("needs root (nsenter into the containers' namespaces for partitions)")
+    tag = image_for(system).local
+    script = REPO / "harness/setup/docker" / ("images.sh" if tag.startswith("gbench/etcd:") else "jvm-images.sh")
+    if _missing({"node": tag, "pause": PAUSE_IMAGE.local}) and _may_set_up():
+        for s in sorted({script, REPO / "harness/setup/docker/images.sh"}):
+            subprocess.run(["bash", str(s)], check=True, timeout=900, capture_output=True)
+    missing = _missing({"node": tag, "pause": PAUSE_IMAGE.local})
+    if missing:
+        _unavailable(f"docker images missing: {', '.join(missing)} (run harness/setup/docker/images.sh and "
+                     "jvm-images.sh)")
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    return tag
 
 
 def _missing(want: dict[str, str]) -> list[str]:

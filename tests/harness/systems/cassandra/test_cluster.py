@@ -1,8 +1,12 @@
-"""A real 3-node Cassandra cluster (netns provider): consistency levels do what they promise,
-measured, and nothing is left behind.
+"""A real 3-node Cassandra cluster, under the netns provider and then under the docker
+provider (its local image, harness/setup/docker/jvm-images.sh): consistency levels do what
+they promise, measured, the partition and kill scenarios behave the same, and nothing is
+left behind.
 
-One cluster serves the whole module (a JVM start costs ~10 s of this 2-core host per node);
-each test leaves it healthy (every node Up/Normal) for the next.
+One cluster per provider serves the whole module (a JVM start costs ~10 s of this 2-core
+host per node); each test leaves it healthy (every node Up/Normal) for the next. The docker
+half needs an engine: the running one, or dockerd started here under CI (as test_docker.py
+does); without one it skips outside CI.
 """
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ from typing import Any, Iterator
 import pytest
 
 from harness.errors import EnvironmentProblem
+from tests.harness.providers.test_docker import engine  # noqa: F401 (the docker half's fixture)
 
 pytestmark = pytest.mark.cluster
 NODES = 3
+REPO = Path(__file__).resolve().parents[4]
 
 
 def _prerequisites() -> Any:
@@ -42,22 +48,34 @@ def _prerequisites() -> Any:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def cass(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module", params=["netns", "docker"])
+def cass(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from harness.providers.docker import DockerProvider
     from harness.providers.netns import NetnsProvider
 
     system = _prerequisites()
-    tmp = tmp_path_factory.mktemp("cassandra-cluster")
-    run_id = f"cass-test-{int(time.time() * 1000) % 10**9}"
-    provider = NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data")
+    tmp = tmp_path_factory.mktemp(f"cassandra-cluster-{request.param}")
+    run_id = f"cass-test-{request.param}-{int(time.time() * 1000) % 10**9}"
+    if request.param == "docker":
+        from tests.harness.providers.test_docker import system_image
+
+        system_image(request, system)
+        provider: Any = DockerProvider(run_id).with_pull(False).with_data_root(tmp / "data")
+    else:
+        provider = NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data")
     with provider:
         t0 = time.monotonic()
         cluster = provider.start(system, NODES, tmp / "run")
-        print(f"\n[cassandra] {NODES}-node cluster ready in {time.monotonic() - t0:.1f}s "
+        print(f"\n[cassandra] {NODES}-node cluster ({request.param}) ready in {time.monotonic() - t0:.1f}s "
               f"(phases {cluster.ready.details.get('phases') if cluster.ready else None})")
-        yield {"cluster": cluster, "system": system, "provider": provider, "tmp": tmp}
-    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    assert provider.names.netns("n1") not in left
+        yield {"cluster": cluster, "system": system, "provider": provider, "tmp": tmp, "kind": request.param}
+    if request.param == "docker":
+        from tests.harness.providers.test_docker import leftovers
+
+        assert leftovers(run_id, provider.scratch_dir) == []
+    else:
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert provider.names.netns("n1") not in left
     java = subprocess.run(["pgrep", "-f", str(tmp / "data")], capture_output=True, text=True).stdout.strip()
     assert java == "", f"Java processes left behind: {java}"
     assert not (tmp / "data").exists() or not any((tmp / "data").iterdir())
@@ -89,6 +107,32 @@ def test_cluster_is_ready_within_budget(cass: dict[str, Any]) -> None:
     assert cluster.time_to_ready_s is not None and cluster.time_to_ready_s < 180
     status = cass["system"].node_status(cluster)
     assert all(v is not None and set(v.values()) == {"UN"} and len(v) == NODES for v in status.values()), status
+
+
+def test_docker_nodes_run_the_local_image_within_their_memory_limit(cass: dict[str, Any]) -> None:
+    if cass["kind"] != "docker":
+        pytest.skip("docker only: netns nodes are host processes without a memory limit")
+    import docker
+
+    from harness.systems.java import container_memory_limit
+
+    client = docker.from_env()
+    try:
+        for n in cass["cluster"].nodes:
+            c = client.containers.get(n.container_name)
+            assert c.attrs["Config"]["Image"] == "gbench/cassandra:5.0.9-local"
+            assert c.attrs["HostConfig"]["Memory"] == container_memory_limit("1G") == 2952790016
+            assert c.attrs["HostConfig"]["MemorySwap"] == c.attrs["HostConfig"]["Memory"]  # no swap
+            assert c.attrs["Config"]["Entrypoint"] == ["java"]
+            cmd = c.attrs["Config"]["Cmd"]
+            assert "/opt/cassandra/lib/cassandra-all-5.0.9.jar" in cmd[cmd.index("-cp") + 1]
+            assert not any(".cache/cassandra" in a for a in cmd)  # no host path of the jars is left
+    finally:
+        client.close()
+    facts = cass["provider"].facts()
+    assert facts["memory_limit_bytes"] == {n.name: 2952790016 for n in cass["cluster"].nodes}
+    assert facts["image_sources"]["node"] == "local" and facts["image_ids"]["node"].startswith("sha256:")
+    assert facts["node_runtime"].startswith('openjdk version "17.')  # the image's Java, not the host's
 
 
 def test_one_replica_down_all_fails_and_quorum_succeeds(cass: dict[str, Any]) -> None:
@@ -167,8 +211,7 @@ def test_partition_scenario_at_one_and_quorum(cass: dict[str, Any], tmp_path: Pa
     from harness.scenario import load_scenario
     from harness.scenario.runner import run_scenario
 
-    repo = Path(__file__).resolve().parents[4]
-    sc = load_scenario(repo / "workloads" / "scenarios" / "cassandra-partition-ci.yaml")
+    sc = load_scenario(REPO / "workloads" / "scenarios" / "cassandra-partition-ci.yaml")
     cluster = cass["cluster"]
     result = run_scenario(sc, cluster, tmp_path / "scenario", time.monotonic_ns(), log=lambda s: None)
     assert [r for n in cluster.nodes for r in RuleSet(cass["provider"]).present(n.name)] == []
@@ -203,8 +246,7 @@ def test_kill_during_writes_quorum_serves_all_does_not_and_hints_replay(cass: di
     from harness.scenario import load_scenario
     from harness.scenario.runner import run_scenario
 
-    repo = Path(__file__).resolve().parents[4]
-    sc = load_scenario(repo / "workloads" / "scenarios" / "cassandra-kill-ci.yaml")
+    sc = load_scenario(REPO / "workloads" / "scenarios" / "cassandra-kill-ci.yaml")
     cluster = cass["cluster"]
     # laid out as in a run (<run>/scenarios/<name>/ beside <run>/nodes/), where the summary
     # finds the node logs whose hinted-handoff lines it reads

@@ -1,8 +1,10 @@
-"""A real 5-node ZooKeeper cluster (netns provider): it elects one leader, serves the register
-through the kazoo client pinned to one server, reports member states and ``mntr`` metrics,
-survives the leader's death, and leaves nothing behind.
+"""A real 5-node ZooKeeper cluster, under the netns provider and then under the docker provider
+(its local image, harness/setup/docker/jvm-images.sh): it elects one leader, serves the
+register through the kazoo client pinned to one server, reports member states and ``mntr``
+metrics, survives the leader's death, and leaves nothing behind.
 
-One cluster serves the module (5 JVMs); the leader-kill test runs last.
+One cluster per provider serves the module (5 JVMs); the leader-kill test runs last. The
+docker half needs an engine (dockerd is started here under CI, as test_docker.py does).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Iterator
 import pytest
 
 from harness.errors import EnvironmentProblem
+from tests.harness.providers.test_docker import engine  # noqa: F401 (the docker half's fixture)
 
 pytestmark = pytest.mark.cluster
 NODES = 5
@@ -36,31 +39,60 @@ def _system() -> Any:
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="module")
-def zk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module", params=["netns", "docker"])
+def zk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from harness.providers.docker import DockerProvider
     from harness.providers.netns import NetnsProvider
 
     system = _system()
-    tmp = tmp_path_factory.mktemp("zookeeper-cluster")
-    run_id = f"zk-test-{int(time.time() * 1000) % 10**9}"
-    provider = NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data")
+    tmp = tmp_path_factory.mktemp(f"zookeeper-cluster-{request.param}")
+    run_id = f"zk-test-{request.param}-{int(time.time() * 1000) % 10**9}"
+    if request.param == "docker":
+        from tests.harness.providers.test_docker import system_image
+
+        system_image(request, system)
+        provider: Any = DockerProvider(run_id).with_pull(False).with_data_root(tmp / "data")
+    else:
+        provider = NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data")
     pids: list[int] = []
     try:
         with provider:
             cluster = provider.start(system, NODES, tmp / "run")
             pids = [p for n in cluster.nodes if (p := n.pid()) is not None]
-            print(f"\n[zookeeper] {NODES}-node cluster ready in {cluster.time_to_ready_s:.1f}s, "
+            print(f"\n[zookeeper] {NODES}-node cluster ({request.param}) ready in {cluster.time_to_ready_s:.1f}s, "
                   f"leader {cluster.ready.leader if cluster.ready else None}")
-            yield {"cluster": cluster, "system": system, "provider": provider, "tmp": tmp}
+            yield {"cluster": cluster, "system": system, "provider": provider, "tmp": tmp, "kind": request.param}
     finally:
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert all(provider.names.netns(f"n{i}") not in left for i in range(1, NODES + 1)), left
+        if request.param == "docker":
+            from tests.harness.providers.test_docker import leftovers
+
+            assert leftovers(run_id, provider.scratch_dir) == []
+        else:
+            left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+            assert all(provider.names.netns(f"n{i}") not in left for i in range(1, NODES + 1)), left
+            assert not any((tmp / "state").glob("*.json")), "the run's ledger was left behind"
         alive = [p for p in pids if Path(f"/proc/{p}").exists()]
         assert alive == [], f"ZooKeeper processes left behind: {alive}"
         java = subprocess.run(["pgrep", "-f", str(tmp / "data")], capture_output=True, text=True).stdout.strip()
         assert java == "", f"Java processes left behind: {java}"
         assert not (tmp / "data").exists() or not any((tmp / "data").iterdir()), list((tmp / "data").iterdir())
-        assert not any((tmp / "state").glob("*.json")), "the run's ledger was left behind"
+
+
+def test_docker_nodes_run_the_local_image_within_their_memory_limit(zk: dict[str, Any]) -> None:
+    if zk["kind"] != "docker":
+        pytest.skip("docker only: netns nodes are host processes without a memory limit")
+    import docker
+
+    client = docker.from_env()
+    try:
+        for n in zk["cluster"].nodes:
+            c = client.containers.get(n.container_name)
+            assert c.attrs["Config"]["Image"] == "gbench/zookeeper:3.9.5-local"
+            assert c.attrs["HostConfig"]["Memory"] == c.attrs["HostConfig"]["MemorySwap"] == 1342177280  # 256m x2 + 768m
+            cmd = c.attrs["Config"]["Cmd"]
+            assert "/opt/zookeeper/lib/zookeeper-3.9.5.jar" in cmd[cmd.index("-cp") + 1].split(":")
+    finally:
+        client.close()
 
 
 def _client(cluster: Any, node: str, timeout_s: float = 5.0) -> Any:

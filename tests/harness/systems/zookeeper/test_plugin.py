@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.api import Facts, MemberStatus, Metrics, Primary
-from harness.errors import ConfigError, EnvironmentProblem
+from harness.api import Facts, ImageSpec, MemberStatus, Metrics, Primary
+from harness.errors import ConfigError
 from harness.registry import default_read_level, level_class, read_levels, system_plugin
 
 
@@ -22,7 +22,7 @@ def test_levels_and_classes() -> None:
         level_class("linearizable", "zookeeper")
 
 
-def test_options_block_read_only_and_no_image() -> None:
+def test_options_block_read_only_and_its_local_image() -> None:
     from harness.systems.zookeeper.options import ZooKeeperOptions
 
     p = system_plugin("zookeeper")
@@ -38,8 +38,8 @@ def test_options_block_read_only_and_no_image() -> None:
         p.parse_options("w.yaml", {"read_only": "yes"})
     assert (e.value.file, e.value.field) == ("w.yaml", "zookeeper.read_only")
     assert "must be true or false, got 'yes'" in e.value.reason
-    with pytest.raises(EnvironmentProblem, match="--provider netns"):
-        p.image("3.9.5")
+    assert p.image("3.9.5") == ImageSpec("gbench/zookeeper:3.9.5-local", None, "java", {"lib": "/opt/zookeeper/lib"},
+                                        probe=("java", "-version"))
     assert p.peer_tools == ()
 
 
