@@ -286,6 +286,18 @@ class NamedPeers(Protocol):
 
 
 @runtime_checkable
+class AddressedPeers(Protocol):
+    """A system whose members dial each other's *addresses* on their one ``peer_port`` and
+    identify a peer by what it says in its handshake, not by the connection's source address:
+    peer links through Toxiproxy then redirect each node's connections with nat rules in its
+    own namespace (``harness.nemesis.peer_links.PeerLinkPlan.redirect_rules``)."""
+
+    def peer_links_by_address(self) -> str:
+        """Why redirecting the peer port is faithful for this system (for the manifest)."""
+        ...
+
+
+@runtime_checkable
 class OwnNemeses(Protocol):
     """Faults only this system knows (e.g. a membership change), beside the standard ones."""
 

@@ -12,6 +12,7 @@
     gbench check FILE... [--model linearizable|sequential|...] [--format auto|jepsen-register|jepsen-kv|history]
                  [--counterexample]
     gbench cleanup [--force]
+    gbench compose SYSTEM [--nodes 5] [--out DIR] [--subnet CIDR] [--image REF]
     gbench diagrams [--results DIR] [--specs DIR] [--out DIR] [--check] [--newest] [--moves DIR]
     gbench diagrams-refresh --batch ID [--from DIR] [--into DIR] [--specs DIR] [--moves DIR]
 
@@ -463,6 +464,30 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return 0 if docker_report.ok else 1
 
 
+def cmd_compose(args: argparse.Namespace) -> int:
+    """``gbench compose SYSTEM``: a compose project of the system's cluster, configured as a
+    harness run's (harness/providers/compose_file.py); prints how to start and drive it."""
+    import hashlib
+
+    from harness.providers.compose_file import free_subnet, write_project
+    from harness.providers.docker import image_for
+    from harness.providers.netns import validate_subnet
+    from harness.session import make_system
+
+    system = make_system(args.system)
+    spec = image_for(system)
+    out = Path(args.out or f".cache/compose/{args.system}")
+    subnet = validate_subnet(args.subnet, "--subnet") if args.subnet else \
+        free_subnet(int(hashlib.sha1(str(out.resolve()).encode()).hexdigest()[:8], 16))
+    project = write_project(system, spec, args.nodes, out, subnet, image=args.image)
+    f = project.file
+    print(f"wrote {f} ({args.nodes} nodes of {args.system}, image {project.image}, network {project.subnet})\n"
+          f"  up:    docker-compose -p gbench-{args.system} -f {f} up -d\n"
+          f"  drive: gbench run WORKLOAD.yaml --provider external --endpoints {','.join(project.endpoints)}\n"
+          f"  down:  docker-compose -p gbench-{args.system} -f {f} down -v; then remove {f.parent}")
+    return 0
+
+
 def _fmt_report(report: object) -> str:
     if isinstance(report, dict):
         lines = [f"{k}: {v}" for k, v in report.items()]
@@ -571,6 +596,15 @@ def build_parser() -> argparse.ArgumentParser:
                                           "which figures moved beyond their noise")
     dr.set_defaults(fn=_diagrams_refresh)
     _add_refresh_arguments(dr)
+
+    cp = command("compose", help="write a docker compose project of a system's cluster, configured exactly as the "
+                                 "harness runs it (then: docker-compose up, gbench run --provider external)")
+    cp.add_argument("system", metavar="SYSTEM", help="a registered system (etcd, cassandra, zookeeper, ...)")
+    cp.add_argument("--nodes", type=node_count, default=5)
+    cp.add_argument("--out", help="the project's directory (default: .cache/compose/SYSTEM); must not hold one")
+    cp.add_argument("--subnet", help="the project network's /24 (default: a free one of 198.18.0.0/15)")
+    cp.add_argument("--image", help="the image to run (default: the system plugin's local image)")
+    cp.set_defaults(fn=cmd_compose)
 
     c = command("cleanup", help="remove what crashed runs left (processes, namespaces, bridge, rules, dirs; "
                                        "docker containers and networks by label)")

@@ -9,6 +9,13 @@ different proxies, so each node resolves its peers' names to *its own* proxies: 
 one address per directed link (all on the Toxiproxy container's interface), and every
 proxy forwards to the real peer address. A node's own name maps to its own address.
 
+Members that dial their peers' *addresses* (Cassandra: gossip carries IPs, not names) get
+the same per-link proxies another way: in node ``nX``'s own namespace a nat ``OUTPUT`` rule
+per peer sends its connections to ``nY``'s peer port to proxy ``nX->nY`` (``redirect_rules``;
+the rules live as long as the namespace, so a killed and restarted node keeps them). The
+peer sees the connection come from Toxiproxy's address; a system that names itself in its
+handshake (Cassandra's internode protocol does) does not care.
+
 Addresses (run subnet ``198.18.7.0/24``, node ``i`` at ``subnet[10 + i]``)::
 
     Toxiproxy (API :8474)         subnet[9]               198.18.7.9
@@ -37,7 +44,7 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Network
 from typing import Any, Iterable, Sequence
 
-from harness.api import NamedPeers, System
+from harness.api import AddressedPeers, NamedPeers, System
 from harness.errors import ConfigError
 from harness.nemesis.toxiproxy import ToxiproxyClient, ToxiproxyError
 from harness.providers.base import NODE_HOST_OFFSET, NodeAddress
@@ -87,6 +94,18 @@ class PeerLinkPlan:
                 out[lk.dst] = lk.listen.rsplit(":", 1)[0]
         return dict(sorted(out.items()))
 
+    def redirect_rules(self, node: str) -> list[list[str]]:
+        """iptables commands for ``node``'s own namespace: each of its connections to a
+        peer's peer port goes to its own proxy for that link (nat OUTPUT DNAT)."""
+        out = []
+        for lk in self.links:
+            if lk.src == node:
+                ip, port = lk.upstream.rsplit(":", 1)
+                out.append(["iptables", "-w", "5", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", f"{ip}/32",
+                            "--dport", port, "-m", "comment", "--comment", f"gbench-peer-link {lk.name}",
+                            "-j", "DNAT", "--to-destination", lk.listen])
+        return out
+
     def hosts_file(self, node: str) -> str:
         lines = ["127.0.0.1\tlocalhost", "# gbench: peers resolve to this node's own Toxiproxy links"]
         lines += [f"{ip}\t{name}" for name, ip in self.hosts_for(node).items()]
@@ -103,12 +122,25 @@ def check_supported(mode: str, system: System, n_nodes: int) -> None:
     check_mode(mode)
     if mode != "toxiproxy":
         return
-    if not isinstance(system, NamedPeers):
+    if not isinstance(system, (NamedPeers, AddressedPeers)):
         raise ConfigError("--peer-links", "peer_links", f"peer links through Toxiproxy need members that dial their "
-                                                       f"peers by name on one peer port; {system.name} does not")
+                                                       f"peers on one peer port, by name or by address; "
+                                                       f"{system.name} does not")
     if n_nodes > MAX_LINKED_NODES:
         raise ConfigError("--nodes", "nodes", f"peer links through Toxiproxy support up to {MAX_LINKED_NODES} "
                                               f"nodes, not {n_nodes}")
+
+
+def dials_names(system: System) -> bool:
+    """True when ``system``'s members dial their peers by name (``NamedPeers``: a hosts file
+    per node routes each link), False when by address (nat rules per node route each link)."""
+    return isinstance(system, NamedPeers)
+
+
+def link_routing(system: System) -> str:
+    """How a run's peer links reach the proxies, for the manifest."""
+    return PeerLinks.BY_NAME if dials_names(system) or not isinstance(system, AddressedPeers) \
+        else system.peer_links_by_address()
 
 
 def advertising_names(addrs: Sequence[NodeAddress]) -> list[NodeAddress]:
@@ -148,9 +180,13 @@ def cut_toxics(plan: PeerLinkPlan, cut: Iterable[Sequence[str]]) -> list[tuple[s
 class PeerLinks:
     """The live proxies of one run (the provider owns the Toxiproxy process or container)."""
 
-    def __init__(self, plan: PeerLinkPlan, client: ToxiproxyClient) -> None:
+    #: How each node's connections reach its own proxies when members dial peers by name.
+    BY_NAME = "each node's hosts file maps a peer's name to its own proxy for that link"
+
+    def __init__(self, plan: PeerLinkPlan, client: ToxiproxyClient, routing: str = BY_NAME) -> None:
         self.plan = plan
         self.client = client
+        self.routing = routing
         self.active: list[tuple[str, str]] = []
 
     def create(self) -> None:
@@ -206,4 +242,4 @@ class PeerLinks:
 
     def describe(self) -> dict[str, Any]:
         return {"via": "toxiproxy", "toxiproxy": self.plan.toxiproxy_host, "proxies": len(self.plan.links),
-                "cut_toxic": f"{CUT_TOXIC} (timeout 0: data dropped, connection held)"}
+                "routing": self.routing, "cut_toxic": f"{CUT_TOXIC} (timeout 0: data dropped, connection held)"}

@@ -72,7 +72,8 @@ from typing import Any, Callable, Iterator, Mapping, Self, Sequence
 from harness import interrupt
 from harness.api import ImageSpec, System
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
-from harness.nemesis.peer_links import PeerLinkPlan, PeerLinks, advertising_names, check_supported, plan_peer_links
+from harness.nemesis.peer_links import (PeerLinkPlan, PeerLinks, advertising_names, check_supported, dials_names,
+                                        link_routing, plan_peer_links)
 from harness.nemesis.toxiproxy import ToxiproxyClient
 from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, start_in_stages
 from harness.providers.ledger import proc_start_time, proc_state, same_process, state_dir, state_lock
@@ -572,6 +573,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         #: nemesis cuts through them instead of iptables), else None
         self.peer_links: PeerLinks | None = None
         self._peer_plan: PeerLinkPlan | None = None
+        self._named_peers = True
         self._client: Any = None  # docker.DockerClient
         self._network: Any = None  # testcontainers Network
         self._nodes: list[DockerNode] = []
@@ -670,12 +672,19 @@ class DockerProvider(BridgedProvider[DockerNode]):
             addrs = [NodeAddress(f"n{i}", str(self.subnet[NODE_HOST_OFFSET + i]))  # type: ignore[index]
                      for i in range(1, n_nodes + 1)]
             self._create_dirs(addrs)
+            named = dials_names(system)
             if via_proxy:
-                addrs = advertising_names(addrs)
-                self._start_peer_links([a.name for a in addrs], int(system.peer_port))
+                if named:
+                    addrs = advertising_names(addrs)
+                self._start_peer_links([a.name for a in addrs], system)
             nodes = self._make_nodes(system, addrs, Path(run_dir), spec)
             t_sb = time.monotonic()
             self._parallel(self._start_sandbox, nodes)
+            if via_proxy and not named:  # address-dialing members: nat rules in each sandbox's namespace
+                assert self._peer_plan is not None
+                for n in nodes:
+                    for rule in self._peer_plan.redirect_rules(n.name):
+                        self.exec_in_node_netns(n.name, rule)
             self.sandboxes_s = time.monotonic() - t_sb
             timeout = self.options.ready_timeout_s or system.default_ready_timeout_s
             by_name = {n.name: n for n in nodes}
@@ -859,7 +868,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         tc = DockerContainer(self.images["node"], command=cmd, env=container_env(node.launch, self._spec),
                              name=node.container_name) \
             .with_volume_mapping(data, data, "rw")
-        if self._peer_plan is not None:
+        if self._peer_plan is not None and self._named_peers:
             # this node's own name resolution: each peer's name -> this node's proxy for that link
             hosts = self.scratch_dir.resolve() / "hosts" / node.name
             hosts.parent.mkdir(exist_ok=True)
@@ -877,17 +886,19 @@ class DockerProvider(BridgedProvider[DockerNode]):
         tc.start()
         return tc.get_wrapped_container()
 
-    def _start_peer_links(self, nodes: list[str], peer_port: int) -> None:
+    def _start_peer_links(self, nodes: list[str], system: System) -> None:
         """Toxiproxy on the run network with one address per directed link, and its proxies.
 
         The container gets ``subnet[9]``; the link addresses are added to its interface from
         the host (``nsenter ... ip addr add``: root), so Toxiproxy can listen on each of them
-        at the peer port. The host reaches its API through the bridge."""
+        at the peer port. The host reaches its API through the bridge. Members that dial peers
+        by name get a hosts file each; by address, ``start`` adds nat rules in each node's
+        namespace."""
         from docker.types import EndpointConfig
         from testcontainers.core.container import DockerContainer
 
         assert self.subnet is not None
-        plan = plan_peer_links(nodes, self.subnet, peer_port)
+        plan = plan_peer_links(nodes, self.subnet, int(system.peer_port))
         if os.geteuid() != 0 or shutil.which("nsenter") is None:
             raise EnvironmentProblem("peer links through Toxiproxy add addresses to the Toxiproxy container's "
                                      "interface with nsenter: run as root")
@@ -911,9 +922,9 @@ class DockerProvider(BridgedProvider[DockerNode]):
         if problem is not None:
             raise ClusterError(f"Toxiproxy ({self.names.toxiproxy}) did not answer on "
                                f"{plan.toxiproxy_host}:{TOXIPROXY_API_PORT}: {problem}")
-        links = PeerLinks(plan, client)
+        links = PeerLinks(plan, client, link_routing(system))
         links.create()
-        self._peer_plan, self.peer_links = plan, links
+        self._peer_plan, self.peer_links, self._named_peers = plan, links, dials_names(system)
 
     def _check_open(self, node: DockerNode) -> None:
         if self._closing:

@@ -49,7 +49,8 @@ from typing import Any, Callable, Iterable, Self, Sequence
 from harness import interrupt
 from harness.api import System
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
-from harness.nemesis.peer_links import PeerLinks, advertising_names, check_mode, check_supported, plan_peer_links
+from harness.nemesis.peer_links import (PeerLinks, advertising_names, check_mode, check_supported, dials_names,
+                                        link_routing, plan_peer_links)
 from harness.nemesis.toxiproxy import ToxiproxyServer, require_binary
 from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, start_in_stages
 from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, pending,
@@ -420,7 +421,7 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
             addrs = self._create_network(n_nodes)
             self._create_dirs(addrs)
             if via_proxy:
-                addrs = self._start_peer_links(addrs, int(system.peer_port))
+                addrs = self._start_peer_links(addrs, system)
             nodes = self._make_nodes(system, addrs, Path(run_dir))
             timeout = self._ready_timeout_s or system.default_ready_timeout_s
             by_name = {n.name: n for n in nodes}
@@ -528,15 +529,21 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         for a in addrs:
             (scratch / a.name).mkdir(mode=0o700)  # etcd wants 0700
 
-    def _start_peer_links(self, addrs: Sequence[NodeAddress], peer_port: int) -> list[NodeAddress]:
-        """Link addresses on the bridge, a hosts file per namespace, Toxiproxy and its proxies."""
+    def _start_peer_links(self, addrs: Sequence[NodeAddress], system: System) -> list[NodeAddress]:
+        """Link addresses on the bridge, Toxiproxy and its proxies, and per namespace either a
+        hosts file (members that dial peers by name) or nat rules (by address)."""
         assert self._ledger is not None and self.subnet is not None
         binary = require_binary("peer links through Toxiproxy need")
-        plan = plan_peer_links([a.name for a in addrs], self.subnet, peer_port)
+        named = dials_names(system)
+        plan = plan_peer_links([a.name for a in addrs], self.subnet, int(system.peer_port))
         for ip in [plan.toxiproxy_host, *plan.listen_hosts()]:  # removed with the bridge
             _must(["ip", "addr", "add", f"{ip}/32", "dev", self.names.bridge])
+        if not named:  # the rules go with the namespaces at teardown
+            for a in addrs:
+                for rule in plan.redirect_rules(a.name):
+                    _must(["ip", "netns", "exec", self.names.netns(a.name), *rule])
         ours = not NETNS_ETC_DIR.exists()  # remove /etc/netns itself later only if this run made it
-        for a in addrs:
+        for a in (addrs if named else ()):
             d = NETNS_ETC_DIR / self.names.netns(a.name)
             if d.exists():
                 raise EnvironmentProblem(f"{d} already exists (left by a crashed run? `gbench cleanup`)")
@@ -550,10 +557,10 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         assert server.proc is not None
         self._toxiproxy = server
         self._ledger.update("process:toxiproxy", pid=server.proc.pid, start_time=proc_start_time(server.proc.pid))
-        links = PeerLinks(plan, server.client())
+        links = PeerLinks(plan, server.client(), link_routing(system))
         links.create()
         self.peer_links = links
-        return advertising_names(addrs)
+        return advertising_names(addrs) if named else list(addrs)
 
     def facts(self) -> dict[str, Any]:
         """What the run manifest should say about where the nodes ran."""

@@ -115,6 +115,13 @@ class CassandraSystem:
     def version(self) -> str:
         return self.distribution.version
 
+    def peer_links_by_address(self) -> str:
+        """``AddressedPeers``: gossip carries each node's address, and the internode handshake
+        names the sender (``HandshakeProtocol.Initiate.from``), so a connection that arrives
+        from Toxiproxy's address is still the sender's."""
+        return ("internode connections (storage port) redirected per directed link by nat rules in each node's "
+                "namespace; the handshake names the sender, not the source address")
+
     @property
     def max_value_bytes(self) -> int:
         """A value must fit one native-protocol frame and one commitlog segment's mutation

@@ -41,3 +41,22 @@ def test_a_directed_cut_drops_both_streams_that_carry_its_data() -> None:
     both = cut_toxics(plan, [("n1", "n2"), ("n2", "n1")])
     assert both == [("peer-n1-n2", "downstream"), ("peer-n1-n2", "upstream"),
                     ("peer-n2-n1", "downstream"), ("peer-n2-n1", "upstream")]
+
+
+def test_members_that_dial_addresses_get_one_nat_rule_per_peer() -> None:
+    plan = plan_peer_links(["n1", "n2", "n3"], NET, 7000)
+    assert plan.redirect_rules("n2") == [
+        ["iptables", "-w", "5", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", "198.18.7.11/32", "--dport", "7000",
+         "-m", "comment", "--comment", "gbench-peer-link peer-n2-n1", "-j", "DNAT", "--to-destination",
+         "198.18.7.121:7000"],
+        ["iptables", "-w", "5", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "-d", "198.18.7.13/32", "--dport", "7000",
+         "-m", "comment", "--comment", "gbench-peer-link peer-n2-n3", "-j", "DNAT", "--to-destination",
+         "198.18.7.123:7000"]]
+
+
+def test_which_systems_dial_names() -> None:
+    from harness.nemesis.peer_links import dials_names
+    from harness.registry import system_plugin
+
+    assert dials_names(system_plugin("etcd").make_system()) is True  # advertises http://n2:2380
+    assert dials_names(system_plugin("cassandra").make_system()) is False  # gossip carries addresses

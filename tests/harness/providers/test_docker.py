@@ -207,6 +207,39 @@ def system_image(request: pytest.FixtureRequest, system: Any) -> str:
     return tag
 
 
+def module_provider(kind: str, run_id: str, tmp: Path, request: pytest.FixtureRequest, system: Any,
+                    peer_links: str = "direct") -> Any:
+    """The provider a cluster test module parametrized by provider (``netns`` | ``docker``)
+    starts its cluster with, its data under ``tmp/data`` (and netns's ledger in ``tmp/state``)."""
+    from harness.providers.docker import DockerOptions
+    from harness.providers.netns import NetnsProvider
+
+    if kind == "docker":
+        system_image(request, system)
+        if peer_links == "toxiproxy":
+            _missing({"toxiproxy": TOXIPROXY_IMAGE.local}) and _unavailable(f"no {TOXIPROXY_IMAGE.local} (images.sh)")
+        return DockerProvider(run_id, DockerOptions(peer_links=peer_links)).with_pull(False) \
+            .with_data_root(tmp / "data")
+    return NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data") \
+        .with_peer_links(peer_links)
+
+
+def module_leftovers(kind: str, provider: Any, tmp: Path) -> list[str]:
+    """What such a module's cluster left behind: containers, networks, bridge, rules (docker)
+    or namespaces and the ledger (netns), and any process still running from its data dir."""
+    if kind == "docker":
+        found = leftovers(provider.run_id, provider.scratch_dir)
+    else:
+        spaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        found = [f"netns {n}" for n in spaces.split() if n.startswith(provider.names.netns(""))]
+        found += [f"ledger {p}" for p in (tmp / "state").glob("*.json")]
+    pids = subprocess.run(["pgrep", "-f", str(tmp / "data")], capture_output=True, text=True).stdout.split()
+    found += [f"process {p}" for p in pids]
+    if (tmp / "data").exists():
+        found += [f"data {d}" for d in (tmp / "data").iterdir()]
+    return found
+
+
 def _missing(want: dict[str, str]) -> list[str]:
     p = subprocess.run(["docker", "image", "inspect", *want.values()], capture_output=True, text=True)
     found = {t for img in (json.loads(p.stdout or "[]") or []) for t in img.get("RepoTags", [])}

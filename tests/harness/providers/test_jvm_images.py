@@ -54,6 +54,7 @@ def tags(engine: DockerdHandle) -> list[str]:  # noqa: F811 (the fixture importe
     return first.stdout.split()
 
 
+@pytest.mark.cluster
 def test_tags_come_from_the_inputs_and_a_warm_run_builds_nothing(tags: list[str]) -> None:
     assert len(tags) == 4 and all(TAG.match(t) for t in tags), tags
     assert script("--tags", timeout=120).stdout.split() == tags  # the same inputs, the same tags
@@ -74,6 +75,7 @@ def inspect(tag: str) -> dict:
                                      check=True).stdout)[0]
 
 
+@pytest.mark.cluster
 def test_the_base_is_labelled_and_the_jre_runs(tags: list[str]) -> None:
     base, jre = tags[:2]
     labels = inspect(base)["Config"]["Labels"]
@@ -84,6 +86,7 @@ def test_the_base_is_labelled_and_the_jre_runs(tags: list[str]) -> None:
     assert java.returncode == 0 and re.search(r'openjdk version "17\.', java.stderr), java.stderr
 
 
+@pytest.mark.cluster
 @pytest.mark.parametrize("index, system", [(2, cassandra), (3, zookeeper)], ids=["cassandra", "zookeeper"])
 def test_a_systems_image_holds_the_jars_the_netns_provider_runs(tags: list[str], index: int, system: object) -> None:
     tag, version = tags[index], system.pinned_version()

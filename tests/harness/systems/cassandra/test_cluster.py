@@ -50,35 +50,19 @@ def _prerequisites() -> Any:
 
 @pytest.fixture(scope="module", params=["netns", "docker"])
 def cass(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from harness.providers.docker import DockerProvider
-    from harness.providers.netns import NetnsProvider
+    from tests.harness.providers.test_docker import module_leftovers, module_provider
 
     system = _prerequisites()
     tmp = tmp_path_factory.mktemp(f"cassandra-cluster-{request.param}")
     run_id = f"cass-test-{request.param}-{int(time.time() * 1000) % 10**9}"
-    if request.param == "docker":
-        from tests.harness.providers.test_docker import system_image
-
-        system_image(request, system)
-        provider: Any = DockerProvider(run_id).with_pull(False).with_data_root(tmp / "data")
-    else:
-        provider = NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data")
+    provider = module_provider(request.param, run_id, tmp, request, system)
     with provider:
         t0 = time.monotonic()
         cluster = provider.start(system, NODES, tmp / "run")
         print(f"\n[cassandra] {NODES}-node cluster ({request.param}) ready in {time.monotonic() - t0:.1f}s "
               f"(phases {cluster.ready.details.get('phases') if cluster.ready else None})")
         yield {"cluster": cluster, "system": system, "provider": provider, "tmp": tmp, "kind": request.param}
-    if request.param == "docker":
-        from tests.harness.providers.test_docker import leftovers
-
-        assert leftovers(run_id, provider.scratch_dir) == []
-    else:
-        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-        assert provider.names.netns("n1") not in left
-    java = subprocess.run(["pgrep", "-f", str(tmp / "data")], capture_output=True, text=True).stdout.strip()
-    assert java == "", f"Java processes left behind: {java}"
-    assert not (tmp / "data").exists() or not any((tmp / "data").iterdir())
+    assert module_leftovers(request.param, provider, tmp) == []
 
 
 def _workload(**kw: Any) -> Any:

@@ -41,19 +41,12 @@ def _system() -> Any:
 
 @pytest.fixture(scope="module", params=["netns", "docker"])
 def zk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from harness.providers.docker import DockerProvider
-    from harness.providers.netns import NetnsProvider
+    from tests.harness.providers.test_docker import module_leftovers, module_provider
 
     system = _system()
     tmp = tmp_path_factory.mktemp(f"zookeeper-cluster-{request.param}")
     run_id = f"zk-test-{request.param}-{int(time.time() * 1000) % 10**9}"
-    if request.param == "docker":
-        from tests.harness.providers.test_docker import system_image
-
-        system_image(request, system)
-        provider: Any = DockerProvider(run_id).with_pull(False).with_data_root(tmp / "data")
-    else:
-        provider = NetnsProvider(run_id).with_state_dir(tmp / "state").with_data_root(tmp / "data")
+    provider = module_provider(request.param, run_id, tmp, request, system)
     pids: list[int] = []
     try:
         with provider:
@@ -63,19 +56,9 @@ def zk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
                   f"leader {cluster.ready.leader if cluster.ready else None}")
             yield {"cluster": cluster, "system": system, "provider": provider, "tmp": tmp, "kind": request.param}
     finally:
-        if request.param == "docker":
-            from tests.harness.providers.test_docker import leftovers
-
-            assert leftovers(run_id, provider.scratch_dir) == []
-        else:
-            left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-            assert all(provider.names.netns(f"n{i}") not in left for i in range(1, NODES + 1)), left
-            assert not any((tmp / "state").glob("*.json")), "the run's ledger was left behind"
+        assert module_leftovers(request.param, provider, tmp) == []
         alive = [p for p in pids if Path(f"/proc/{p}").exists()]
         assert alive == [], f"ZooKeeper processes left behind: {alive}"
-        java = subprocess.run(["pgrep", "-f", str(tmp / "data")], capture_output=True, text=True).stdout.strip()
-        assert java == "", f"Java processes left behind: {java}"
-        assert not (tmp / "data").exists() or not any((tmp / "data").iterdir()), list((tmp / "data").iterdir())
 
 
 def test_docker_nodes_run_the_local_image_within_their_memory_limit(zk: dict[str, Any]) -> None:
