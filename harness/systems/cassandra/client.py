@@ -57,7 +57,7 @@ from cassandra.protocol import (ErrorMessage, IsBootstrappingErrorMessage, Overl
 from cassandra.query import dict_factory
 
 from harness.api import Outcome, Request
-from harness.errors import ConfigError
+from harness.errors import ClusterError, ConfigError
 from harness.systems.cassandra.levels import level_problem
 from harness.workload.generator import token_of, value_for
 
@@ -76,6 +76,9 @@ CAS_WRITE_UNKNOWN_CODE = 0x1700
 #: loaded host: with a 1-minute load average of 12-16 on 2 cores, a 3-node cluster's schema
 #: query timed out and connect() failed with NoHostAvailable (make test, 2026-12-04).
 CONTROL_CONNECTION_TIMEOUT_S = 15.0
+#: How long ``ensure_schema_blocking`` waits for every node to have the keyspace and table
+#: after a DDL, beyond the driver's own wait (10 s): fresh nodes on a busy host are slow.
+SCHEMA_AGREEMENT_WAIT_S = 60.0
 _SOURCE = "cassandra client settings"
 
 
@@ -298,10 +301,20 @@ class CassandraClient:
         ]
 
     def ensure_schema_blocking(self) -> None:
-        """Create keyspace and table if absent (the driver waits for schema agreement), then prepare."""
+        """Create keyspace and table if absent, wait until every node has them, then prepare.
+
+        After a DDL the driver waits for schema agreement at most ``max_schema_agreement_wait``
+        and then goes on *without* an error; a client pinned to a node that has not got the
+        table yet then fails with "table ... does not exist" (seen on a busy 2-core host with
+        5 fresh nodes). So the wait is longer here and its outcome is checked."""
         self.connect()
+        assert self._cluster is not None
         for stmt in self.schema_cql():
-            self._session.execute(stmt, timeout=max(30.0, self.timeout_s))
+            rs = self._session.execute(stmt, timeout=max(30.0, self.timeout_s))
+            if not rs.response_future.is_schema_agreed and not self._cluster.control_connection \
+                    .wait_for_schema_agreement(wait_time=SCHEMA_AGREEMENT_WAIT_S):
+                raise ClusterError(f"the nodes did not agree on the schema within {SCHEMA_AGREEMENT_WAIT_S:g} s "
+                                   f"after `{stmt}` (a node down, or the cluster still starting)")
         self._prepare()
 
     async def ensure_schema(self) -> None:
