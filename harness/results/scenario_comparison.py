@@ -70,7 +70,27 @@ def level_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:
     sequential = tuple((f"{lv}_reads_sequential", f"sequential_consistency.{c}.{lv}.verdict", "bool",
                         f"sequential-consistency verdict, {lv} reads ({c})")
                        for c, lv in _levels(docs, "sequential_consistency"))
-    return BEFORE + served + stale + RECOVERY + verdicts + sequential + AFTER
+    return BEFORE + served + stale + RECOVERY + process_fault_metrics(docs) + verdicts + sequential + AFTER
+
+
+def process_fault_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:
+    """For a scenario whose first process fault (kill, pause) window the summaries hold:
+    per operation class the others served while it lasted (ok of attempted), and what the
+    system's own after-fault finding (Cassandra: hints replayed to the node) counted."""
+    base = "process_faults.windows.0"
+    classes = sorted({c for d in docs if isinstance(sec := dig(d, f"{base}.others_served"), dict) for c in sec})
+    out: list[Metric] = []
+    for c in classes:
+        out.append((f"fault_{c}_attempted", f"{base}.others_served.{c}.attempted", "ops",
+                    f"{c} sent to the other nodes while the first process fault lasted"))
+        out.append((f"fault_{c}_ok", f"{base}.others_served.{c}.ok", "ops", "of which succeeded"))
+    findings = sorted({k for d in docs if isinstance(w := dig(d, base), dict) for k, v in w.items()
+                       if isinstance(v, dict) and "files" in v})
+    for f in findings:
+        out.append((f"{f}_files", f"{base}.{f}.files", "files", f"{f.replace('_', ' ')} after the restore"))
+        out.append((f"{f}_first_after_restore_s", f"{base}.{f}.first_after_restore_s", "s",
+                    "first of them, after the restore"))
+    return tuple(out)
 
 
 def partition_mechanism(manifest: dict[str, Any]) -> str:

@@ -186,11 +186,14 @@ def read_json(path: Path, expect: type = dict) -> Any:
 
 
 def dig(doc: Any, path: str) -> Any:
-    """The value at a dotted path of nested objects, or None where the path does not lead."""
+    """The value at a dotted path of nested objects (a number indexes a list), or None
+    where the path does not lead."""
     cur = doc
     for part in path.split("."):
         if isinstance(cur, dict) and part in cur:
             cur = cur[part]
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
         else:
             return None
     return cur

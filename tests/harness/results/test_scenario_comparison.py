@@ -68,3 +68,25 @@ def test_a_missing_or_damaged_failure_summary_names_the_file(tmp_path: Path) -> 
     with pytest.raises(DamagedFile) as ei:
         compare_scenarios([a], "sc")
     assert str(ei.value) == f"{fs}: missing"
+
+
+def test_a_process_fault_window_adds_what_the_others_served_and_the_systems_finding(tmp_path: Path) -> None:
+    runs = []
+    for name, ok, files in (("20260101T000000Z-a", 17, 14), ("20260101T000100Z-b", 20, 9)):
+        run = _run(tmp_path, name, "netns", None, 1.0, 0)
+        fs_path = run / "scenarios" / "sc" / "failure_summary.json"
+        fs = json.loads(fs_path.read_text())
+        fs["process_faults"] = {"windows": [
+            {"fault": "kill", "others_served": {"write_ALL": {"attempted": 42, "ok": ok}},
+             "hints_replayed_to_it": {"files": files, "first_after_restore_s": 0.405}},
+            {"fault": "kill", "others_served": {"write_ONE": {"attempted": 1, "ok": 1}}}]}  # only the first counts
+        fs_path.write_text(json.dumps(fs))
+        runs.append(run)
+    doc = compare_scenarios(runs, "sc")
+    names = [m["metric"] for m in doc["metrics"]]
+    assert names[names.index("recovery_slowest_node") + 1:][:4] == [
+        "fault_write_ALL_attempted", "fault_write_ALL_ok", "hints_replayed_to_it_files",
+        "hints_replayed_to_it_first_after_restore_s"]
+    assert "fault_write_ONE_ok" not in names
+    assert doc["spread"]["fault_write_ALL_ok"] == 3 and doc["spread"]["hints_replayed_to_it_files"] == 5
+    assert "| fault_write_ALL_ok (of which succeeded) | ops | 17 | 20 | 3 |" in to_markdown(doc)
