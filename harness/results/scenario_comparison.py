@@ -62,6 +62,12 @@ def level_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:
     served = tuple((f"minority_{lv}_reads_ok", f"partition.minority_behaviour.reads.{c}.{lv}.ok", "ops",
                     f"{lv} reads ({c}) served by the minority") for c, lv in
                    _levels(docs, "partition.minority_behaviour.reads"))
+    wat = "partition.minority_behaviour.writes_at"
+    write_levels = sorted({lv for d in docs if isinstance(sec := dig(d, wat), dict) for lv in sec})
+    writes_at = tuple(m for lv in write_levels
+                      for m in ((f"minority_{lv}_writes_attempted", f"{wat}.{lv}.attempted", "ops",
+                                 f"writes at {lv} sent to minority nodes"),
+                                (f"minority_{lv}_writes_ok", f"{wat}.{lv}.ok", "ops", "of which acknowledged")))
     stale = tuple((f"minority_{lv}_stale_share", f"partition.minority_behaviour.staleness.{c}.{lv}.stale_share",
                    "ratio", f"share of the minority's {lv} reads that were stale") for c, lv in
                   _levels(docs, "partition.minority_behaviour.staleness"))
@@ -70,7 +76,7 @@ def level_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:
     sequential = tuple((f"{lv}_reads_sequential", f"sequential_consistency.{c}.{lv}.verdict", "bool",
                         f"sequential-consistency verdict, {lv} reads ({c})")
                        for c, lv in _levels(docs, "sequential_consistency"))
-    return BEFORE + served + stale + RECOVERY + process_fault_metrics(docs) + verdicts + sequential + AFTER
+    return BEFORE + writes_at + served + stale + RECOVERY + process_fault_metrics(docs) + verdicts + sequential + AFTER
 
 
 def process_fault_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:

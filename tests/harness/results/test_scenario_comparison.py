@@ -76,6 +76,8 @@ def test_a_process_fault_window_adds_what_the_others_served_and_the_systems_find
         run = _run(tmp_path, name, "netns", None, 1.0, 0)
         fs_path = run / "scenarios" / "sc" / "failure_summary.json"
         fs = json.loads(fs_path.read_text())
+        fs["partition"]["minority_behaviour"]["writes_at"] = {"QUORUM": {"attempted": 226, "ok": ok},
+                                                              "ONE": {"attempted": 231, "ok": 231}}
         fs["process_faults"] = {"windows": [
             {"fault": "kill", "others_served": {"write_ALL": {"attempted": 42, "ok": ok}},
              "hints_replayed_to_it": {"files": files, "first_after_restore_s": 0.405}},
@@ -88,5 +90,9 @@ def test_a_process_fault_window_adds_what_the_others_served_and_the_systems_find
         "fault_write_ALL_attempted", "fault_write_ALL_ok", "hints_replayed_to_it_files",
         "hints_replayed_to_it_first_after_restore_s"]
     assert "fault_write_ONE_ok" not in names
+    assert names[names.index("minority_writes_ok") + 1:][:4] == [
+        "minority_ONE_writes_attempted", "minority_ONE_writes_ok", "minority_QUORUM_writes_attempted",
+        "minority_QUORUM_writes_ok"]
+    assert doc["spread"]["minority_QUORUM_writes_ok"] == 3
     assert doc["spread"]["fault_write_ALL_ok"] == 3 and doc["spread"]["hints_replayed_to_it_files"] == 5
     assert "| fault_write_ALL_ok (of which succeeded) | ops | 17 | 20 | 3 |" in to_markdown(doc)
