@@ -35,7 +35,7 @@ from harness.api import ImageSpec
 from harness.errors import EnvironmentProblem
 from harness.providers.base import NetworkControl, Node, NodeLaunch
 from harness.providers.docker import (LABEL_RUN, PAUSE_IMAGE, RUN_MARKER, TOXIPROXY_API_PORT, TOXIPROXY_IMAGE,
-                                      DockerCleanupResult, DockerdHandle, DockerNames, DockerProvider,
+                                      DockerCleanupResult, DockerdHandle, DockerNames, DockerNode, DockerProvider,
                                       _remove_scratch, cleanup_docker, container_argv, container_env, engine_problem, ensure_dockerd,
                                       exit_status, forward_rule_spec, image_for, run_labels)
 from harness.providers.netns import IFNAMSIZ, short_id
@@ -602,3 +602,28 @@ def test_toxiproxy_image_answers_on_a_run_network(images: dict[str, str]) -> Non
         res = cleanup_docker(run_id, force=True)
         assert res.ok, res.errors
         assert leftovers(run_id) == []
+
+
+def test_a_sandbox_pid_is_asked_of_the_engine_once_then_checked_in_proc(tmp_path: Path) -> None:
+    class Sandbox:
+        def __init__(self, pid: int) -> None:
+            self.reloads, self.attrs = 0, {"State": {"Running": True, "Pid": pid}}
+
+        def reload(self) -> None:
+            self.reloads += 1
+
+    launch = NodeLaunch(argv=["x"], data_dir=tmp_path)
+    node = DockerNode(None, "n1", "198.18.0.11", tmp_path / "n1.log", launch, "c", "s")  # type: ignore[arg-type]
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        node._sandbox = sb = Sandbox(live.pid)
+        assert [node.sandbox_pid() for _ in range(3)] == [live.pid] * 3 and sb.reloads == 1
+    finally:
+        live.kill()
+        live.wait()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    node._sandbox_pid = (live.pid, node._sandbox_pid[1])  # type: ignore[index]  # that process is gone now
+    sb.attrs = {"State": {"Running": True, "Pid": gone.pid}}
+    assert node.sandbox_pid() == gone.pid and sb.reloads == 2  # asked again: the remembered one failed the check
+    assert node._sandbox_pid is None  # and the new pid (also gone) is not remembered: nothing to check it by
