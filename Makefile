@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench bench-ci lint-ci bench-checkers bench-profile bench-docker bench-jvm-images bench-signals test test-unit diagrams clean-cache cleanup docker-images
+.PHONY: setup bench bench-ci lint-ci bench-checkers bench-profile bench-docker bench-cluster-startup bench-jvm-images bench-signals test test-unit diagrams clean-cache cleanup docker-images
 
 setup: $(SETUP_STAMP)
 
@@ -62,6 +62,11 @@ cleanup: setup
 docker-images: setup
 	bash harness/setup/docker/images.sh
 	bash harness/setup/docker/jvm-images.sh
+
+## a system's 5-node cluster under docker and netns: time to ready and memory per node, 3 times each (writes results/benchmarks/<SYSTEM>-startup.json; root, a Docker engine and the images)
+STARTUP_SYSTEM ?= cassandra
+bench-cluster-startup: setup
+	$(PY) -m harness.benchmarks.cluster_startup --system $(STARTUP_SYSTEM) --out results/benchmarks/$(STARTUP_SYSTEM)-startup.json
 
 ## the JVM systems' local images (Debian base by debootstrap, JRE 17, each system's): cold and warm build times and sizes (writes results/benchmarks/jvm-images.json; root, a Docker engine)
 bench-jvm-images: setup
