@@ -9,7 +9,7 @@
     gbench history [--results DIR ...] [--out FILE.csv]
     gbench changes [--results DIR ...] [--out DIR] [--threshold-cv X]
     gbench show RUN|latest [--results DIR]
-    gbench check FILE... [--model linearizable|sequential|...] [--format auto|jepsen-register|jepsen-kv|history]
+    gbench check FILE... [--model linearizable|sequential|bounded-staleness|...] [--bound B] [--format auto|jepsen-register|jepsen-kv|history]
                  [--counterexample]
     gbench cleanup [--force]
     gbench compose SYSTEM [--nodes 5] [--out DIR] [--subnet CIDR] [--image REF]
@@ -649,7 +649,8 @@ def _diagrams(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from harness.checkers.check_command import run_check
 
-    return run_check(args.files, fmt=args.format, show_counterexample=args.counterexample, model=args.model)
+    return run_check(args.files, fmt=args.format, show_counterexample=args.counterexample, model=args.model,
+                     bound=args.bound)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

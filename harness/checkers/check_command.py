@@ -1,4 +1,4 @@
-"""``gbench check FILE... [--model NAME] [--format auto|jepsen-register|jepsen-kv|history] [--counterexample]``
+"""``gbench check FILE... [--model NAME] [--bound B] [--format auto|jepsen-register|jepsen-kv|history] [--counterexample]``
 
 Judges each file with the checker ``--model`` names (``harness.checkers.registry``; default
 ``linearizable``) and prints one line per file::
@@ -6,7 +6,9 @@ Judges each file with the checker ``--model`` names (``harness.checkers.registry
     <file> linearizable|not-linearizable <seconds>       (--model linearizable, the default)
     <file> sequential|not-sequential <seconds>           (--model sequential)
 
-(each registered checker has its two words; ``unknown`` when undecided). ``<seconds>`` (3
+(each registered checker has its two words; ``unknown`` when undecided). ``--bound``
+(``3v``, ``100ms``) goes to the checkers that take one (``bounded-staleness``) and is bad
+input for the others. ``<seconds>`` (3
 decimals) covers parsing and checking. With ``--counterexample`` a violation is followed by
 indented lines. Linearizability: the failing key, then either the end of the longest
 linearizable prefix found and the operations that cannot be placed after it, or, for
@@ -28,6 +30,7 @@ declares the arguments); it prints, it never exits.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -50,21 +53,44 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input format (default: detected from the first line)")
     parser.add_argument("--counterexample", action="store_true",
                         help="after a violation, print a small counterexample")
+    parser.add_argument("--bound", metavar="BOUND",
+                        help="--model bounded-staleness: K versions (3v) or a time (250us, 100ms, 5s)")
+
+
+def _options(model: str, entry: registry.CheckerEntry, bound: str | None) -> dict[str, Any]:
+    """The keyword arguments ``model`` takes from the command line (ArgumentError when one
+    it needs is missing, one it does not take is given, or a value is malformed)."""
+    if bound is not None and "bound" not in entry.options:
+        raise ArgumentError("--bound", f"--model {model} takes no bound")
+    if "bound" not in entry.options:
+        return {}
+    if bound is None:
+        raise ArgumentError("--bound", f"--model {model} needs --bound (3v, 100ms, 5s)")
+    from harness.checkers.bounded_staleness import parse_bound
+
+    try:
+        return {"bound": parse_bound(bound)}
+    except ValueError as e:
+        raise ArgumentError("--bound", str(e)) from None
 
 
 def run_check(paths: Sequence[str], fmt: str = "auto", show_counterexample: bool = False,
-              out: TextIO | None = None, err: TextIO | None = None, model: str = registry.DEFAULT) -> int:
+              out: TextIO | None = None, err: TextIO | None = None, model: str = registry.DEFAULT,
+              bound: str | None = None) -> int:
     """Judge each file with checker ``model``; print the per-file lines; return the exit status.
-    Raises ``ArgumentError`` for a ``model`` that is not registered."""
+    Raises ``ArgumentError`` for a ``model`` that is not registered, or a ``bound`` it does
+    not take, lacks or cannot read."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
     if model not in registry.CHECKERS:
         raise ArgumentError("--model", f"{model!r} is not a registered checker "
                                        f"(expected one of: {', '.join(registry.names())})")
     entry = registry.entry(model)
+    options = _options(model, entry, bound)
     check: Callable[[History], CheckResult]
     try:
-        check = registry.get_checker(model)
+        fn = registry.get_checker(model)
+        check = functools.partial(fn, **options) if options else fn
     except registry.CheckerMissing as e:
         reason = str(e)
 

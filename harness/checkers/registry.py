@@ -36,6 +36,8 @@ class CheckerEntry:
     violated: str
     """What it prints for verdict ``False``."""
     summary: str
+    options: tuple[str, ...] = ()
+    """Keyword parameters ``gbench check`` must pass from its own options (``bound``: ``--bound``)."""
 
 
 CHECKERS: dict[str, CheckerEntry] = {
@@ -50,6 +52,9 @@ CHECKERS: dict[str, CheckerEntry] = {
                                 "acknowledged writes the final reads show were undone"),
     "late-writes": CheckerEntry("harness.checkers.late_writes:check_late_writes", "no-late-writes", "late-writes",
                                 "failed writes that were seen, indeterminate writes seen late"),
+    "bounded-staleness": CheckerEntry("harness.checkers.bounded_staleness:check_bounded_staleness", "bounded",
+                                      "not-bounded", "every read at most K versions or T behind the writes "
+                                      "acknowledged before it (--bound 3v | 100ms)", options=("bound",)),
 }
 DEFAULT = "linearizable"
 

@@ -97,6 +97,69 @@ def _missed(read: Operation, sources: list[Operation | None], acked: _Acked
     return count, oldest, newest
 
 
+@dataclass(frozen=True)
+class ReadLag:
+    """One traceable read and what it missed (``missed`` 0: it missed nothing)."""
+
+    key: Any
+    read: Operation
+    source: Operation | None
+    """The write whose value it returned (None: the initial state or a delete)."""
+    missed: int
+    oldest: Operation | None
+    newest: Operation | None
+
+
+@dataclass
+class ReadLags:
+    """Every traceable read's lag, and what could not be traced."""
+
+    lags: list[ReadLag]
+    checked_keys: int
+    skipped: dict[str, str]
+    unexplained: int
+
+
+def read_lags(history: History) -> ReadLags:
+    """Per traceable read (unique tokens per key), the acknowledged writes it certainly
+    missed (the rule of the module docstring); the shared core of ``check_stale_reads`` and
+    ``harness.checkers.bounded_staleness``."""
+    out = ReadLags([], 0, {}, 0)
+    for key, kw in index_writes(history).items():
+        if not kw.reads:
+            continue
+        why = untraceable_reason(kw)
+        if why:
+            out.skipped[str(key)] = why
+            continue
+        out.checked_keys += 1
+        acked_ops = sorted((o for o in kw.writes + kw.deletes if is_acked(o)), key=lambda o: o.complete)
+        acked = _Acked(acked_ops, [o.complete for o in acked_ops],
+                       max((o.complete - o.invoke for o in acked_ops), default=0))
+        non_failed_deletes: list[Operation | None] = [d for d in kw.deletes if d.outcome != "fail"]
+        for r in kw.reads:
+            if r.result is None:
+                sources: list[Operation | None] = [None, *non_failed_deletes]
+            else:
+                src = kw.by_token.get(r.result)
+                if src is None:
+                    out.unexplained += 1  # a value never written: linearizability reports it
+                    continue
+                sources = [src]
+            missed = _missed(r, sources, acked)
+            source = sources[0] if r.result is not None else None
+            if missed is None:
+                out.lags.append(ReadLag(key, r, source, 0, None, None))
+            else:
+                out.lags.append(ReadLag(key, r, source, *missed))
+    return out
+
+
+def level_of(op: Operation) -> str:
+    """The read's level as results group it (``default`` when the history names none)."""
+    return str(op.read_consistency) if op.read_consistency is not None else "default"
+
+
 def check_stale_reads(history: History, strict_levels: Collection[str | None] | None = None,
                       max_examples: int = 100, system: str | None = None) -> CheckResult:
     """Find stale reads; see the module docstring for the exact rule and fields.
@@ -109,66 +172,42 @@ def check_stale_reads(history: History, strict_levels: Collection[str | None] | 
     stale_f, super_f = span_name(unit, "stale"), span_name(unit, "superseded")
     groups: dict[str, dict[str, Any]] = {}
     examples: list[dict[str, Any]] = []
-    skipped: dict[str, str] = {}
-    unexplained = 0
-    checked_keys = 0
-    for key, kw in index_writes(history).items():
-        if not kw.reads:
+    found = read_lags(history)
+    for lag in found.lags:
+        r = lag.read
+        g = groups.setdefault(level_of(r), {"reads": 0, "stale": 0, f"max_{stale_f}": None, "max_versions": 0,
+                                            "listed": 0})
+        g["reads"] += 1
+        if not lag.missed:
             continue
-        why = untraceable_reason(kw)
-        if why:
-            skipped[str(key)] = why
-            continue
-        checked_keys += 1
-        acked_ops = sorted((o for o in kw.writes + kw.deletes if is_acked(o)), key=lambda o: o.complete)
-        acked = _Acked(acked_ops, [o.complete for o in acked_ops],
-                       max((o.complete - o.invoke for o in acked_ops), default=0))
-        non_failed_deletes: list[Operation | None] = [d for d in kw.deletes if d.outcome != "fail"]
-        for r in kw.reads:
-            level = str(r.read_consistency) if r.read_consistency is not None else "default"
-            g = groups.setdefault(level, {"reads": 0, "stale": 0, f"max_{stale_f}": None, "max_versions": 0,
-                                          "listed": 0})
-            g["reads"] += 1
-            if r.result is None:
-                sources: list[Operation | None] = [None, *non_failed_deletes]
-            else:
-                src = kw.by_token.get(r.result)
-                if src is None:
-                    unexplained += 1  # a value never written: linearizability reports it
-                    continue
-                sources = [src]
-            missed = _missed(r, sources, acked)
-            if missed is None:
-                continue
-            n_missed, oldest, newest = missed
-            stale = span(unit, r.invoke - newest.complete)
-            g["stale"] += 1
-            g[f"max_{stale_f}"] = stale if g[f"max_{stale_f}"] is None else max(g[f"max_{stale_f}"], stale)
-            g["max_versions"] = max(g["max_versions"], n_missed)
-            if g["listed"] < max_examples:
-                g["listed"] += 1
-                src0 = sources[0] if r.result is not None else None
-                examples.append({
-                    "key": key, "read_consistency": r.read_consistency, "read": r.describe(unit),
-                    "returned": r.result,
-                    "returned_write": src0.describe(unit) if src0 is not None else None,
-                    "versions": n_missed, stale_f: stale,
-                    super_f: span(unit, r.invoke - oldest.complete),
-                    "newest_missed": newest.describe(unit),
-                    "newest_missed_value": written_token(newest) if newest.f != "delete" else None,
-                })
+        assert lag.oldest is not None and lag.newest is not None
+        stale = span(unit, r.invoke - lag.newest.complete)
+        g["stale"] += 1
+        g[f"max_{stale_f}"] = stale if g[f"max_{stale_f}"] is None else max(g[f"max_{stale_f}"], stale)
+        g["max_versions"] = max(g["max_versions"], lag.missed)
+        if g["listed"] < max_examples:
+            g["listed"] += 1
+            examples.append({
+                "key": lag.key, "read_consistency": r.read_consistency, "read": r.describe(unit),
+                "returned": r.result,
+                "returned_write": lag.source.describe(unit) if lag.source is not None else None,
+                "versions": lag.missed, stale_f: stale,
+                super_f: span(unit, r.invoke - lag.oldest.complete),
+                "newest_missed": lag.newest.describe(unit),
+                "newest_missed_value": written_token(lag.newest) if lag.newest.f != "delete" else None,
+            })
     for g in groups.values():
         g.pop("listed")
-    evidence: dict[str, Any] = {"keys_checked": checked_keys, "by_read_consistency": groups,
+    evidence: dict[str, Any] = {"keys_checked": found.checked_keys, "by_read_consistency": groups,
                                 "stale_reads": examples}
-    if skipped:
-        evidence["skipped_keys"] = skipped
-    if unexplained:
-        evidence["reads_of_unwritten_values"] = unexplained
+    if found.skipped:
+        evidence["skipped_keys"] = found.skipped
+    if found.unexplained:
+        evidence["reads_of_unwritten_values"] = found.unexplained
     strict = {("default" if lv is None else str(lv)) for lv in strict_levels}
     if any(g["stale"] for lv, g in groups.items() if lv in strict):
         return CheckResult(NAME, False, evidence)
-    if skipped and not checked_keys:
+    if found.skipped and not found.checked_keys:
         evidence["error"] = "no key has traceable (unique) written values"
         return CheckResult(NAME, "unknown", evidence)
     return CheckResult(NAME, True, evidence)
