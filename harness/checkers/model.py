@@ -69,6 +69,8 @@ class Operation:
     """A final read issued after the load stopped (harness ``extra.final``)."""
     revision: int | None = None
     """The system's revision/version for the response, when it reports one."""
+    node: str | None = None
+    """The node (replica) the client sent it to, when the history says (harness ``node``)."""
 
     @property
     def is_read(self) -> bool:

@@ -52,6 +52,9 @@ CHECKERS: dict[str, CheckerEntry] = {
                                 "acknowledged writes the final reads show were undone"),
     "late-writes": CheckerEntry("harness.checkers.late_writes:check_late_writes", "no-late-writes", "late-writes",
                                 "failed writes that were seen, indeterminate writes seen late"),
+    "convergence": CheckerEntry("harness.checkers.convergence:check_convergence", "converged", "diverged",
+                                "once writes stop, every node's last read returns one value a write could have "
+                                "left last"),
     "bounded-staleness": CheckerEntry("harness.checkers.bounded_staleness:check_bounded_staleness", "bounded",
                                       "not-bounded", "every read at most K versions or T behind the writes "
                                       "acknowledged before it (--bound 3v | 100ms)", options=("bound",)),

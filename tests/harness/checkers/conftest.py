@@ -21,13 +21,13 @@ class HistoryBuilder:
 
     def add(self, process: int | str, f: str, key: str, value: Any, t0_ms: float, t1_ms: float | None,
             type: str = "ok", result: Any = None, rc: str | None = None, final: bool = False,
-            revision: int | None = None, error: str | None = None) -> "HistoryBuilder":
+            revision: int | None = None, error: str | None = None, node: str | None = None) -> "HistoryBuilder":
         extra = {"final": True} if final else {}
         self.ops.append(Op(i=len(self.ops), process=process, f=f, key=key, value=value,
                            invoke_ns=int(t0_ms * 1_000_000),
                            complete_ns=None if t1_ms is None else int(t1_ms * 1_000_000), type=type,  # type: ignore[arg-type]
                            read_consistency=rc if f == "get" else None, result=result, error=error,
-                           revision=revision, extra=extra))
+                           revision=revision, extra=extra, node=node))
         return self
 
     def put(self, p: int, key: str, token: str, t0: float, t1: float | None, type: str = "ok", **kw: Any

@@ -12,12 +12,13 @@ from harness.checkers.registry import CheckerEntry, CheckerMissing, get_checker
 
 
 def test_names_default_first() -> None:
-    assert registry.names() == ["linearizable", "bounded-staleness", "late-writes", "lost-writes", "sequential",
-                                "stale-reads"]
+    assert registry.names() == ["linearizable", "bounded-staleness", "convergence", "late-writes", "lost-writes",
+                                "sequential", "stale-reads"]
 
 
 def test_entries_resolve_to_the_checkers() -> None:
     from harness.checkers.bounded_staleness import check_bounded_staleness
+    from harness.checkers.convergence import check_convergence
     from harness.checkers.late_writes import check_late_writes
     from harness.checkers.linearizability import check_linearizability
     from harness.checkers.lost_writes import check_lost_writes
@@ -25,7 +26,8 @@ def test_entries_resolve_to_the_checkers() -> None:
     from harness.checkers.stale_reads import check_stale_reads
 
     assert [get_checker(n) for n in registry.names()] == [
-        check_linearizability, check_bounded_staleness, check_late_writes, check_lost_writes, check_sequential,
+        check_linearizability, check_bounded_staleness, check_convergence, check_late_writes, check_lost_writes,
+        check_sequential,
         check_stale_reads]
 
 
@@ -39,7 +41,8 @@ def test_every_checker_keeps_the_contract(hb: Any) -> None:
         assert isinstance(r, CheckResult)
         verdicts[name] = r.verdict
     assert verdicts == {"linearizable": False, "sequential": True, "stale-reads": False,
-                        "lost-writes": True, "late-writes": True, "bounded-staleness": False}  # default bound 0v
+                        "lost-writes": True, "late-writes": True, "bounded-staleness": False,  # default bound 0v
+                        "convergence": True}
 
 
 def test_sequential_module_is_imported_only_when_asked(monkeypatch: Any) -> None:
@@ -66,7 +69,7 @@ def test_unknown_name() -> None:
     with pytest.raises(CheckerMissing) as e:
         get_checker("serializable")
     assert str(e.value) == ("unknown checker 'serializable' (expected one of: linearizable, bounded-staleness, "
-                            "late-writes, lost-writes, sequential, stale-reads)")
+                            "convergence, late-writes, lost-writes, sequential, stale-reads)")
 
 
 def test_a_callable_entry_is_used_as_is(monkeypatch: Any) -> None:

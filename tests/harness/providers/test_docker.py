@@ -36,8 +36,8 @@ from harness.errors import EnvironmentProblem
 from harness.providers.base import NetworkControl, Node, NodeLaunch
 from harness.providers.docker import (LABEL_RUN, PAUSE_IMAGE, RUN_MARKER, TOXIPROXY_API_PORT, TOXIPROXY_IMAGE,
                                       DockerCleanupResult, DockerdHandle, DockerNames, DockerNode, DockerProvider,
-                                      _remove_scratch, cleanup_docker, container_argv, container_env, engine_problem, ensure_dockerd,
-                                      exit_status, forward_rule_spec, image_for, run_labels)
+                                      _remove_scratch, cleanup_docker, container_argv, container_env, engine_problem,
+                                      ensure_dockerd, exit_status, forward_rule_spec, image_for, run_labels)
 from harness.providers.netns import IFNAMSIZ, short_id
 from harness.systems.etcd.plugin import etcd_image
 from tests.harness.providers.etcd_kv import NO_PROXY, get, new_run_id, put
