@@ -9,10 +9,11 @@ reads without one count as one more "node"):
   write, and for an indeterminate (``info``) write the time its client gave up (after that the
   history cannot tell, so such a write is assumed done by then). Reads invoked after it are
   the key's *settled* reads.
-- The *candidate* final values: every acknowledged write not certainly followed by another
-  acknowledged write (no acknowledged write of the key was invoked after it completed),
-  every indeterminate write (it may have taken effect last), and for a delete, absent
-  (``None``); with no write at all, absent. Failed writes are never candidates.
+- The *candidate* final values: every acknowledged or indeterminate write not followed by
+  an acknowledged write invoked after it was done (an acknowledged write: completed; an
+  indeterminate one: its client gave up, the same assumption as above; one whose client never
+  heard back may have taken effect last), for a delete absent (``None``); with no write at
+  all, absent. Failed writes are never candidates.
 - The key *converged* when every node's last settled read returned one and the same value
   and that value is a candidate. ``converged_after``: for each node the invocation of the
   first settled read from which all its later reads return that value, the latest over the
@@ -60,8 +61,9 @@ def candidates(writes: list[Operation]) -> list[Any]:
     last_acked_invoke = max((w.invoke for w in effective if w.outcome == "ok"), default=-INF)
     out: list[Any] = []
     for w in effective:
-        if w.outcome == "ok" and last_acked_invoke > w.complete:
-            continue  # certainly overwritten: an acknowledged write began after it completed
+        done_by = w.complete if w.outcome == "ok" else w.give_up  # info: assumed done when its client gave up
+        if done_by is not None and last_acked_invoke > done_by:
+            continue  # overwritten: an acknowledged write began after it was done
         v = _written(w)
         if v not in out:
             out.append(v)

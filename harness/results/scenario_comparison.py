@@ -73,10 +73,14 @@ def level_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:
                   _levels(docs, "partition.minority_behaviour.staleness"))
     verdicts = tuple((f"{lv}_reads_linearizable", f"linearizability.{c}.{lv}.verdict", "bool",
                       f"checker verdict, {lv} reads ({c})") for c, lv in _levels(docs, "linearizability"))
+    converged = tuple((f"{lv}_reads_converged", f"convergence.{c}.{lv}.verdict", "bool",
+                       f"convergence verdict, {lv} reads ({c}): every node's last read after the writes agreed")
+                      for c, lv in _levels(docs, "convergence"))
     sequential = tuple((f"{lv}_reads_sequential", f"sequential_consistency.{c}.{lv}.verdict", "bool",
                         f"sequential-consistency verdict, {lv} reads ({c})")
                        for c, lv in _levels(docs, "sequential_consistency"))
-    return BEFORE + writes_at + served + stale + RECOVERY + process_fault_metrics(docs) + verdicts + sequential + AFTER
+    return BEFORE + writes_at + served + stale + RECOVERY + process_fault_metrics(docs) + verdicts + sequential + \
+        converged + AFTER
 
 
 def process_fault_metrics(docs: Sequence[dict[str, Any]]) -> tuple[Metric, ...]:

@@ -163,6 +163,12 @@ def _sequential(h: Any, system: str | None) -> dict[str, Any]:
     return _per_level(h, system, get_checker("sequential"))
 
 
+def _convergence(h: Any, system: str | None) -> dict[str, Any]:
+    from harness.checkers.convergence import check_convergence
+
+    return _per_level(h, system, check_convergence)
+
+
 def _stale(h: Any, system: str | None) -> tuple[dict[str, Any], Any]:
     from harness.checkers.model import check_safe
     from harness.checkers.stale_reads import check_stale_reads
@@ -203,6 +209,7 @@ CHECKER_SECTIONS: dict[str, tuple[str, Callable[[Any, str | None], Any]]] = {
     "stale-reads": ("stale_reads", lambda h, system: _stale(h, system)[0]),
     "lost-writes": ("lost_writes", _lost),
     "late-writes": ("late_writes", _late),
+    "convergence": ("convergence", _convergence),
 }
 
 

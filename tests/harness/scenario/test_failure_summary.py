@@ -91,7 +91,14 @@ def test_partition_figures_and_not_measured_reasons(tmp_path: Path) -> None:
     assert rec["per_node"]["n2"] == {"write": 0.51}
     assert rec["full_service_after_s"] == 0.51 and rec["slowest_node"] == "n2"
     assert s["lost_writes"]["verdict"] is True and s["lost_writes"]["count"] == 0
-    assert s["checkers"] == ["linearizable", "sequential", "stale-reads", "lost-writes", "late-writes"]
+    assert s["checkers"] == ["linearizable", "sequential", "stale-reads", "lost-writes", "late-writes", "convergence"]
+    # k's writes are all done by 5.51 s (2:1's client gave up at 4.1 s, and 1:3, acknowledged last, began after):
+    # both final reads returned 1:3, the only value left; the serializable reads all came before: undecided
+    conv = s["convergence"]["strong"]["linearizable"]
+    assert conv["verdict"] is True and conv["evidence"]["keys"]["k"] == {
+        "converged": True, "quiet_at": 5510.0, "candidates": ["1:3"], "last_read_by_node": {"n1": "1:3", "n2": "1:3"},
+        "converged_after_ms": 0.0}
+    assert s["convergence"]["weak"]["serializable"]["verdict"] == "unknown"
     # the minority's stale serializable read (1:1 after 1:2 was acknowledged) is not linearizable but
     # is sequential: the reader's own order allows reading 1:1 before the other client's 1:2
     assert s["sequential_consistency"]["weak"]["serializable"]["verdict"] is True
