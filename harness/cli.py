@@ -599,7 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cp = command("compose", help="write a docker compose project of a system's cluster, configured exactly as the "
                                  "harness runs it (then: docker-compose up, gbench run --provider external)")
-    cp.add_argument("system", metavar="SYSTEM", help="a registered system (etcd, cassandra, zookeeper, ...)")
+    cp.add_argument("system", metavar="SYSTEM", help="a registered system's name")
     cp.add_argument("--nodes", type=node_count, default=5)
     cp.add_argument("--out", help="the project's directory (default: .cache/compose/SYSTEM); must not hold one")
     cp.add_argument("--subnet", help="the project network's /24 (default: a free one of 198.18.0.0/15)")
