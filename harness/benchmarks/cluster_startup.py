@@ -51,7 +51,7 @@ def rss_bytes(pid: int | None) -> int | None:
 def _memory(cluster: Any, enforced: bool) -> dict[str, dict[str, int | None]]:
     """Per node: its server's RSS, and the memory limit when the provider enforces one."""
     return {n.name: {"rss_bytes": rss_bytes(n.pid()),
-                     "limit_bytes": getattr(n, "launch").memory_limit_bytes if enforced else None}
+                     "limit_bytes": n.launch.memory_limit_bytes if enforced else None}
             for n in cluster.nodes}
 
 

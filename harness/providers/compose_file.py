@@ -118,17 +118,14 @@ def write_project(system: System, spec: ImageSpec, n_nodes: int, out: Path, subn
 
 def free_subnet(seed: int) -> IPv4Network:
     """A /24 of 198.18.0.0/15 that no host network, Docker network or netns run uses now."""
-    from harness.providers.docker import _claimed_subnets, _docker_networks, _docker_sdk, _host_networks, engine_problem
+    from harness.providers.docker import _docker_sdk, engine_problem, subnets_in_use
     from harness.providers.netns import pick_subnet
 
-    taken = _host_networks() + _claimed_subnets()
-    if engine_problem(timeout_s=3) is None:
-        client = _docker_sdk().from_env(timeout=30)
-        try:
-            taken += _docker_networks(client)
-        finally:
-            client.close()
-    else:
+    if engine_problem(timeout_s=3) is not None:
         raise EnvironmentProblem("no Docker engine answers: the compose project could not be started here anyway "
                                  "(start Docker first)")
-    return pick_subnet(taken, [], seed)
+    client = _docker_sdk().from_env(timeout=30)
+    try:
+        return pick_subnet(subnets_in_use(client), [], seed)
+    finally:
+        client.close()

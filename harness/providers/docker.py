@@ -558,6 +558,10 @@ class DockerOptions:
     peer_links: str = "direct"
 
 
+#: ``DockerProvider._probe_runtime``'s answers: (image id, probe) -> what the probe printed.
+_RUNTIMES: dict[tuple[str, tuple[str, ...]], str | None] = {}
+
+
 class DockerProvider(BridgedProvider[DockerNode]):
     """Starts a cluster of containers on this host's Docker engine.
 
@@ -713,10 +717,17 @@ class DockerProvider(BridgedProvider[DockerNode]):
             raise
 
     def _probe_runtime(self, image: str, spec: ImageSpec) -> str | None:
-        """What ``spec.probe`` prints in ``image`` (its first lines), run once without network;
-        None when the spec has no probe. A probe that fails is an error naming the image."""
+        """What ``spec.probe`` prints in ``image`` (its first lines), run without network once
+        per image id and probe in this process (an image never changes under its id); None
+        when the spec has no probe. A probe that fails is an error naming the image."""
         if not spec.probe:
             return None
+        key = (self._client.images.get(image).id, spec.probe)
+        if key not in _RUNTIMES:
+            _RUNTIMES[key] = self._run_probe(image, spec)
+        return _RUNTIMES[key]
+
+    def _run_probe(self, image: str, spec: ImageSpec) -> str | None:
         try:
             out = self._client.containers.run(image, list(spec.probe[1:]), entrypoint=[spec.probe[0]],
                                               network_mode="none", remove=True, stdout=True, stderr=True,
@@ -741,7 +752,7 @@ class DockerProvider(BridgedProvider[DockerNode]):
         with _maybe_state_lock():
             override = self.options.subnet or (validate_subnet(os.environ[SUBNET_ENV], SUBNET_ENV)
                                                if os.environ.get(SUBNET_ENV) else None)
-            taken = _host_networks() + _docker_networks(self._client) + _claimed_subnets()
+            taken = subnets_in_use(self._client)
             seed = int(hashlib.sha1(self.run_id.encode()).hexdigest()[:8], 16)
             tried: list[str] = []
             for attempt in range(8):  # a concurrent run may take the same /24 between pick and create
@@ -1131,6 +1142,12 @@ def _remove_scratch(path: Path, run_id: str, result: DockerCleanupResult) -> Non
 
 
 # --------------------------------------------------------------------------- helpers
+
+def subnets_in_use(client: Any) -> list[IPv4Network]:
+    """What a new run's /24 must not overlap: the host's networks and routes, every Docker
+    network of ``client``'s engine, and the subnets netns runs claimed in their ledgers."""
+    return _host_networks() + _docker_networks(client) + _claimed_subnets()
+
 
 def _host_networks() -> list[IPv4Network]:
     if shutil.which("ip") is None:

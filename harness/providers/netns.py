@@ -538,18 +538,19 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         plan = plan_peer_links([a.name for a in addrs], self.subnet, int(system.peer_port))
         for ip in [plan.toxiproxy_host, *plan.listen_hosts()]:  # removed with the bridge
             _must(["ip", "addr", "add", f"{ip}/32", "dev", self.names.bridge])
-        if not named:  # the rules go with the namespaces at teardown
+        if named:
+            ours = not NETNS_ETC_DIR.exists()  # remove /etc/netns itself later only if this run made it
+            for a in addrs:
+                d = NETNS_ETC_DIR / self.names.netns(a.name)
+                if d.exists():
+                    raise EnvironmentProblem(f"{d} already exists (left by a crashed run? `gbench cleanup`)")
+                self._ledger.record("dir", path=str(d), rmdir_parent_if_empty=ours)
+                d.mkdir(parents=True, mode=0o755)
+                (d / "hosts").write_text(plan.hosts_file(a.name))
+        else:  # the rules go with the namespaces at teardown
             for a in addrs:
                 for rule in plan.redirect_rules(a.name):
                     _must(["ip", "netns", "exec", self.names.netns(a.name), *rule])
-        ours = not NETNS_ETC_DIR.exists()  # remove /etc/netns itself later only if this run made it
-        for a in (addrs if named else ()):
-            d = NETNS_ETC_DIR / self.names.netns(a.name)
-            if d.exists():
-                raise EnvironmentProblem(f"{d} already exists (left by a crashed run? `gbench cleanup`)")
-            self._ledger.record("dir", path=str(d), rmdir_parent_if_empty=ours)
-            d.mkdir(parents=True, mode=0o755)
-            (d / "hosts").write_text(plan.hosts_file(a.name))
         server = ToxiproxyServer(binary, host=plan.toxiproxy_host)
         self._ledger.record("process", key="process:toxiproxy", node="toxiproxy", pid=None, start_time=None,
                             argv0=str(binary))

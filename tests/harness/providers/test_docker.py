@@ -224,6 +224,20 @@ def module_provider(kind: str, run_id: str, tmp: Path, request: pytest.FixtureRe
         .with_peer_links(peer_links)
 
 
+def node_containers(kind: str, cluster: Any) -> list[dict[str, Any]]:
+    """``docker inspect`` of each node's server container, for the docker half of a module
+    parametrized by provider (skips the netns half: its nodes are host processes)."""
+    if kind != "docker":
+        pytest.skip("docker only: netns nodes are host processes without a memory limit")
+    import docker
+
+    client = docker.from_env()
+    try:
+        return [client.containers.get(n.container_name).attrs for n in cluster.nodes]
+    finally:
+        client.close()
+
+
 def module_leftovers(kind: str, provider: Any, tmp: Path) -> list[str]:
     """What such a module's cluster left behind: containers, networks, bridge, rules (docker)
     or namespaces and the ledger (netns), and any process still running from its data dir."""

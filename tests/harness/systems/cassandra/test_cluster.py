@@ -94,25 +94,17 @@ def test_cluster_is_ready_within_budget(cass: dict[str, Any]) -> None:
 
 
 def test_docker_nodes_run_the_local_image_within_their_memory_limit(cass: dict[str, Any]) -> None:
-    if cass["kind"] != "docker":
-        pytest.skip("docker only: netns nodes are host processes without a memory limit")
-    import docker
-
     from harness.systems.java import container_memory_limit
+    from tests.harness.providers.test_docker import node_containers
 
-    client = docker.from_env()
-    try:
-        for n in cass["cluster"].nodes:
-            c = client.containers.get(n.container_name)
-            assert c.attrs["Config"]["Image"] == "gbench/cassandra:5.0.9-local"
-            assert c.attrs["HostConfig"]["Memory"] == container_memory_limit("1G") == 2952790016
-            assert c.attrs["HostConfig"]["MemorySwap"] == c.attrs["HostConfig"]["Memory"]  # no swap
-            assert c.attrs["Config"]["Entrypoint"] == ["java"]
-            cmd = c.attrs["Config"]["Cmd"]
-            assert "/opt/cassandra/lib/cassandra-all-5.0.9.jar" in cmd[cmd.index("-cp") + 1]
-            assert not any(".cache/cassandra" in a for a in cmd)  # no host path of the jars is left
-    finally:
-        client.close()
+    for attrs in node_containers(cass["kind"], cass["cluster"]):
+        assert attrs["Config"]["Image"] == "gbench/cassandra:5.0.9-local"
+        assert attrs["HostConfig"]["Memory"] == container_memory_limit("1G") == 2952790016
+        assert attrs["HostConfig"]["MemorySwap"] == attrs["HostConfig"]["Memory"]  # no swap
+        assert attrs["Config"]["Entrypoint"] == ["java"]
+        cmd = attrs["Config"]["Cmd"]
+        assert "/opt/cassandra/lib/cassandra-all-5.0.9.jar" in cmd[cmd.index("-cp") + 1]
+        assert not any(".cache/cassandra" in a for a in cmd)  # no host path of the jars is left
     facts = cass["provider"].facts()
     assert facts["memory_limit_bytes"] == {n.name: 2952790016 for n in cass["cluster"].nodes}
     assert facts["image_sources"]["node"] == "local" and facts["image_ids"]["node"].startswith("sha256:")

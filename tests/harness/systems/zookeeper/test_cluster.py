@@ -62,20 +62,13 @@ def zk(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
 
 
 def test_docker_nodes_run_the_local_image_within_their_memory_limit(zk: dict[str, Any]) -> None:
-    if zk["kind"] != "docker":
-        pytest.skip("docker only: netns nodes are host processes without a memory limit")
-    import docker
+    from tests.harness.providers.test_docker import node_containers
 
-    client = docker.from_env()
-    try:
-        for n in zk["cluster"].nodes:
-            c = client.containers.get(n.container_name)
-            assert c.attrs["Config"]["Image"] == "gbench/zookeeper:3.9.5-local"
-            assert c.attrs["HostConfig"]["Memory"] == c.attrs["HostConfig"]["MemorySwap"] == 1342177280  # 256m x2 + 768m
-            cmd = c.attrs["Config"]["Cmd"]
-            assert "/opt/zookeeper/lib/zookeeper-3.9.5.jar" in cmd[cmd.index("-cp") + 1].split(":")
-    finally:
-        client.close()
+    for attrs in node_containers(zk["kind"], zk["cluster"]):
+        assert attrs["Config"]["Image"] == "gbench/zookeeper:3.9.5-local"
+        assert attrs["HostConfig"]["Memory"] == attrs["HostConfig"]["MemorySwap"] == 1342177280  # 256m x2 + 768m
+        cmd = attrs["Config"]["Cmd"]
+        assert "/opt/zookeeper/lib/zookeeper-3.9.5.jar" in cmd[cmd.index("-cp") + 1].split(":")
 
 
 def _client(cluster: Any, node: str, timeout_s: float = 5.0) -> Any:
