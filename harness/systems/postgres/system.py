@@ -1,0 +1,253 @@
+"""PostgreSQL 15 as a ``harness.api.System``: a primary (the first node) and streaming standbys.
+
+Each node's command runs as the ``postgres`` user (the server refuses root) through
+``setpriv``, which execs: the provider's process *is* the node's postmaster, so kill and
+pause reach it. The command is a small shell step that execs ``postgres``:
+
+- primary: ``initdb`` once (its data dir ``<data_dir>/pgdata`` has no PG_VERSION yet), then
+  ``postgres -c config_file=<data_dir>/conf/postgresql.conf``;
+- standby: ``pg_basebackup -R -C -S <node>`` from the primary once (writes standby.signal and
+  ``primary_conninfo`` with ``application_name=<node>``), then the same ``postgres``.
+
+So the same argv serves restarts (data and identity stay in the data dir). The config files
+``launch`` writes (``conf/postgresql.conf``, ``conf/pg_hba.conf``) are the harness's, outside
+PGDATA. Start stages: the primary, then every standby once the primary accepts connections.
+
+Readiness: every node answers ``SELECT pg_is_in_recovery()`` (false on the primary, true on a
+standby) and the primary's ``pg_stat_replication`` lists every standby as ``streaming``; the
+probes run the host's ``psql`` against each node's address.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import re
+import shlex
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from harness.api import ProbeRound, ReadinessCheck, Stage
+from harness.errors import ClusterError, ConfigError, EnvironmentProblem
+from harness.providers.base import Cluster, NodeAddress, NodeLaunch, ReadyReport
+
+BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
+SERVER_USER = "postgres"
+PROBE_TIMEOUT_S = 3.0
+SYNC_COMMIT = ("off", "local", "remote_write", "on", "remote_apply")
+
+
+@dataclass(frozen=True)
+class PostgresBinaries:
+    bin_dir: Path
+    version: str  # "15.18"
+
+    def __getitem__(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+
+def find_postgres(dirs: Sequence[str] = BIN_DIRS) -> PostgresBinaries:
+    """Debian's PostgreSQL 15 server binaries (EnvironmentProblem naming the package otherwise)."""
+    for d in dirs:
+        p = Path(d) / "postgres"
+        if p.is_file() and os.access(p, os.X_OK):
+            out = subprocess.run([str(p), "--version"], capture_output=True, text=True, timeout=30).stdout
+            m = re.search(r"(\d+\.\d+)", out)
+            if not m:
+                raise EnvironmentProblem(f"{p} --version printed {out.strip()!r}: no version")
+            return PostgresBinaries(Path(d), m.group(1))
+    raise EnvironmentProblem(f"no PostgreSQL 15 server in {', '.join(dirs)} (apt-get install postgresql-15)")
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    """Everything that shapes a node; recorded in the manifest."""
+
+    port: int = 5432
+    shared_buffers: str = "32MB"
+    max_connections: int = 100
+    #: off | local | remote_write | on | remote_apply (what a commit waits for)
+    synchronous_commit: str = "on"
+    #: e.g. "ANY 1 (n2, n3)"; "" = asynchronous replication
+    synchronous_standby_names: str = ""
+    hot_standby_feedback: bool = False
+    fsync: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.synchronous_commit not in SYNC_COMMIT:
+            raise ConfigError("PostgresConfig", "synchronous_commit", f"must be one of {', '.join(SYNC_COMMIT)}, "
+                                                                      f"not {self.synchronous_commit!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def postgresql_conf(cfg: PostgresConfig, node: NodeAddress, conf_dir: Path, pgdata: Path) -> str:
+    """The node's postgresql.conf (the same for primary and standbys: a standby ignores the
+    primary-only settings, and keeps them for when it is promoted)."""
+    onoff = lambda b: "on" if b else "off"  # noqa: E731
+    lines = {
+        "data_directory": f"'{pgdata}'", "hba_file": f"'{conf_dir / 'pg_hba.conf'}'",
+        "ident_file": f"'{conf_dir / 'pg_ident.conf'}'",
+        "listen_addresses": f"'{node.host}'", "port": str(cfg.port), "unix_socket_directories": f"'{conf_dir}'",
+        "cluster_name": f"'{node.name}'", "max_connections": str(cfg.max_connections),
+        "shared_buffers": cfg.shared_buffers, "wal_level": "replica", "max_wal_senders": "10",
+        "max_replication_slots": "10", "hot_standby": "on", "hot_standby_feedback": onoff(cfg.hot_standby_feedback),
+        "synchronous_commit": cfg.synchronous_commit,
+        "synchronous_standby_names": f"'{cfg.synchronous_standby_names}'", "fsync": onoff(cfg.fsync),
+        "logging_collector": "off", "log_line_prefix": "'%m [%p] '", **cfg.extra}
+    return "".join(f"{k} = {v}\n" for k, v in lines.items())
+
+
+PG_HBA = ("# gbench: test clusters on a private bridge, no passwords\n"
+          "local all all trust\nhost all all 0.0.0.0/0 trust\nhost replication all 0.0.0.0/0 trust\n")
+
+
+def run_psql(bins: PostgresBinaries, host: str, port: int, sql: str, timeout_s: float = PROBE_TIMEOUT_S
+             ) -> list[list[str]]:
+    """Rows of ``sql`` on ``host`` (``psql -At``, fields split on ``|``); RuntimeError on failure."""
+    env = dict(os.environ, PGCONNECT_TIMEOUT=str(max(1, int(timeout_s))))
+    try:
+        p = subprocess.run([bins["psql"], "-h", host, "-p", str(port), "-U", SERVER_USER, "-d", "postgres",
+                            "-At", "-F", "|", "-c", sql], capture_output=True, text=True, env=env,
+                           timeout=timeout_s + 2, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        raise RuntimeError(f"psql timed out after {timeout_s:g}s") from e
+    if p.returncode != 0:
+        lines = [ln.strip() for ln in p.stderr.splitlines() if ln.strip()]
+        raise RuntimeError(next((ln for ln in lines if "ERROR" in ln or "FATAL" in ln), lines[0] if lines else
+                                f"psql exited {p.returncode}"))
+    return [line.split("|") for line in p.stdout.splitlines() if line]
+
+
+@dataclass
+class PostgresSystem:
+    """A primary (the first node) and streaming standbys."""
+
+    bins: PostgresBinaries
+    config: PostgresConfig = field(default_factory=PostgresConfig)
+    name: str = "postgres"
+    default_ready_timeout_s: float = 60.0
+    client_port: int = field(init=False)
+    peer_port: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client_port = self.peer_port = self.config.port
+
+    @classmethod
+    def from_environment(cls, config: PostgresConfig | None = None) -> "PostgresSystem":
+        return cls(find_postgres(), config or PostgresConfig())
+
+    def version(self) -> str:
+        return self.bins.version
+
+    @property
+    def max_value_bytes(self) -> int:
+        return 64 * 1024 * 1024
+
+    def config_dict(self) -> dict[str, Any]:
+        return {**self.config.as_dict(), "version": self.bins.version, "bin_dir": str(self.bins.bin_dir)}
+
+    # ------------------------------------------------------------------ launch
+    def launch(self, node: NodeAddress, cluster: Sequence[NodeAddress], data_dir: Path) -> NodeLaunch:
+        data_dir = Path(data_dir).resolve()
+        conf, pgdata = data_dir / "conf", data_dir / "pgdata"
+        try:
+            pw = pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            raise EnvironmentProblem(f"no {SERVER_USER} user (apt-get install postgresql-15 creates it)") from None
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "postgresql.conf").write_text(postgresql_conf(self.config, node, conf, pgdata))
+        (conf / "pg_hba.conf").write_text(PG_HBA)
+        (conf / "pg_ident.conf").write_text("# gbench: no user name maps\n")
+        for p in (data_dir, conf, *conf.iterdir()):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+        data_dir.chmod(0o700)
+        # WIP: the provider's run dir is 0700 root; the postgres user must traverse it. To become
+        # NodeLaunch.run_as (the provider makes the node dir the user's and its parents traversable).
+        data_dir.parent.chmod(0o711)
+        primary = cluster[0]
+        b = self.bins
+        if node.name == primary.name:
+            init = (f"{shlex.quote(b['initdb'])} -D {shlex.quote(str(pgdata))} -U {SERVER_USER} --auth=trust "
+                    f"--no-sync -E UTF8 --locale=C.UTF-8 >/dev/null")
+        else:
+            conninfo = f"application_name={node.name}"
+            init = (f"{shlex.quote(b['pg_basebackup'])} -h {primary.host} -p {self.config.port} -U {SERVER_USER} "
+                    f"-D {shlex.quote(str(pgdata))} -X stream -c fast -R -C -S {node.name} "
+                    f"-d {shlex.quote(conninfo)}")
+        script = (f"test -f {shlex.quote(str(pgdata / 'PG_VERSION'))} || {init} || exit 1; "
+                  f"exec {shlex.quote(b['postgres'])} -c config_file={shlex.quote(str(conf / 'postgresql.conf'))}")
+        argv = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--",
+                "/bin/sh", "-c", script]
+        return NodeLaunch(argv=argv, data_dir=data_dir, env={"HOME": str(data_dir), "LC_ALL": "C.UTF-8"})
+
+    def stages(self, cluster: Sequence[NodeAddress]) -> list[Stage]:
+        """The primary, then every standby once the primary accepts connections."""
+        return [Stage("primary", (cluster[0].name,), ready=self._primary_accepts),
+                Stage("standby", tuple(a.name for a in cluster[1:]))] if len(cluster) > 1 else \
+            [Stage("primary", (cluster[0].name,))]
+
+    def _primary_accepts(self, started: Sequence[NodeAddress], timeout_s: float) -> None:
+        host, deadline, last = started[0].host, time.monotonic() + timeout_s, "not polled"
+        while time.monotonic() < deadline:
+            try:
+                run_psql(self.bins, host, self.config.port, "SELECT 1")
+                return
+            except RuntimeError as e:
+                last = str(e)
+                time.sleep(0.1)
+        raise ClusterError(f"the primary {started[0].name} ({host}:{self.config.port}) did not accept connections "
+                           f"within {timeout_s:g}s: {last}")
+
+    # ------------------------------------------------------------------ readiness
+    def wait_ready(self, cluster: Cluster, timeout_s: float) -> ReadyReport:
+        hint = ("a standby that never streams cannot reach the primary's port or its base backup failed (see its "
+                "log); a node that exits at once usually has a bad postgresql.conf setting")
+        check = ReadinessCheck("postgres", hint, interval_s=0.2, where=lambda c, n: n.host)
+        return check.wait(cluster, _Readiness(self), timeout_s)
+
+    def roles(self, cluster: Cluster) -> dict[str, str | None]:
+        """Per node: ``primary``, ``standby`` or None (not answering)."""
+        out: dict[str, str | None] = {}
+        for n in cluster.nodes:
+            try:
+                rows = run_psql(self.bins, n.host, self.config.port, "SELECT pg_is_in_recovery()")
+                out[n.name] = "standby" if rows and rows[0][0] == "t" else "primary"
+            except RuntimeError:
+                out[n.name] = None
+        return out
+
+    def streaming(self, primary_host: str) -> dict[str, str]:
+        """The primary's ``pg_stat_replication``: standby (application_name) -> state."""
+        rows = run_psql(self.bins, primary_host, self.config.port,
+                        "SELECT application_name, state, sync_state FROM pg_stat_replication")
+        return {r[0]: r[1] for r in rows}
+
+
+class _Readiness:
+    def __init__(self, system: PostgresSystem) -> None:
+        self.system = system
+
+    def poll(self, cluster: Cluster, waited_s: float, deadline: float) -> ProbeRound:
+        roles = self.system.roles(cluster)
+        primary = cluster.nodes[0]
+        try:
+            streaming = self.system.streaming(primary.host) if roles.get(primary.name) == "primary" else {}
+        except RuntimeError:
+            streaming = {}
+        want = {n.name: ("primary" if n is primary else "standby") for n in cluster.nodes}
+        healthy = frozenset(n for n, r in roles.items() if r == want[n] and (n == primary.name or
+                                                                            streaming.get(n) == "streaming"))
+        if len(healthy) == len(cluster.nodes):
+            return ProbeRound(report=ReadyReport(seconds=waited_s, leader=primary.name,
+                                                 details={"streaming": streaming, "version": self.system.version()}))
+        status = {n: f"role {roles[n] or 'not answering'} (want {want[n]}); "
+                     f"{'streaming' if streaming.get(n) == 'streaming' else 'not streaming'}" for n in want}
+        return ProbeRound(status=status, healthy=healthy, why="not every standby streams from the primary")
+
+    def close(self) -> None:
+        return None
