@@ -27,6 +27,7 @@ SYSTEMS: dict[str, Union[str, SystemPlugin]] = {
     "etcd": "harness.systems.etcd.plugin",
     "cassandra": "harness.systems.cassandra.plugin",
     "zookeeper": "harness.systems.zookeeper.plugin",
+    "postgres": "harness.systems.postgres.plugin",
 }
 
 #: The system a workload, scenario or suite file means when it names none (files written

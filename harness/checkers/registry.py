@@ -55,6 +55,9 @@ CHECKERS: dict[str, CheckerEntry] = {
     "convergence": CheckerEntry("harness.checkers.convergence:check_convergence", "converged", "diverged",
                                 "once writes stop, every node's last read returns one value a write could have "
                                 "left last"),
+    # the and the guarantee's name for the same check
+    "eventual": CheckerEntry("harness.checkers.convergence:check_convergence", "converged", "diverged",
+                             "eventual consistency: the convergence checker under the guarantee's name"),
     "bounded-staleness": CheckerEntry("harness.checkers.bounded_staleness:check_bounded_staleness", "bounded",
                                       "not-bounded", "every read at most K versions or T behind the writes "
                                       "acknowledged before it (--bound 3v | 100ms)", options=("bound",)),

@@ -58,6 +58,11 @@ class NodeLaunch:
     #: The most memory the node may use, in bytes, for providers that can enforce it (a
     #: container's memory limit, swap included); None: no limit.
     memory_limit_bytes: int | None = None
+    #: The user the node's process runs as, for a server that refuses to run as root
+    #: (PostgreSQL); None: the provider's own user. A provider that honours it gives the user
+    #: the node's data dir and makes its parents traversable (``harness.providers.run_as``);
+    #: one that cannot refuses the launch with the reason.
+    run_as: str | None = None
 
 
 @dataclass(frozen=True)

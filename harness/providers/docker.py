@@ -825,6 +825,9 @@ class DockerProvider(BridgedProvider[DockerNode]):
         nodes = [DockerNode(self, a.name, a.host, logs / f"{a.name}.log", system.launch(a, addrs, scratch / a.name),
                             self.names.container(a.name), self.names.sandbox(a.name)) for a in addrs]
         for n in nodes:  # a command the image cannot run fails here, before any container starts
+            if n.launch.run_as is not None:
+                raise EnvironmentProblem(f"{n.name} must run as user {n.launch.run_as!r}; the docker provider runs "
+                                         "every node as its own user (use --provider netns)")
             container_argv(n.launch, spec)
         self._nodes = nodes
         return nodes

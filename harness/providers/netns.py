@@ -53,6 +53,7 @@ from harness.nemesis.peer_links import (PeerLinks, advertising_names, check_mode
                                         link_routing, plan_peer_links)
 from harness.nemesis.toxiproxy import ToxiproxyServer, require_binary
 from harness.providers.base import NODE_HOST_OFFSET, BridgedProvider, Cluster, NodeAddress, NodeLaunch, start_in_stages
+from harness.providers.run_as import blocking_parent, hand_over
 from harness.providers.ledger import (NETNS_RUN_DIR, CleanupResult, Ledger, cleanup_run, list_ledgers, pending,
                                       proc_start_time, proc_state, state_dir, state_lock)
 
@@ -67,6 +68,9 @@ MAX_NODES = 99
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: ``ip netns exec NS`` bind-mounts every file of ``/etc/netns/NS/`` over ``/etc/`` (hosts).
 NETNS_ETC_DIR = Path("/etc/netns")
+#: Where a run's node dirs go when a node's user cannot pass the data root's parents (on disk,
+#: world-passable, sticky): ``<root>/gbench-<run id>``, removed at teardown.
+OPEN_SCRATCH_ROOT = Path("/var/tmp")
 
 
 def default_data_root() -> Path:
@@ -210,9 +214,11 @@ class NetnsNode:
     the command survive kill/stop, so ``restart`` brings back the same member."""
 
     def __init__(self, provider: "NetnsProvider", name: str, host: str, netns: str, veth: str,
-                 log_path: Path, launch: NodeLaunch) -> None:
+                 log_path: Path, launch: NodeLaunch, command: Sequence[str] | None = None) -> None:
         self.name, self.host, self.netns, self.veth = name, host, netns, veth
         self.log_path, self.launch = log_path, launch
+        #: what runs in the namespace: the launch's argv, behind ``setpriv`` when it runs as a user
+        self.command = list(command if command is not None else launch.argv)
         self.data_dir = launch.data_dir
         self.starts = 0
         self._provider = provider
@@ -322,6 +328,8 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         self._forward_rule: bool | None = None  # None: decide from the host firewall
         self._data_root: Path | None = None
         self._state_dir: Path | None = None
+        #: where the node dirs went when the data root's parents shut out a node's user (run_as)
+        self.open_scratch_dir: Path | None = None
         self._lock = threading.RLock()
         self._ledger: Ledger | None = None
         self._nodes: list[NetnsNode] = []
@@ -520,14 +528,18 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
     def _create_dirs(self, addrs: Sequence[NodeAddress]) -> None:
         assert self._ledger is not None
         self.data_root.mkdir(parents=True, exist_ok=True)
-        scratch = self.scratch_dir.resolve()
+        self._new_scratch(self.scratch_dir.resolve(), addrs)
+
+    def _new_scratch(self, scratch: Path, addrs: Sequence[NodeAddress]) -> None:
+        """``scratch`` (recorded in the ledger first) with a 0700 dir per node (etcd wants 0700)."""
+        assert self._ledger is not None
         if scratch.exists():
             raise EnvironmentProblem(f"data dir {scratch} already exists (a crashed run with the same id?); "
                                      "run `gbench cleanup` or remove it")
         self._ledger.record("dir", path=str(scratch))
         scratch.mkdir(mode=0o700)
         for a in addrs:
-            (scratch / a.name).mkdir(mode=0o700)  # etcd wants 0700
+            (scratch / a.name).mkdir(mode=0o700)
 
     def _start_peer_links(self, addrs: Sequence[NodeAddress], system: System) -> list[NodeAddress]:
         """Link addresses on the bridge, Toxiproxy and its proxies, and per namespace either a
@@ -567,7 +579,20 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         """What the run manifest should say about where the nodes ran."""
         return {"provider": self.name, "bridge": self.names.bridge,
                 "subnet": str(self.subnet) if self.subnet else None,
-                "peer_links": self.peer_links.describe() if self.peer_links else {"via": "direct"}}
+                "peer_links": self.peer_links.describe() if self.peer_links else {"via": "direct"},
+                "node_data_dir": str(self.open_scratch_dir or self.scratch_dir.resolve())}
+
+    def _open_scratch(self, addrs: Sequence[NodeAddress], blocked: Path, user: str) -> Path:
+        """``OPEN_SCRATCH_ROOT/gbench-<run id>``, with a dir per node, for nodes whose user
+        (``run_as``) cannot pass ``blocked`` above the data root (a clone under /root or in a
+        0700 temp dir); recorded in the ledger (removed at teardown), said on stderr and in
+        the manifest (``node_data_dir``)."""
+        d = OPEN_SCRATCH_ROOT / f"gbench-{self.run_id}"
+        self._new_scratch(d, addrs)
+        print(f"[gbench] node data in {d}: user {user} cannot pass {blocked} (mode "
+              f"{blocked.stat().st_mode & 0o777:o}) above the data root {self.data_root}", file=sys.stderr, flush=True)
+        self.open_scratch_dir = d
+        return d
 
     def _make_nodes(self, system: System, addrs: Sequence[NodeAddress], run_dir: Path) -> list[NetnsNode]:
         logs = run_dir / "nodes"
@@ -576,8 +601,12 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
         nodes = []
         for a in addrs:
             launch = system.launch(a, addrs, scratch / a.name)
+            if launch.run_as is not None and (blocked := blocking_parent(launch.data_dir, scratch)) is not None:
+                scratch = self._open_scratch(addrs, blocked, launch.run_as)
+                launch = system.launch(a, addrs, scratch / a.name)
+            command = [*hand_over(launch, scratch), *launch.argv]
             nodes.append(NetnsNode(self, a.name, a.host, self.names.netns(a.name), self.names.veth(a.name),
-                                   logs / f"{a.name}.log", launch))
+                                   logs / f"{a.name}.log", launch, command))
         self._nodes = nodes
         return nodes
 
@@ -589,18 +618,18 @@ class NetnsProvider(BridgedProvider[NetnsNode]):
                 raise ClusterError(f"cannot start {node.name}: the cluster of run {self.run_id} was torn down")
             key = f"process:{node.name}"
             self._ledger.record("process", key=key, node=node.name, netns=node.netns, pid=None,
-                                start_time=None, argv0=node.launch.argv[0])
+                                start_time=None, argv0=node.command[0])
             # A minimal, explicit environment: nothing from the harness's shell (ETCD_* variables
             # would silently override flags) reaches the server; the system adds what it needs.
             env = {"PATH": NODE_PATH, **node.launch.env}
             node.starts += 1
             what = "start" if node.starts == 1 else f"restart #{node.starts - 1}"
             marker = (f"===== gbench: {what} of {node.name} at {dt.datetime.now(dt.timezone.utc).isoformat()} "
-                      f"in netns {node.netns}: {shlex.join(node.launch.argv)}\n")
+                      f"in netns {node.netns}: {shlex.join(node.command)}\n")
             with open(node.log_path, "ab") as log:
                 log.write(marker.encode())
                 log.flush()
-                proc = subprocess.Popen(["ip", "netns", "exec", node.netns, *node.launch.argv],
+                proc = subprocess.Popen(["ip", "netns", "exec", node.netns, *node.command],
                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                         cwd=node.data_dir, env=env, start_new_session=True, close_fds=True)
             node._proc = proc

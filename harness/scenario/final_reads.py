@@ -66,7 +66,7 @@ async def _reads(cluster: Cluster, keys: Sequence[str], origin_ns: int, value_si
         base = workload or Workload(name="final-reads", duration_s=1, system=system)
         w = replace(base, value_size=value_size, read_consistency=consistency,
                     load=LoadSpec(concurrency=1, op_timeout_s=timeout_s))
-        client = plugin.make_client(w, cluster.client_endpoint(node))
+        client = plugin.make_client(w, cluster.client_endpoint(node), cluster.client_endpoints)
         process = final_process(idx, level_index)
         try:
             problem = await _open(client, attempts)

@@ -73,6 +73,24 @@ if command -v java >/dev/null 2>&1 && command -v mvn >/dev/null 2>&1; then
   # more than one artifact) into .cache/zookeeper/<version>/lib, run with the same Java 17.
   bash harness/setup/zookeeper/fetch.sh || log "WARNING: ZooKeeper could not be fetched (see above); its runs will say so"
 fi
+# 4b. PostgreSQL 15 and Redis 7 (+ Sentinel) from Debian (the primary/replica systems): the server
+#     binaries the nodes run (each node a private instance in its own namespace and data dir;
+#     a system service the packages may start is never used or touched), psql and redis-cli
+#     for readiness probes. The packages create the postgres user the PostgreSQL nodes run as.
+pkgs=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] || pkgs+=(postgresql-15 postgresql-client-15)
+command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || pkgs+=(redis-sentinel)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing ${pkgs[*]} with apt (the primary/replica systems)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null \
+      || log "WARNING: ${pkgs[*]} could not be installed; those systems' runs will say so"
+  else
+    log "WARNING: missing ${pkgs[*]} and not root (or no apt): PostgreSQL / Redis will not run"
+  fi
+fi
 # 5. Docker: the engine package when root and missing (its daemon is not started here; the docker
 #    tests start one with its own iptables handling off), then the provider's local images
 #    (only when a Docker engine answers): built offline from the binaries above

@@ -107,7 +107,7 @@ def load_suite(path: str | Path) -> Suite:
         if not isinstance(plugin, TunableLevels):
             raise ConfigError(f, "visibility", f"the t-visibility probe needs write and read consistency levels "
                                                f"chosen per request; {system} has none")
-        vis = parse_visibility(data["visibility"], f)
+        vis = parse_visibility(data["visibility"], f, system)
         vis.validate(nodes, system, f)
     return Suite(name=name, source=f, sha256=sha, system=system, nodes=nodes, workloads=tuple(workloads),
                  peer_tools=tuple(peer_tools), description=description,

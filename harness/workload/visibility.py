@@ -44,9 +44,10 @@ CONDITIONS = ("normal", "writer-isolated")
 
 @dataclass(frozen=True)
 class VisibilitySpec:
-    #: (write level, read level) pairs, in the system's level names; required (no system's
-    #: levels are a default here).
-    pairs: tuple[tuple[str, str], ...] = ()
+    #: (write level, read level) pairs, in the system's level names, each optionally with its
+    #: own replication factor as a third item (else ``replication_factor``); required (no
+    #: system's levels are a default here).
+    pairs: tuple[tuple[Any, ...], ...] = ()
     delays_ms: tuple[float, ...] = (0, 1, 2, 5, 10, 20, 50, 100)
     trials: int = 100
     conditions: tuple[str, ...] = CONDITIONS
@@ -56,6 +57,10 @@ class VisibilitySpec:
     writer: str | None = None  # default: the first node
     reader: str | None = None  # default: the last node
     seed: int = 1
+
+    def probes(self) -> list[tuple[str, str, int]]:
+        """Every (write level, read level, replication factor) to probe, in order."""
+        return [(p[0], p[1], p[2] if len(p) > 2 else self.replication_factor) for p in self.pairs]
 
     def validate(self, n_nodes: int, system: str, src: str = "visibility") -> None:
         """Every check that needs no cluster, the level pairs checked by ``system``'s plugin
@@ -88,8 +93,10 @@ class VisibilitySpec:
         if not self.pairs:
             raise ConfigError(src, "pairs", f"required: the (write, read) level pairs to probe, [[W, R], ...] in "
                                             f"{system}'s level names")
-        for w, r in self.pairs:
-            why = plugin.level_pair_problem(w, r, self.replication_factor)
+        for i, (w, r, rf) in enumerate(self.probes()):
+            number(src, f"pairs[{i}][2]", rf, 1, n_nodes, unit=f"replicas (the cluster has {n_nodes} nodes)",
+                   integer=True)
+            why = plugin.level_pair_problem(w, r, rf)
             if why:
                 raise ConfigError(src, "pairs", why)
 
@@ -104,19 +111,19 @@ def _tunable(system: str, src: str) -> TunableLevels:
     return plugin
 
 
-def _workload(spec: VisibilitySpec, system: str, n_nodes: int, w: str, r: str) -> Workload:
+def _workload(spec: VisibilitySpec, system: str, n_nodes: int, w: str, r: str, rf: int) -> Workload:
     return Workload(name="visibility", duration_s=1, system=system, nodes=n_nodes, value_size=spec.value_size,
                     read_consistency=r, load=LoadSpec(concurrency=1, op_timeout_s=spec.timeout_s),
-                    options=_tunable(system, "visibility").level_pair_options(w, spec.replication_factor))
+                    options=_tunable(system, "visibility").level_pair_options(w, rf))
 
 
-async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str, r: str, writer: str, reader: str,
-                  out: Any, rng: random.Random) -> list[dict[str, Any]]:
+async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str, r: str, rf: int, writer: str,
+                  reader: str, out: Any, rng: random.Random) -> list[dict[str, Any]]:
     system = cluster.system.name
     plugin = registry.system_plugin(system)
-    wl = _workload(spec, system, len(cluster.nodes), w, r)
-    wc = plugin.make_client(wl, cluster.client_endpoint(writer))
-    rc = plugin.make_client(wl, cluster.client_endpoint(reader))
+    wl = _workload(spec, system, len(cluster.nodes), w, r, rf)
+    wc = plugin.make_client(wl, cluster.client_endpoint(writer), cluster.client_endpoints)
+    rc = plugin.make_client(wl, cluster.client_endpoint(reader), cluster.client_endpoints)
     rows = []
     try:
         await wc.open()
@@ -124,13 +131,14 @@ async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str
         schedule = [d for d in spec.delays_ms for _ in range(spec.trials)]
         rng.shuffle(schedule)  # interleaved, so a slow phase of the host is not charged to one delay
         counts = {d: {"trials": 0, "visible": 0, "writes_failed": 0, "reads_failed": 0} for d in spec.delays_ms}
-        tag = f"{condition}-{w}-{r}-{int(time.time() * 1000) % 10**8}"
+        tag = f"{condition}-{w}-{r}-{rf}-{int(time.time() * 1000) % 10**8}"
         for i, delay in enumerate(schedule):
             key, token = f"vis-{tag}-{i}", f"vis:{tag}:{i}"
             t0 = time.monotonic_ns()
             wo = await wc.invoke(Request("put", key, token))
             acked = time.monotonic_ns()
-            rec = {"condition": condition, "write_consistency": w, "read_consistency": r, "delay_ms": delay,
+            rec = {"condition": condition, "write_consistency": w, "read_consistency": r, "replication_factor": rf,
+                   "delay_ms": delay,
                    "key": key, "write": wo.type, "write_error": wo.error, "write_ms": round((acked - t0) / 1e6, 3)}
             c = counts[delay]
             if wo.type != "ok":
@@ -151,7 +159,7 @@ async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str
         for d in spec.delays_ms:
             c = counts[d]
             rows.append({"system": system, "condition": condition, "write_consistency": w, "read_consistency": r,
-                         "delay_ms": d, "writer": writer, "reader": reader, **c,
+                         "replication_factor": rf, "delay_ms": d, "writer": writer, "reader": reader, **c,
                          "p_visible": round(c["visible"] / c["trials"], 4) if c["trials"] else
                          "not measured: no trial had both a successful write and a successful read"})
     finally:
@@ -168,9 +176,6 @@ def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time
 
     spec.validate(len(cluster.nodes), cluster.system.name)
     names = [n.name for n in cluster.nodes]
-    if isinstance(cluster.system, Prepare):  # the keyspace and table (one per replication factor)
-        w, r = spec.pairs[0]
-        cluster.system.prepare_workload(cluster, _workload(spec, cluster.system.name, len(names), w, r))
     directory.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     faults: list[dict[str, Any]] = []
@@ -189,9 +194,13 @@ def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time
                                    "groups": groups, "verified": rec.extra.get("verification", {}).get("ok")})
                     if rec.type != "ok":
                         raise RuntimeError(f"could not isolate the writer {writer}: {rec.error}")
-                for w, r in spec.pairs:
-                    log(f"[visibility] {condition}: W={w} R={r}, {spec.trials} trials x {len(spec.delays_ms)} delays")
-                    rows += asyncio.run(_trials(cluster, spec, condition, w, r, writer, reader, out, rng))
+                for w, r, rf in spec.probes():
+                    if isinstance(cluster.system, Prepare):  # Cassandra's keyspace per RF; PostgreSQL's standbys
+                        cluster.system.prepare_workload(cluster, _workload(spec, cluster.system.name, len(names),
+                                                                           w, r, rf))
+                    log(f"[visibility] {condition}: W={w} R={r} RF={rf}, {spec.trials} trials x "
+                        f"{len(spec.delays_ms)} delays")
+                    rows += asyncio.run(_trials(cluster, spec, condition, w, r, rf, writer, reader, out, rng))
             finally:
                 if nem is not None:
                     nem.teardown()
@@ -207,8 +216,10 @@ def run_visibility(cluster: Cluster, spec: VisibilitySpec, directory: Path, time
     return rows
 
 
-def parse_visibility(data: Any, file: str) -> VisibilitySpec:
-    """The ``visibility:`` section of a suite file (every field optional)."""
+def parse_visibility(data: Any, file: str, system: str | None = None) -> VisibilitySpec:
+    """The ``visibility:`` section of a suite file (every field optional). Level names are
+    matched to ``system``'s own spelling regardless of case (``one`` is Cassandra's ``ONE``);
+    a name no level matches is kept, for ``validate`` to refuse."""
     from harness.errors import ConfigError
 
     if not isinstance(data, dict):
@@ -220,7 +231,19 @@ def parse_visibility(data: Any, file: str) -> VisibilitySpec:
     kw = dict(data)
     try:
         if "pairs" in kw:
-            kw["pairs"] = tuple((str(w).upper(), str(r).upper()) for w, r in kw["pairs"])
+            names = {lv.name.lower(): lv.name for lv in registry.levels(system)} if system else {}
+            # YAML 1.1 reads a bare on/off as a boolean: a level named on/off (PostgreSQL's
+            # synchronous_commit) is what was meant
+            spelled = lambda x: names.get(({True: "on", False: "off"}[x] if isinstance(x, bool)  # noqa: E731
+                                           else str(x)).lower(), str(x))
+            pairs = []
+            for i, p in enumerate(kw["pairs"]):
+                if not isinstance(p, (list, tuple)) or len(p) not in (2, 3):
+                    raise ConfigError(file, f"visibility.pairs[{i}]", f"must be [write level, read level] or "
+                                                                      f"[write level, read level, replication factor], "
+                                                                      f"got {p!r}")
+                pairs.append((spelled(p[0]), spelled(p[1]), *p[2:]))
+            kw["pairs"] = tuple(pairs)
         for k in ("delays_ms", "conditions"):
             if k in kw:
                 kw[k] = tuple(kw[k])

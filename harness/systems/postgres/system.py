@@ -1,8 +1,9 @@
 """PostgreSQL 15 as a ``harness.api.System``: a primary (the first node) and streaming standbys.
 
-Each node's command runs as the ``postgres`` user (the server refuses root) through
-``setpriv``, which execs: the provider's process *is* the node's postmaster, so kill and
-pause reach it. The command is a small shell step that execs ``postgres``:
+Each node's command runs as the ``postgres`` user (the server refuses root:
+``NodeLaunch.run_as``; the provider hands it the data dir and execs the command through
+``setpriv``, so the provider's process *is* the node's postmaster and kill and pause reach
+it). The command is a small shell step that execs ``postgres``:
 
 - primary: ``initdb`` once (its data dir ``<data_dir>/pgdata`` has no PG_VERSION yet), then
   ``postgres -c config_file=<data_dir>/conf/postgresql.conf``;
@@ -20,7 +21,6 @@ probes run the host's ``psql`` against each node's address.
 from __future__ import annotations
 
 import os
-import pwd
 import re
 import shlex
 import subprocess
@@ -106,13 +106,16 @@ PG_HBA = ("# gbench: test clusters on a private bridge, no passwords\n"
           "local all all trust\nhost all all 0.0.0.0/0 trust\nhost replication all 0.0.0.0/0 trust\n")
 
 
-def run_psql(bins: PostgresBinaries, host: str, port: int, sql: str, timeout_s: float = PROBE_TIMEOUT_S
-             ) -> list[list[str]]:
-    """Rows of ``sql`` on ``host`` (``psql -At``, fields split on ``|``); RuntimeError on failure."""
+def run_psql(bins: PostgresBinaries, host: str, port: int, sql: str | Sequence[str],
+             timeout_s: float = PROBE_TIMEOUT_S) -> list[list[str]]:
+    """Rows of ``sql`` on ``host`` (``psql -At``, fields split on ``|``); a list runs as
+    separate commands (each its own transaction: ``ALTER SYSTEM`` refuses a transaction
+    block), their rows concatenated; RuntimeError on failure."""
+    commands = [a for q in ([sql] if isinstance(sql, str) else sql) for a in ("-c", q)]
     env = dict(os.environ, PGCONNECT_TIMEOUT=str(max(1, int(timeout_s))))
     try:
         p = subprocess.run([bins["psql"], "-h", host, "-p", str(port), "-U", SERVER_USER, "-d", "postgres",
-                            "-At", "-F", "|", "-c", sql], capture_output=True, text=True, env=env,
+                            "-At", "-F", "|", *commands], capture_output=True, text=True, env=env,
                            timeout=timeout_s + 2, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         raise RuntimeError(f"psql timed out after {timeout_s:g}s") from e
@@ -121,6 +124,11 @@ def run_psql(bins: PostgresBinaries, host: str, port: int, sql: str, timeout_s: 
         raise RuntimeError(next((ln for ln in lines if "ERROR" in ln or "FATAL" in ln), lines[0] if lines else
                                 f"psql exited {p.returncode}"))
     return [line.split("|") for line in p.stdout.splitlines() if line]
+
+
+def _first(rows: list[list[str]]) -> str:
+    """The first field of the first row ('' for none: psql prints an empty value as no line)."""
+    return rows[0][0] if rows and rows[0] else ""
 
 
 @dataclass
@@ -155,20 +163,10 @@ class PostgresSystem:
     def launch(self, node: NodeAddress, cluster: Sequence[NodeAddress], data_dir: Path) -> NodeLaunch:
         data_dir = Path(data_dir).resolve()
         conf, pgdata = data_dir / "conf", data_dir / "pgdata"
-        try:
-            pw = pwd.getpwnam(SERVER_USER)
-        except KeyError:
-            raise EnvironmentProblem(f"no {SERVER_USER} user (apt-get install postgresql-15 creates it)") from None
         conf.mkdir(parents=True, exist_ok=True)
         (conf / "postgresql.conf").write_text(postgresql_conf(self.config, node, conf, pgdata))
         (conf / "pg_hba.conf").write_text(PG_HBA)
         (conf / "pg_ident.conf").write_text("# gbench: no user name maps\n")
-        for p in (data_dir, conf, *conf.iterdir()):
-            os.chown(p, pw.pw_uid, pw.pw_gid)
-        data_dir.chmod(0o700)
-        # WIP: the provider's run dir is 0700 root; the postgres user must traverse it. To become
-        # NodeLaunch.run_as (the provider makes the node dir the user's and its parents traversable).
-        data_dir.parent.chmod(0o711)
         primary = cluster[0]
         b = self.bins
         if node.name == primary.name:
@@ -181,9 +179,8 @@ class PostgresSystem:
                     f"-d {shlex.quote(conninfo)}")
         script = (f"test -f {shlex.quote(str(pgdata / 'PG_VERSION'))} || {init} || exit 1; "
                   f"exec {shlex.quote(b['postgres'])} -c config_file={shlex.quote(str(conf / 'postgresql.conf'))}")
-        argv = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--",
-                "/bin/sh", "-c", script]
-        return NodeLaunch(argv=argv, data_dir=data_dir, env={"HOME": str(data_dir), "LC_ALL": "C.UTF-8"})
+        return NodeLaunch(argv=["/bin/sh", "-c", script], data_dir=data_dir,
+                          env={"HOME": str(data_dir), "LC_ALL": "C.UTF-8"}, run_as=SERVER_USER)
 
     def stages(self, cluster: Sequence[NodeAddress]) -> list[Stage]:
         """The primary, then every standby once the primary accepts connections."""
@@ -220,6 +217,65 @@ class PostgresSystem:
             except RuntimeError:
                 out[n.name] = None
         return out
+
+    def leader(self, cluster: Cluster) -> str | None:
+        """The one node that is not in recovery (accepts writes); None when none or several are."""
+        primaries = [n for n, r in self.roles(cluster).items() if r == "primary"]
+        return primaries[0] if len(primaries) == 1 else None
+
+    def prepare_workload(self, cluster: Cluster, workload: Any) -> None:
+        """Before the workload's clients connect: its replication settings on the running
+        cluster (``ALTER SYSTEM`` + ``pg_reload_conf()``: ``synchronous_standby_names`` on the
+        primary, ``hot_standby_feedback`` on every node), waited for until the primary reports
+        that many synchronous standbys; then the register's table, waited for on every standby.
+        ClusterError naming the node and what it saw when either does not happen in 30 s."""
+        from harness.systems.postgres.client import CREATE_TABLE, TABLE
+        from harness.systems.postgres.options import PostgresOptions
+
+        o = workload.options if isinstance(workload.options, PostgresOptions) else PostgresOptions()
+        primary = self.leader(cluster)
+        if primary is None:
+            raise ClusterError(f"no single primary to prepare the workload on (roles: {self.roles(cluster)})")
+        standbys = [n.name for n in cluster.nodes if n.name != primary]
+        port, host = self.config.port, cluster.node(primary).host
+        names = o.standby_names(standbys).replace("'", "''")
+        feedback = "on" if o.hot_standby_feedback else "off"
+        for n in cluster.nodes:
+            sql = [f"ALTER SYSTEM SET hot_standby_feedback = {feedback}"]
+            if n.name == primary:
+                sql.append(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
+            try:
+                run_psql(self.bins, n.host, port, [*sql, "SELECT pg_reload_conf()"], timeout_s=10)
+            except RuntimeError as e:
+                raise ClusterError(f"{n.name}: setting the workload's replication options failed: {e}") from None
+        # 'ANY k (every standby)': the primary lists every standby as sync_state 'quorum'
+        want = len(standbys) if o.synchronous_standbys else 0
+        self._wait(f"{primary} to report {want} quorum-synchronous standby(s)", 30.0,
+                   lambda: sum(1 for r in run_psql(self.bins, host, port,
+                                                    "SELECT sync_state FROM pg_stat_replication")
+                               if r[0] in ("sync", "quorum")) == want
+                   and _first(run_psql(self.bins, host, port, "SHOW synchronous_standby_names"))
+                   == o.standby_names(standbys))
+        try:
+            run_psql(self.bins, host, port, CREATE_TABLE, timeout_s=30)
+        except RuntimeError as e:
+            raise ClusterError(f"{primary}: creating table {TABLE} failed: {e}") from None
+        for s in standbys:
+            self._wait(f"table {TABLE} on {s}", 30.0, lambda s=s: run_psql(
+                self.bins, cluster.node(s).host, port, f"SELECT to_regclass('{TABLE}') IS NOT NULL") == [["t"]])
+
+    @staticmethod
+    def _wait(what: str, timeout_s: float, done: Any) -> None:
+        deadline, last = time.monotonic() + timeout_s, "not polled"
+        while time.monotonic() < deadline:
+            try:
+                if done():
+                    return
+                last = "not yet"
+            except RuntimeError as e:
+                last = str(e)
+            time.sleep(0.05)
+        raise ClusterError(f"waited {timeout_s:g}s for {what}: {last}")
 
     def streaming(self, primary_host: str) -> dict[str, str]:
         """The primary's ``pg_stat_replication``: standby (application_name) -> state."""

@@ -146,7 +146,7 @@ def test_unknown_model_is_one_line_exit_2(tmp_path: Path, hb: Any, capsys: Any) 
     code, out, err = gbench(capsys, str(g), "--model", "causal")
     assert (code, out) == (2, "")
     assert err == ("gbench: error: --model: 'causal' is not a registered checker (expected one of: linearizable, "
-                   "bounded-staleness, convergence, late-writes, lost-writes, sequential, stale-reads)\n")
+                   "bounded-staleness, convergence, eventual, late-writes, lost-writes, sequential, stale-reads)\n")
 
 
 def test_default_model_is_linearizable(tmp_path: Path, hb: Any, capsys: Any) -> None:

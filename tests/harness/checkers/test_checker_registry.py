@@ -12,8 +12,8 @@ from harness.checkers.registry import CheckerEntry, CheckerMissing, get_checker
 
 
 def test_names_default_first() -> None:
-    assert registry.names() == ["linearizable", "bounded-staleness", "convergence", "late-writes", "lost-writes",
-                                "sequential", "stale-reads"]
+    assert registry.names() == ["linearizable", "bounded-staleness", "convergence", "eventual", "late-writes",
+                                "lost-writes", "sequential", "stale-reads"]
 
 
 def test_entries_resolve_to_the_checkers() -> None:
@@ -26,7 +26,8 @@ def test_entries_resolve_to_the_checkers() -> None:
     from harness.checkers.stale_reads import check_stale_reads
 
     assert [get_checker(n) for n in registry.names()] == [
-        check_linearizability, check_bounded_staleness, check_convergence, check_late_writes, check_lost_writes,
+        check_linearizability, check_bounded_staleness, check_convergence, check_convergence, check_late_writes,
+        check_lost_writes,
         check_sequential,
         check_stale_reads]
 
@@ -42,7 +43,7 @@ def test_every_checker_keeps_the_contract(hb: Any) -> None:
         verdicts[name] = r.verdict
     assert verdicts == {"linearizable": False, "sequential": True, "stale-reads": False,
                         "lost-writes": True, "late-writes": True, "bounded-staleness": False,  # default bound 0v
-                        "convergence": True}
+                        "convergence": True, "eventual": True}
 
 
 def test_sequential_module_is_imported_only_when_asked(monkeypatch: Any) -> None:
@@ -69,7 +70,7 @@ def test_unknown_name() -> None:
     with pytest.raises(CheckerMissing) as e:
         get_checker("serializable")
     assert str(e.value) == ("unknown checker 'serializable' (expected one of: linearizable, bounded-staleness, "
-                            "convergence, late-writes, lost-writes, sequential, stale-reads)")
+                            "convergence, eventual, late-writes, lost-writes, sequential, stale-reads)")
 
 
 def test_a_callable_entry_is_used_as_is(monkeypatch: Any) -> None:
