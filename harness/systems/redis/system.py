@@ -21,7 +21,10 @@ sees the files as the servers left them, as a restarted process sees them in pro
   snapshots are off: ``save ""``), and accepts writes until the Sentinels convert it to a
   replica of the new primary (``+convert-to-slave``, about 8 s after it reappears: Sentinel
   waits four hello periods for newer configurations first). Writes acknowledged by it in
-  that window are lost: Redis's real behaviour, and part of what a run measures.
+  that window are lost: Redis's real behaviour, and part of what a run measures;
+- a replica keeps the RDB of its last full sync on disk (``dump.rdb``: Redis 7 loads a full
+  sync from disk unless ``repl-diskless-load`` says otherwise), so a restarted replica loads
+  that and asks its primary for a partial resync from the offset it holds.
 
 Start stages: the primary (ready when it answers PING), the replicas (ready when the primary
 lists each one ``online``, so that a Sentinel's first ``INFO`` of the primary already names
