@@ -17,8 +17,9 @@ types below; it never compares a system's name.
   every system, as testcontainers' wait strategies.
 - Optional capabilities, each a small ``runtime_checkable`` protocol checked with
   ``isinstance``: ``Staged``, ``Primary``, ``MemberStatus``, ``StatusSource``, ``Metrics``,
-  ``Prepare``, ``Facts``, ``ExplainedValueLimit``, ``NamedPeers``, ``OwnNemeses``; and on
-  plugins ``PeerTool``, ``TunableLevels``, ``AfterFaultFindings`` and ``SystemForWorkloads``.
+  ``Prepare``, ``Facts``, ``ExplainedValueLimit``, ``NamedPeers``; and on
+  plugins ``PeerTool``, ``TunableLevels``, ``AfterFaultFindings``, ``SystemForWorkloads`` and
+  ``OwnFaults`` (a system's own scenario faults).
 
 Example::
 
@@ -298,11 +299,26 @@ class AddressedPeers(Protocol):
 
 
 @runtime_checkable
-class OwnNemeses(Protocol):
-    """Faults only this system knows (e.g. a membership change), beside the standard ones."""
+class OwnFaults(Protocol):
+    """A plugin whose system has faults only it knows (PostgreSQL's ``promote``: a standby
+    made the primary, the way an operator or a failover manager does), named in scenario
+    timelines beside the standard ones.
 
-    def nemeses(self) -> Mapping[str, Callable[..., Any]]:
-        """Fault name -> factory of a ``harness.nemesis.core`` fault."""
+    Must hold: no name in ``own_faults`` is a standard fault; ``fault_problem`` checks one
+    event's fields before any cluster starts (the scenario parser has checked that only the
+    declared fields are there and the required ones present); ``nemesis()`` returns a fresh
+    ``harness.nemesis.core.Nemesis`` whose ``faults`` are exactly ``own_faults``' names and
+    which keeps the nemesis contract (records, never raises for a failed action)."""
+
+    #: fault name -> (required fields, optional fields), as ``harness.scenario.spec.FAULTS``
+    own_faults: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+
+    def fault_problem(self, fault: str, params: Mapping[str, Any], nodes: Sequence[str]) -> tuple[str, str] | None:
+        """(field, reason) when the event cannot make sense on these nodes, else None."""
+        ...
+
+    def nemesis(self) -> Any:
+        """A nemesis handling ``own_faults`` (imported lazily: plugins stay cheap to import)."""
         ...
 
 

@@ -13,7 +13,8 @@ reads without one count as one more "node"):
   an acknowledged write invoked after it was done (an acknowledged write: completed; an
   indeterminate one: its client gave up, the same assumption as above; one whose client never
   heard back may have taken effect last), for a delete absent (``None``); with no write at
-  all, absent. Failed writes are never candidates.
+  all, absent, and when every write is indeterminate, absent too (none may have taken
+  effect). Failed writes are never candidates.
 - The key *converged* when every node's last settled read returned one and the same value
   and that value is a candidate. ``converged_after``: for each node the invocation of the
   first settled read from which all its later reads return that value, the latest over the
@@ -67,6 +68,8 @@ def candidates(writes: list[Operation]) -> list[Any]:
         v = _written(w)
         if v not in out:
             out.append(v)
+    if not any(w.outcome == "ok" for w in effective) and None not in out:
+        out.append(None)  # every write indeterminate: none may have taken effect, the key still absent
     return out
 
 

@@ -23,14 +23,20 @@ from harness.nemesis.core import (ComposedNemesis, FaultRecord, Nemesis, Nemesis
                                   compose)
 
 
-def standard_nemesis() -> ComposedNemesis:
-    """Every fault this package knows, composed (partition, link, process faults + noop)."""
+def standard_nemesis(system: str | None = None) -> ComposedNemesis:
+    """Every fault this package knows, composed (partition, link, process faults + noop), and
+    ``system``'s own faults when its plugin has some (``harness.api.OwnFaults``), composed
+    first: teardown runs in reverse, so network and processes are repaired before them."""
+    from harness.api import OwnFaults
     from harness.nemesis.client_links import ClientLinkNemesis
     from harness.nemesis.link import LinkNemesis
     from harness.nemesis.partition import PartitionNemesis
     from harness.nemesis.process import ProcessNemesis
+    from harness.registry import system_plugin
 
-    return compose([ProcessNemesis(), PartitionNemesis(), LinkNemesis(), ClientLinkNemesis(),
+    plugin = system_plugin(system) if system is not None else None
+    own = [plugin.nemesis()] if isinstance(plugin, OwnFaults) else []
+    return compose([*own, ProcessNemesis(), PartitionNemesis(), LinkNemesis(), ClientLinkNemesis(),
                     NoopNemesis(("noop",))])
 
 

@@ -193,7 +193,7 @@ def run_scenario(scenario: Scenario, cluster: Cluster, directory: Path, time_ori
     for name in ("nemesis.jsonl", "members.jsonl"):
         (directory / name).write_text("")
     run_id = run_id or getattr(cluster.provider, "run_id", None) or directory.name
-    nem = nemesis or standard_nemesis()
+    nem = nemesis or standard_nemesis(cluster.system.name)
     ctx = NemesisContext(cluster, run_id, time_origin_ns, rng=random.Random(scenario.seed), log=log)
     nem.setup(ctx)
     poller = MemberPoller(cluster, directory / "members.jsonl", time_origin_ns, scenario.poll_interval_s)

@@ -61,6 +61,7 @@ from typing import Any, Mapping
 
 
 from harness import registry
+from harness.api import OwnFaults
 from harness.config_fields import (NAME_PATTERN, boolean, document, key_text, number, refuse_unknown, safe_name,
                                    shown, text)
 from harness.errors import ConfigError, EnvironmentProblem
@@ -236,7 +237,12 @@ def _check_shape(file: str, fld: str, ev: Mapping[str, Any], nodes: list[str], d
         raise ConfigError(file, f"{fld}.{bad}", str(e)) from e
 
 
-def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[Event, ...]:
+def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float, system: str = registry.DEFAULT_SYSTEM
+                    ) -> tuple[Event, ...]:
+    plugin = registry.system_plugin(system, file, "system")
+    own = plugin if isinstance(plugin, OwnFaults) else None
+    faults = {**FAULTS, **({f: {"required": req, "optional": opt} for f, (req, opt) in own.own_faults.items()}
+                           if own else {})}
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -255,11 +261,11 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
         if not isinstance(ev, Mapping):
             raise ConfigError(file, fld, "an event must be a mapping {at: seconds, fault: name, ...}")
         if "fault" not in ev:
-            raise ConfigError(file, f"{fld}.fault", f"required (known faults: {', '.join(FAULTS)})")
+            raise ConfigError(file, f"{fld}.fault", f"required (known faults: {', '.join(faults)})")
         fault = ev["fault"]
-        if not isinstance(fault, str) or fault not in FAULTS:
-            raise ConfigError(file, f"{fld}.fault", f"unknown fault {shown(fault)} (known: {', '.join(FAULTS)})")
-        spec = FAULTS[fault]
+        if not isinstance(fault, str) or fault not in faults:
+            raise ConfigError(file, f"{fld}.fault", f"unknown fault {shown(fault)} (known: {', '.join(faults)})")
+        spec = faults[fault]
         allowed = {"at", "fault", "note", *spec["required"], *spec["optional"]}
         for k in ev:
             if k not in allowed:
@@ -334,6 +340,10 @@ def _parse_timeline(file: str, raw: Any, nodes: list[str], end: float) -> tuple[
         if fault in CLIENT_LINK_FAULTS:
             _check_client_fault(file, fld, ev, nodes, client_faults, at)
         params = {k: v for k, v in ev.items() if k not in ("at", "fault", "note")}
+        if own is not None and fault in own.own_faults:
+            problem = own.fault_problem(fault, params, nodes)
+            if problem is not None:
+                raise ConfigError(file, f"{fld}.{problem[0]}" if problem[0] else fld, problem[1])
         events.append(Event(i, at, fault, params, text(file, f"{fld}.note", ev.get("note"))))
     return tuple(events)
 
@@ -355,7 +365,7 @@ def parse_scenario(data: Any, file: str = "<inline>", sha256: str = "", base: Pa
     final_reads = boolean(file, "final_reads", data.get("final_reads", True))
     poll = float(number(file, "poll_interval_s", data.get("poll_interval_s", 0.3), 0.05, 10, unit="seconds"))
     node_names = [f"n{i}" for i in range(1, nodes + 1)]
-    timeline = _parse_timeline(file, data.get("timeline"), node_names, end)
+    timeline = _parse_timeline(file, data.get("timeline"), node_names, end, system)
     workloads = _load_workloads(file, base or Path("."), data, nodes, end, system)
     return Scenario(name=name, source=file, sha256=sha256, workloads=workloads, timeline=timeline, end_s=end,
                     description=text(file, "description", data.get("description")), system=system, nodes=nodes,

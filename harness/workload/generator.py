@@ -38,13 +38,20 @@ def token_of(value: bytes | None) -> str | None:
 
 
 class KeyChooser:
-    """uniform, zipfian (YCSB-style skew, theta), or sequential (round-robin) over N keys."""
+    """uniform, zipfian (YCSB-style skew, theta), sequential (round-robin) over N keys, or
+    disjoint: client ``start`` of ``clients`` walks its own block of ``N // clients`` keys in
+    order (block ``start % clients``), so no two clients write one key and, until a block
+    wraps, every write goes to a key nobody wrote before: each acknowledged write is its key's
+    last, and the final reads show every one that was lost (Jepsen's set workload, on keys)."""
 
     def __init__(self, count: int, distribution: str, rng: random.Random, theta: float = 0.99,
-                 prefix: str = "k", start: int = 0) -> None:
+                 prefix: str = "k", start: int = 0, clients: int = 1) -> None:
         self.count, self.distribution, self.rng, self.prefix = count, distribution, rng, prefix
+        self._block = max(1, count // max(1, clients))
+        self._base = (start % max(1, clients)) * self._block
         self._width = len(str(count - 1))
         self._seq = itertools.count(start)
+        self._seq_start = start
         self._cum: list[float] | None = None
         if distribution == "zipfian":
             acc, cum = 0.0, []
@@ -61,6 +68,8 @@ class KeyChooser:
             return self.rng.randrange(self.count)
         if self.distribution == "sequential":
             return next(self._seq) % self.count
+        if self.distribution == "disjoint":
+            return self._base + (next(self._seq) - self._seq_start) % self._block
         assert self._cum is not None
         return min(bisect.bisect_left(self._cum, self.rng.random() * self._cum[-1]), self.count - 1)
 
@@ -84,7 +93,7 @@ class OpGenerator:
         self.w, self.process = w, process
         self.rng = random.Random(f"{w.seed}/{process}")
         self.keys = KeyChooser(w.keys.count, w.keys.distribution, self.rng, w.keys.zipf_theta,
-                               w.keys.prefix, start=process)
+                               w.keys.prefix, start=process, clients=w.load.concurrency)
         self._ops = [op for op in OPS if w.mix.get(op, 0) > 0]
         self._weights = [float(w.mix[op]) for op in self._ops]
         self._seq = itertools.count(1)

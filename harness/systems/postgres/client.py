@@ -39,11 +39,12 @@ statement in flight, or no answer within ``timeout_s``. A commit that waits for 
 standbys and is cancelled has already committed locally (PostgreSQL warns "The transaction has
 already committed locally, but might not have been replicated"), so a timed-out write is
 ``info``. Reads follow etcd's client: a timed-out read is ``info``. After a broken or timed-out
-statement the connection is dropped and the next operation opens a new one.
+statement the connection is closed and the next operation takes another (``_Pool``).
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Sequence
 
 import psycopg
@@ -57,6 +58,10 @@ CREATE_TABLE = f"CREATE TABLE IF NOT EXISTS {TABLE} (k text PRIMARY KEY, t text 
 READ_LEVELS = ("primary", "replica")
 USER = "postgres"
 DBNAME = "postgres"
+#: psycopg's own warnings ("query cancellation interrupted ...: closing connection" when an
+#: operation times out) would print on the run's console from every load worker; what they
+#: mean reaches the history as outcomes (timeout, connection_lost), so only errors pass.
+logging.getLogger("psycopg").setLevel(logging.ERROR)
 
 PUT = (f"INSERT INTO {TABLE} (k, t, v) VALUES (%s, %s, %s) "
        "ON CONFLICT (k) DO UPDATE SET t = EXCLUDED.t, v = EXCLUDED.v")
@@ -101,9 +106,51 @@ def classify_error(exc: BaseException, in_flight: bool) -> Outcome:
     return Outcome("info", error=type(exc).__name__.lower())
 
 
+class _Pool:
+    """Connections to one target, one per operation in flight: the load generator shares a
+    client among all its clients pinned to one node, and a PostgreSQL connection runs one
+    statement at a time. Grows on demand (during the warm-up), never beyond the operations in
+    flight; a connection that broke or timed out is closed, not returned."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self.free: list[psycopg.AsyncConnection[Any]] = []
+        self.all: set[psycopg.AsyncConnection[Any]] = set()
+
+    async def get(self) -> psycopg.AsyncConnection[Any]:
+        while self.free:
+            c = self.free.pop()
+            if not c.closed:
+                return c
+            self.all.discard(c)
+        c = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        self.all.add(c)
+        return c
+
+    def put(self, c: psycopg.AsyncConnection[Any]) -> None:
+        if c.closed:
+            self.all.discard(c)
+        else:
+            self.free.append(c)
+
+    async def discard(self, c: psycopg.AsyncConnection[Any]) -> None:
+        self.all.discard(c)
+        if not c.closed:
+            try:
+                await asyncio.wait_for(c.close(), 1.0)
+            except Exception:  # closing a broken connection: nothing more to do
+                pass
+
+    async def close(self) -> None:
+        for c in list(self.all):
+            await self.discard(c)
+        self.free.clear()
+
+
 class PostgresClient:
-    """Async client: one write connection (to the primary) and, for ``replica`` reads, one
-    read connection to the pinned node. ``invoke`` never raises for database errors."""
+    """Async client: connections to the primary (writes, ``primary`` reads) and, for
+    ``replica`` reads, to the pinned node, one per operation in flight (``_Pool``).
+    ``invoke`` never raises for database errors."""
 
     def __init__(self, endpoint: str, all_endpoints: Sequence[str], value_size: int, timeout_s: float,
                  read_level: str, synchronous_commit: str | None) -> None:
@@ -112,53 +159,33 @@ class PostgresClient:
         split_endpoint(endpoint)
         self.endpoint, self.value_size, self.timeout_s = endpoint, value_size, timeout_s
         self.read_level = read_level
-        self._write_info = conninfo(list(all_endpoints) or [endpoint], read_write=True,
-                                    synchronous_commit=synchronous_commit, connect_timeout_s=timeout_s)
-        self._read_info = conninfo([endpoint], read_write=False, synchronous_commit=None, connect_timeout_s=timeout_s)
-        self._conns: dict[str, psycopg.AsyncConnection[Any] | None] = {"write": None, "read": None}
+        self._pools = {"write": _Pool(conninfo(list(all_endpoints) or [endpoint], read_write=True,
+                                              synchronous_commit=synchronous_commit, connect_timeout_s=timeout_s)),
+                       "read": _Pool(conninfo([endpoint], read_write=False, synchronous_commit=None,
+                                              connect_timeout_s=timeout_s))}
         self.write_open_error: str | None = None
-
-    async def _conn(self, which: str) -> psycopg.AsyncConnection[Any]:
-        c = self._conns[which]
-        if c is None or c.closed:
-            c = await psycopg.AsyncConnection.connect(self._write_info if which == "write" else self._read_info,
-                                                      autocommit=True)
-            self._conns[which] = c
-        return c
-
-    async def _drop(self, which: str) -> None:
-        c, self._conns[which] = self._conns[which], None
-        if c is not None and not c.closed:
-            try:
-                await asyncio.wait_for(c.close(), 1.0)
-            except Exception:  # closing a broken connection: nothing more to do
-                pass
 
     async def open(self) -> None:
         """Connect what the client's reads use: the primary (``primary``) or the pinned node
         (``replica``); a ``replica`` client also tries the primary now, and when none accepts
         writes (a failed primary under a scenario's final reads) its first write connects
         again, failing ``not_connected`` while there is none."""
+        async def one(which: str) -> None:
+            pool = self._pools[which]
+            pool.put(await pool.get())
+
         if self.read_level == "replica":
-            await self._conn("read")
+            await one("read")
             try:
-                await self._conn("write")
+                await one("write")
             except psycopg.OperationalError:
                 self.write_open_error = "no node accepted writes when the client opened"
         else:
-            await self._conn("write")
+            await one("write")
 
     async def close(self) -> None:
-        for which in ("write", "read"):
-            await self._drop(which)
-
-    async def _run(self, which: str, sql: str, params: tuple[Any, ...]) -> tuple[int, Any]:
-        """(rowcount, first row) of ``sql`` on the ``which`` connection."""
-        c = self._conns[which]
-        assert c is not None
-        cur = await c.execute(sql, params)
-        row = await cur.fetchone() if cur.description is not None else None
-        return cur.rowcount, row
+        for pool in self._pools.values():
+            await pool.close()
 
     async def invoke(self, request: Request) -> Outcome:
         f, key, value = request.f, request.key, request.value
@@ -166,44 +193,50 @@ class PostgresClient:
         if f == "get":
             if level not in READ_LEVELS:
                 raise ValueError(f"unknown PostgreSQL read level {level!r} (known: {', '.join(READ_LEVELS)})")
-            which = "read" if level == "replica" else "write"
+            pool = self._pools["read" if level == "replica" else "write"]
         elif f in ("put", "cas", "delete"):
-            which = "write"
+            pool = self._pools["write"]
         else:
             raise ValueError(f"unknown operation {f!r}")
         try:
-            await asyncio.wait_for(self._conn(which), self.timeout_s)
+            c = await asyncio.wait_for(pool.get(), self.timeout_s)
         except asyncio.TimeoutError:
-            await self._drop(which)
             return Outcome("fail", error="not_connected")
         except psycopg.Error as e:
-            await self._drop(which)
             return classify_error(e, in_flight=False)
         try:
-            return await asyncio.wait_for(self._op(which, f, key, value), self.timeout_s)
+            out = await asyncio.wait_for(self._op(c, f, key, value), self.timeout_s)
         except asyncio.TimeoutError:
-            await self._drop(which)
+            await pool.discard(c)
             return Outcome("info", error="timeout")
         except psycopg.Error as e:
             out = classify_error(e, in_flight=True)
-            c = self._conns[which]
-            if out.error == "read_only" or c is None or c.closed or out.type == "info":
-                await self._drop(which)  # a standby now, or broken: find the primary again next time
+            if out.error == "read_only" or out.type == "info" or c.closed:
+                await pool.discard(c)  # a standby now, or broken: the next one finds the primary again
+            else:
+                pool.put(c)
             return out
+        pool.put(c)
+        return out
 
-    async def _op(self, which: str, f: str, key: str, value: Any) -> Outcome:
+    async def _op(self, c: psycopg.AsyncConnection[Any], f: str, key: str, value: Any) -> Outcome:
+        async def run(sql: str, params: tuple[Any, ...]) -> tuple[int, Any]:
+            cur = await c.execute(sql, params)
+            row = await cur.fetchone() if cur.description is not None else None
+            return cur.rowcount, row
+
         if f == "put":
-            await self._run(which, PUT, (key, value, value_for(value, self.value_size)))
+            await run(PUT, (key, value, value_for(value, self.value_size)))
             return Outcome("ok")
         if f == "get":
-            _, row = await self._run(which, GET, (key,))
+            _, row = await run(GET, (key,))
             return Outcome("ok", result=token_of(bytes(row[0])) if row is not None else None)
         if f == "cas":
             expected, new = value
             if expected is None:
-                n, _ = await self._run(which, CREATE, (key, new, value_for(new, self.value_size)))
+                n, _ = await run(CREATE, (key, new, value_for(new, self.value_size)))
             else:
-                n, _ = await self._run(which, CAS, (new, value_for(new, self.value_size), key, expected))
+                n, _ = await run(CAS, (new, value_for(new, self.value_size), key, expected))
             return Outcome("ok") if n == 1 else Outcome("fail", error="cas_mismatch")
-        await self._run(which, DELETE, (key,))
+        await run(DELETE, (key,))
         return Outcome("ok")

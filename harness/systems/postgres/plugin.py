@@ -23,7 +23,7 @@ failover (lost acknowledged writes) is measured, not classed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from harness.api import Client, ImageSpec, Level, PeerTool, System, SystemOptions
@@ -87,6 +87,21 @@ class PostgresPlugin:
 
     def level_pair_options(self, write_level: str, replication_factor: int) -> SystemOptions:
         return PostgresOptions(synchronous_commit=write_level, synchronous_standbys=replication_factor - 1)
+
+    # -- OwnFaults: promote (harness.systems.postgres.failover)
+    own_faults: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=lambda: {"promote": ((), ("target",)), "rejoin": ((), ())})
+
+    def fault_problem(self, fault: str, params: Mapping[str, Any], nodes: Sequence[str]) -> tuple[str, str] | None:
+        from harness.systems.postgres.failover import target_problem
+
+        why = target_problem(params.get("target"), nodes) if fault == "promote" else None
+        return ("target", why) if why else None
+
+    def nemesis(self) -> Any:
+        from harness.systems.postgres.failover import PromoteNemesis
+
+        return PromoteNemesis()
 
     def image(self, version: str) -> ImageSpec:
         """None yet: its nodes run as the postgres user, which the docker provider does not do

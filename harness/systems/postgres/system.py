@@ -5,14 +5,21 @@ Each node's command runs as the ``postgres`` user (the server refuses root:
 ``setpriv``, so the provider's process *is* the node's postmaster and kill and pause reach
 it). The command is a small shell step that execs ``postgres``:
 
-- primary: ``initdb`` once (its data dir ``<data_dir>/pgdata`` has no PG_VERSION yet), then
-  ``postgres -c config_file=<data_dir>/conf/postgresql.conf``;
-- standby: ``pg_basebackup -R -C -S <node>`` from the primary once (writes standby.signal and
-  ``primary_conninfo`` with ``application_name=<node>``), then the same ``postgres``.
+- primary: ``initdb --data-checksums`` once (its data dir ``<data_dir>/pgdata`` has no
+  PG_VERSION yet);
+- standby: ``pg_basebackup -R`` from the primary once (writes standby.signal and
+  ``primary_conninfo`` with ``application_name=<node>``; no replication slot: the primary
+  keeps ``wal_keep_size`` of WAL, so a standby can follow whichever node is primary);
+- every start: the harness's ``conf/postgresql.conf`` copied over ``pgdata/postgresql.conf``
+  (a base backup or a rewind brings the source's), then ``postgres -D pgdata``. The settings
+  live in PGDATA's own file because ``pg_rewind`` runs the target in single-user mode for
+  crash recovery with that file: it must keep the WAL (``wal_keep_size``) pg_rewind reads;
+- an old primary marked to rejoin (``conf/rejoin``, by the promote fault:
+  ``harness.systems.postgres.failover``) first runs ``pg_rewind -R`` from the new primary.
 
 So the same argv serves restarts (data and identity stay in the data dir). The config files
-``launch`` writes (``conf/postgresql.conf``, ``conf/pg_hba.conf``) are the harness's, outside
-PGDATA. Start stages: the primary, then every standby once the primary accepts connections.
+``launch`` writes (``conf/postgresql.conf``, ``conf/pg_hba.conf``) are the harness's. Start
+stages: the primary, then every standby once the primary accepts connections.
 
 Readiness: every node answers ``SELECT pg_is_in_recovery()`` (false on the primary, true on a
 standby) and the primary's ``pg_stat_replication`` lists every standby as ``streaming``; the
@@ -24,6 +31,7 @@ import os
 import re
 import shlex
 import subprocess
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +45,9 @@ BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 SERVER_USER = "postgres"
 PROBE_TIMEOUT_S = 3.0
 SYNC_COMMIT = ("off", "local", "remote_write", "on", "remote_apply")
+#: In a node's conf dir: the connection string of the primary it must rejoin as a standby at
+#: its next start (``pg_rewind -R`` from it first); written by the promote fault for the old primary.
+REJOIN_FILE = "rejoin"
 
 
 @dataclass(frozen=True)
@@ -90,12 +101,12 @@ def postgresql_conf(cfg: PostgresConfig, node: NodeAddress, conf_dir: Path, pgda
     primary-only settings, and keeps them for when it is promoted)."""
     onoff = lambda b: "on" if b else "off"  # noqa: E731
     lines = {
-        "data_directory": f"'{pgdata}'", "hba_file": f"'{conf_dir / 'pg_hba.conf'}'",
+        "hba_file": f"'{conf_dir / 'pg_hba.conf'}'",
         "ident_file": f"'{conf_dir / 'pg_ident.conf'}'",
         "listen_addresses": f"'{node.host}'", "port": str(cfg.port), "unix_socket_directories": f"'{conf_dir}'",
         "cluster_name": f"'{node.name}'", "max_connections": str(cfg.max_connections),
         "shared_buffers": cfg.shared_buffers, "wal_level": "replica", "max_wal_senders": "10",
-        "max_replication_slots": "10", "hot_standby": "on", "hot_standby_feedback": onoff(cfg.hot_standby_feedback),
+        "max_replication_slots": "10", "wal_keep_size": "512MB", "wal_log_hints": "on", "hot_standby": "on", "hot_standby_feedback": onoff(cfg.hot_standby_feedback),
         "synchronous_commit": cfg.synchronous_commit,
         "synchronous_standby_names": f"'{cfg.synchronous_standby_names}'", "fsync": onoff(cfg.fsync),
         "logging_collector": "off", "log_line_prefix": "'%m [%p] '", **cfg.extra}
@@ -141,6 +152,10 @@ class PostgresSystem:
     default_ready_timeout_s: float = 60.0
     client_port: int = field(init=False)
     peer_port: int = field(init=False)
+    #: node -> its data dir (``launch``): where the promote fault leaves the old primary's rejoin file
+    data_dirs: dict[str, Path] = field(init=False, default_factory=dict)
+    #: a scenario's workloads prepare side by side: one at a time (CREATE TABLE IF NOT EXISTS races)
+    _prepare_lock: threading.Lock = field(init=False, default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.client_port = self.peer_port = self.config.port
@@ -171,14 +186,19 @@ class PostgresSystem:
         b = self.bins
         if node.name == primary.name:
             init = (f"{shlex.quote(b['initdb'])} -D {shlex.quote(str(pgdata))} -U {SERVER_USER} --auth=trust "
-                    f"--no-sync -E UTF8 --locale=C.UTF-8 >/dev/null")
+                    f"--no-sync --data-checksums -E UTF8 --locale=C.UTF-8 >/dev/null")
         else:
             conninfo = f"application_name={node.name}"
             init = (f"{shlex.quote(b['pg_basebackup'])} -h {primary.host} -p {self.config.port} -U {SERVER_USER} "
-                    f"-D {shlex.quote(str(pgdata))} -X stream -c fast -R -C -S {node.name} "
+                    f"-D {shlex.quote(str(pgdata))} -X stream -c fast -R "
                     f"-d {shlex.quote(conninfo)}")
-        script = (f"test -f {shlex.quote(str(pgdata / 'PG_VERSION'))} || {init} || exit 1; "
-                  f"exec {shlex.quote(b['postgres'])} -c config_file={shlex.quote(str(conf / 'postgresql.conf'))}")
+        self.data_dirs[node.name] = data_dir
+        rejoin = shlex.quote(str(conf / REJOIN_FILE))
+        own_conf = f"cp {shlex.quote(str(conf / 'postgresql.conf'))} {shlex.quote(str(pgdata / 'postgresql.conf'))}"
+        rewind = (f"if test -f {rejoin}; then {shlex.quote(b['pg_rewind'])} -D {shlex.quote(str(pgdata))} "
+                  f"--source-server=\"$(cat {rejoin})\" -R && rm -f {rejoin} && {own_conf} || exit 1; fi; ")
+        script = (f"test -f {shlex.quote(str(pgdata / 'PG_VERSION'))} || {init} || exit 1; {own_conf} || exit 1; "
+                  f"{rewind}exec {shlex.quote(b['postgres'])} -D {shlex.quote(str(pgdata))}")
         return NodeLaunch(argv=["/bin/sh", "-c", script], data_dir=data_dir,
                           env={"HOME": str(data_dir), "LC_ALL": "C.UTF-8"}, run_as=SERVER_USER)
 
@@ -225,10 +245,14 @@ class PostgresSystem:
 
     def prepare_workload(self, cluster: Cluster, workload: Any) -> None:
         """Before the workload's clients connect: its replication settings on the running
-        cluster (``ALTER SYSTEM`` + ``pg_reload_conf()``: ``synchronous_standby_names`` on the
-        primary, ``hot_standby_feedback`` on every node), waited for until the primary reports
-        that many synchronous standbys; then the register's table, waited for on every standby.
+        cluster (``ALTER SYSTEM`` + ``pg_reload_conf()`` on every node, so a promoted standby
+        keeps them: ``synchronous_standby_names = 'ANY k (every node)'``, ``hot_standby_feedback``),
+        waited for until the primary reports its standbys synchronous; then the register's table, waited for on every standby.
         ClusterError naming the node and what it saw when either does not happen in 30 s."""
+        with self._prepare_lock:
+            self._prepare(cluster, workload)
+
+    def _prepare(self, cluster: Cluster, workload: Any) -> None:
         from harness.systems.postgres.client import CREATE_TABLE, TABLE
         from harness.systems.postgres.options import PostgresOptions
 
@@ -238,12 +262,14 @@ class PostgresSystem:
             raise ClusterError(f"no single primary to prepare the workload on (roles: {self.roles(cluster)})")
         standbys = [n.name for n in cluster.nodes if n.name != primary]
         port, host = self.config.port, cluster.node(primary).host
-        names = o.standby_names(standbys).replace("'", "''")
+        # every node listed, on every node: whichever node is primary (after a promote too) waits
+        # for k of the others (a primary never counts itself)
+        listed = o.standby_names([n.name for n in cluster.nodes])
+        names = listed.replace("'", "''")
         feedback = "on" if o.hot_standby_feedback else "off"
         for n in cluster.nodes:
             sql = [f"ALTER SYSTEM SET hot_standby_feedback = {feedback}"]
-            if n.name == primary:
-                sql.append(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
+            sql.append(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
             try:
                 run_psql(self.bins, n.host, port, [*sql, "SELECT pg_reload_conf()"], timeout_s=10)
             except RuntimeError as e:
@@ -255,7 +281,7 @@ class PostgresSystem:
                                                     "SELECT sync_state FROM pg_stat_replication")
                                if r[0] in ("sync", "quorum")) == want
                    and _first(run_psql(self.bins, host, port, "SHOW synchronous_standby_names"))
-                   == o.standby_names(standbys))
+                   == listed)
         try:
             run_psql(self.bins, host, port, CREATE_TABLE, timeout_s=30)
         except RuntimeError as e:
@@ -277,6 +303,35 @@ class PostgresSystem:
             time.sleep(0.05)
         raise ClusterError(f"waited {timeout_s:g}s for {what}: {last}")
 
+    def replication_conninfo(self, source_host: str, node: str) -> str:
+        """How ``node`` connects to a primary at ``source_host`` to stream from it."""
+        return (f"host={source_host} port={self.config.port} user={SERVER_USER} dbname=postgres "
+                f"application_name={node}")
+
+    def mark_rejoin(self, node: str, source_host: str) -> Path:
+        """Make ``node`` (an old primary) rejoin as a standby of ``source_host`` at its next
+        start: ``pg_rewind -R`` from it, then streaming (the launch command reads the file)."""
+        import pwd
+
+        f = self.data_dirs[node] / "conf" / REJOIN_FILE
+        f.write_text(self.replication_conninfo(source_host, node) + "\n")
+        pw = pwd.getpwnam(SERVER_USER)
+        os.chown(f, pw.pw_uid, pw.pw_gid)
+        return f
+
+    def wal_positions(self, cluster: Cluster, nodes: Sequence[str]) -> dict[str, int | None]:
+        """Per standby: the WAL it has received (``pg_last_wal_receive_lsn()``, bytes from 0/0;
+        its replay position when it received none by streaming), None when it does not answer."""
+        out: dict[str, int | None] = {}
+        for n in nodes:
+            try:
+                rows = run_psql(self.bins, cluster.node(n).host, self.config.port,
+                                "SELECT COALESCE(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) - '0/0'::pg_lsn")
+                out[n] = int(float(_first(rows))) if _first(rows) else None
+            except RuntimeError:
+                out[n] = None
+        return out
+
     def streaming(self, primary_host: str) -> dict[str, str]:
         """The primary's ``pg_stat_replication``: standby (application_name) -> state."""
         rows = run_psql(self.bins, primary_host, self.config.port,
@@ -289,21 +344,28 @@ class _Readiness:
         self.system = system
 
     def poll(self, cluster: Cluster, waited_s: float, deadline: float) -> ProbeRound:
+        """Ready: exactly one node accepts writes (the first node, until a promote fault made
+        another the primary) and every other node is a standby streaming from it."""
         roles = self.system.roles(cluster)
-        primary = cluster.nodes[0]
+        primaries = [n for n, r in roles.items() if r == "primary"]
+        primary = primaries[0] if len(primaries) == 1 else None
         try:
-            streaming = self.system.streaming(primary.host) if roles.get(primary.name) == "primary" else {}
+            streaming = self.system.streaming(cluster.node(primary).host) if primary else {}
         except RuntimeError:
             streaming = {}
-        want = {n.name: ("primary" if n is primary else "standby") for n in cluster.nodes}
-        healthy = frozenset(n for n, r in roles.items() if r == want[n] and (n == primary.name or
-                                                                            streaming.get(n) == "streaming"))
+        healthy = frozenset(n for n, r in roles.items() if n == primary or (r == "standby" and
+                                                                           streaming.get(n) == "streaming"))
         if len(healthy) == len(cluster.nodes):
-            return ProbeRound(report=ReadyReport(seconds=waited_s, leader=primary.name,
+            return ProbeRound(report=ReadyReport(seconds=waited_s, leader=primary,
                                                  details={"streaming": streaming, "version": self.system.version()}))
-        status = {n: f"role {roles[n] or 'not answering'} (want {want[n]}); "
-                     f"{'streaming' if streaming.get(n) == 'streaming' else 'not streaming'}" for n in want}
-        return ProbeRound(status=status, healthy=healthy, why="not every standby streams from the primary")
+        status = {n: f"role {roles[n] or 'not answering'}; "
+                     f"{'streaming from ' + primary if streaming.get(n) == 'streaming' and primary else 'not streaming'}"
+                  for n in roles if n != primary}
+        if primary:
+            status[primary] = "primary"
+        why = ("not every standby streams from the primary" if primary else
+               f"{len(primaries)} nodes accept writes (want exactly one)")
+        return ProbeRound(status=status, healthy=healthy, why=why)
 
     def close(self) -> None:
         return None

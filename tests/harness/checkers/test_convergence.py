@@ -44,6 +44,19 @@ def test_candidates_concurrent_indeterminate_failed_and_deleted(hb: Any) -> None
     assert candidates([]) == [None]
 
 
+def test_a_key_whose_only_writes_are_indeterminate_may_still_be_absent(hb: Any) -> None:
+    # a put in flight when its primary was killed (info): nothing may have been written; every
+    # node reading the key absent is convergence, as is every node reading "a"
+    hb.put(1, "k", "a", 0, 20, type="info").put(2, "j", "x", 0, 20, type="fail") \
+        .get(3, "k", None, 30, 31, node="n1").get(4, "k", None, 32, 33, node="n2")
+    r = check_convergence(hb.history())
+    assert r.verdict is True
+    assert r.evidence["keys"]["k"]["candidates"] == ["a", None]
+    assert candidates([op for op in hb.history().ops if op.key == "j"]) == [None]
+    ops = type(hb)().put(1, "k", "a", 0, 10, type="info").put(2, "k", "b", 20, 30).history().ops
+    assert candidates(list(ops)) == ["b"]  # b acknowledged after a's client gave up: b is last
+
+
 def test_quiescence_waits_for_an_indeterminate_write_and_no_settled_read_is_unknown(hb: Any) -> None:
     # c's client gave up at 65: reads before that are not settled
     hb.put(1, "k", "a", 0, 10).put(2, "k", "c", 20, 65, type="info").get(3, "k", "a", 40, 41, node="n1")

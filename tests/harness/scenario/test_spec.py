@@ -92,6 +92,22 @@ def test_resume_without_pause_and_restart_without_kill() -> None:
         "timeline[1].target", "already paused")
 
 
+def test_a_systems_own_faults_are_known_only_to_its_scenarios() -> None:
+    """A plugin's OwnFaults (PostgreSQL's promote, rejoin): checked by the plugin, unknown elsewhere."""
+    pg = {"system": "postgres", "nodes": 3, "workloads": [{**WL, "system": "postgres"}]}
+    s = parse_scenario(scenario([{"at": 1, "fault": "kill", "target": "leader"}, {"at": 2, "fault": "promote"},
+                                 {"at": 3, "fault": "promote", "target": "n3"}, {"at": 4, "fault": "rejoin"}], **pg),
+                       "s.yaml")
+    assert [(e.fault, dict(e.params)) for e in s.timeline] == [("kill", {"target": "leader"}), ("promote", {}),
+                                                               ("promote", {"target": "n3"}), ("rejoin", {})]
+    bad(scenario([{"at": 1, "fault": "promote", "target": "n9"}], **pg), "timeline[0].target",
+        "must be most-advanced or a node name (n1, n2, n3), got 'n9'")
+    bad(scenario([{"at": 1, "fault": "rejoin", "target": "n2"}], **pg), "timeline[0].target",
+        "unknown field for fault 'rejoin'")
+    e = bad(scenario([{"at": 1, "fault": "promote"}]), "timeline[0].fault", "unknown fault 'promote'")
+    assert "promote" not in e.reason.split("known: ")[1]
+
+
 def test_at_beyond_end() -> None:
     bad(scenario([{"at": 31, "fault": "noop"}]), "timeline[0].at", "beyond the scenario's end (30s)")
     bad(scenario([{"at": -1, "fault": "noop"}]), "timeline[0].at", "must be >= 0")

@@ -4,7 +4,7 @@ import random
 from collections import Counter
 
 from harness.workload.generator import KeyChooser, OpGenerator, open_loop_schedule, token_of, value_for
-from harness.workload.spec import KeySpec, Workload
+from harness.workload.spec import KeySpec, LoadSpec, Workload
 
 
 def test_value_roundtrip_and_size() -> None:
@@ -19,6 +19,20 @@ def test_value_roundtrip_and_size() -> None:
 def test_key_names_are_fixed_width() -> None:
     kc = KeyChooser(1000, "sequential", random.Random(0))
     assert [kc.next_key() for _ in range(3)] == ["k000", "k001", "k002"]
+
+
+def test_disjoint_gives_each_client_its_own_block_in_order() -> None:
+    # 10 keys over 3 clients: blocks of 3 (k9 unused); client 4 is block 4 % 3 = 1; a block wraps
+    kc = [KeyChooser(10, "disjoint", random.Random(0), start=p, clients=3) for p in (0, 4, 2)]
+    assert [[k.next_key() for _ in range(4)] for k in kc] == [["k0", "k1", "k2", "k0"], ["k3", "k4", "k5", "k3"],
+                                                             ["k6", "k7", "k8", "k6"]]
+    # a workload's clients never share a key
+    w = Workload(name="t", duration_s=1, keys=KeySpec(count=64, distribution="disjoint"), mix={"put": 1},
+                 load=LoadSpec(concurrency=4))
+    gens = {p: OpGenerator(w, p) for p in range(4)}
+    seen = {p: {g.next().key for _ in range(16)} for p, g in gens.items()}
+    assert all(len(keys) == 16 for keys in seen.values())
+    assert len(set().union(*seen.values())) == 64
 
 
 def test_zipfian_skews_towards_first_keys() -> None:

@@ -88,3 +88,14 @@ def test_errors_are_fail_only_when_certainly_not_applied(exc: BaseException, in_
                                                         outcome: tuple[str, str]) -> None:
     o = classify_error(exc, in_flight)
     assert (o.type, o.error) == outcome
+
+
+def test_the_promote_target_is_the_standby_with_the_most_wal() -> None:
+    from harness.systems.postgres.failover import most_advanced, target_problem
+
+    assert most_advanced({"n2": 100, "n3": 250}) == "n3"
+    assert most_advanced({"n2": 250, "n3": 250}) == "n2"  # a tie: the lower name
+    assert most_advanced({"n2": None, "n3": 7}) == "n3"  # n2 did not answer
+    assert most_advanced({"n2": None}) is None
+    assert target_problem(None, ["n1", "n2"]) is None and target_problem("n2", ["n1", "n2"]) is None
+    assert target_problem("n5", ["n1", "n2"]) == "must be most-advanced or a node name (n1, n2), got 'n5'"
