@@ -28,6 +28,7 @@ SYSTEMS: dict[str, Union[str, SystemPlugin]] = {
     "cassandra": "harness.systems.cassandra.plugin",
     "zookeeper": "harness.systems.zookeeper.plugin",
     "postgres": "harness.systems.postgres.plugin",
+    "redis": "harness.systems.redis.plugin",
 }
 
 #: The system a workload, scenario or suite file means when it names none (files written

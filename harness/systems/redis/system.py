@@ -536,6 +536,44 @@ class RedisSystem:
         named = [v for v in top if v in masters]
         return named[0] if len(named) == 1 else None
 
+    # ------------------------------------------------------------------ per workload
+    def prepare_workload(self, cluster: Cluster, workload: Any) -> None:
+        """Before the workload's clients connect: its ``redis:`` options (``RedisOptions``) that
+        the servers hold, ``min-replicas-to-write`` and ``min-replicas-max-lag``, set on every
+        server (``CONFIG SET``, then ``CONFIG REWRITE`` so a restarted server keeps them: its
+        redis.conf is its own state, see the module's docstring) and read back with ``CONFIG
+        GET``. Every server, not only the primary: the replica a failover promotes refuses
+        writes the same way. Idempotent. ClusterError naming the server when one does not
+        answer or does not hold the values, or when the options need more servers than the
+        cluster has (the t-visibility probe's level pairs reach here unchecked against the
+        cluster's size)."""
+        from harness.systems.redis.options import RedisOptions, options_problem
+
+        o = workload.options if isinstance(workload.options, RedisOptions) else RedisOptions()
+        servers = self.server_nodes(cluster)
+        problem = options_problem(o, len(servers))
+        if problem:
+            raise ClusterError(f"{problem[0]}: {problem[1]} ({len(servers)} servers in this cluster)")
+        want = {"min-replicas-to-write": str(o.min_replicas_to_write),
+                "min-replicas-max-lag": str(o.min_replicas_max_lag_s)}
+
+        def apply(n: Any) -> str | None:
+            try:
+                settings = [x for kv in want.items() for x in kv]
+                run_cli(self.bins, n.host, self.config.port, "CONFIG", "SET", *settings, timeout_s=10)
+                run_cli(self.bins, n.host, self.config.port, "CONFIG", "REWRITE", timeout_s=10)
+                got = run_cli(self.bins, n.host, self.config.port, "CONFIG", "GET", "min-replicas-*",
+                              timeout_s=10).split()
+            except RuntimeError as e:
+                return f"{n.name}: setting {', '.join(f'{k} {v}' for k, v in want.items())} failed: {e}"
+            held = dict(zip(got[::2], got[1::2]))
+            if any(held.get(k) != v for k, v in want.items()):
+                return f"{n.name}: CONFIG GET says {held} after setting {want}"
+            return None
+        errors = [e for e in _each(servers, apply) if e]
+        if errors:
+            raise ClusterError("; ".join(errors))
+
     # ------------------------------------------------------------------ readiness
     def wait_ready(self, cluster: Cluster, timeout_s: float) -> ReadyReport:
         hint = (f"a replica whose link stays down cannot reach {self.server_nodes(cluster)[0].host}:"

@@ -13,7 +13,7 @@ from harness.workload.suite import load_suite
 
 
 def test_bench_runs_every_registered_systems_default_suite_in_registry_order() -> None:
-    assert system_names() == ("etcd", "cassandra", "zookeeper", "postgres")
+    assert system_names() == ("etcd", "cassandra", "zookeeper", "postgres", "redis")
     suites = cli.default_suites()
     assert suites == [REPO_ROOT / "workloads" / "suites" / f"{name}.yaml" for name in system_names()]
     assert [load_suite(p).system for p in suites] == list(system_names())  # each suite measures its own system

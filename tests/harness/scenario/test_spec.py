@@ -290,7 +290,7 @@ def test_names_become_paths_so_they_are_restricted(tmp_path: Path, old: str, new
     ("shape: halves}", "shape: isolate-node, node: " + "n" * 500 + "}", "timeline[0].node",
      "unknown node '" + "n" * 47 + "..." + "n" * 48 + "' (this cluster has n1, n2, n3, n4, n5)"),
     ("name: s", "name: s\ndescription: {a: 1}", "description", "must be text, got {'a': 1}"),
-    ("name: s", "name: s\nsystem: {etcd: 1}", "system", "unknown system {'etcd': 1} (known: etcd, cassandra, zookeeper, postgres)"),
+    ("name: s", "name: s\nsystem: {etcd: 1}", "system", "unknown system {'etcd': 1} (known: etcd, cassandra, zookeeper, postgres, redis)"),
     ("  - {name: w", "  - 7\n  - {name: w", "workloads[0]",
      "must be a workload file path or an inline workload mapping, got 7"),
 ])

@@ -232,7 +232,7 @@ def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text, field, reason", [
     ("name: t\nduration_s: 1\ndescription: [not, text]\n", "description", "must be text, got ['not', 'text']"),
-    ("name: t\nduration_s: 1\nsystem: [etcd]\n", "system", "unknown system ['etcd'] (known: etcd, cassandra, zookeeper, postgres)"),
+    ("name: t\nduration_s: 1\nsystem: [etcd]\n", "system", "unknown system ['etcd'] (known: etcd, cassandra, zookeeper, postgres, redis)"),
     ("name: t\nduration_s: 1\nclients: {pin: 3}\n", "clients.pin",
      "must be one of round-robin, leader, followers or a list of node names, got 3"),
     ("name: t\nduration_s: 1\nclients: {pin: [n1, [n2]]}\n", "clients.pin",

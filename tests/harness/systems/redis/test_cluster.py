@@ -1,11 +1,16 @@
 """A real Redis 7 primary + 2 replicas + 3 Sentinels (netns provider, 6 nodes): stages,
 readiness, roles, replication, read-only replicas, the Sentinels' view, a failover after the
-primary is killed, the old primary rejoining as a replica, nothing left behind."""
+primary is killed, the old primary rejoining as a replica, nothing left behind; and the
+plugin's client on it: WAIT, cas, NOREPLICAS and a short WAIT while a replica is paused, a
+client following a second failover through the Sentinels."""
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -99,6 +104,130 @@ def test_a_write_reaches_both_replicas_which_refuse_writes(rd: dict[str, Any]) -
     assert offsets["n1"] is not None and offsets["n1"] > 0 and offsets["n2"] == offsets["n3"] == offsets["n1"]
 
 
+def _workload(read: str = "primary", **redis: Any) -> Any:
+    from harness.systems.redis.options import RedisOptions
+    from harness.workload.spec import LoadSpec, Workload
+
+    return Workload(name="t", duration_s=1, system="redis", nodes=NODES, value_size=64, read_consistency=read,
+                    load=LoadSpec(concurrency=1, op_timeout_s=2), options=RedisOptions(**redis))
+
+
+def _client(rd: dict[str, Any], node: str, w: Any) -> Any:
+    from harness.systems.redis.plugin import PLUGIN
+
+    c = rd["cluster"]
+    return PLUGIN.make_client(w, c.client_endpoint(node), c.client_endpoints)
+
+
+def _run(rd: dict[str, Any], steps: Callable[..., Any], *clients_of: tuple[Any, str]) -> Any:
+    """``steps(*clients)`` with a client per (workload, node), opened and closed around it."""
+    async def go() -> Any:
+        clients = [_client(rd, n, w) for w, n in clients_of]
+        try:
+            for c in clients:
+                await c.open()
+            return await steps(*clients)
+        finally:
+            for c in clients:
+                await c.close()
+    return asyncio.run(go())
+
+
+def _config(rd: dict[str, Any], node: str) -> dict[str, str]:
+    got = _cli(rd, node, "CONFIG", "GET", "min-replicas-*").split()
+    return dict(zip(got[::2], got[1::2]))
+
+
+def test_a_wait_2_write_is_read_on_n3_at_once(rd: dict[str, Any]) -> None:
+    """WAIT 2: acknowledged once both replicas have the write, so a replica read on n3 right
+    after the acknowledgement returns it, every time."""
+    from harness.api import Request
+
+    w = _workload("replica", wait_replicas=2, wait_timeout_ms=1000)
+    rd["system"].prepare_workload(rd["cluster"], w)
+    writes = replace(w, read_consistency="primary")  # a replica client pinned to a Sentinel would not open
+
+    async def steps(writer: Any, reader: Any) -> list[Any]:
+        got = []
+        for i in range(50):
+            put = await writer.invoke(Request("put", f"w2-{i}", f"tok{i}"))
+            got.append((put.type, (await reader.invoke(Request("get", f"w2-{i}", None, "replica"))).result))
+        return got
+
+    # the writer is pinned to a Sentinel node: its writes go to the primary the Sentinels name
+    assert _run(rd, steps, (writes, "n4"), (w, "n3")) == [("ok", f"tok{i}") for i in range(50)]
+
+
+def test_cas_on_the_primary(rd: dict[str, Any]) -> None:
+    from harness.api import Request
+
+    w = _workload()
+
+    async def steps(c: Any) -> list[tuple[str, Any, Any]]:
+        out = []
+        for req in [Request("get", "reg", None), Request("cas", "reg", (None, "a")), Request("cas", "reg", (None, "b")),
+                    Request("cas", "reg", ("b", "c")), Request("cas", "reg", ("a", "c")), Request("get", "reg", None),
+                    Request("put", "reg", "d"), Request("cas", "reg", ("c", "e")), Request("delete", "reg", None),
+                    Request("get", "reg", None), Request("cas", "reg", (None, "f")), Request("get", "reg", None)]:
+            o = await c.invoke(req)
+            out.append((o.type, o.result, o.error))
+        return out
+
+    assert _run(rd, steps, (w, "n2")) == [
+        ("ok", None, None), ("ok", None, None), ("fail", None, "cas_mismatch"), ("fail", None, "cas_mismatch"),
+        ("ok", None, None), ("ok", "c", None), ("ok", None, None), ("fail", None, "cas_mismatch"), ("ok", None, None),
+        ("ok", None, None), ("ok", None, None), ("ok", "f", None)]
+
+
+def test_a_paused_replica_makes_wait_short_and_then_writes_refused(rd: dict[str, Any]) -> None:
+    """n3 paused: WAIT 2 returns 1 (info wait_short, the write is on the primary all the
+    same); with min-replicas-to-write 2 and a 1 s lag bound, the primary then refuses writes
+    (fail noreplicas) until n3 is back."""
+    from harness.api import Request
+
+    cluster, system = rd["cluster"], rd["system"]
+    short = _workload(wait_replicas=2, wait_timeout_ms=100)
+    refusing = _workload(min_replicas_to_write=2, min_replicas_max_lag_s=1)
+    system.prepare_workload(cluster, short)
+
+    async def wait_short(c: Any) -> tuple[Any, Any]:
+        put = await c.invoke(Request("put", "short", "s1"))
+        return (put.type, put.error), (await c.invoke(Request("get", "short", None))).result
+
+    async def until_refused(c: Any) -> tuple[list[str], Any]:
+        seen: list[str] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            o = await c.invoke(Request("put", "refused", f"r{len(seen)}"))
+            seen.append(f"{o.type} {o.error}")
+            if o.type == "fail":
+                break
+            await asyncio.sleep(0.2)
+        return seen, (await c.invoke(Request("get", "refused", None))).result
+
+    # (every setting is made with every server up: a paused one would not answer CONFIG SET)
+    cluster.node("n3").pause()
+    try:
+        assert _run(rd, wait_short, (short, "n1")) == (("info", "wait_short"), "s1")
+    finally:
+        cluster.node("n3").resume()
+    system.prepare_workload(cluster, refusing)
+    assert {n: _config(rd, n) for n in SERVERS} == {
+        n: {"min-replicas-to-write": "2", "min-replicas-max-lag": "1"} for n in SERVERS}
+    assert "min-replicas-to-write 2" in (rd["scratch"] / "n2" / "redis.conf").read_text()  # CONFIG REWRITE
+    cluster.node("n3").pause()
+    try:
+        seen, last = _run(rd, until_refused, (refusing, "n1"))
+    finally:
+        cluster.node("n3").resume()
+    # acknowledged while n3's last ack was under 1 s old, then refused: nothing written by the refused one
+    assert seen[-1] == "fail noreplicas" and set(seen[:-1]) <= {"ok None"}
+    assert last == (f"r{len(seen) - 2}" if len(seen) > 1 else None)
+    system.prepare_workload(cluster, _workload())
+    assert {n: _config(rd, n) for n in SERVERS} == {
+        n: {"min-replicas-to-write": "0", "min-replicas-max-lag": "10"} for n in SERVERS}
+
+
 def test_killed_primary_fails_over_and_rejoins_as_a_replica(rd: dict[str, Any]) -> None:
     cluster, system = rd["cluster"], rd["system"]
     cluster.node("n1").kill()
@@ -127,3 +256,46 @@ def test_killed_primary_fails_over_and_rejoins_as_a_replica(rd: dict[str, Any]) 
     # Sentinel's CONFIG REWRITE recorded the new primary in n1's own redis.conf (a restart keeps it)
     assert f"replicaof {new_host} {system.config.port}" in (rd["scratch"] / "n1" / "redis.conf").read_text()
 
+
+
+def test_the_client_follows_a_failover(rd: dict[str, Any]) -> None:
+    """The primary killed under a writing client: the write in flight is info or fail, the
+    next ones fail while the Sentinels still name the dead primary, then the client finds the
+    promoted replica through them and its writes succeed there."""
+    from harness.api import Request
+
+    cluster, system = rd["cluster"], rd["system"]
+    old = system.leader(cluster)
+    assert old in SERVERS
+    w = _workload()
+
+    async def steps(c: Any) -> dict[str, Any]:
+        first = await c.invoke(Request("put", "follow", "before"))
+        found_before = list(c.primaries_found)
+        cluster.node(old).kill()
+        t0, outcomes = time.monotonic(), []
+        while time.monotonic() - t0 < FAILOVER_BUDGET_S:
+            o = await c.invoke(Request("put", "follow", f"after{len(outcomes)}"))
+            outcomes.append((o.type, o.error))
+            if o.type == "ok":
+                break
+            await asyncio.sleep(0.05)
+        took = time.monotonic() - t0
+        more = [(await c.invoke(Request("put", "follow", f"more{i}"))).type for i in range(5)]
+        return {"first": first.type, "found_before": found_before, "outcomes": outcomes, "took": took,
+                "found": list(c.primaries_found), "more": more,
+                "read": (await c.invoke(Request("get", "follow", None))).result}
+
+    got = _run(rd, steps, (w, "n5"))
+    rd["timings"]["client_failover_s"] = round(got["took"], 2)
+    rd["timings"]["client_outcomes_before_ok"] = dict(Counter(f"{t} {e}" for t, e in got["outcomes"][:-1]))
+    # the Sentinel that ran the failover names the new primary first; the others learn it from
+    # its hello messages a moment later
+    new, _ = _until("the Sentinels agreeing on the promoted replica", 5,
+                    lambda: (lead if (lead := system.leader(cluster)) in SERVERS and lead != old else None))
+    host = {n.host: n.name for n in cluster.nodes}
+    assert got["first"] == "ok" and [host[a] for a, _ in got["found_before"]] == [old]
+    assert got["outcomes"][-1] == ("ok", None) and len(got["outcomes"]) > 1
+    assert set(got["outcomes"][:-1]) <= {("info", "connection_lost"), ("fail", "not_connected"),
+                                         ("info", "timeout")}
+    assert host[got["found"][-1][0]] == new and got["more"] == ["ok"] * 5 and got["read"] == "more4"
