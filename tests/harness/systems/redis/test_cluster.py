@@ -228,6 +228,25 @@ def test_a_paused_replica_makes_wait_short_and_then_writes_refused(rd: dict[str,
         n: {"min-replicas-to-write": "0", "min-replicas-max-lag": "10"} for n in SERVERS}
 
 
+def test_final_reads_read_every_server_and_the_primary_through_every_sentinel_node(rd: dict[str, Any]) -> None:
+    """A scenario's final reads make one client per node and level: on a Sentinel node the
+    primary read goes to the primary, the replica read has nothing to read and is recorded
+    as that node's failed connect (after the usual connect retries), the servers' reads go on."""
+    from harness.scenario.final_reads import final_reads
+
+    cluster = rd["cluster"]
+    _cli(rd, "n1", "SET", "fin", "tokf|")  # a token, then the generator's separator (TOKEN_SEP)
+    assert _cli(rd, "n1", "WAIT", "2", "1000") == "2"
+    t0 = time.monotonic()
+    ops = final_reads(cluster, ["fin"], time.monotonic_ns(), value_size=64, timeout_s=2.0, attempts=2)
+    rd["timings"]["final_reads_s"] = round(time.monotonic() - t0, 2)
+    got = {(o.node, o.read_consistency): (o.type, o.result, (o.error or "").split(":")[0]) for o in ops}
+    assert got == {**{(n, lv): ("ok", "tokf", "") for n in SERVERS for lv in ("primary", "replica")},
+                   **{(n, "primary"): ("ok", "tokf", "") for n in SENTINELS},
+                   **{(n, "replica"): ("fail", None, "connect_failed") for n in SENTINELS}}
+    assert all("is a Sentinel node, not a Redis server" in (o.error or "") for o in ops if o.type == "fail")
+
+
 def test_killed_primary_fails_over_and_rejoins_as_a_replica(rd: dict[str, Any]) -> None:
     cluster, system = rd["cluster"], rd["system"]
     cluster.node("n1").kill()
