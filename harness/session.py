@@ -197,6 +197,13 @@ def run_suite(suite: Suite, opts: SessionOptions) -> Path:
             vrows = run_visibility(cluster, suite.visibility, run.path / "visibility", time_origin_ns,
                                    run_id=run.run_id, log=opts.log)
             extra["visibility"] = {"file": "visibility/visibility.json", "rows": vrows}
+        if suite.convergence is not None:
+            from harness.workload.convergence_probe import run_convergence
+
+            intr.set_moment("convergence")
+            crows = run_convergence(cluster, suite.convergence, run.path / "convergence", time_origin_ns,
+                                    run_id=run.run_id, log=opts.log)
+            extra["convergence"] = {"file": "convergence/convergence.json", "rows": crows}
         for sc in scenarios:
             intr.set_moment(f"scenario {sc.name} (before the load)")
             entry, srows = _run_scenario(sc, cluster, run, time_origin_ns, opts, provider.name)

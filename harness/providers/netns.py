@@ -248,11 +248,18 @@ class NetnsNode:
         return proc_state(pid) if pid else None
 
     def _signal(self, sig: int) -> bool:
+        """``sig`` to the node: SIGSTOP, SIGCONT and SIGKILL to its whole process group (the
+        node's session: a multi-process server such as PostgreSQL's postmaster and its
+        backends, WAL sender and receiver stop, resume and die together, as on a frozen or
+        crashed machine); SIGTERM to the server alone, which shuts its children down itself."""
         pid = self.pid()
         if pid is None:
             return False
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+            if sig != signal.SIGTERM and os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
         return True
 
     def _wait_state(self, want_stopped: bool, timeout_s: float = 2.0) -> None:

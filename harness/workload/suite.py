@@ -25,7 +25,7 @@ from harness.api import TunableLevels
 from harness.workload.spec import MAX_NODES, Workload, load_workload
 from harness.yamlfile import read_yaml_file
 
-_FIELDS = {"name", "description", "system", "nodes", "workloads", "scenarios", "visibility"}
+_FIELDS = {"name", "description", "system", "nodes", "workloads", "scenarios", "visibility", "convergence"}
 
 
 def _peer_tool_fields() -> dict[str, str]:
@@ -46,13 +46,15 @@ class Suite:
     description: str = ""
     scenarios: tuple[str, ...] = ()  # scenario files (nemesis timelines), run after the workloads
     visibility: Any = None  # harness.workload.visibility.VisibilitySpec, run after the workloads
+    convergence: Any = None  # harness.workload.convergence_probe.ConvergenceSpec, run after visibility
 
     def to_dict(self) -> dict[str, Any]:
         tools = {t.suite_field: t.suite_field in self.peer_tools for t in registry.system_plugin(self.system).peer_tools}
         return {"name": self.name, "source": self.source, "sha256": self.sha256, "system": self.system,
                 "nodes": self.nodes, **tools,
                 "workloads": [w.source for w in self.workloads], "scenarios": list(self.scenarios),
-                "visibility": vars(self.visibility) if self.visibility is not None else None}
+                "visibility": vars(self.visibility) if self.visibility is not None else None,
+                "convergence": vars(self.convergence) if self.convergence is not None else None}
 
 
 def _is_file(p: Path) -> bool:
@@ -100,15 +102,20 @@ def load_suite(path: str | Path) -> Suite:
     for i, s in enumerate(scen):
         if not isinstance(s, str) or not _is_file(p.parent / s):
             raise ConfigError(f, f"scenarios[{i}]", f"no such scenario file: {shown(s)}")
-    vis = None
-    if data.get("visibility") is not None:
-        from harness.workload.visibility import parse_visibility
-
+    probes: dict[str, Any] = {}
+    for section, what in (("visibility", "the t-visibility probe"), ("convergence", "the convergence probe")):
+        if data.get(section) is None:
+            continue
         if not isinstance(plugin, TunableLevels):
-            raise ConfigError(f, "visibility", f"the t-visibility probe needs write and read consistency levels "
-                                               f"chosen per request; {system} has none")
-        vis = parse_visibility(data["visibility"], f, system)
-        vis.validate(nodes, system, f)
+            raise ConfigError(f, section, f"{what} needs write and read consistency levels chosen per request; "
+                                          f"{system} has none")
+        if section == "visibility":
+            from harness.workload.visibility import parse_visibility as parse
+        else:
+            from harness.workload.convergence_probe import parse_convergence as parse
+        probes[section] = parse(data[section], f, system)
+        probes[section].validate(nodes, system, f)
     return Suite(name=name, source=f, sha256=sha, system=system, nodes=nodes, workloads=tuple(workloads),
                  peer_tools=tuple(peer_tools), description=description,
-                 scenarios=tuple(str(p.parent / s) for s in scen), visibility=vis)
+                 scenarios=tuple(str(p.parent / s) for s in scen), visibility=probes.get("visibility"),
+                 convergence=probes.get("convergence"))

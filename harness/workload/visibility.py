@@ -89,19 +89,10 @@ class VisibilitySpec:
             raise ConfigError(src, "conditions", "writer-isolated needs at least 2 nodes")
         if self.replication_factor > n_nodes:
             raise ConfigError(src, "replication_factor", f"{self.replication_factor} replicas on {n_nodes} nodes")
-        plugin = _tunable(system, src)
-        if not self.pairs:
-            raise ConfigError(src, "pairs", f"required: the (write, read) level pairs to probe, [[W, R], ...] in "
-                                            f"{system}'s level names")
-        for i, (w, r, rf) in enumerate(self.probes()):
-            number(src, f"pairs[{i}][2]", rf, 1, n_nodes, unit=f"replicas (the cluster has {n_nodes} nodes)",
-                   integer=True)
-            why = plugin.level_pair_problem(w, r, rf)
-            if why:
-                raise ConfigError(src, "pairs", why)
+        check_level_pairs(self.probes(), n_nodes, system, src)
 
 
-def _tunable(system: str, src: str) -> TunableLevels:
+def tunable_plugin(system: str, src: str) -> TunableLevels:
     from harness.errors import ConfigError
 
     plugin = registry.system_plugin(system, src, "system")
@@ -114,7 +105,7 @@ def _tunable(system: str, src: str) -> TunableLevels:
 def _workload(spec: VisibilitySpec, system: str, n_nodes: int, w: str, r: str, rf: int) -> Workload:
     return Workload(name="visibility", duration_s=1, system=system, nodes=n_nodes, value_size=spec.value_size,
                     read_consistency=r, load=LoadSpec(concurrency=1, op_timeout_s=spec.timeout_s),
-                    options=_tunable(system, "visibility").level_pair_options(w, rf))
+                    options=tunable_plugin(system, "visibility").level_pair_options(w, rf))
 
 
 async def _trials(cluster: Cluster, spec: VisibilitySpec, condition: str, w: str, r: str, rf: int, writer: str,
@@ -222,34 +213,67 @@ def parse_visibility(data: Any, file: str, system: str | None = None) -> Visibil
     a name no level matches is kept, for ``validate`` to refuse."""
     from harness.errors import ConfigError
 
-    if not isinstance(data, dict):
-        raise ConfigError(file, "visibility", "must be a mapping")
-    fields = set(VisibilitySpec.__dataclass_fields__)
-    for k in data:
-        if k not in fields:
-            raise ConfigError(file, f"visibility.{k}", f"unknown field (allowed: {', '.join(sorted(fields))})")
-    kw = dict(data)
+    kw = section_fields(data, file, "visibility", set(VisibilitySpec.__dataclass_fields__))
     try:
         if "pairs" in kw:
-            names = {lv.name.lower(): lv.name for lv in registry.levels(system)} if system else {}
-            # YAML 1.1 reads a bare on/off as a boolean: a level named on/off (PostgreSQL's
-            # synchronous_commit) is what was meant
-            spelled = lambda x: names.get(({True: "on", False: "off"}[x] if isinstance(x, bool)  # noqa: E731
-                                           else str(x)).lower(), str(x))
-            pairs = []
-            for i, p in enumerate(kw["pairs"]):
-                if not isinstance(p, (list, tuple)) or len(p) not in (2, 3):
-                    raise ConfigError(file, f"visibility.pairs[{i}]", f"must be [write level, read level] or "
-                                                                      f"[write level, read level, replication factor], "
-                                                                      f"got {p!r}")
-                pairs.append((spelled(p[0]), spelled(p[1]), *p[2:]))
-            kw["pairs"] = tuple(pairs)
+            kw["pairs"] = parse_level_pairs(kw["pairs"], file, "visibility.pairs", system)
         for k in ("delays_ms", "conditions"):
             if k in kw:
                 kw[k] = tuple(kw[k])
     except (TypeError, ValueError) as e:
         raise ConfigError(file, "visibility", f"malformed: {e}") from e
     return VisibilitySpec(**kw)
+
+
+def section_fields(data: Any, file: str, section: str, fields: set[str]) -> dict[str, Any]:
+    """A probe's suite section as a dict; ConfigError when it is not a mapping or has a key
+    outside ``fields``."""
+    from harness.errors import ConfigError
+
+    if not isinstance(data, dict):
+        raise ConfigError(file, section, "must be a mapping")
+    for k in data:
+        if k not in fields:
+            raise ConfigError(file, f"{section}.{k}", f"unknown field (allowed: {', '.join(sorted(fields))})")
+    return dict(data)
+
+
+def parse_level_pairs(raw: Any, file: str, field: str, system: str | None) -> tuple[tuple[Any, ...], ...]:
+    """``[[W, R], [W, R, RF], ...]`` with level names matched to ``system``'s own spelling
+    regardless of case (``one`` is Cassandra's ``ONE``); a name no level matches is kept, for
+    ``check_level_pairs`` to refuse."""
+    from harness.errors import ConfigError
+
+    names = {lv.name.lower(): lv.name for lv in registry.levels(system)} if system else {}
+    # YAML 1.1 reads a bare on/off as a boolean: a level named on/off (PostgreSQL's
+    # synchronous_commit) is what was meant
+    spelled = lambda x: names.get(({True: "on", False: "off"}[x] if isinstance(x, bool)  # noqa: E731
+                                   else str(x)).lower(), str(x))
+    if not isinstance(raw, (list, tuple)):
+        raise ConfigError(file, field, f"must be a list of [write level, read level] pairs, got {raw!r}")
+    pairs = []
+    for i, p in enumerate(raw):
+        if not isinstance(p, (list, tuple)) or len(p) not in (2, 3):
+            raise ConfigError(file, f"{field}[{i}]", f"must be [write level, read level] or [write level, read level, "
+                                                     f"replication factor], got {p!r}")
+        pairs.append((spelled(p[0]), spelled(p[1]), *p[2:]))
+    return tuple(pairs)
+
+
+def check_level_pairs(probes: list[tuple[str, str, int]], n_nodes: int, system: str, src: str) -> None:
+    """Every (W, R, RF) measurable on ``n_nodes`` nodes of ``system`` (its ``TunableLevels``)."""
+    from harness.config_fields import number
+    from harness.errors import ConfigError
+
+    plugin = tunable_plugin(system, src)
+    if not probes:
+        raise ConfigError(src, "pairs", f"required: the (write, read) level pairs to probe, [[W, R], ...] in "
+                                        f"{system}'s level names")
+    for i, (w, r, rf) in enumerate(probes):
+        number(src, f"pairs[{i}][2]", rf, 1, n_nodes, unit=f"replicas (the cluster has {n_nodes} nodes)", integer=True)
+        why = plugin.level_pair_problem(w, r, rf)
+        if why:
+            raise ConfigError(src, "pairs", why)
 
 
 def _spec_dict(spec: VisibilitySpec) -> dict[str, Any]:

@@ -142,6 +142,16 @@ def _first(rows: list[list[str]]) -> str:
     return rows[0][0] if rows and rows[0] else ""
 
 
+def member_fields(name: str, row: Sequence[str], node_by_host: dict[str, str]) -> dict[str, Any]:
+    """One node's ``member_status`` from its psql row (in_recovery, lsn, sender_host,
+    timeline, replay delay), fields empty where SQL gave NULL."""
+    standby = row[0] == "t"
+    lsn = int(float(row[1])) if row[1] else None
+    leader = node_by_host.get(row[2]) if standby else name
+    return {"is_leader": not standby, "leader": leader, "term": int(row[3]) if row[3] else None, "lsn": lsn,
+            "replay_delay_s": round(float(row[4]), 3) if standby and row[4] else None}
+
+
 @dataclass
 class PostgresSystem:
     """A primary (the first node) and streaming standbys."""
@@ -302,6 +312,36 @@ class PostgresSystem:
                 last = str(e)
             time.sleep(0.05)
         raise ClusterError(f"waited {timeout_s:g}s for {what}: {last}")
+
+    def member_status(self, cluster: Cluster) -> dict[str, dict[str, Any] | None]:
+        """Per node (one ``psql`` each, in parallel): ``is_leader`` (accepts writes), ``leader``
+        (itself when primary; a standby's WAL sender, by host; None while it streams from
+        nobody), ``term`` (the timeline: a promotion starts a new one, as an election starts
+        a term), ``lsn`` (bytes of WAL written on a primary, replayed on a standby: a
+        standby's lag is the primary's ``lsn`` minus its own at the same poll) and
+        ``replay_delay_s`` (a standby: now minus the commit time of the last transaction it
+        replayed; grows while idle too). None for a node that does not answer."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        by_host = {n.host: n.name for n in cluster.nodes}
+        sql = ("SELECT pg_is_in_recovery(), "
+               "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)"
+               " - '0/0'::pg_lsn, (SELECT sender_host FROM pg_stat_wal_receiver), "
+               "COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), "
+               "(SELECT timeline_id FROM pg_control_checkpoint())), "
+               "EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())")
+
+        def one(n: Any) -> tuple[str, dict[str, Any] | None]:
+            try:
+                rows = run_psql(self.bins, n.host, self.config.port, sql, timeout_s=1.0)
+            except RuntimeError:
+                return n.name, None
+            if not rows or len(rows[0]) != 5:
+                return n.name, None
+            return n.name, member_fields(n.name, rows[0], by_host)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(cluster.nodes)), thread_name_prefix="gbench-pg-status") as ex:
+            return dict(ex.map(one, cluster.nodes))
 
     def replication_conninfo(self, source_host: str, node: str) -> str:
         """How ``node`` connects to a primary at ``source_host`` to stream from it."""

@@ -157,3 +157,11 @@ def test_a_write_on_an_unreachable_primary_is_not_connected(pg: dict[str, Any]) 
     why, out = asyncio.run(go())
     assert why == "no node accepted writes when the client opened"
     assert (out.type, out.error) == ("fail", "not_connected")
+
+
+def test_member_status_names_the_primary_the_timeline_and_positions(pg: dict[str, Any]) -> None:
+    st = pg["system"].member_status(pg["cluster"])
+    assert {n: (s["is_leader"], s["leader"]) for n, s in st.items()} == {
+        "n1": (True, "n1"), "n2": (False, "n1"), "n3": (False, "n1")}
+    assert {s["term"] for s in st.values()} == {1}
+    assert all(isinstance(s["lsn"], int) and s["lsn"] > 0 for s in st.values())

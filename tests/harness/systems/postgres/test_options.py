@@ -99,3 +99,15 @@ def test_the_promote_target_is_the_standby_with_the_most_wal() -> None:
     assert most_advanced({"n2": None}) is None
     assert target_problem(None, ["n1", "n2"]) is None and target_problem("n2", ["n1", "n2"]) is None
     assert target_problem("n5", ["n1", "n2"]) == "must be most-advanced or a node name (n1, n2), got 'n5'"
+
+
+def test_member_fields_from_a_status_row() -> None:
+    from harness.systems.postgres.system import member_fields
+
+    hosts = {"10.0.0.11": "n1", "10.0.0.12": "n2"}
+    assert member_fields("n1", ["f", "67108864", "", "1", ""], hosts) == {
+        "is_leader": True, "leader": "n1", "term": 1, "lsn": 67108864, "replay_delay_s": None}
+    assert member_fields("n3", ["t", "67100000", "10.0.0.12", "2", "0.0125"], hosts) == {
+        "is_leader": False, "leader": "n2", "term": 2, "lsn": 67100000, "replay_delay_s": 0.013}
+    assert member_fields("n3", ["t", "", "", "", ""], hosts) == {  # a standby streaming from nobody yet
+        "is_leader": False, "leader": None, "term": None, "lsn": None, "replay_delay_s": None}
