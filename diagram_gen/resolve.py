@@ -55,6 +55,9 @@ Series row shapes (one dict per row, file order):
   wrote the term as ``raft_term``; this series shows the record as written).
 - hlog: ``percentile, value_ms, count, inverse_tail`` (sources.hlog_spectrum).
 - summary_rows: summary.json rows as stored.
+- run_rows: the rows (a list of mappings) at ``path`` in a run's JSON ``file``, those matching
+  ``where`` (all when it is absent), as stored: e.g. the t-visibility probe's
+  ``visibility/visibility.json`` ``rows``, the convergence probe's ``convergence/convergence.json``.
 - scenario_runs: one row per run having the scenario: ``run_id, provider, partitions_via,
   file`` plus the requested ``fields`` (dotted paths into its failure_summary.json).
 
@@ -674,8 +677,20 @@ class Resolver:
             raise _Miss(f"{self.rel(path)}: no row rows[{_where_text(where)}]")
         return rows, path, f"rows[{_where_text(where)}]"
 
+    def _run_rows(self, run: Path, b: Mapping[str, Any]) -> tuple[list[dict[str, Any]], Path, str]:
+        path = run / str(b["file"])
+        data = self._json(path)
+        rows, err = get_path(data, str(b["path"]))
+        if err or not isinstance(rows, list):
+            raise _Miss(f"{self.rel(path)}: {b['path']}: {err or 'not a list of rows'}")
+        where = dict(b.get("where") or {})
+        out = [dict(r) for r in rows if isinstance(r, Mapping) and row_matches(r, where)]
+        if not out:
+            raise _Miss(f"{self.rel(path)}: no row {b['path']}[{_where_text(where)}]")
+        return out, path, f"{b['path']}[{_where_text(where)}]"
+
     SERIES = {"history": _history, "nemesis": _nemesis, "members": _members, "hlog": _hlog,
-              "summary_rows": _summary_rows}
+              "summary_rows": _summary_rows, "run_rows": _run_rows}
 
     def _scenario_runs(self, key: str, b: Mapping[str, Any]) -> Series | NotMeasured:
         """One row per run (oldest first) whose scenarios/<scenario>/failure_summary.json

@@ -76,6 +76,8 @@ SERIES_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "members": (("scenario",), ()),
     "hlog": (("workload", "file"), ("scenario",)),
     "summary_rows": (("where",), ()),
+    # the rows at ``path`` (a list) in a run's JSON ``file``, optionally only those matching ``where``
+    "run_rows": (("file", "path"), ("where",)),
     # one row per run that has scenarios/<scenario>/failure_summary.json: the same scenario
     # across runs (fields: {column: dotted path in the failure summary})
     "scenario_runs": (("scenario", "fields"), ()),

@@ -13,6 +13,10 @@ Spec ``layout`` keys:
 * ``spectrum_note``: caption under the spectra.
 * ``throughput``: ``{title, lines: [{series, label, color}]}``: summary rows plotted as
   throughput_ops_s against concurrency.
+* ``curves``: ``{title, x, y, x_label, y_label, x_scale (linear | symlog), y_max, lines:
+  [{series, label, color}]}``: any rows plotted as column ``y`` against column ``x`` (the
+  t-visibility probe's ``p_visible`` against ``delay_ms``), in the throughput panel's place
+  (beside it when both are given).
 * ``tool_table``: ``{title, tool, harness, match, note}``: rows of the ``tool`` series beside
   the ``harness`` row with the same ``match`` column, ``note`` under the table (which tool it
   is); every printed cell is recorded with ``ResolvedDiagram.derive``.
@@ -74,6 +78,19 @@ def sweep_points(rows: Sequence[Mapping[str, Any]]) -> tuple[list[int], list[flo
             pts[c] = float(t)
     cs = sorted(pts)
     return cs, [pts[c] for c in cs]
+
+
+def xy_points(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> tuple[list[float], list[float]]:
+    """(xs, ys) of the rows whose ``x`` and ``y`` columns are numbers (not booleans), sorted by
+    x; a repeated x keeps its first row in file order."""
+    pts: dict[float, float] = {}
+    for r in rows:
+        a, b = r.get(x), r.get(y)
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (a, b)) or float(a) in pts:
+            continue
+        pts[float(a)] = float(b)
+    xs = sorted(pts)
+    return xs, [pts[v] for v in xs]
 
 
 def tool_table_rows(tool: Sequence[Mapping[str, Any]], harness: Sequence[Mapping[str, Any]],
@@ -165,6 +182,32 @@ def _throughput_panel(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> N
     if notes:
         ax.text(0.98, 0.04, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=7.5,
                 color=NOT_MEASURED_COLOR)
+
+
+def _curves_panel(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
+    ax.set_title(fill(str(spec.get("title", "")), d)[0], fontsize=10, fontweight="bold", loc="left")
+    missing, drawn = [], False
+    for ln in spec.get("lines", []):
+        label = fill(ln.get("label", ln["series"]), d)[0]
+        xs, ys = xy_points(d.rows(ln["series"]), str(spec["x"]), str(spec["y"]))
+        if not xs:
+            missing.append(label)
+            continue
+        drawn = True
+        ax.plot(xs, ys, marker="o", ms=3.5, color=ln.get("color"), lw=1.6, label=label,
+                ls=ln.get("style", "-"))
+    if spec.get("x_scale", "linear") == "symlog":
+        ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel(str(spec.get("x_label", spec["x"])))
+    ax.set_ylabel(str(spec.get("y_label", spec["y"])))
+    if isinstance(spec.get("y_max"), (int, float)):
+        ax.set_ylim(-0.03 * float(spec["y_max"]), float(spec["y_max"]) * 1.05)
+    ax.grid(True, color="#e0e0e0", lw=0.7)
+    if drawn:
+        ax.legend(loc=str(spec.get("legend", "lower right")), fontsize=7.2, frameon=True, framealpha=0.9)
+    if missing:
+        ax.text(0.98, 0.04, "not measured: " + ", ".join(missing), transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=7.5, color=NOT_MEASURED_COLOR)
 
 
 def _fmt_size(v: Any) -> str:
@@ -273,10 +316,13 @@ def render(d: ResolvedDiagram) -> Figure:
 
     tp = layout_get(lay, "throughput", None)
     tt = layout_get(lay, "tool_table", None)
-    if tp:  # the tool table's room too when there is none
-        _throughput_panel(fig.add_axes((left, 0.12, 0.225 if tt else right_end - left, 0.25)), d, tp)
+    cu = layout_get(lay, "curves", None)
+    if tp:  # the tool table's (or the curves') room too when there is none
+        _throughput_panel(fig.add_axes((left, 0.12, 0.225 if (tt or cu) else right_end - left, 0.25)), d, tp)
     if tt:
         _tool_table(fig.add_axes((0.335, 0.10, 0.32, 0.30)), d, tt)
+    elif cu:
+        _curves_panel(fig.add_axes((0.375 if tp else left, 0.12, right_end - (0.375 if tp else left), 0.25)), d, cu)
 
     claims = layout_get(lay, "claims_panel", [])
     if claims:

@@ -118,6 +118,10 @@ def make_results(root: Path) -> Path:
     # -- run B (newer) --------------------------------------------------------------------------
     _w(b / "manifest.json", _manifest(RUN_B, "2026-01-02T10:00:00+00:00", 3.5))
     _w(b / "summary.json", {"rows": [_row(workload="etcd-put-256B", p50_ms=6.0, p99_ms=20.0, throughput_ops_s=700.0)]})
+    _w(b / "visibility" / "visibility.json", {"rows": [
+        {"write_consistency": "ONE", "delay_ms": 0, "p_visible": 0.5},
+        {"write_consistency": "ONE", "delay_ms": 10, "p_visible": 1.0},
+        {"write_consistency": "QUORUM", "delay_ms": 0, "p_visible": 1.0}]})
     # -- run C: a comparison of run B -------------------------------------------------------------
     _w(c / "manifest.json", {"run_id": RUN_C, "kind": "comparison", "source_runs": {"etcd": RUN_B}})
     _w(c / "comparison.json", {"rows": [

@@ -16,7 +16,7 @@ from diagram_gen.render import boxes
 from diagram_gen.render.boxes import (Box, TreeNode, anchor, claim_holds, column_layout, facing_sides, fill,
                                       row_layout, tree_layout)
 from diagram_gen.render.common import save
-from diagram_gen.render.performance_profile import (PERCENTILE_LABELS, hdr_x, spectrum_points, sweep_points, tool_table_rows,
+from diagram_gen.render.performance_profile import (PERCENTILE_LABELS, hdr_x, spectrum_points, sweep_points, tool_table_rows, xy_points,
                                                     x_ticks)
 from diagram_gen.spec import load_spec
 
@@ -175,6 +175,14 @@ def test_spectrum_points_drop_the_100th_percentile_and_sort():
 def test_x_ticks_stop_at_the_data():
     assert x_ticks(150.0) == ([2.0, 10.0, 100.0, 1000.0], ["50%", "90%", "99%", "99.9%"])
     assert x_ticks(5.0) == ([2.0, 10.0], ["50%", "90%"])
+
+
+def test_xy_points_keep_numeric_rows_sorted_first_of_a_repeated_x():
+    rows = [{"delay_ms": 5, "p_visible": 1.0}, {"delay_ms": 0, "p_visible": 0.25}, {"delay_ms": 5, "p_visible": 0.5},
+            {"delay_ms": 1, "p_visible": "not measured: no trial"}, {"delay_ms": True, "p_visible": 1.0},
+            {"delay_ms": 2}]
+    assert xy_points(rows, "delay_ms", "p_visible") == ([0.0, 5.0], [0.25, 1.0])
+    assert xy_points([], "delay_ms", "p_visible") == ([], [])
 
 
 def test_sweep_points_and_tool_table_rows():

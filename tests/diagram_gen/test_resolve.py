@@ -246,6 +246,17 @@ def test_nemesis_members_hlog_summary_rows(r: Resolver) -> None:
     assert isinstance(sr, Series) and [x["workload"] for x in sr.rows] == ["etcd-put-256B", "etcd-mixed"]
 
 
+def test_run_rows_from_a_runs_json_file(r: Resolver) -> None:
+    b = {"from": "run_rows", "file": "visibility/visibility.json", "path": "rows", "where": {"write_consistency": "ONE"}}
+    s = r.series("v", b)
+    assert isinstance(s, Series) and [(x["delay_ms"], x["p_visible"]) for x in s.rows] == [(0, 0.5), (10, 1.0)]
+    assert s.provenance == Provenance(RUN_B, f"results/{RUN_B}/visibility/visibility.json",
+                                      "rows[write_consistency=ONE]")
+    assert len(r.series("v", {k: v for k, v in b.items() if k != "where"}).rows) == 3  # type: ignore[union-attr]
+    miss = r.series("v", {**b, "where": {"write_consistency": "ALL"}})
+    assert isinstance(miss, NotMeasured) and "no row rows[write_consistency=ALL]" in miss.reason
+
+
 def test_series_not_measured_reason(r: Resolver) -> None:
     s = r.series("x", {"from": "nemesis", "scenario": "s9"})
     assert isinstance(s, NotMeasured)
