@@ -30,11 +30,18 @@ Start stages: the primary (ready when it answers PING), the replicas (ready when
 lists each one ``online``, so that a Sentinel's first ``INFO`` of the primary already names
 them: Sentinel asks the primary for ``INFO`` only every 10 s), then the Sentinels.
 
-Readiness: the primary's ``INFO replication`` says ``role:master`` and lists every replica
-``online``; every replica says ``master_link_status:up`` towards n1; every Sentinel names n1
-(``SENTINEL get-master-addr-by-name gbench``), knows every other Sentinel (``SENTINEL
-sentinels``) and every replica (``SENTINEL replicas``), none of them down. The probes run the
-host's ``redis-cli`` against each node's address (``run_cli``).
+Readiness: the primary is the server the Sentinels name (n1 on a fresh cluster, the promoted
+replica after a failover: ``expected_primary``); its ``INFO replication`` says ``role:master``
+and lists every other server ``online``; every other server says ``master_link_status:up``
+towards it; every Sentinel names it (``SENTINEL get-master-addr-by-name gbench``), knows every
+other Sentinel (``SENTINEL sentinels``) and every replica (``SENTINEL replicas``), none of them
+down. The probes run the host's ``redis-cli`` against each node's address (``run_cli``).
+
+Member status (``member_status``, polled into a scenario's members.jsonl): a server's role,
+the primary it names, its replication offset and link; a Sentinel's named primary and
+``config-epoch``. The term: Redis servers keep no epoch (Sentinel's epochs live in the
+Sentinels), so a server's term is the config-epoch of the Sentinels that name its primary in
+the same poll, and None for a deposed primary no Sentinel names (``member_statuses``).
 
 Example::
 
@@ -43,6 +50,7 @@ Example::
     system.roles(cluster)        # {"n1": "primary", "n2": "replica", ..., "n4": "sentinel", ...}
     cluster.node("n1").kill()
     system.leader(cluster)       # "n2" or "n3" once the Sentinels have failed over
+    system.member_status(cluster)["n4"]  # {"leader": "n2", "is_leader": False, "term": 1, "flags": "master"}
 """
 from __future__ import annotations
 
@@ -65,6 +73,9 @@ BIN_DIRS = ("/usr/bin", "/usr/local/bin")
 #: The name the Sentinels monitor the primary under.
 MASTER_NAME = "gbench"
 PROBE_TIMEOUT_S = 2.0
+#: ``member_status``'s probes: polled every few hundred ms during a scenario, so a paused or
+#: overloaded node costs one short wait (and shows as None), not a stalled poll
+STATUS_TIMEOUT_S = 1.0
 APPENDFSYNC = ("always", "everysec", "no")
 #: Redis's own default proto-max-bulk-len (512mb): the largest bulk string, so the largest value.
 DEFAULT_PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
@@ -255,6 +266,45 @@ def run_cli(bins: RedisBinaries, host: str, port: int, *args: str, timeout_s: fl
     return p.stdout
 
 
+def run_cli_batch(bins: RedisBinaries, host: str, port: int, commands: Sequence[Sequence[str]],
+                  timeout_s: float = PROBE_TIMEOUT_S) -> list[Any]:
+    """Several commands in one ``redis-cli --json`` process (fed on stdin, one connection):
+    each reply decoded from JSON, an error reply as ``RuntimeError``. RuntimeError when
+    redis-cli could not ask or did not print one reply per command (in this mode it exits 0
+    even when it cannot connect, saying why on stderr only)."""
+    argv = [str(bins.cli), "-h", host, "-p", str(port), "--json"]
+    text = "".join(" ".join(c) + "\n" for c in commands)
+    try:
+        p = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired as e:
+        raise RuntimeError(f"redis-cli ({'; '.join(' '.join(c) for c in commands)}) timed out after "
+                           f"{timeout_s:g}s") from e
+    return batch_replies(p.stdout, p.stderr, len(commands))
+
+
+def batch_replies(stdout: str, stderr: str, count: int) -> list[Any]:
+    """``run_cli_batch``'s replies from what redis-cli printed: one JSON line per command,
+    ``error:"..."`` for an error reply (kept as a RuntimeError); RuntimeError with redis-cli's
+    complaint (``Could not connect ...``) when there are not ``count`` of them."""
+    lines = [ln for ln in stdout.splitlines() if ln.strip()]
+    if len(lines) != count:
+        why = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+        raise RuntimeError(why[0] if why else f"redis-cli printed {len(lines)} replies for {count} commands")
+    out: list[Any] = []
+    for ln in lines:
+        if ln.startswith("error:"):
+            try:
+                out.append(RuntimeError(str(json.loads(ln[len("error:"):]))))
+            except ValueError:
+                out.append(RuntimeError(ln[len("error:"):]))
+            continue
+        try:
+            out.append(json.loads(ln))
+        except ValueError as e:
+            raise RuntimeError(f"redis-cli printed {ln[:200]!r}: not JSON") from e
+    return out
+
+
 def parse_info(text: str) -> dict[str, str]:
     """``INFO``'s ``key:value`` lines (section headers and blank lines skipped)."""
     out = {}
@@ -329,6 +379,11 @@ class SentinelState:
     sentinels: list[dict[str, Any]] = field(default_factory=list)
     replicas: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    #: ``SENTINEL master``'s ``config-epoch`` (the epoch of the failover that made the named
+    #: primary primary; 0 before any) and ``flags`` (``master``, ``master,s_down,o_down,
+    #: failover_in_progress``, ...); None when not asked
+    config_epoch: int | None = None
+    flags: str | None = None
 
     @staticmethod
     def up(entries: list[dict[str, Any]]) -> list[str]:
@@ -341,6 +396,73 @@ class SentinelState:
             return self.error
         return (f"names primary {self.primary}; knows sentinels {self.up(self.sentinels) or 'none'} and replicas "
                 f"{self.up(self.replicas) or 'none'} up")
+
+
+def address_of(reply: Any) -> str | None:
+    """``SENTINEL get-master-addr-by-name``'s ``[host, port]`` as ``host:port`` (None: no such master)."""
+    return f"{reply[0]}:{reply[1]}" if isinstance(reply, list) and len(reply) == 2 else None
+
+
+def sentinel_from_replies(node: str, addr: Any, master: Any) -> SentinelState:
+    """A Sentinel's state from its replies to ``SENTINEL get-master-addr-by-name gbench`` and
+    ``SENTINEL master gbench`` (a RESP3 map or a RESP2 flat list; either reply may be the
+    RuntimeError of an error reply)."""
+    for r in (addr, master):
+        if isinstance(r, BaseException):
+            return SentinelState(node, error=str(r))
+    fields = (_as_maps([master]) or [{}])[0]
+    epoch = fields.get("config-epoch")
+    return SentinelState(node, address_of(addr),
+                         config_epoch=int(epoch) if str(epoch).lstrip("-").isdigit() else None,
+                         flags=str(fields["flags"]) if "flags" in fields else None)
+
+
+def member_statuses(servers: Sequence[Any], sentinels: Sequence[Any], states: dict[str, ServerState],
+                    views: dict[str, SentinelState], port: int) -> dict[str, dict[str, Any] | None]:
+    """``RedisSystem.member_status`` from one round of answers (pure): per node in the order
+    of ``servers`` then ``sentinels`` (addresses: ``name``, ``host``), None for one that did not
+    answer.
+
+    A server: ``role`` (primary | replica), ``is_leader`` (role master), ``leader`` (itself
+    as primary; as replica the server at its ``master_host:master_port``, None when that is no
+    server of the cluster), ``offset`` (master_repl_offset / slave_repl_offset), ``link``
+    (master_link_status; None on a primary) and ``term``: the highest ``config-epoch`` among
+    the Sentinels that name, in this same round, its leader (itself as primary, its primary as
+    replica) as the primary; None when no answering Sentinel does. A server keeps no epoch of
+    its own (Sentinel's epochs live in the Sentinels alone), so its term is the epoch of the
+    configuration that vouches for the primary it serves or follows. A deposed primary that
+    still says master (cut off, or restarted before Sentinel converted it) has no Sentinel
+    naming it: term None, so it never outranks the primary the Sentinels promoted, and the
+    availability checker sees it keep claiming leadership without a higher term.
+
+    A Sentinel: ``leader`` (the server it names: ``get-master-addr-by-name``), ``is_leader``
+    False, ``term`` (its ``config-epoch``: grows by one or more with each failover), ``flags``
+    (its view of that primary: ``s_down``, ``o_down``, ``failover_in_progress``)."""
+    by_addr = {f"{n.host}:{port}": n.name for n in servers}
+    epochs: dict[str, int] = {}  # server -> highest config-epoch of the Sentinels naming it
+    out: dict[str, dict[str, Any] | None] = {}
+    for n in sentinels:
+        v = views.get(n.name)
+        if v is None or v.error:
+            out[n.name] = None
+            continue
+        named = by_addr.get(v.primary or "")
+        if named is not None and v.config_epoch is not None:
+            epochs[named] = max(epochs.get(named, v.config_epoch), v.config_epoch)
+        out[n.name] = {"leader": named, "is_leader": False, "term": v.config_epoch, "flags": v.flags}
+    for n in servers:
+        s = states.get(n.name)
+        if s is None or s.error or s.role is None:
+            out[n.name] = None
+            continue
+        if s.role == "primary":
+            leader: str | None = n.name
+        else:
+            leader = by_addr.get(f"{s.info.get('master_host')}:{s.info.get('master_port')}")
+        out[n.name] = {"role": s.role, "leader": leader, "is_leader": s.role == "primary",
+                       "term": epochs.get(leader) if leader is not None else None, "offset": s.offset,
+                       "link": s.info.get("master_link_status") if s.role == "replica" else None}
+    return {n.name: out[n.name] for n in [*servers, *sentinels]}
 
 
 # --------------------------------------------------------------------------- the system
@@ -536,6 +658,30 @@ class RedisSystem:
         named = [v for v in top if v in masters]
         return named[0] if len(named) == 1 else None
 
+    def member_status(self, cluster: Cluster) -> dict[str, dict[str, Any] | None]:
+        """``harness.api.MemberStatus``: per node its own view (``member_statuses`` says every
+        field and what ``term`` is), None when it did not answer within ``STATUS_TIMEOUT_S``.
+        One ``redis-cli`` per node, all in parallel: ``INFO replication`` on a server,
+        ``SENTINEL get-master-addr-by-name`` and ``SENTINEL master`` on a Sentinel (one
+        process, one connection)."""
+        servers, sentinels = self.split(cluster)
+        t = STATUS_TIMEOUT_S
+
+        def sentinel(n: Any) -> SentinelState:
+            try:
+                addr, master = run_cli_batch(self.bins, n.host, self.config.sentinel_port,
+                                             [("SENTINEL", "get-master-addr-by-name", MASTER_NAME),
+                                              ("SENTINEL", "master", MASTER_NAME)], timeout_s=t)
+            except RuntimeError as e:
+                return SentinelState(n.name, error=str(e))
+            return sentinel_from_replies(n.name, addr, master)
+        names = {n.name for n in servers}
+        every = _each([*servers, *sentinels], lambda n: self.server_state(n.name, n.host, t)
+                      if n.name in names else sentinel(n))
+        states = {s.node: s for s in every if isinstance(s, ServerState)}
+        views = {s.node: s for s in every if isinstance(s, SentinelState)}
+        return member_statuses(servers, sentinels, states, views, self.config.port)
+
     # ------------------------------------------------------------------ per workload
     def prepare_workload(self, cluster: Cluster, workload: Any) -> None:
         """Before the workload's clients connect: its ``redis:`` options (``RedisOptions``) that
@@ -576,8 +722,8 @@ class RedisSystem:
 
     # ------------------------------------------------------------------ readiness
     def wait_ready(self, cluster: Cluster, timeout_s: float) -> ReadyReport:
-        hint = (f"a replica whose link stays down cannot reach {self.server_nodes(cluster)[0].host}:"
-                f"{self.config.port} (see its log); a Sentinel that knows no other Sentinel or replica has not "
+        hint = (f"a replica whose link stays down cannot reach the primary on port {self.config.port} (see its "
+                f"log); a Sentinel that knows no other Sentinel or replica has not "
                 f"seen their hello messages on the primary yet (every 2 s) or cannot reach them; a node that exits "
                 f"at once usually has a bad redis.conf / sentinel.conf line (its log names it)")
         check = ReadinessCheck(self.name, hint, interval_s=0.2,
@@ -585,23 +731,44 @@ class RedisSystem:
         return check.wait(cluster, _Readiness(self), timeout_s)
 
 
+def expected_primary(servers: Sequence[Any], states: dict[str, ServerState], views: dict[str, SentinelState],
+                     port: int) -> Any:
+    """The server readiness expects as the primary (pure): the one most answering Sentinels
+    name (the first in node order on a tie); without a Sentinel naming a server, the only
+    server that says master; else the first server (n1, the primary a fresh cluster starts
+    with). After a failover that is the promoted replica, not n1."""
+    by_addr = {f"{n.host}:{port}": n for n in servers}
+    named = [by_addr[v.primary] for v in views.values() if not v.error and v.primary in by_addr]
+    if named:
+        return max(servers, key=lambda n: (sum(1 for x in named if x.name == n.name), -servers.index(n)))
+    masters = [n for n in servers if states.get(n.name, ServerState(n.name)).role == "primary"]
+    return masters[0] if len(masters) == 1 else servers[0]
+
+
 class _Readiness:
+    """Ready: the primary (``expected_primary``: the server the Sentinels name, which after a
+    failover is no longer n1) says master and lists every other server online; every other
+    server is its replica with the link up; every Sentinel names it and knows the other
+    Sentinels and every replica, none flagged down."""
+
     def __init__(self, system: RedisSystem) -> None:
         self.system = system
 
     def poll(self, cluster: Cluster, waited_s: float, deadline: float) -> ProbeRound:
         sys_, port = self.system, self.system.config.port
         servers, sentinels = sys_.split(cluster)
-        primary, replica_hosts = servers[0], {n.host for n in servers[1:]}
         states = sys_.server_states(cluster)
         views = sys_.sentinel_states(cluster)
+        primary = expected_primary(servers, states, views, port)
+        replicas = [n for n in servers if n.name != primary.name]
+        replica_hosts = {n.host for n in replicas}
         status = {n: s.describe() for n, s in {**states, **views}.items()}
         healthy = set()
         p = states[primary.name]
         online = {r.get("ip") for r in listed_replicas(p.info) if r.get("state") == "online"}
         if p.role == "primary" and replica_hosts <= online:
             healthy.add(primary.name)
-        for n in servers[1:]:
+        for n in replicas:
             s = states[n.name]
             if s.role == "replica" and s.info.get("master_host") == primary.host and \
                     s.info.get("master_link_status") == "up":

@@ -93,6 +93,22 @@ def test_roles_and_the_sentinels_view(rd: dict[str, Any]) -> None:
     assert system.leader(cluster) == "n1"
 
 
+def test_member_status_before_any_failover(rd: dict[str, Any]) -> None:
+    """Every node answers: n1 primary in config-epoch 0, its replicas linked, every Sentinel
+    naming it; one poll well under the poll interval."""
+    cluster, system = rd["cluster"], rd["system"]
+    t0 = time.monotonic()
+    got = system.member_status(cluster)
+    rd["timings"]["member_status_s"] = round(time.monotonic() - t0, 3)
+    offsets = {n: got[n].pop("offset") for n in SERVERS}
+    assert got == {
+        "n1": {"role": "primary", "leader": "n1", "is_leader": True, "term": 0, "link": None},
+        "n2": {"role": "replica", "leader": "n1", "is_leader": False, "term": 0, "link": "up"},
+        "n3": {"role": "replica", "leader": "n1", "is_leader": False, "term": 0, "link": "up"},
+        **{s: {"leader": "n1", "is_leader": False, "term": 0, "flags": "master"} for s in SENTINELS}}
+    assert all(isinstance(v, int) and v >= 0 for v in offsets.values())
+
+
 def test_a_write_reaches_both_replicas_which_refuse_writes(rd: dict[str, Any]) -> None:
     cluster, system = rd["cluster"], rd["system"]
     assert _cli(rd, "n1", "SET", "k", "v1") == "OK"
@@ -250,6 +266,7 @@ def test_final_reads_read_every_server_and_the_primary_through_every_sentinel_no
 def test_killed_primary_fails_over_and_rejoins_as_a_replica(rd: dict[str, Any]) -> None:
     cluster, system = rd["cluster"], rd["system"]
     cluster.node("n1").kill()
+    assert system.member_status(cluster)["n1"] is None  # killed: no answer
     new, took = _until("a replica promoted", FAILOVER_BUDGET_S,
                        lambda: (lead if (lead := system.leader(cluster)) in ("n2", "n3") else None))
     rd["timings"]["failover_s"] = round(took, 2)
@@ -274,6 +291,16 @@ def test_killed_primary_fails_over_and_rejoins_as_a_replica(rd: dict[str, Any]) 
     _until("n1 holding the new primary's data", 5, lambda: _cli(rd, "n1", "GET", "k") == "v3" or None)
     # Sentinel's CONFIG REWRITE recorded the new primary in n1's own redis.conf (a restart keeps it)
     assert f"replicaof {new_host} {system.config.port}" in (rd["scratch"] / "n1" / "redis.conf").read_text()
+    # every member names the promoted replica, in a config-epoch above 0 (the failover's)
+    status = system.member_status(cluster)
+    epoch = status["n4"]["term"]
+    assert isinstance(epoch, int) and epoch >= 1
+    assert {n: (s["leader"], s["is_leader"], s["term"]) for n, s in status.items()} == {
+        **{n: (new, n == new, epoch) for n in SERVERS}, **{s: (new, False, epoch) for s in SENTINELS}}
+    assert status["n1"]["role"] == "replica" and status[new]["link"] is None
+    # readiness follows the primary the Sentinels name: ready again, led by the promoted replica
+    ready = system.wait_ready(cluster, timeout_s=30)
+    assert ready.leader == new and ready.details["sentinels"] == {s: new for s in SENTINELS}
 
 
 
