@@ -46,6 +46,31 @@ def test_shipped_scenarios_load() -> None:
     assert PROCESS_BLOCK > 10_000_000  # workload k's processes (and preload's) stay in their own range
 
 
+def test_redis_failover_scenarios_load() -> None:
+    """Unique-key writes (each client its own 400 keys, fewer than it writes by the end at its
+    share of the rate) and primary reads on 6 nodes; the primary killed and restarted, or cut
+    off and healed; the third with min-replicas-to-write on both workloads."""
+    from harness.systems.redis.options import RedisOptions
+
+    got = {}
+    for name in ("kill", "partition", "partition-min-replicas"):
+        s = load_scenario(SCEN / f"redis-failover-{name}.yaml")
+        writes, reads = s.workloads
+        assert (s.system, s.nodes, s.final_reads, len(s.keys())) == ("redis", 6, True, 6400)
+        assert (writes.keys.distribution, writes.mix, reads.mix, reads.read_consistency) == (
+            "disjoint", {"put": 1}, {"get": 1}, "primary")
+        assert [(w.load.mode, w.load.rate_ops_s, w.load.op_timeout_s) for w in s.workloads] == [
+            ("open", 150, 2), ("open", 100, 2)]
+        assert writes.load.rate_ops_s * s.end_s / writes.load.concurrency < writes.keys.count / writes.load.concurrency
+        assert writes.options == reads.options
+        got[name] = (s.end_s, [(e.at_s, e.fault, dict(e.params)) for e in s.timeline], writes.options)
+    assert got == {
+        "kill": (25.0, [(5.0, "kill", {"target": "leader"}), (15.0, "restart", {"target": "all"})], RedisOptions()),
+        "partition": (30.0, [(5.0, "partition", {"shape": "isolate-leader"}), (15.0, "heal", {})], RedisOptions()),
+        "partition-min-replicas": (30.0, [(5.0, "partition", {"shape": "isolate-leader"}), (15.0, "heal", {})],
+                                   RedisOptions(min_replicas_to_write=1, min_replicas_max_lag_s=2))}
+
+
 def test_workload_files_are_relative_to_the_scenario(tmp_path: Path) -> None:
     (tmp_path / "w.yaml").write_text(yaml.safe_dump({**WL, "duration_s": 5}))
     s = parse_scenario(scenario([], workloads=["w.yaml"]), "s.yaml", base=tmp_path)
