@@ -433,7 +433,9 @@ def member_statuses(servers: Sequence[Any], sentinels: Sequence[Any], states: di
     configuration that vouches for the primary it serves or follows. A deposed primary that
     still says master (cut off, or restarted before Sentinel converted it) has no Sentinel
     naming it: term None, so it never outranks the primary the Sentinels promoted, and the
-    availability checker sees it keep claiming leadership without a higher term.
+    availability checker sees it keep claiming leadership without a higher term. (A replica
+    just promoted says master up to a second before the Sentinels name it, at their next
+    ``INFO`` of it: meanwhile it too has term None. Seen in the failover scenarios: 0.6-0.9 s.)
 
     A Sentinel: ``leader`` (the server it names: ``get-master-addr-by-name``), ``is_leader``
     False, ``term`` (its ``config-epoch``: grows by one or more with each failover), ``flags``
