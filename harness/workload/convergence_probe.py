@@ -22,11 +22,12 @@ Each trial:
 Reported per trial: ``converged`` (every node, every key), ``after_heal_ms`` (from the heal
 to the first round in which everything agreed; 0 when the first round already did) and
 ``after_last_write_ms`` (the same from the last write's acknowledgement), per node its own
-time, and the writes that failed (a synchronous level with the reader paused may refuse or
+time (measured to the start of the first round in which everything agreed: the reads of that
+round ran within ``round_ms_median`` after it, so 0 means "by the first round after the heal"),
+and the writes that failed (a synchronous level with the reader paused may refuse or
 time out writes: that is the price, recorded, not hidden; the burst stops after
 ``MAX_UNACKED_IN_A_ROW`` of them in a row, and a trial with none acknowledged is "not
-measured"). Times are bounded below by the
-poll interval plus one round of reads (``round_ms`` says how long a round took).
+measured"). A round that does not agree is followed by the next after ``poll_ms``.
 
 Bounded: ``trials`` per (condition, pair), each burst ``keys * writes_per_key`` writes, each
 poll loop ``timeout_s``; traffic only to the cluster's own nodes.
