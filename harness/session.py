@@ -361,8 +361,9 @@ def _software(plugin: SystemPlugin, system: System) -> dict[str, Any]:
 
 
 def _finalise_files(run_path: Path, opts: SessionOptions) -> None:
-    """Compress large histories and node logs so a committed reference run stays small."""
-    for p in list(run_path.rglob("history.jsonl")) + list(run_path.rglob("*.log")):
+    """Compress large histories, final reads and node logs so a committed reference run stays small."""
+    for p in (list(run_path.rglob("history.jsonl")) + list(run_path.rglob("final_reads.jsonl"))
+              + list(run_path.rglob("*.log"))):
         if p.stat().st_size > opts.compress_history_over_bytes:
             with open(p, "rb") as src, gzip.open(p.with_name(p.name + ".gz"), "wb", compresslevel=9) as dst:
                 shutil.copyfileobj(src, dst)

@@ -8,7 +8,9 @@ numbers.
 Reads (spec keys):
 - series ``ops`` (scenario history rows) and ``nemesis`` (its faults: the partition sides);
 - figures ``fault_at``, ``heal_at`` (shading) and those the markers and side panel name;
-- ``layout``: ``x_label``, ``y_label``, ``panels`` ([{class, title}]), ``markers``
+- ``layout``: ``lost_writes`` (true: ring every acknowledged write the strong final reads
+  show undone, ``history_views.lost_writes``, and derive ``lost_writes_drawn``),
+  ``x_label``, ``y_label``, ``panels`` ([{class, title}]), ``markers``
   ([{at | between: [k1, k2], from: <figure added to it>, label, key}]), ``side_panel``
   ([{title, lines}] with ``{figure}`` placeholders).
 
@@ -45,6 +47,7 @@ DEFAULT_PANELS = [{"class": hv.WRITE, "title": "writes"},
 ELECTION_SHADE = "#bbdefb"
 LINE_H = 0.0158  # figure fraction per side-panel text line (7.3 pt, line spacing 1.25, 8 in tall)
 LATE_COLOR = "#000000"
+LOST_COLOR = "#b71c1c"
 
 
 def _num(d: ResolvedDiagram, key: str | None) -> float | None:
@@ -99,7 +102,12 @@ def render(d: ResolvedDiagram) -> Figure:
     sides = hv.node_sides(nem) if nem else {}
     points = hv.op_points(ops, sides) if ops else []
     late = hv.late_writes(ops) if ops else []
+    lost = hv.lost_writes(ops) if ops and lay.get("lost_writes") else []
     _derive(d, points, late, sides, ops)
+    if lay.get("lost_writes"):
+        d.derive("lost_writes_drawn", len(lost) if ops else None, None, series="ops",
+                 how="history_views.lost_writes (rule of harness.checkers.lost_writes: acknowledged writes the "
+                     "strong final reads show undone)")
     # the axes end above the footer and the x label (0.06 of the height), never lower than before
     left, right, top, gap = 0.062, 0.655, 0.845, 0.028
     bottom = max(0.118, footer_height(d, fig.get_figheight()) + 0.06)
@@ -109,7 +117,7 @@ def render(d: ResolvedDiagram) -> Figure:
         y0 = top - (k + 1) * ph - k * gap
         ax = fig.add_axes((left, y0, right - left, ph), sharex=axes[0] if axes else None)
         axes.append(ax)
-        _panel(ax, d, p, points, late)
+        _panel(ax, d, p, points, late, lost)
     if ops and points:
         xmax = max(p.x_s for p in points)
         axes[0].set_xlim(0.0, math.ceil(xmax / 5.0) * 5.0)
@@ -141,7 +149,7 @@ def _derive(d: ResolvedDiagram, points: Sequence[hv.OpPoint], late: Sequence[hv.
 
 
 def _panel(ax: Any, d: ResolvedDiagram, p: Mapping[str, Any], points: Sequence[hv.OpPoint],
-           late: Sequence[hv.LateWrite]) -> None:
+           late: Sequence[hv.LateWrite], lost: Sequence[hv.LostWrite] = ()) -> None:
     cls = str(p.get("class"))
     ax.set_yscale("log")
     ax.grid(True, which="major", color="#e0e0e0", lw=0.6)
@@ -178,6 +186,12 @@ def _panel(ax: Any, d: ResolvedDiagram, p: Mapping[str, Any], points: Sequence[h
     ax.set_ylim(10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi) + 0.75))
     if cls == hv.WRITE:
         _late(ax, late)
+        if lost:  # acknowledged, then undone: a ring around each one's point
+            xs = [float(lw.write["complete_s"]) for lw in lost]
+            ys = [max(float(lw.write.get("latency_ms") or 1e-3), 1e-3) for lw in lost]
+            ax.scatter(xs, ys, s=22, marker="o", facecolors="none", edgecolors=LOST_COLOR, linewidths=0.7,
+                       zorder=5, rasterized=True, label="acknowledged, then lost")
+            ax.legend(loc="lower right", fontsize=7.5, frameon=True, framealpha=0.9)
 
 
 def _late(ax: Any, late: Sequence[hv.LateWrite]) -> None:

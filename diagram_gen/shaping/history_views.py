@@ -630,6 +630,54 @@ def late_writes(rows: Sequence[Row]) -> list[LateWrite]:
     return out
 
 
+# -- lost writes -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LostWrite:
+    write: Row
+    #: the key's last ok final read at a strong level (``extra.final``): what survived
+    final_read: Row
+
+
+def lost_writes(rows: Sequence[Row]) -> list[LostWrite]:
+    """Acknowledged writes the final reads show were undone: the rule of
+    ``harness.checkers.lost_writes``, restated for rows (tokens unique per key). Per key, the
+    last ok final read at a strong level; if it returns a token written by an acknowledged
+    write, every acknowledged write invoked after that write completed (and completed before
+    the final read) is lost; if it returns nothing and no delete of the key could have
+    removed it (none, or all failed), every acknowledged put or cas (compare succeeded)
+    completed before the final read is lost; otherwise (an indeterminate source, an
+    unexplained value) nothing is concluded. Sorted by (key, write order)."""
+    finals: dict[Any, Row] = {}
+    for r in rows:
+        extra = r.get("extra") or {}
+        if (r.get("f") == "get" and r.get("type") == "ok" and isinstance(extra, Mapping) and extra.get("final")
+                and r.get("level_class") == "strong"):
+            k = r.get("key")
+            if k not in finals or _order(r) > _order(finals[k]):
+                finals[k] = r
+    out: list[LostWrite] = []
+    for key in sorted(finals, key=str):
+        fr = finals[key]
+        idx = index_key(rows, key)
+        read_at = float(fr["invoke_s"])
+        acked = [w for w in idx.acked if _complete(w) < read_at and (w.get("f") != "cas" or w.get("result") is not False)]
+        tok = fr.get("result")
+        if tok is not None:
+            src = idx.by_token.get(tok)
+            if src is None or not is_acked_write(src):
+                continue
+            lost = [w for w in acked if w is not src and float(w["invoke_s"]) > _complete(src)]
+        else:
+            deletes = [r for r in rows if r.get("key") == key and r.get("f") == "delete" and r.get("type") != "fail"]
+            if any(d.get("type") == "info" for d in deletes):
+                continue
+            after = max((_complete(d) for d in deletes), default=-math.inf)
+            lost = [w for w in acked if w.get("f") != "delete" and float(w["invoke_s"]) > after]
+        out += [LostWrite(w, fr) for w in sorted(lost, key=_order)]
+    return out
+
+
 # -- failure-scenario points -------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -22,9 +22,11 @@ reads without one count as one more "node"):
 - A key with writes but no settled read cannot be judged and is listed, not counted.
 
 Verdict ``False`` when some key did not converge (its nodes' last reads disagree, or agree
-on a value no write could have left last), ``"unknown"`` when no key has settled reads, else
-``True``. Evidence: per key the quiescent time, the candidates, each node's last settled
-read and the time to converge; how many keys converged; the largest time to converge.
+on a value no write could have left last: ``keys_diverged_agreeing``, an acknowledged write
+undone everywhere), ``"unknown"`` when no key has settled reads, else ``True``. Evidence: per
+key (at most ``max_examples`` diverged and as many converged keys) the quiescent time, the
+candidates, each node's last settled read and the time to converge; how many keys converged;
+the largest time to converge.
 """
 from __future__ import annotations
 
@@ -108,7 +110,7 @@ def check_convergence(history: History, max_examples: int = 100) -> CheckResult:
     after_f = span_name(unit, "converged_after")
     per_key: dict[str, Any] = {}
     unjudged: list[str] = []
-    diverged = converged = 0
+    diverged = converged = agreeing = shown_diverged = 0
     worst: float | None = None
     for key, ops in history.by_key().items():
         writes = [o for o in ops if o.f in _WRITES]
@@ -127,12 +129,14 @@ def check_convergence(history: History, max_examples: int = 100) -> CheckResult:
             worst = v.converged_after if worst is None else max(worst, v.converged_after)
         else:
             diverged += 1
-        if not v.converged or len(per_key) < max_examples:
+            agreeing += len(set(map(repr, v.last_by_node.values()))) == 1
+        if (shown_diverged < max_examples) if not v.converged else (len(per_key) - shown_diverged < max_examples):
+            shown_diverged += not v.converged
             per_key[str(key)] = {"converged": v.converged, "quiet_at": span(unit, v.quiet_at),
                                  "candidates": v.candidates, "last_read_by_node": v.last_by_node,
                                  after_f: None if v.converged_after is None else span(unit, v.converged_after)}
     evidence: dict[str, Any] = {"keys_judged": converged + diverged, "keys_converged": converged,
-                                "keys_diverged": diverged,
+                                "keys_diverged": diverged, "keys_diverged_agreeing": agreeing,
                                 f"max_{after_f}": None if worst is None else span(unit, worst), "keys": per_key}
     if unjudged:
         evidence["keys_without_settled_reads"] = unjudged[:max_examples]

@@ -46,6 +46,8 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any, Callable, Iterable, Self, Sequence
 
+import psutil
+
 from harness import interrupt
 from harness.api import System
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
@@ -248,18 +250,41 @@ class NetnsNode:
         return proc_state(pid) if pid else None
 
     def _signal(self, sig: int) -> bool:
-        """``sig`` to the node: SIGSTOP, SIGCONT and SIGKILL to its whole process group (the
-        node's session: a multi-process server such as PostgreSQL's postmaster and its
-        backends, WAL sender and receiver stop, resume and die together, as on a frozen or
-        crashed machine); SIGTERM to the server alone, which shuts its children down itself."""
+        """``sig`` to the node. SIGSTOP, SIGCONT and SIGKILL reach every process of the node,
+        as on a frozen or crashed machine: the server and all its descendants (PostgreSQL's
+        postmaster starts each backend, WAL sender and receiver in a session of its own, so
+        its process group alone is not the node). SIGSTOP and SIGKILL go to the server first
+        (it can start no new child meanwhile), SIGCONT to the children first. SIGTERM goes to
+        the server alone, which shuts its children down itself."""
         pid = self.pid()
         if pid is None:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            if sig != signal.SIGTERM and os.getpgid(pid) == pid:
-                os.killpg(pid, sig)
-            else:
+        if sig == signal.SIGTERM:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
+            return True
+        def children() -> list[psutil.Process]:
+            try:
+                return psutil.Process(pid).children(recursive=True)
+            except psutil.Error:
+                return []
+
+        def send(procs: Iterable[psutil.Process | None]) -> None:
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError, psutil.Error):
+                    if proc is None:
+                        os.kill(pid, sig)
+                    else:
+                        proc.send_signal(sig)
+
+        if sig == signal.SIGSTOP:  # the server first: a stopped server starts no child
+            send([None])
+            send(children())
+        elif sig == signal.SIGCONT:
+            send([*children(), None])
+        else:  # SIGKILL: list the children while they are still the server's
+            kids = children()
+            send([None, *kids])
         return True
 
     def _wait_state(self, want_stopped: bool, timeout_s: float = 2.0) -> None:

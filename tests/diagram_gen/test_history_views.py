@@ -239,6 +239,29 @@ def test_late_writes_exact():
     assert lw.delay_s == pytest.approx(4.5)
 
 
+def _final(row):
+    return {**row, "extra": {"final": True}}
+
+
+def test_lost_writes_exact():
+    h = [op(1, "n1", "put", "a", "a1", 0.0, 1.0, i=1),      # a: survived, then a2 and a3 acknowledged after it
+         op(2, "n1", "put", "a", "a2", 2.0, 2.1, i=2),
+         op(3, "n1", "put", "a", "a3", 3.0, 3.1, i=3),
+         op(4, "n1", "put", "a", "a4", 3.0, 4.0, type="info", i=4),
+         _final(op(9, "n2", "get", "a", None, 20.0, 20.1, result="a1", rc="linearizable", i=5)),
+         op(1, "n1", "put", "b", "b1", 0.0, 1.0, i=6),      # b: absent at the end, never deleted
+         _final(op(9, "n2", "get", "b", None, 20.0, 20.1, result=None, rc="linearizable", i=7)),
+         op(1, "n1", "put", "c", "c1", 0.0, 1.0, i=8),      # c: an indeterminate delete: nothing concluded
+         op(1, "n1", "delete", "c", None, 2.0, 3.0, type="info", i=9),
+         _final(op(9, "n2", "get", "c", None, 20.0, 20.1, result=None, rc="linearizable", i=10)),
+         op(1, "n1", "put", "d", "d1", 0.0, 1.0, i=11),     # d: only a serializable final read: not trusted
+         _final(op(9, "n2", "get", "d", None, 20.0, 20.1, result=None, rc="serializable", i=12)),
+         op(1, "n1", "put", "e", "e1", 0.0, 1.0, i=13),     # e: survived (its last write is the final value)
+         _final(op(9, "n2", "get", "e", None, 20.0, 20.1, result="e1", rc="linearizable", i=14))]
+    got = hv.lost_writes(h)
+    assert [(lw.write["i"], lw.final_read["i"]) for lw in got] == [(2, 5), (3, 5), (6, 7)]
+
+
 def test_op_points_excludes_nemesis_and_final_reads():
     h = [op(1, "n1", "put", "k", "a", 1.0, 1.002, intended=0.999, i=1),
          {**op(2, "n2", "get", "k", None, 2.0, 2.5, rc="serializable", result="a", i=2), "extra": {"final": True}},

@@ -27,11 +27,12 @@ class _Client:
 def test_a_node_that_never_connects_gives_failed_reads_and_the_others_go_on(monkeypatch: pytest.MonkeyPatch) -> None:
     from harness.registry import system_plugin
 
-    monkeypatch.setattr(type(system_plugin("etcd")), "make_client", lambda self, w, endpoint: _Client(endpoint))
+    monkeypatch.setattr(type(system_plugin("etcd")), "make_client", lambda self, w, endpoint, all_endpoints=(): _Client(endpoint))
     monkeypatch.setattr(fr, "CONNECT_RETRY_S", 0.0)
     cluster = SimpleNamespace(system=SimpleNamespace(name="etcd"),
                               nodes=[SimpleNamespace(name="n1"), SimpleNamespace(name="n2")],
-                              client_endpoint=lambda n: "down" if n == "n2" else "up")
+                              client_endpoint=lambda n: "down" if n == "n2" else "up",
+                              client_endpoints=["up", "down"])
     ops = fr.final_reads(cluster, ["k1", "k2"], 0, attempts=2)  # type: ignore[arg-type]
     got = sorted((o.node, o.read_consistency, o.key, o.type, o.result) for o in ops)
     assert got == [("n1", c, k, "ok", f"v-{k}") for c in ("linearizable", "serializable") for k in ("k1", "k2")] \
