@@ -27,6 +27,13 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     ("name: x\nduration_s: 1\nread_consistency: bounded\n", "read_consistency", "unknown read consistency"),
     ("name: x\nduration_s: 1\nturbo: true\n", "turbo", "unknown field"),
     ("name: x\n  duration_s: 1\n", "(syntax)", "malformed YAML"),
+    # impossible replication settings (issue 14): refused before any cluster starts
+    ("name: x\nduration_s: 1\nsystem: postgres\nnodes: 3\npostgres: {synchronous_commit: remote_apply}\n",
+     "postgres.synchronous_commit", "remote_apply waits for synchronous standbys and synchronous_standbys is 0"),
+    ("name: x\nduration_s: 1\nsystem: postgres\nnodes: 3\npostgres: {synchronous_standbys: 3}\n",
+     "postgres.synchronous_standbys", "every commit would wait forever"),
+    ("name: x\nduration_s: 1\nsystem: redis\nnodes: 6\nredis: {wait_replicas: 3}\n",
+     "redis.wait_replicas", "3"),
 ])
 def test_bad_workload_is_one_clear_error(tmp_path: Path, body: str, field: str, reason: str) -> None:
     wl = tmp_path / "bad.yaml"
