@@ -9,7 +9,8 @@ from harness.errors import ConfigError
 
 def test_the_systems_fields_come_from_their_plugins() -> None:
     kinds = file_kinds()
-    assert kinds["workload"][0] == FILE_KINDS["workload"][0] + ("cassandra", "zookeeper")  # options_field, in order
+    # each plugin's options_field, in registry order
+    assert kinds["workload"][0] == FILE_KINDS["workload"][0] + ("cassandra", "zookeeper", "postgres", "redis")
     assert kinds["suite"][0] == ("scenarios", "visibility", "etcd_benchmark")  # etcd's peer tool
     assert kinds["scenario"] == FILE_KINDS["scenario"]
 

@@ -19,11 +19,11 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
 
 @pytest.fixture
 def open_tmp() -> Iterator[Path]:
-    """A temp dir under the default data root (pytest's own are 0700: nobody passes them)."""
-    from harness.providers.netns import default_data_root
+    """A temp dir where the provider itself puts such node dirs (``OPEN_SCRATCH_ROOT``,
+    /var/tmp): pytest's own and a clone's parents may be 0700, which nobody passes."""
+    from harness.providers.netns import OPEN_SCRATCH_ROOT
 
-    default_data_root().mkdir(parents=True, exist_ok=True)
-    d = Path(tempfile.mkdtemp(prefix="run-as-test-", dir=default_data_root()))
+    d = Path(tempfile.mkdtemp(prefix="gbench-run-as-test-", dir=OPEN_SCRATCH_ROOT))
     d.chmod(0o755)
     yield d
     shutil.rmtree(d)
