@@ -45,7 +45,8 @@ from typing import Any, Callable
 from harness import registry
 from harness.api import Prepare, Request
 from harness.providers.base import Cluster
-from harness.workload.visibility import check_level_pairs, parse_level_pairs, section_fields, tunable_plugin
+from harness.workload.visibility import (check_level_pairs, level_probes, parse_level_pairs, section_fields,
+                                         tunable_plugin)
 from harness.workload.spec import LoadSpec, Workload
 
 #: A burst stops after this many writes in a row are not acknowledged (a level that waits for
@@ -82,7 +83,7 @@ class ConvergenceSpec:
     seed: int = 1
 
     def probes(self) -> list[tuple[str, str, int]]:
-        return [(p[0], p[1], p[2] if len(p) > 2 else self.replication_factor) for p in self.pairs]
+        return level_probes(self.pairs, self.replication_factor)
 
     def read_nodes(self, names: list[str]) -> list[str]:
         return list(self.nodes) or names

@@ -60,7 +60,7 @@ class VisibilitySpec:
 
     def probes(self) -> list[tuple[str, str, int]]:
         """Every (write level, read level, replication factor) to probe, in order."""
-        return [(p[0], p[1], p[2] if len(p) > 2 else self.replication_factor) for p in self.pairs]
+        return level_probes(self.pairs, self.replication_factor)
 
     def validate(self, n_nodes: int, system: str, src: str = "visibility") -> None:
         """Every check that needs no cluster, the level pairs checked by ``system``'s plugin
@@ -223,6 +223,12 @@ def parse_visibility(data: Any, file: str, system: str | None = None) -> Visibil
     except (TypeError, ValueError) as e:
         raise ConfigError(file, "visibility", f"malformed: {e}") from e
     return VisibilitySpec(**kw)
+
+
+def level_probes(pairs: Any, replication_factor: int) -> list[tuple[str, str, int]]:
+    """``[W, R]`` / ``[W, R, RF]`` pairs as (W, R, RF) triples, ``replication_factor`` where a
+    pair names none."""
+    return [(p[0], p[1], p[2] if len(p) > 2 else replication_factor) for p in pairs]
 
 
 def section_fields(data: Any, file: str, section: str, fields: set[str]) -> dict[str, Any]:

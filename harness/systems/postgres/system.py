@@ -40,11 +40,11 @@ from typing import Any, Sequence
 from harness.api import ProbeRound, ReadinessCheck, Stage
 from harness.errors import ClusterError, ConfigError, EnvironmentProblem
 from harness.providers.base import Cluster, NodeAddress, NodeLaunch, ReadyReport
+from harness.systems.postgres.options import SYNCHRONOUS_COMMIT
 
 BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 SERVER_USER = "postgres"
 PROBE_TIMEOUT_S = 3.0
-SYNC_COMMIT = ("off", "local", "remote_write", "on", "remote_apply")
 #: In a node's conf dir: the connection string of the primary it must rejoin as a standby at
 #: its next start (``pg_rewind -R`` from it first); written by the promote fault for the old primary.
 REJOIN_FILE = "rejoin"
@@ -88,8 +88,8 @@ class PostgresConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.synchronous_commit not in SYNC_COMMIT:
-            raise ConfigError("PostgresConfig", "synchronous_commit", f"must be one of {', '.join(SYNC_COMMIT)}, "
+        if self.synchronous_commit not in SYNCHRONOUS_COMMIT:
+            raise ConfigError("PostgresConfig", "synchronous_commit", f"must be one of {', '.join(SYNCHRONOUS_COMMIT)}, "
                                                                       f"not {self.synchronous_commit!r}")
 
     def as_dict(self) -> dict[str, Any]:
@@ -219,16 +219,9 @@ class PostgresSystem:
             [Stage("primary", (cluster[0].name,))]
 
     def _primary_accepts(self, started: Sequence[NodeAddress], timeout_s: float) -> None:
-        host, deadline, last = started[0].host, time.monotonic() + timeout_s, "not polled"
-        while time.monotonic() < deadline:
-            try:
-                run_psql(self.bins, host, self.config.port, "SELECT 1")
-                return
-            except RuntimeError as e:
-                last = str(e)
-                time.sleep(0.1)
-        raise ClusterError(f"the primary {started[0].name} ({host}:{self.config.port}) did not accept connections "
-                           f"within {timeout_s:g}s: {last}")
+        host = started[0].host
+        self._wait(f"the primary {started[0].name} ({host}:{self.config.port}) to accept connections", timeout_s,
+                   lambda: run_psql(self.bins, host, self.config.port, "SELECT 1") is not None)
 
     # ------------------------------------------------------------------ readiness
     def wait_ready(self, cluster: Cluster, timeout_s: float) -> ReadyReport:
