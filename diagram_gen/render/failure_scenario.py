@@ -10,6 +10,8 @@ Reads (spec keys):
 - figures ``fault_at``, ``heal_at`` (shading) and those the markers and side panel name;
 - ``layout``: ``lost_writes`` (true: ring every acknowledged write the strong final reads
   show undone, ``history_views.lost_writes``, and derive ``lost_writes_drawn``),
+  ``stale_reads`` (true: ring every load read that missed an acknowledged write, any level,
+  ``history_views.stale_reads``, and derive ``stale_reads_drawn``),
   ``x_label``, ``y_label``, ``panels`` ([{class, title}]), ``markers``
   ([{at | between: [k1, k2], from: <figure added to it>, label, key}]), ``side_panel``
   ([{title, lines}] with ``{figure}`` placeholders).
@@ -48,6 +50,7 @@ ELECTION_SHADE = "#bbdefb"
 LINE_H = 0.0158  # figure fraction per side-panel text line (7.3 pt, line spacing 1.25, 8 in tall)
 LATE_COLOR = "#000000"
 LOST_COLOR = "#b71c1c"
+STALE_COLOR = "#6a1b9a"
 
 
 def _num(d: ResolvedDiagram, key: str | None) -> float | None:
@@ -103,11 +106,16 @@ def render(d: ResolvedDiagram) -> Figure:
     points = hv.op_points(ops, sides) if ops else []
     late = hv.late_writes(ops) if ops else []
     lost = hv.lost_writes(ops) if ops and lay.get("lost_writes") else []
+    stale = [r for r, _ in hv.stale_reads(ops, read_class=None)] if ops and lay.get("stale_reads") else []
     _derive(d, points, late, sides, ops)
     if lay.get("lost_writes"):
         d.derive("lost_writes_drawn", len(lost) if ops else None, None, series="ops",
                  how="history_views.lost_writes (rule of harness.checkers.lost_writes: acknowledged writes the "
                      "strong final reads show undone)")
+    if lay.get("stale_reads"):
+        d.derive("stale_reads_drawn", len(stale) if ops else None, None, series="ops",
+                 how="history_views.stale_reads, any level (rule of harness.checkers.stale_reads: an ok load read "
+                     "that missed a write acknowledged before it was invoked)")
     # the axes end above the footer and the x label (0.06 of the height), never lower than before
     left, right, top, gap = 0.062, 0.655, 0.845, 0.028
     bottom = max(0.118, footer_height(d, fig.get_figheight()) + 0.06)
@@ -117,7 +125,7 @@ def render(d: ResolvedDiagram) -> Figure:
         y0 = top - (k + 1) * ph - k * gap
         ax = fig.add_axes((left, y0, right - left, ph), sharex=axes[0] if axes else None)
         axes.append(ax)
-        _panel(ax, d, p, points, late, lost)
+        _panel(ax, d, p, points, late, lost, stale)
     if ops and points:
         xmax = max(p.x_s for p in points)
         axes[0].set_xlim(0.0, math.ceil(xmax / 5.0) * 5.0)
@@ -149,7 +157,8 @@ def _derive(d: ResolvedDiagram, points: Sequence[hv.OpPoint], late: Sequence[hv.
 
 
 def _panel(ax: Any, d: ResolvedDiagram, p: Mapping[str, Any], points: Sequence[hv.OpPoint],
-           late: Sequence[hv.LateWrite], lost: Sequence[hv.LostWrite] = ()) -> None:
+           late: Sequence[hv.LateWrite], lost: Sequence[hv.LostWrite] = (),
+           stale: Sequence[Mapping[str, Any]] = ()) -> None:
     cls = str(p.get("class"))
     ax.set_yscale("log")
     ax.grid(True, which="major", color="#e0e0e0", lw=0.6)
@@ -192,6 +201,13 @@ def _panel(ax: Any, d: ResolvedDiagram, p: Mapping[str, Any], points: Sequence[h
             ax.scatter(xs, ys, s=22, marker="o", facecolors="none", edgecolors=LOST_COLOR, linewidths=0.7,
                        zorder=5, rasterized=True, label="acknowledged, then lost")
             ax.legend(loc="lower right", fontsize=7.5, frameon=True, framealpha=0.9)
+    mine_stale = [r for r in stale if hv.op_class(r) == cls and r.get("complete_s") is not None
+                  and r.get("latency_ms") is not None]
+    if mine_stale:  # answered, but without a write acknowledged before it was asked
+        ax.scatter([float(r["complete_s"]) for r in mine_stale], [max(float(r["latency_ms"]), 1e-3) for r in mine_stale],
+                   s=22, marker="o", facecolors="none", edgecolors=STALE_COLOR, linewidths=0.7, zorder=5,
+                   rasterized=True, label="stale: missed an acknowledged write")
+        ax.legend(loc="lower right", fontsize=7.5, frameon=True, framealpha=0.9)
 
 
 def _late(ax: Any, late: Sequence[hv.LateWrite]) -> None:

@@ -17,6 +17,12 @@ Spec ``layout`` keys:
   [{series, label, color}]}``: any rows plotted as column ``y`` against column ``x`` (the
   t-visibility probe's ``p_visible`` against ``delay_ms``), in the throughput panel's place
   (beside it when both are given).
+* ``bars``: ``{title, x, categories: [{value, label}], y, y_label, y_scale (linear | symlog),
+  linthresh, missing_label, legend, lines: [{series, label, color}]}``: per category (rows whose
+  column ``x`` equals ``value``) one bar per series at the median of its numeric ``y`` values,
+  each value a dot on it (the convergence probe's trials); a series with rows in a category but
+  no numeric ``y`` there gets a cross and ``missing_label`` in the legend. Drawn beside the
+  curves (left of them) when both are given, else in the bottom row's whole width.
 * ``tool_table``: ``{title, tool, harness, match, note}``: rows of the ``tool`` series beside
   the ``harness`` row with the same ``match`` column, ``note`` under the table (which tool it
   is); every printed cell is recorded with ``ResolvedDiagram.derive``.
@@ -30,6 +36,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from diagram_gen.model import NOT_MEASURED, ResolvedDiagram
@@ -91,6 +98,27 @@ def xy_points(rows: Sequence[Mapping[str, Any]], x: str, y: str) -> tuple[list[f
         pts[float(a)] = float(b)
     xs = sorted(pts)
     return xs, [pts[v] for v in xs]
+
+
+def category_values(rows: Sequence[Mapping[str, Any]], x: str, y: str,
+                    categories: Sequence[Any]) -> list[tuple[list[float], bool]]:
+    """Per category (rows whose ``x`` equals it), in the given order: (the numeric, non-boolean
+    ``y`` values in file order, whether any row is in the category at all)."""
+    out = []
+    for c in categories:
+        mine = [r for r in rows if r.get(x) == c]
+        vals = [float(r[y]) for r in mine if isinstance(r.get(y), (int, float)) and not isinstance(r.get(y), bool)]
+        out.append((vals, bool(mine)))
+    return out
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the mean of the two middle values for an even count); ValueError when empty."""
+    v = sorted(values)
+    if not v:
+        raise ValueError("median of nothing")
+    m = len(v) // 2
+    return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
 
 
 def tool_table_rows(tool: Sequence[Mapping[str, Any]], harness: Sequence[Mapping[str, Any]],
@@ -210,6 +238,54 @@ def _curves_panel(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
                 fontsize=7.5, color=NOT_MEASURED_COLOR)
 
 
+def _bars_panel(ax: Any, d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
+    ax.set_title(fill(str(spec.get("title", "")), d)[0], fontsize=10, fontweight="bold", loc="left")
+    cats = list(spec.get("categories") or [])
+    lines = list(spec.get("lines") or [])
+    n = max(1, len(lines))
+    width = 0.8 / n
+    missing, crossed = [], False
+    for i, ln in enumerate(lines):
+        label = fill(ln.get("label", ln["series"]), d)[0]
+        rows = d.rows(ln["series"])
+        if not rows:
+            missing.append(label)
+            continue
+        per = category_values(rows, str(spec["x"]), str(spec["y"]), [c.get("value") for c in cats])
+        xs, hs = [], []
+        for j, (vals, present) in enumerate(per):
+            x = j - 0.4 + width * (i + 0.5)
+            if vals:
+                xs.append(x)
+                hs.append(median(vals))
+                ax.scatter([x] * len(vals), vals, s=7, color="#212121", zorder=4, linewidths=0)
+            elif present:
+                ax.scatter([x], [0], marker="x", s=22, color=ln.get("color"), zorder=4, linewidths=1.2)
+                crossed = True
+        ax.bar(xs, hs, width=width * 0.92, color=ln.get("color"), label=label, zorder=3)
+    if spec.get("y_scale", "linear") == "symlog":
+        ax.set_yscale("symlog", linthresh=float(spec.get("linthresh", 1.0)))
+    ax.set_xticks(range(len(cats)))
+    ax.set_xticklabels([fill(str(c.get("label", c.get("value"))), d)[0] for c in cats], fontsize=7.8)
+    ax.set_xlim(-0.5, len(cats) - 0.5)
+    ax.set_ylabel(str(spec.get("y_label", spec["y"])))
+    ax.set_ylim(bottom=0)
+    ax.grid(True, axis="y", color="#e0e0e0", lw=0.7)
+    ax.set_axisbelow(True)
+    handles, labels = ax.get_legend_handles_labels()
+    if crossed:
+        handles.append(Line2D([], [], marker="x", ls="none", color="#616161", ms=5))
+        labels.append(str(spec.get("missing_label", "no value")))
+    if len(labels) > int(crossed):  # a bar was drawn: its dots are trials
+        handles.append(Line2D([], [], marker="o", ls="none", color="#212121", ms=2.5))
+        labels.append(str(spec.get("dot_label", "one trial")))
+        ax.legend(handles, labels, loc=str(spec.get("legend", "upper left")), fontsize=7.0, frameon=True,
+                  framealpha=0.9, ncol=int(spec.get("legend_columns", 1)))
+    if missing:
+        ax.text(0.98, 0.96, "not measured: " + ", ".join(missing), transform=ax.transAxes, ha="right", va="top",
+                fontsize=7.5, color=NOT_MEASURED_COLOR)
+
+
 def _fmt_size(v: Any) -> str:
     """A value size column as a short label (not a measurement: a workload parameter)."""
     if isinstance(v, int) and not isinstance(v, bool):
@@ -310,6 +386,8 @@ def render(d: ResolvedDiagram) -> Figure:
     for i, panel in enumerate(spectra):
         ax = fig.add_axes((left + i * (pw + gap), 0.505, pw, 0.34))
         _spectrum_panel(ax, d, panel)
+        if n >= 3:  # narrower panels: smaller percentile labels, so 99.99% and 99.999% stay apart
+            ax.tick_params(axis="x", labelsize=6.6)
     note = layout_get(lay, "spectrum_note", "")
     if note:
         fig.text(left, 0.435, fill(note, d)[0], fontsize=7.5, color="#616161", ha="left", va="top")
@@ -317,12 +395,21 @@ def render(d: ResolvedDiagram) -> Figure:
     tp = layout_get(lay, "throughput", None)
     tt = layout_get(lay, "tool_table", None)
     cu = layout_get(lay, "curves", None)
-    if tp:  # the tool table's (or the curves') room too when there is none
-        _throughput_panel(fig.add_axes((left, 0.12, 0.225 if (tt or cu) else right_end - left, 0.25)), d, tp)
-    if tt:
-        _tool_table(fig.add_axes((0.335, 0.10, 0.32, 0.30)), d, tt)
-    elif cu:
-        _curves_panel(fig.add_axes((0.375 if tp else left, 0.12, right_end - (0.375 if tp else left), 0.25)), d, cu)
+    ba = layout_get(lay, "bars", None)
+    if ba:  # the bars take the throughput panel's place, the curves beside them
+        bw = float(ba.get("width", 0.30)) if cu else right_end - left
+        _bars_panel(fig.add_axes((left, 0.12, bw, 0.25)), d, ba)
+        if cu:
+            cx = left + bw + 0.06
+            _curves_panel(fig.add_axes((cx, 0.12, right_end - cx, 0.25)), d, cu)
+    else:
+        if tp:  # the tool table's (or the curves') room too when there is none
+            _throughput_panel(fig.add_axes((left, 0.12, 0.225 if (tt or cu) else right_end - left, 0.25)), d, tp)
+        if tt:
+            _tool_table(fig.add_axes((0.335, 0.10, 0.32, 0.30)), d, tt)
+        elif cu:
+            _curves_panel(fig.add_axes((0.375 if tp else left, 0.12, right_end - (0.375 if tp else left), 0.25)), d,
+                          cu)
 
     claims = layout_get(lay, "claims_panel", [])
     if claims:

@@ -157,6 +157,16 @@ class KeyIndex:
     reads: tuple[Row, ...]           # ok reads in invocation order
 
 
+def rows_by_key(rows: Iterable[Row]) -> dict[Any, list[Row]]:
+    """The rows of each ``key`` value (None too), in their given order: one pass, so a rule
+    applied per key costs the key's rows, not the whole history's, each time
+    (``index_key(rows_by_key(rows)[k], k) == index_key(rows, k)``)."""
+    out: dict[Any, list[Row]] = {}
+    for r in rows:
+        out.setdefault(r.get("key"), []).append(r)
+    return out
+
+
 def index_key(rows: Iterable[Row], key: Any) -> KeyIndex:
     ws, reads = [], []
     by_token: dict[Any, Row] = {}
@@ -208,9 +218,10 @@ def stale_reads(rows: Sequence[Row], *, read_class: str | None = WEAK_READ,
     invoked in ``[t0, t1)``: (read, missed writes) in invocation order."""
     node_set = None if nodes is None else set(nodes)
     keys = sorted({r.get("key") for r in rows if r.get("f") == "get" and r.get("key") is not None}, key=str)
+    per_key = rows_by_key(rows)
     out = []
     for key in keys:
-        idx = index_key(rows, key)
+        idx = index_key(per_key[key], key)
         for r in idx.reads:
             if read_class is not None and op_class(r) != read_class:
                 continue
@@ -596,9 +607,10 @@ def late_writes(rows: Sequence[Row]) -> list[LateWrite]:
     """Indeterminate writes first observed after the client gave up (the rule of
     ``harness.checkers.late_writes``, restated for rows), sorted by (key, write order)."""
     keys = sorted({r.get("key") for r in rows if r.get("f") in WRITE_FS and r.get("key") is not None}, key=str)
+    per_key = rows_by_key(rows)
     out = []
     for key in keys:
-        idx = index_key(rows, key)
+        idx = index_key(per_key[key], key)
         first_seen: dict[Any, Row] = {}
         first_strict: dict[Any, Row] = {}
         for r in idx.reads:
@@ -606,7 +618,7 @@ def late_writes(rows: Sequence[Row]) -> list[LateWrite]:
             if op_class(r) == STRONG_READ:
                 first_strict.setdefault(r.get("result"), r)
         strict = [r for r in idx.reads if op_class(r) == STRONG_READ]
-        writes = sorted((r for r in rows if r.get("key") == key and r.get("f") in ("put", "cas")
+        writes = sorted((r for r in per_key[key] if r.get("f") in ("put", "cas")
                          and r.get("type") == "info"), key=_order)
         for w in writes:
             tok = written_token(w)
@@ -657,9 +669,10 @@ def lost_writes(rows: Sequence[Row]) -> list[LostWrite]:
             if k not in finals or _order(r) > _order(finals[k]):
                 finals[k] = r
     out: list[LostWrite] = []
+    per_key = rows_by_key(rows)
     for key in sorted(finals, key=str):
         fr = finals[key]
-        idx = index_key(rows, key)
+        idx = index_key(per_key[key], key)
         read_at = float(fr["invoke_s"])
         acked = [w for w in idx.acked if _complete(w) < read_at and (w.get("f") != "cas" or w.get("result") is not False)]
         tok = fr.get("result")
@@ -669,7 +682,7 @@ def lost_writes(rows: Sequence[Row]) -> list[LostWrite]:
                 continue
             lost = [w for w in acked if w is not src and float(w["invoke_s"]) > _complete(src)]
         else:
-            deletes = [r for r in rows if r.get("key") == key and r.get("f") == "delete" and r.get("type") != "fail"]
+            deletes = [r for r in per_key[key] if r.get("f") == "delete" and r.get("type") != "fail"]
             if any(d.get("type") == "info" for d in deletes):
                 continue
             after = max((_complete(d) for d in deletes), default=-math.inf)

@@ -262,6 +262,17 @@ def test_lost_writes_exact():
     assert [(lw.write["i"], lw.final_read["i"]) for lw in got] == [(2, 5), (3, 5), (6, 7)]
 
 
+def test_rows_by_key_groups_in_order_and_indexes_as_the_whole_history():
+    h = [op(1, "n1", "put", "a", "a1", 0.0, 1.0, i=1),
+         op(2, "n1", "put", "b", "b1", 0.5, 1.5, i=2),
+         {"process": "nemesis", "f": "partition", "i": 3, "key": None},
+         op(3, "n2", "get", "a", None, 2.0, 2.1, result="a1", rc="linearizable", i=4),
+         op(4, "n1", "put", "a", "a2", 3.0, 3.1, i=5)]
+    per = hv.rows_by_key(h)
+    assert {k: [r["i"] for r in v] for k, v in per.items()} == {"a": [1, 4, 5], "b": [2], None: [3]}
+    assert hv.index_key(per["a"], "a") == hv.index_key(h, "a")
+
+
 def test_op_points_excludes_nemesis_and_final_reads():
     h = [op(1, "n1", "put", "k", "a", 1.0, 1.002, intended=0.999, i=1),
          {**op(2, "n2", "get", "k", None, 2.0, 2.5, rc="serializable", result="a", i=2), "extra": {"final": True}},

@@ -336,3 +336,46 @@ def test_performance_notes_panel_without_claims(tmp_path):
     assert "What the sequential read saves, and risks" in text
     assert "p50 3.50 ms vs not measured" in text
     assert "The spec's figures beside this host's" not in text
+
+
+def test_category_values_and_median_exact():
+    from diagram_gen.render.performance_profile import category_values, median
+    rows = [{"condition": "normal", "ms": 0.002}, {"condition": "cut", "ms": 421.713},
+            {"condition": "cut", "ms": 0.003}, {"condition": "cut", "ms": 212.466},
+            {"condition": "paused", "ms": "not measured: no write was acknowledged"},
+            {"condition": "normal", "ms": True}]
+    got = category_values(rows, "condition", "ms", ["normal", "paused", "cut", "loss"])
+    assert got == [([0.002], True), ([], True), ([421.713, 0.003, 212.466], True), ([], False)]
+    assert median([421.713, 0.003, 212.466]) == 212.466
+    assert median([1.0, 4.0, 2.0, 3.0]) == 2.5
+    with pytest.raises(ValueError):
+        median([])
+
+
+def test_performance_bars_beside_curves(tmp_path):
+    """``layout.bars``: a bar per series and category, a cross where rows have no value, the
+    legend's labels filled; a series with no rows is listed as not measured."""
+    from dataclasses import replace
+    from diagram_gen.render.performance_profile import render
+    spec = load_spec(REPO / "diagram_gen" / "specs" / "sequential" / "performance.yaml", REPO)
+    lay = {"bars": {"title": "Convergence", "x": "condition", "y": "after_heal_ms", "y_scale": "symlog",
+                    "missing_label": "no write acknowledged",
+                    "categories": [{"value": "normal", "label": "no fault"}, {"value": "cut", "label": "cut off"}],
+                    "lines": [{"series": "a", "label": "async", "color": "#2e7d32"},
+                              {"series": "b", "label": "sync", "color": "#c62828"},
+                              {"series": "c", "label": "gone", "color": "#1565c0"}]},
+           "curves": {"title": "t-visibility", "x": "delay_ms", "y": "p_visible",
+                      "lines": [{"series": "v", "label": "ONE"}]}}
+    spec = replace(spec, layout=lay, figures={}, series={k: {"from": "run_rows"} for k in "abcv"})
+    ser = {"a": _rows_series("a", [{"condition": "normal", "after_heal_ms": 0.002},
+                                   {"condition": "cut", "after_heal_ms": 212.5}]),
+           "b": _rows_series("b", [{"condition": "normal", "after_heal_ms": 0.001},
+                                   {"condition": "cut", "after_heal_ms": "not measured: no write"}]),
+           "c": NotMeasured("c", "test", {}),
+           "v": _rows_series("v", [{"delay_ms": 0, "p_visible": 0.9}, {"delay_ms": 1, "p_visible": 1.0}])}
+    d = ResolvedDiagram(spec=spec, figures={}, series=ser, footer=["run 20990101T000000Z-test"])
+    save(render(d), tmp_path / "b.svg", tmp_path / "b.png")
+    text = svg_texts(tmp_path / "b.svg")
+    for label in ("Convergence", "no fault", "cut off", "async", "sync", "no write acknowledged", "one trial",
+                  "not measured: gone", "t-visibility", "ONE"):
+        assert label in text, label

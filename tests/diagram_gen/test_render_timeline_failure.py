@@ -298,3 +298,16 @@ def test_failure_isolated_node_sides_are_drawn_and_listed(tmp_path):
     assert "minority_list" not in d.derived
     assert "client on the isolated member" in svg and "client on another member" in svg
     assert "client on a minority member" not in svg
+
+
+def test_failure_rings_stale_reads_when_asked(tmp_path):
+    d = failure()
+    d = replace(d, spec=replace(d.spec, layout={**d.spec.layout, "stale_reads": True}))
+    svg = svg_text(failure_scenario.render(d), tmp_path, "stale")
+    # row 4 (serializable, 1.25 s) returned 1:1 after 2:1 was acknowledged at 1.21 s: the only stale
+    # read; rows 9 and 10 returned 1:2, whose write was never acknowledged: not stale
+    assert d.value("stale_reads_drawn") == 1
+    assert "stale: missed an acknowledged write" in svg
+    plain = failure()
+    failure_scenario.render(plain)
+    assert "stale_reads_drawn" not in plain.derived
