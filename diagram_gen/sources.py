@@ -129,7 +129,8 @@ def _eq(a: Any, b: Any) -> bool:
 
 def get_path(data: Any, path: str) -> tuple[Any, str | None]:
     """Follow a dotted path: mapping keys, list indexes (``faults.0.at_s``) and list filters
-    (``leader_changes[leader=n2].t_s``, exactly one element must match)."""
+    (``leader_changes[leader=n2].t_s``, exactly one element must match; several filters on one
+    segment must all hold: ``rows[write_consistency=on][delay_ms=0].p_visible``)."""
     cur = data
     walked: list[str] = []
     for seg in split_path(path):
@@ -149,15 +150,18 @@ def get_path(data: Any, path: str) -> tuple[Any, str | None]:
                 cur = cur[i]
             else:
                 return None, f"cannot take {name!r} of a {type(cur).__name__} at {'.'.join(walked) or '(top)'}"
-        for flt in filters:
+        if filters:  # several filters on one segment narrow together: [a=1][b=2] is a and b
+            shown = "".join(f"[{flt}]" for flt in filters)
             if not isinstance(cur, list):
-                return None, f"filter [{flt}] needs a list at {'.'.join(walked + [name])}"
-            if "=" not in flt:
-                return None, f"malformed filter [{flt}] (expected [field=value])"
-            fk, fv = flt.split("=", 1)
-            hits = [x for x in cur if isinstance(x, Mapping) and fk in x and _eq(x[fk], fv)]
+                return None, f"filter {shown} needs a list at {'.'.join(walked + [name])}"
+            pairs = []
+            for flt in filters:
+                if "=" not in flt:
+                    return None, f"malformed filter [{flt}] (expected [field=value])"
+                pairs.append(flt.split("=", 1))
+            hits = [x for x in cur if isinstance(x, Mapping) and all(fk in x and _eq(x[fk], fv) for fk, fv in pairs)]
             if len(hits) != 1:
-                return None, f"{len(hits)} elements match [{flt}] at {'.'.join(walked + [name])} (need exactly 1)"
+                return None, f"{len(hits)} elements match {shown} at {'.'.join(walked + [name])} (need exactly 1)"
             cur = hits[0]
         walked.append(seg)
     return cur, None

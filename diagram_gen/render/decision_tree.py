@@ -13,7 +13,8 @@ Spec ``layout`` keys:
   ``{answer: kind, edge?, reason?, examples?}`` or a follow-up
   ``{question, if_yes: ANSWER, if_no: ANSWER}`` (``yes``/``no`` are YAML booleans, hence
   ``if_yes``/``if_no``); every text may use ``{placeholders}``;
-* ``notes``: templates drawn in the band at the top.
+* ``notes``: templates drawn in the band at the top;
+* ``aggregates``: derived figures, as in side_by_side (``side_by_side.derive_aggregates``).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from diagram_gen.render.boxes import (Box, TreeNode, anchor, box_canvas, chars_p
                                       draw_label, fill, layout_get, line_height, wrap_text)
 from diagram_gen.model import ResolvedDiagram
 from diagram_gen.render.common import NOT_MEASURED_COLOR, draw_footer
+from diagram_gen.render.side_by_side import derive_aggregates
 
 Q_FACE = "#fffde7"
 Q_EDGE = "#f9a825"
@@ -128,6 +130,7 @@ def _edge(ax: Any, d: ResolvedDiagram, start: tuple[float, float], end: tuple[fl
 
 def render(d: ResolvedDiagram) -> Figure:
     lay: Mapping[str, Any] = d.spec.layout or {}
+    derive_aggregates(d, layout_get(lay, "aggregates", []))
     fig, ax, W = box_canvas(d, 75.2, 9.5, 10)
     chain = list(layout_get(lay, "chain", []))
     kinds = layout_get(lay, "answers", {})

@@ -13,6 +13,12 @@ Spec ``layout`` keys:
 * ``ratio``: ``{key, numerator, denominator, column}``: a derived figure, the ratio of one
   summary column between two series (each must hold exactly one row); list ``key`` in
   ``layout.derived``.
+* ``label_width``, ``table_end``: the row-label column's width and where the table ends (canvas
+  units, defaults 36 and 85; the right panel starts just after the table): many columns need a
+  narrower label column and a wider table.
+* ``aggregates``: ``[{key, series, column, how, unit?}]``: derived figures, the ``max`` or
+  ``min`` of one column over a series' rows (e.g. the slowest of a probe's trials); rows
+  without a number there are left out; list each ``key`` in ``layout.derived``.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from diagram_gen.render.boxes import (Box, box_canvas, chars_per_line, draw_box,
                                       figure_reason, figure_status, figure_text, fill, layout_get,
                                       line_height, mark_overflow, status_color, wrap_text)
 from diagram_gen.render.common import NOT_MEASURED_COLOR, OUTCOME_COLORS, draw_footer
+from diagram_gen.sources import get_path
 
 SECTION_FACE = "#eceff1"
 ROW_SHADE = "#f7f9fa"
@@ -53,6 +60,49 @@ def derive_ratio(d: ResolvedDiagram, spec: Mapping[str, Any]) -> None:
     d.derive(key, value, "x", series=[num, den], how=f"{num}.{col} / {den}.{col}")
 
 
+AGGREGATES = {"max": max, "min": min}
+
+
+LABEL_WIDTH, TABLE_END = 36.0, 85.0
+
+
+def table_geometry(ncol: int, x_label: float, label_w: float, x_tab_end: float) -> tuple[list[float], float]:
+    """(left x of each value column, column width): the columns share what the label column
+    leaves of the table."""
+    n = max(1, ncol)
+    col_w = (x_tab_end - x_label - label_w) / n
+    return [x_label + label_w + i * col_w for i in range(n)], col_w
+
+
+def column_extreme(rows: Sequence[Mapping[str, Any]], column: str, how: str) -> tuple[float | int | None, int]:
+    """(``how`` of ``column`` -- a key or a dotted path, ``writes.ok`` -- over the rows that hold
+    a number there, how many did); (None, 0) when none does. Booleans and strings ("not
+    measured: ...") are not numbers."""
+    vals = []
+    for r in rows:
+        v, err = get_path(r, column)
+        if err is None and isinstance(v, (int, float)) and not isinstance(v, bool):
+            vals.append(v)
+    return (AGGREGATES[how](vals) if vals else None), len(vals)
+
+
+def derive_aggregates(d: ResolvedDiagram, specs: Sequence[Mapping[str, Any]]) -> None:
+    """Each ``{key, series, column, how, unit}`` as a derived figure naming how many rows it
+    was taken over; not measured (with the reason) when no row has a number in the column."""
+    for a in specs:
+        key, series, column, how = a["key"], a["series"], a["column"], a.get("how", "max")
+        if how not in AGGREGATES:
+            raise ValueError(f"{d.spec.source_file}: layout.aggregates {key}: how is one of "
+                             f"{', '.join(AGGREGATES)}, got {how!r}")
+        rows = d.rows(series)
+        value, n = column_extreme(rows, column, how)
+        if value is None and rows:
+            d.figures[key] = NotMeasured(key, f"no row of {series} has a number in {column}",
+                                         {"derived": f"{how} of {series}.{column}"})
+            continue
+        d.derive(key, value, a.get("unit"), series=series, how=f"{how} of {column} over {n} of {len(rows)} rows")
+
+
 def cell_text(d: ResolvedDiagram, cell: Any) -> tuple[str, str, str | None]:
     """(text, status, reason) of one table cell: a figure key, a template, or ``{text: ...}``
     (a remark where a system has no counterpart: drawn grey, status "remark")."""
@@ -71,6 +121,7 @@ def render(d: ResolvedDiagram) -> Figure:
     r = layout_get(lay, "ratio", None)
     if r:
         derive_ratio(d, r)
+    derive_aggregates(d, layout_get(lay, "aggregates", []))
     fig, ax, W = box_canvas(d, 75.0, 9.5, 10)
     header = layout_get(lay, "header", "")
     if header:
@@ -82,11 +133,9 @@ def render(d: ResolvedDiagram) -> Figure:
 
     # ---- table --------------------------------------------------------------------------
     cols: Sequence[Mapping[str, Any]] = layout_get(lay, "columns", [])
-    x_label, x_tab_end = 1.5, 85.0
-    label_w = 36.0
-    ncol = max(1, len(cols))
-    col_w = (x_tab_end - x_label - label_w) / ncol
-    col_x = [x_label + label_w + i * col_w for i in range(ncol)]
+    x_label = 1.5
+    x_tab_end = float(layout_get(lay, "table_end", TABLE_END))
+    col_x, col_w = table_geometry(len(cols), x_label, float(layout_get(lay, "label_width", LABEL_WIDTH)), x_tab_end)
     y = 67.3
     for cx, c in zip(col_x, cols):
         t, g = fill(c.get("title", ""), d)
@@ -133,7 +182,8 @@ def render(d: ResolvedDiagram) -> Figure:
     ax.plot([x_label, x_tab_end], [y, y], color="#b0bec5", lw=0.8)
 
     # ---- right panel: what the models guarantee, and the spec's claims ----------------------
-    px, pw = 87.0, W - 87.0 - 1.5
+    px = x_tab_end + 2.0
+    pw = W - px - 1.5
     panel = Box(px, 9.5, pw, 67.3 - 9.5)
     draw_box(ax, panel, None, (), face="#fafafa", edge="#b0bec5", lw=0.8)
     yy = panel.top - 1.0

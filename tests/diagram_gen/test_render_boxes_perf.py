@@ -226,6 +226,37 @@ def test_comparison_ratio_is_derived_exactly():
     assert d.text("write_p50_ratio") == "0.151 x"
 
 
+def test_table_geometry_shares_the_table_among_the_columns():
+    from diagram_gen.render.side_by_side import LABEL_WIDTH, TABLE_END, table_geometry
+    assert (LABEL_WIDTH, TABLE_END) == (36.0, 85.0)  # the defaults every committed comparison uses
+    assert table_geometry(2, 1.5, 36.0, 85.0) == ([37.5, 61.25], 23.75)
+    assert table_geometry(6, 1.5, 23.0, 93.0) == ([24.5, 35.916666666666664, 47.33333333333333, 58.75,
+                                                   70.16666666666666, 81.58333333333333], 11.416666666666666)
+    assert table_geometry(0, 1.5, 36.0, 85.0) == ([37.5], 47.5)
+
+
+def test_aggregates_take_the_extreme_of_a_column_over_the_rows():
+    from diagram_gen.render.side_by_side import column_extreme, derive_aggregates
+    rows = [{"after_heal_ms": 421.713, "writes": {"ok": 60}}, {"after_heal_ms": 0.003, "writes": {"ok": 58}},
+            {"converged": "not measured: no write was acknowledged", "writes": {"ok": 0}},
+            {"after_heal_ms": True}]
+    assert column_extreme(rows, "after_heal_ms", "max") == (421.713, 2)
+    assert column_extreme(rows, "after_heal_ms", "min") == (0.003, 2)
+    assert column_extreme(rows, "writes.ok", "min") == (0, 3)
+    assert column_extreme(rows, "converged", "max") == (None, 0)
+    d = all_not_measured("comparison")
+    d.series["conv"] = _rows_series("conv", rows)
+    derive_aggregates(d, [{"key": "heal_max", "series": "conv", "column": "after_heal_ms", "how": "max", "unit": "ms"},
+                          {"key": "none", "series": "conv", "column": "converged", "how": "max"},
+                          {"key": "unmeasured", "series": "etcd_put_rows", "column": "p50_ms", "how": "min"}])
+    assert (d.value("heal_max"), d.text("heal_max")) == (421.713, "422 ms")
+    assert d.derived["heal_max"].derived == "max of after_heal_ms over 2 of 4 rows"
+    assert d.figure("none").reason == "no row of conv has a number in converged"  # type: ignore[union-attr]
+    assert d.text("unmeasured") == "not measured"
+    with pytest.raises(ValueError, match="how is one of max, min, got 'mean'"):
+        derive_aggregates(d, [{"key": "x", "series": "conv", "column": "after_heal_ms", "how": "mean"}])
+
+
 def _host(run: str, text: str) -> Measured:
     return Measured(f"footer.{run}.host", text, None, Provenance(run, f"results/{run}/manifest.json", "host"))
 

@@ -113,6 +113,20 @@ def test_null_list_and_bad_unit_are_not_measured(r: Resolver) -> None:
     assert "0 elements match [leader=n9]" in nm(r, {**base, "path": "leader_changes[leader=n9].t_s"})
 
 
+def test_several_filters_on_one_segment_must_all_hold() -> None:
+    from diagram_gen.sources import get_path
+
+    rows = {"rows": [{"w": "on", "rf": 1, "delay_ms": 0, "p": 0.2}, {"w": "on", "rf": 1, "delay_ms": 1, "p": 1.0},
+                     {"w": "on", "rf": 2, "delay_ms": 0, "p": 0.9}, {"w": "off", "rf": 1, "delay_ms": 0, "p": 0.0}]}
+    assert get_path(rows, "rows[w=on][rf=1][delay_ms=0].p") == (0.2, None)
+    assert get_path(rows, "rows[rf=2][w=on].p") == (0.9, None)
+    assert get_path(rows, "rows[w=on][rf=1].p") == (None, "2 elements match [w=on][rf=1] at rows (need exactly 1)")
+    assert get_path(rows, "rows[w=on][rf=3].p") == (None, "0 elements match [w=on][rf=3] at rows (need exactly 1)")
+    assert get_path(rows, "rows[w=on][rf].p") == (None, "malformed filter [rf] (expected [field=value])")
+    assert get_path({"rows": {"w": "on"}}, "rows[w=on][rf=1]") == (None, "filter [w=on][rf=1] needs a list at rows")
+    assert get_path(rows, "rows[w=off].p") == (0.0, None)  # one filter: as before
+
+
 def test_scenario_file_and_run_file(r: Resolver) -> None:
     f = m(r, {"from": "scenario_file", "scenario": "s1", "file": "availability.json", "path": "windows.0.duration_s"})
     assert (f.value, f.unit, f.provenance.file) == (30.0, "s", f"results/{RUN_A}/scenarios/s1/availability.json")
