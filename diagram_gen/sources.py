@@ -129,7 +129,8 @@ def _eq(a: Any, b: Any) -> bool:
 
 def get_path(data: Any, path: str) -> tuple[Any, str | None]:
     """Follow a dotted path: mapping keys, list indexes (``faults.0.at_s``) and list filters
-    (``leader_changes[leader=n2].t_s``, exactly one element must match)."""
+    (``leader_changes[leader=n2].t_s``, exactly one element must match; several filters on one
+    segment, ``rows[condition=normal][delay_ms=0]``, must all hold for that element)."""
     cur = data
     walked: list[str] = []
     for seg in split_path(path):
@@ -149,15 +150,17 @@ def get_path(data: Any, path: str) -> tuple[Any, str | None]:
                 cur = cur[i]
             else:
                 return None, f"cannot take {name!r} of a {type(cur).__name__} at {'.'.join(walked) or '(top)'}"
-        for flt in filters:
+        if filters:  # all of a segment's filters together: [a=1][b=2] is the element with a=1 and b=2
             if not isinstance(cur, list):
-                return None, f"filter [{flt}] needs a list at {'.'.join(walked + [name])}"
-            if "=" not in flt:
-                return None, f"malformed filter [{flt}] (expected [field=value])"
-            fk, fv = flt.split("=", 1)
-            hits = [x for x in cur if isinstance(x, Mapping) and fk in x and _eq(x[fk], fv)]
+                return None, f"filter [{filters[0]}] needs a list at {'.'.join(walked + [name])}"
+            bad = [flt for flt in filters if "=" not in flt]
+            if bad:
+                return None, f"malformed filter [{bad[0]}] (expected [field=value])"
+            pairs = [flt.split("=", 1) for flt in filters]
+            hits = [x for x in cur if isinstance(x, Mapping) and all(fk in x and _eq(x[fk], fv) for fk, fv in pairs)]
             if len(hits) != 1:
-                return None, f"{len(hits)} elements match [{flt}] at {'.'.join(walked + [name])} (need exactly 1)"
+                shown = "".join(f"[{flt}]" for flt in filters)
+                return None, f"{len(hits)} elements match {shown} at {'.'.join(walked + [name])} (need exactly 1)"
             cur = hits[0]
         walked.append(seg)
     return cur, None
