@@ -512,7 +512,7 @@ def test_divergence_window_needs_a_read_that_saw_it_one_that_missed_it_and_agree
     assert hv.divergence_window(without(3) + early, 5.0, 13.0).key == "m"
 
 
-def test_postgres_run_lags_match_the_stale_reads_checker():
+def test_postgres_run_lags_match_the_staleness_checkers():
     run = REPO / "results" / "20261205T141128Z-postgres"
     path = run / "workloads" / "postgres-register-replica" / "history.jsonl.gz"
     if not path.exists():
@@ -531,6 +531,12 @@ def test_postgres_run_lags_match_the_stale_reads_checker():
     s = hv.lag_summary(rows)
     assert (s.reads, s.stale, s.max_versions) == (want["reads"], want["stale"], want["max_versions"]) == (17277, 417, 3)
     assert round(s.max_behind_s * 1e3, 3) == 3.686
+    # the bounded-staleness checker itself (harness/checkers/bounded_staleness.py) on the same file
+    from harness.checkers.bounded_staleness import check_bounded_staleness
+    from harness.checkers.formats import load_history
+    g = check_bounded_staleness(load_history(path), "0v", levels=["replica"]).evidence["by_read_consistency"]["replica"]
+    assert (g["reads"], g["violations"], g["max_versions"], g["max_behind_ms"]) == \
+        (s.reads, s.stale, s.max_versions, round(s.max_behind_s * 1e3, 3))
     w = hv.stalest_read_window(rows, hv.WEAK_READ)
     assert (w.key, w.stale_read["node"], w.stale_read["result"], len(w.missed), len(w.ops)) == \
         ("replica1", "n3", "1:1422", 3, 22)
