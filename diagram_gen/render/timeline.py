@@ -16,8 +16,15 @@ Reads (spec keys):
   points of the writes and strong reads; ``sequential``: every op on the key in the window is
   numbered by its place in a sequential order (``history_views.sequential_register``), and
   the window's ops are judged both ways: derived ``window_ops_checked``,
-  ``window_linearizable``, ``window_sequential``, ``sequential_order``). The renderer names no
-  system and no level: the spec's texts do.
+  ``window_linearizable``, ``window_sequential``, ``sequential_order``; ``none``: no witness is
+  searched or drawn), ``lane_sides`` (default true; false: lanes are neither grouped nor
+  labelled by partition side, for a system whose clients' node is not the node that serves
+  them), ``fault_marks`` (true: a dotted line at each nemesis record in the window, labelled
+  with its ``f``), ``lag_summary`` (a read class, e.g. ``weak``: every ok load read of that
+  class judged by ``history_views.lag_summary``: derived ``lag_reads``, ``lag_stale``,
+  ``lag_max_versions``, ``lag_max_behind``). A window holding final reads (issued after the
+  load) labels their lanes ``final read`` and derives ``final_values`` (each node's value).
+  The renderer names no system and no level: the spec's texts do.
 
 Everything shown is chosen by ``diagram_gen.shaping.history_views`` (window, lanes,
 linearization witness); every number printed is a figure or a ``d.derive`` of the series.
@@ -108,9 +115,11 @@ def op_label(r: Mapping[str, Any], key: Any, read_labels: Mapping[str, str] | No
 
 
 def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[tuple[Any, str, str]],
-                   with_stale: list[hv.LinPoint] | None, n_witness_ops: int | None, fault_s: float | None) -> None:
+                   with_stale: list[hv.LinPoint] | None, n_witness_ops: int | None, fault_s: float | None,
+                   searched: bool = True) -> None:
     """Record the window's figures; ``n_witness_ops`` None: the witness search was not run
-    (too many ops), so witness_ops is not measured. ``fault_s`` None: the rule looks at no
+    (too many ops), so witness_ops is not measured; ``searched`` false (``witness: none``):
+    no witness figure at all. ``fault_s`` None: the rule looks at no
     fault, so ``t0_after_fault`` is not derived (``t0_after_load`` always is)."""
     s = ("ops", "nemesis") if "nemesis" in d.series else "ops"
     t0 = float(w.write["complete_s"])
@@ -142,14 +151,20 @@ def _derive_window(d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[tupl
     oldest = min(float(x["complete_s"]) for x in w.missed)
     d.derive("stale_superseded", round((float(w.stale_read["invoke_s"]) - oldest) * 1e3, 3), "ms", series="ops",
              how="stale read invoke_s - complete_s of the oldest missed write")
-    if n_witness_ops is None:
-        d.figures["witness_ops"] = NotMeasured("witness_ops", "too many ops for the exhaustive search", {})
-    else:
-        d.derive("witness_ops", n_witness_ops, None, series="ops",
-                 how="ok/info writes and strong reads on the key overlapping the window, fed to "
-                 "linearize_register")
-    d.derive("witness_with_stale", "a witness exists" if with_stale is not None else "none exists (not linearizable)",
-             None, series="ops", how="linearize_register over the same ops plus the stale weak read")
+    if searched:
+        if n_witness_ops is None:
+            d.figures["witness_ops"] = NotMeasured("witness_ops", "too many ops for the exhaustive search", {})
+        else:
+            d.derive("witness_ops", n_witness_ops, None, series="ops",
+                     how="ok/info writes and strong reads on the key overlapping the window, fed to "
+                     "linearize_register")
+        d.derive("witness_with_stale", "a witness exists" if with_stale is not None else
+                 "none exists (not linearizable)", None, series="ops",
+                 how="linearize_register over the same ops plus the stale weak read")
+    finals = sorted((o for o in w.ops if hv.is_final(o)), key=lambda o: (str(o.get("node")), o["invoke_s"]))
+    if finals:
+        d.derive("final_values", ", ".join(f"{o.get('node')} {short_token(o.get('result'))}" for o in finals), None,
+                 series="ops", how="each final read in the window (extra.final): its node and the value it returned")
     d.derive("ops_drawn", len(w.ops), None, series="ops", how="ops drawn (history_views.window_ops)")
     d.derive("lanes_drawn", len(lanes), None, series="ops", how="client processes drawn (history_views.lanes)")
 
@@ -195,15 +210,33 @@ def render(d: ResolvedDiagram) -> Figure:
         w = rule.pick(ops, sides, None if fault is None else float(fault), None if heal is None else float(heal))
         if w is None:
             reason = rule.miss
+    if _layout(d, "lag_summary"):  # before any text is filled: callouts and boxes may name them
+        _derive_lags(d, str(_layout(d, "lag_summary")), ops)
     if w is None:
         _no_data(ax, reason or "")
         fig.text(0.5, 0.925, "no window", ha="center", fontsize=9, color=NOT_MEASURED_COLOR)
     else:
         roles = hv.roles_at(d.rows("members"), float(w.stale_read["invoke_s"])) if "members" in d.series else {}
-        _draw_window(fig, ax, d, w, sides, None if fault is None else float(fault), roles)
+        drawn_sides = sides if _layout(d, "lane_sides") is not False else {}
+        _draw_window(fig, ax, d, w, drawn_sides, None if fault is None else float(fault), roles, nem)
     _draw_boxes(fig, d)
     draw_footer(fig, d)
     return fig
+
+
+def _derive_lags(d: ResolvedDiagram, level_class: str, ops: Sequence[Mapping[str, Any]]) -> None:
+    """``layout.lag_summary``: the whole history's reads of one class judged by lag."""
+    cls = {"strong": hv.STRONG_READ, "session": hv.SESSION_READ, "weak": hv.WEAK_READ}.get(level_class)
+    s = hv.lag_summary(ops, cls) if cls is not None and ops else None
+    how = (f"history_views.lag_summary: every ok load read of level class {level_class}, "
+           "lag = acknowledged writes it missed (versions) and invoke_s - ack of the oldest missed (time)")
+    d.derive("lag_reads", None if s is None else s.reads, None, series="ops", how=f"reads judged; {how}")
+    d.derive("lag_stale", None if s is None else s.stale, None, series="ops",
+             how=f"reads at least one version behind; {how}")
+    d.derive("lag_max_versions", None if s is None else s.max_versions, None, series="ops",
+             how=f"largest versions behind; {how}")
+    d.derive("lag_max_behind", None if s is None else round(s.max_behind_s * 1e3, 6), "ms", series="ops",
+             how=f"largest time behind; {how}")
 
 
 BAND_IN = 0.78  # inches of room above the first lane for the callouts
@@ -234,17 +267,20 @@ def _sequential_witness(d: ResolvedDiagram, w: hv.ConceptWindow) -> dict[int, in
 
 
 def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, sides: Mapping[str, str],
-                 fault_s: float | None, roles: Mapping[str, str]) -> None:
+                 fault_s: float | None, roles: Mapping[str, str], nemesis: Sequence[Mapping[str, Any]] = ()) -> None:
     lanes = hv.lanes(w.ops, sides)
     key_ops = [o for o in w.ops if o.get("key") == w.key and hv.op_class(o) in (hv.WRITE, hv.STRONG_READ)]
-    try:
-        witness = hv.linearize_register(key_ops)
-        with_stale = hv.linearize_register(key_ops + [w.stale_read])
-        n_w: int | None = len(key_ops)
-    except ValueError:
-        witness = with_stale = None
-        n_w = None
-    _derive_window(d, w, lanes, with_stale, n_w, fault_s)
+    no_witness = str(_layout(d, "witness") or "linearizable") == "none"
+    witness = with_stale = None
+    n_w: int | None = None
+    if not no_witness:
+        try:
+            witness = hv.linearize_register(key_ops)
+            with_stale = hv.linearize_register(key_ops + [w.stale_read])
+            n_w = len(key_ops)
+        except ValueError:
+            witness = with_stale = None
+    _derive_window(d, w, lanes, with_stale, n_w, fault_s, searched=not no_witness)
     sequential = str(_layout(d, "witness") or "linearizable") == "sequential"
     seq_place = _sequential_witness(d, w) if sequential else {}
     t_ack = float(w.write["complete_s"])
@@ -260,8 +296,9 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
         ax.axhspan(i - 0.5, i + 0.5, color=SIDE_COLORS.get(side, SIDE_COLORS["none"]), alpha=0.06 if i % 2 else 0.11,
                    lw=0)
     ax.set_yticks(range(n))
-    ax.set_yticklabels([f"client {p} · {node}" + (f" ({side})" if side != "none" else
-                                                   f" ({roles[node]})" if node in roles else "")
+    final_lanes = {o["process"] for o in w.ops if hv.is_final(o)}
+    ax.set_yticklabels([(f"final read · {node}" if p in final_lanes else f"client {p} · {node}")
+                        + (f" ({side})" if side != "none" else f" ({roles[node]})" if node in roles else "")
                         for p, node, side in lanes], fontsize=8)
     for lbl, (_, _, side) in zip(ax.get_yticklabels(), lanes):
         lbl.set_color(SIDE_COLORS.get(side, SIDE_COLORS["none"]))
@@ -276,6 +313,8 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
     fig.text(0.5, 0.935, _wrap(fill(str(_layout(d, "subtitle")), d), 150), ha="center", va="center", fontsize=9,
              color="#424242")
     ax.plot([0.0, 0.0], [-0.5, n - 0.45], color="#1565c0", lw=1.3, ls="--", zorder=1)
+    if _layout(d, "fault_marks"):
+        _fault_marks(ax, nemesis, x, lo, hi, n)
     special = {id(w.write): "write", id(w.stale_read): "stale"}
     if w.lin_read is not None:
         special[id(w.lin_read)] = "lin_read"
@@ -324,7 +363,19 @@ def _draw_window(fig: Figure, ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, 
     note = fill(str(_layout(d, "witness_note")), d)
     ax.text(0.0, 1.012, _wrap(note, 175), transform=ax.transAxes, fontsize=7.5, va="bottom", ha="left", color="#212121")
     _legend(fig, str(_layout(d, "weak_read_legend")), sequential,
-            any(hv.op_class(o) == hv.WEAK_READ for o in w.ops))
+            any(hv.op_class(o) == hv.WEAK_READ for o in w.ops), witness=not no_witness,
+            faults=bool(_layout(d, "fault_marks")))
+
+
+def _fault_marks(ax: Any, nemesis: Sequence[Mapping[str, Any]], x: Any, lo: float, hi: float, n: int) -> None:
+    """A dotted line at each nemesis record in effect inside the window, its ``f`` at the foot."""
+    for r in sorted(nemesis, key=lambda r: (float(r.get("in_effect_s") or r.get("at_s") or 0.0), str(r.get("f")))):
+        t = r.get("in_effect_s", r.get("at_s"))
+        if not isinstance(t, (int, float)) or not lo <= x(float(t)) <= hi:
+            continue
+        ax.plot([x(float(t))] * 2, [-0.5, n - 0.45], color="#6d4c41", lw=1.0, ls=":", zorder=2)
+        ax.text(x(float(t)), n - 0.5, f" {r.get('f')}", rotation=90, ha="left", va="bottom", fontsize=7,
+                color="#6d4c41", style="italic", zorder=6, bbox=dict(fc="white", ec="none", pad=0.4, alpha=0.8))
 
 
 def _read_labels(d: ResolvedDiagram) -> Mapping[str, str]:
@@ -396,7 +447,8 @@ def _callouts(ax: Any, d: ResolvedDiagram, w: hv.ConceptWindow, lanes: Sequence[
                 zorder=9, bbox=dict(fc="white", ec=SIDE_COLORS.get(side, "#424242"), lw=0.6, pad=1.2))
 
 
-def _legend(fig: Figure, weak_read: str, sequential: bool = False, weak_drawn: bool = True) -> None:
+def _legend(fig: Figure, weak_read: str, sequential: bool = False, weak_drawn: bool = True, witness: bool = True,
+            faults: bool = False) -> None:
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
     handles = [Patch(fc=OUTCOME_COLORS["ok"], ec="#212121", label="ok"),
@@ -407,8 +459,10 @@ def _legend(fig: Figure, weak_read: str, sequential: bool = False, weak_drawn: b
     if sequential:
         handles.append(Line2D([], [], marker="o", color="#212121", ls="none", ms=8,
                               label="n: place in a sequential order (each client's own order kept)"))
-    else:
+    elif witness:
         handles.append(Line2D([], [], marker="D", color="black", ls="none", label="linearization point"))
+    if faults:
+        handles.append(Line2D([], [], color="#6d4c41", ls=":", label="fault event in effect (nemesis)"))
     handles.append(Line2D([], [], color="#1565c0", ls="--", label="acknowledgement of the write"))
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.262), ncol=6, fontsize=7.5,
                frameon=False, handlelength=1.6, columnspacing=1.4)

@@ -342,6 +342,11 @@ def stale_read_window(rows: Sequence[Row], read_class: str, pad_s: float = 0.05)
             picked = (read, missed)
             break
     read, missed = picked or cands[0]
+    return _read_window(rows, read, missed, pad_s)
+
+
+def _read_window(rows: Sequence[Row], read: Row, missed: Sequence[Row], pad_s: float) -> ConceptWindow:
+    """The window of ``stale_read_window`` around one stale read and the writes it missed."""
     idx = index_key(rows, read.get("key"))
     w = max(missed, key=lambda x: (_complete(x), *_order(x)))
     v = read.get("result")
@@ -351,6 +356,128 @@ def stale_read_window(rows: Sequence[Row], read_class: str, pad_s: float = 0.05)
     t1 = max(_complete(x) for x in span) + pad_s
     return ConceptWindow(read.get("key"), t0, t1, w, None, read, tuple(missed), src,
                          window_ops(rows, read.get("key"), t0, t1, {}))
+
+
+def read_lag(read: Row, idx: KeyIndex) -> tuple[int, float]:
+    """How far ``read`` lagged (the rule of ``harness.checkers.bounded_staleness``, restated
+    for rows): (versions: acknowledged writes it missed, ``missed_writes``; seconds behind:
+    its invocation minus the acknowledgement of the *oldest* write it missed, i.e. for how
+    long its value had already been superseded; 0 when it missed none)."""
+    missed = missed_writes(read, idx)
+    if not missed:
+        return 0, 0.0
+    return len(missed), float(read["invoke_s"]) - min(_complete(w) for w in missed)
+
+
+@dataclass(frozen=True)
+class LagSummary:
+    """Every ok load read of one class judged by ``read_lag`` (``lag_summary``)."""
+    reads: int
+    #: reads that missed at least one acknowledged write
+    stale: int
+    max_versions: int
+    max_behind_s: float
+
+
+def lag_summary(rows: Sequence[Row], read_class: str = WEAK_READ) -> LagSummary | None:
+    """Lag of every ok load read of ``read_class`` (final reads excluded), over every key:
+    the tightest bound the history kept (``max_versions`` / ``max_behind_s``: a bound of K
+    versions or T is violated by a read more than K versions or more than T behind). None
+    when there is no such read."""
+    keys = sorted({r.get("key") for r in rows if r.get("f") == "get" and r.get("key") is not None}, key=str)
+    n = stale = max_v = 0
+    max_b = 0.0
+    for key in keys:
+        idx = index_key(rows, key)
+        for r in idx.reads:
+            if op_class(r) != read_class or not is_client(r):
+                continue
+            v, b = read_lag(r, idx)
+            n += 1
+            stale += 1 if v else 0
+            max_v, max_b = max(max_v, v), max(max_b, b)
+    return LagSummary(n, stale, max_v, max_b) if n else None
+
+
+def stalest_read_window(rows: Sequence[Row], read_class: str, pad_s: float = 0.001) -> ConceptWindow | None:
+    """The window around the read of ``read_class`` that lagged most (the window rule
+    ``stalest-weak-read``): the stale reads of the class (``stale_reads``), the one with the
+    most versions behind, ties: the longest behind (``read_lag``), then the earliest invoked
+    (``i``). The window is ``stale_read_window``'s around it (the write of the returned value,
+    the newest missed write and the read, padded by ``pad_s``: a busy register is written
+    every few milliseconds). None when no read of the class is stale."""
+    cands = stale_reads(rows, read_class=read_class)
+    if not cands:
+        return None
+    best = None
+    for read, missed in cands:
+        behind = float(read["invoke_s"]) - min(_complete(w) for w in missed)
+        rank = (-len(missed), -behind, *_order(read))
+        if best is None or rank < best[0]:
+            best = (rank, read, missed)
+    assert best is not None
+    return _read_window(rows, best[1], best[2], pad_s)
+
+
+def is_final(row: Row) -> bool:
+    """A final read: issued after the load (and every fault) ended, ``extra.final``."""
+    extra = row.get("extra") or {}
+    return isinstance(extra, Mapping) and bool(extra.get("final")) and row.get("process") != "nemesis"
+
+
+def final_reads(rows: Sequence[Row], key: Any, read_class: str = WEAK_READ) -> tuple[Row, ...]:
+    """The ok final reads of ``key`` of ``read_class``, by (node, invocation order)."""
+    out = [r for r in rows if is_final(r) and r.get("key") == key and r.get("f") == "get"
+           and r.get("type") == "ok" and op_class(r) == read_class]
+    return tuple(sorted(out, key=lambda r: (str(r.get("node")), *_order(r))))
+
+
+def divergence_window(rows: Sequence[Row], fault_s: float, heal_s: float, pad_s: float = 0.05,
+                      read_class: str = WEAK_READ) -> ConceptWindow | None:
+    """Divergence, then convergence, on one key (the window rule
+    ``divergence-then-convergence``).
+
+    Rule: the acknowledged writes invoked in ``[fault_s, heal_s)``, in invocation order
+    (ties: ``i``). For each write ``W``: ``R1`` = the first ok load read invoked after ``W``
+    was acknowledged and before ``heal_s`` that returned ``W``'s token (a node had ``W``);
+    ``R2`` = the first ok read (load or final), invoked at or after ``heal_s``, that missed
+    ``W`` (``missed_writes``: it returned an older value); the key's final reads of
+    ``read_class`` (``final_reads``: what each node itself holds once the load and the faults
+    are over) must come from at least two nodes and all return one value (they converged).
+    The first ``W`` with all three whose ``R2`` is a load read (a client's read after the
+    heal, not only the final reads), else the first ``W`` with all three, gives the window:
+    from ``fault_s`` (where the histories can start to diverge) to the last of those ops'
+    completions, padded by ``pad_s``; ``write`` =
+    ``W``, ``lin_read`` = ``R1``, ``stale_read`` = ``R2``; ``ops``: every load op on the key
+    overlapping the window, and the final reads. None when no write qualifies."""
+    writes = sorted((r for r in rows if is_acked_write(r) and is_client(r) and r.get("key") is not None
+                     and fault_s <= float(r["invoke_s"]) < heal_s), key=_order)
+    first: ConceptWindow | None = None
+    for w in writes:
+        key = w.get("key")
+        idx = index_key(rows, key)
+        tok = written_token(w)
+        seen = [r for r in idx.reads if is_client(r) and r.get("result") == tok
+                and _complete(w) < float(r["invoke_s"]) < heal_s]
+        later = [r for r in idx.reads if float(r["invoke_s"]) >= heal_s
+                 and any(m is w for m in missed_writes(r, idx))]
+        finals = final_reads(rows, key, read_class)
+        if not seen or not later or len({str(r.get("node")) for r in finals}) < 2 \
+                or len({repr(r.get("result")) for r in finals}) != 1:
+            continue
+        r1, r2 = seen[0], later[0]
+        span = (w, r1, r2, *finals)
+        t0 = fault_s - pad_s
+        t1 = max(_complete(x) for x in span) + pad_s
+        v = r2.get("result")
+        ops = [r for r in window_ops(rows, key, t0, t1, {}) if r.get("key") == key]
+        ops += [r for r in finals if all(r is not o for o in ops)]
+        win = ConceptWindow(key, t0, t1, w, r1, r2, tuple(missed_writes(r2, idx)),
+                            None if v is None else idx.by_token.get(v), tuple(sorted(ops, key=_order)))
+        if is_client(r2):
+            return win
+        first = first or win
+    return first
 
 
 @dataclass(frozen=True)
@@ -378,6 +505,13 @@ WINDOW_RULES: dict[str, WindowRule] = {
     "stale-session-read": WindowRule(
         lambda rows, sides, fault_s, heal_s: stale_read_window(rows, SESSION_READ),
         "no stale session read in the history", needs_fault=False),
+    "stalest-weak-read": WindowRule(
+        lambda rows, sides, fault_s, heal_s: stalest_read_window(rows, WEAK_READ),
+        "no stale weak read in the history", needs_fault=False),
+    "divergence-then-convergence": WindowRule(
+        lambda rows, sides, fault_s, heal_s: divergence_window(rows, float(fault_s), float(heal_s)),
+        "no write acknowledged during the partition that one read saw, a read after the heal missed, "
+        "and the final reads agree on"),
 }
 
 

@@ -342,9 +342,10 @@ def test_bench_run_concept_window_is_exact_and_linearizable_without_the_stale_re
 
 
 def test_window_rules_are_named_and_pick_stale_reads_of_their_class():
-    assert sorted(hv.WINDOW_RULES) == ["stale-session-read", "stale-session-read-in-minority",
-                                       "stale-weak-read-in-minority"]
-    assert [r.needs_fault for _, r in sorted(hv.WINDOW_RULES.items())] == [False, True, True]
+    assert sorted(hv.WINDOW_RULES) == ["divergence-then-convergence", "stale-session-read",
+                                       "stale-session-read-in-minority", "stale-weak-read-in-minority",
+                                       "stalest-weak-read"]
+    assert [r.needs_fault for _, r in sorted(hv.WINDOW_RULES.items())] == [True, False, True, True, False]
     rows = [op(1, "n2", "put", "k", "a", 1.0, 1.1, i=1), op(2, "n2", "put", "k", "b", 2.0, 2.1, i=2),
             op(3, "n3", "get", "k", None, 2.2, 2.3, result="b", rc="linearizable", i=3),
             {**op(4, "n1", "get", "k", None, 2.5, 2.6, result="a", rc="serializable", i=4), "level_class": "session"}]
@@ -429,3 +430,124 @@ def test_roles_at_takes_the_last_poll_started_by_then():
     assert list(hv.roles_at(members, 9.0)) == ["n1", "n2"]
     assert hv.roles_at(members, -1.0) == {}
     assert hv.roles_at([], 1.0) == {}
+
+
+# -- bounded staleness: read lags and the stalest read; eventual: divergence then convergence ------
+
+def replica_get(process, node, key, result, invoke, complete, i):
+    """A PostgreSQL replica read (weak class), answered by the standby the client is pinned to."""
+    return {**op(process, node, "get", key, None, invoke, complete, result=result, i=i), "read_consistency": "replica",
+            "level_class": "weak"}
+
+
+# key r: a1 (acked 1.1), a2 (2.1), a3 (3.1), a4 (3.5); key s: b1 (1.0), b2 (1.5)
+LAG = [op(1, "n2", "put", "r", "a1", 1.0, 1.1, i=1), op(2, "n3", "put", "r", "a2", 2.0, 2.1, i=2),
+       op(3, "n2", "put", "r", "a3", 3.0, 3.1, i=3), op(4, "n3", "put", "r", "a4", 3.4, 3.5, i=4),
+       replica_get(5, "n2", "r", "a1", 3.2, 3.3, i=5),   # missed a2, a3: 2 versions, behind 3.2 - 2.1
+       replica_get(6, "n3", "r", "a4", 3.6, 3.7, i=6),   # up to date
+       op(1, "n2", "put", "s", "b1", 0.9, 1.0, i=7), op(2, "n3", "put", "s", "b2", 1.4, 1.5, i=8),
+       replica_get(7, "n2", "s", "b1", 4.5, 4.6, i=9),   # missed b2: 1 version, behind 4.5 - 1.5
+       replica_get(8, "n3", "s", None, 0.5, 0.6, i=10),  # before any write: up to date
+       {**replica_get(9, "n2", "s", "b1", 9.0, 9.1, i=11), "extra": {"final": True}}]  # final: not judged
+
+
+def test_read_lag_and_lag_summary_exact():
+    idx = hv.index_key(LAG, "r")
+    assert [(r["i"], v, round(b, 9)) for r in idx.reads for v, b in [hv.read_lag(r, idx)]] == \
+        [(5, 2, 1.1), (6, 0, 0.0)]
+    s = hv.lag_summary(LAG)
+    assert (s.reads, s.stale, s.max_versions, round(s.max_behind_s, 9)) == (4, 2, 2, 3.0)
+    assert hv.lag_summary(LAG, hv.STRONG_READ) is None
+
+
+def test_stalest_read_window_most_versions_then_longest_behind():
+    w = hv.stalest_read_window(LAG, hv.WEAK_READ)
+    assert (w.key, w.stale_read["i"], w.write["i"], w.returned_write["i"]) == ("r", 5, 3, 1)
+    assert [m["i"] for m in w.missed] == [2, 3]
+    assert (round(w.t0, 9), round(w.t1, 9)) == (0.999, 3.301)
+    assert [o["i"] for o in w.ops] == [1, 2, 3, 5]
+    # without key r, key s's only stale read; ties on versions go to the longest behind
+    rest = [r for r in LAG if r["key"] != "r"]
+    assert hv.stalest_read_window(rest, hv.WEAK_READ).stale_read["i"] == 9
+    tie = LAG + [op(3, "n2", "put", "s", "b3", 5.0, 5.1, i=12), replica_get(10, "n2", "s", "b1", 5.2, 5.3, i=13)]
+    assert hv.stalest_read_window(tie, hv.WEAK_READ).stale_read["i"] == 13  # 2 versions, behind 3.7 > 1.1
+    rule = hv.WINDOW_RULES["stalest-weak-read"]
+    assert rule.pick(LAG, {}, None, None) == w and not rule.needs_fault
+    assert hv.stalest_read_window(LAG, hv.SESSION_READ) is None
+
+
+def _final_get(process, node, key, result, invoke, i):
+    return {**replica_get(process, node, key, result, invoke, invoke + 0.01, i), "extra": {"final": True}}
+
+
+# partition [5, 13): the old primary acknowledges x1 on key k (6.0-6.1), a read sees it (7.0),
+# after the heal a client's read misses it (14.0), and every node's final read returns absent
+DIV = [op(1, "n1", "put", "k", "x1", 6.0, 6.1, i=1),
+       op(2, "n3", "get", "k", None, 7.0, 7.1, result="x1", rc="linearizable", i=2),
+       op(3, "n2", "get", "k", None, 14.0, 14.1, result=None, rc="linearizable", i=3),
+       _final_get(91, "n3", "k", None, 20.0, 4), _final_get(92, "n1", "k", None, 20.1, 5),
+       _final_get(93, "n2", "k", None, 20.2, 6),
+       {**op(94, "n1", "get", "k", None, 20.3, 20.4, result=None, rc="linearizable", i=7), "extra": {"final": True}},
+       # key j: written before the partition, never diverged
+       op(4, "n1", "put", "j", "y1", 1.0, 1.1, i=8), _final_get(91, "n3", "j", "y1", 20.5, 9),
+       _final_get(92, "n1", "j", "y1", 20.6, 10)]
+
+
+def test_divergence_window_exact():
+    w = hv.divergence_window(DIV, 5.0, 13.0)
+    assert (w.key, w.write["i"], w.lin_read["i"], w.stale_read["i"], w.returned_write) == ("k", 1, 2, 3, None)
+    assert [m["i"] for m in w.missed] == [1]
+    assert (round(w.t0, 9), round(w.t1, 9)) == (4.95, 20.26)
+    # load ops on the key and the weak final reads, not the strong final read
+    assert [o["i"] for o in w.ops] == [1, 2, 3, 4, 5, 6]
+    assert [r["node"] for r in hv.final_reads(DIV, "k")] == ["n1", "n2", "n3"]
+    rule = hv.WINDOW_RULES["divergence-then-convergence"]
+    assert rule.needs_fault and rule.pick(DIV, {}, 5.0, 13.0) == w
+
+
+def test_divergence_window_needs_a_read_that_saw_it_one_that_missed_it_and_agreeing_finals():
+    without = lambda i: [r for r in DIV if r["i"] != i]  # noqa: E731
+    assert hv.divergence_window(without(2), 5.0, 13.0) is None            # nobody saw x1
+    w = hv.divergence_window(without(3), 5.0, 13.0)                        # only the final reads missed it
+    assert w.stale_read["i"] == 4 and w.stale_read["node"] == "n3"
+    disagree = [dict(r, result="x1") if r["i"] == 6 else r for r in DIV]
+    assert hv.divergence_window(disagree, 5.0, 13.0) is None              # n2 still has x1: not converged
+    one_node = [r for r in DIV if r["i"] not in (5, 6)]
+    assert hv.divergence_window(one_node, 5.0, 13.0) is None              # one node agrees with nobody
+    assert hv.divergence_window(DIV, 6.5, 13.0) is None                   # the write is before the fault
+    # a window whose post-heal read is a client's is preferred to an earlier one with final reads only
+    early = [op(5, "n1", "put", "m", "z1", 5.5, 5.6, i=20),
+             op(6, "n2", "get", "m", None, 5.8, 5.9, result="z1", rc="linearizable", i=21),
+             _final_get(91, "n1", "m", None, 21.0, 22), _final_get(92, "n2", "m", None, 21.1, 23)]
+    assert hv.divergence_window(DIV + early, 5.0, 13.0).key == "k"
+    assert hv.divergence_window(without(3) + early, 5.0, 13.0).key == "m"
+
+
+def test_postgres_run_lags_match_the_staleness_checkers():
+    run = REPO / "results" / "20261205T141128Z-postgres"
+    path = run / "workloads" / "postgres-register-replica" / "history.jsonl.gz"
+    if not path.exists():
+        pytest.skip("committed postgres run not present")
+    rows = []
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            r = json.loads(line)
+            r["invoke_s"], r["complete_s"] = r["invoke_ns"] / 1e9, r["complete_ns"] / 1e9
+            if r["f"] == "get":
+                r["level_class"] = level_class(r["read_consistency"], "postgres")
+            rows.append(r)
+    verdict = [v for v in json.loads((run / "summary.json").read_text())["verdicts"]
+               if v["workload"] == "postgres-register-replica" and v["checker"] == "stale-reads"][0]
+    want = verdict["evidence"]["by_read_consistency"]["replica"]
+    s = hv.lag_summary(rows)
+    assert (s.reads, s.stale, s.max_versions) == (want["reads"], want["stale"], want["max_versions"]) == (17277, 417, 3)
+    assert round(s.max_behind_s * 1e3, 3) == 3.686
+    # the bounded-staleness checker itself (harness/checkers/bounded_staleness.py) on the same file
+    from harness.checkers.bounded_staleness import check_bounded_staleness
+    from harness.checkers.formats import load_history
+    g = check_bounded_staleness(load_history(path), "0v", levels=["replica"]).evidence["by_read_consistency"]["replica"]
+    assert (g["reads"], g["violations"], g["max_versions"], g["max_behind_ms"]) == \
+        (s.reads, s.stale, s.max_versions, round(s.max_behind_s * 1e3, 3))
+    w = hv.stalest_read_window(rows, hv.WEAK_READ)
+    assert (w.key, w.stale_read["node"], w.stale_read["result"], len(w.missed), len(w.ops)) == \
+        ("replica1", "n3", "1:1422", 3, 22)

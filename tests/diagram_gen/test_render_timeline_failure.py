@@ -311,3 +311,82 @@ def test_failure_rings_stale_reads_when_asked(tmp_path):
     plain = failure()
     failure_scenario.render(plain)
     assert "stale_reads_drawn" not in plain.derived
+
+
+# -- the staleness concepts: witness none, lanes without sides, fault marks, final reads, lags ------
+
+def _spec(layout: dict, figures: dict, series: dict):
+    from diagram_gen.spec import parse_spec
+    data = {"id": "G-TEST-CONCEPT", "guarantee": "eventual", "kind": "concept", "type": "timeline",
+            "title": "t", "purpose": "p", "figures": figures, "series": series, "layout": layout}
+    return parse_spec(data, "test.yaml")
+
+
+def _weak(i, process, node, key, result, invoke, complete, final=False):
+    r = {**row(i, process, node, "get", key, None, invoke, complete, result=result), "read_consistency": "replica",
+         "level_class": "weak"}
+    return {**r, "extra": {"final": True}} if final else r
+
+
+DIV_NEM = (
+    {"process": "nemesis", "f": "partition", "type": "ok", "at_s": 5.0, "in_effect_s": 5.05,
+     "value": {"groups": [["n1"], ["n2", "n3"]], "labels": ["isolated", "rest"]}},
+    {"process": "nemesis", "f": "promote", "type": "ok", "at_s": 7.0, "in_effect_s": 7.3, "value": {}},
+    {"process": "nemesis", "f": "heal", "type": "ok", "at_s": 13.0, "in_effect_s": 13.1, "value": {}},
+)
+DIV_OPS = (row(1, 1, "n2", "put", "k", "1:1", 6.0, 6.1),
+           row(2, 2, "n3", "get", "k", None, 7.0, 7.1, result="1:1", rc="linearizable"),
+           row(3, 3, "n2", "get", "k", None, 14.0, 14.1, result=None, rc="linearizable"),
+           _weak(4, 91, "n1", "k", None, 20.0, 20.01, final=True), _weak(5, 92, "n2", "k", None, 20.1, 20.11, final=True),
+           _weak(6, 93, "n3", "k", None, 20.2, 20.21, final=True))
+
+
+def test_divergence_concept_marks_faults_labels_final_reads_and_draws_no_witness(tmp_path):
+    layout = {"window_rule": "divergence-then-convergence", "witness": "none", "lane_sides": False,
+              "fault_marks": True, "read_labels": {"strong": "get(primary)", "weak": "get(replica)"},
+              "derived": ["final_values", "stale_gap", "lin_read_value", "stale_value"],
+              "callouts": {"stale": "after the heal: {stale_value}; finals {final_values}", "gap": "{stale_gap}"},
+              "witness_note": "one key"}
+    figs = {"fault_at": {"from": "failure_summary", "scenario": "s", "path": "partition.fault_at_s"},
+            "heal_started": {"from": "failure_summary", "scenario": "s", "path": "partition.heal_started_at_s"}}
+    spec = _spec(layout, figs, {"ops": {"from": "history", "scenario": "s"}, "nemesis": {"from": "nemesis", "scenario": "s"}})
+    d = ResolvedDiagram(spec=spec, figures={"fault_at": Measured("fault_at", 5.05, "s", PROV),
+                                            "heal_started": Measured("heal_started", 13.0, "s", PROV)},
+                        series={"ops": Series("ops", DIV_OPS, PROV), "nemesis": Series("nemesis", DIV_NEM, PROV)},
+                        footer=["run 20990101T000000Z-test (hand-made)"])
+    svg = svg_text(timeline.render(d), tmp_path, "div")
+    assert d.value("final_values") == "n1 absent, n2 absent, n3 absent"
+    assert (d.value("stale_gap"), d.value("lin_read_value"), d.value("stale_versions")) == (7900.0, "1:1", 1)
+    assert "witness_ops" not in d.derived and "witness_with_stale" not in d.derived
+    for label in ("final read · n1", "final read · n3", "client 1 · n2", "promote", "heal",
+                  "fault event in effect (nemesis)", "get(primary) → absent", "get(replica) → absent",
+                  "after the heal: absent; finals n1 absent, n2 absent, n3 absent"):
+        assert label in svg, label
+    assert "partition" in svg  # the window starts at the fault
+    for absent in ("linearization point", "(isolated)", "(rest)", "ISOLATED side"):
+        assert absent not in svg, absent
+
+
+LAG_OPS = (row(1, 1, "n2", "put", "r", "a1", 1.0, 1.1), row(2, 2, "n3", "put", "r", "a2", 2.0, 2.1),
+           row(3, 1, "n2", "put", "r", "a3", 3.0, 3.1), _weak(4, 5, "n2", "r", "a1", 3.2, 3.3),
+           _weak(5, 6, "n3", "r", "a3", 3.4, 3.5))
+
+
+def test_stalest_read_concept_derives_the_whole_history_lag(tmp_path):
+    layout = {"window_rule": "stalest-weak-read", "lag_summary": "weak",
+              "derived": ["lag_reads", "lag_stale", "lag_max_versions", "lag_max_behind", "stale_superseded"],
+              "boxes": [{"title": "lags", "lines": ["K = {lag_max_versions}, T = {lag_max_behind}; "
+                                                    "{lag_stale} of {lag_reads}"]}]}
+    spec = _spec(layout, {}, {"ops": {"from": "history", "workload": "w"}})
+    d = ResolvedDiagram(spec=spec, figures={}, series={"ops": Series("ops", LAG_OPS, PROV)},
+                        footer=["run 20990101T000000Z-test (hand-made)"])
+    svg = svg_text(timeline.render(d), tmp_path, "lag")
+    assert (d.value("lag_reads"), d.value("lag_stale"), d.value("lag_max_versions"), d.value("lag_max_behind")) == \
+        (2, 1, 2, 1100.0)
+    assert d.text("stale_superseded") == "1100 ms"
+    assert d.value("stale_versions") == 2 and d.value("witness_ops") == 3
+    assert "K = 2, T = 1100 ms; 1 of 2" in svg
+    # not measured without the history
+    d2 = ResolvedDiagram(spec=spec, figures={}, series={"ops": NotMeasured("ops", "test", {})}, footer=[])
+    svg2 = svg_text(timeline.render(d2), tmp_path, "lag-nm")
+    assert "K = not measured, T = not measured; not measured of not measured" in svg2

@@ -99,10 +99,10 @@ def test_invalid_specs_name_file_field_reason(tmp_path: Path, mutate, field: str
 
 
 @pytest.mark.parametrize("layout, reason", [
-    ("", "required: the name of the rule that picks the window, one of stale-session-read, "
-         "stale-session-read-in-minority, "
-         "stale-weak-read-in-minority, got None"),
-    ("  window_rule: first stale read\n", "stale-weak-read-in-minority, got 'first stale read'"),
+    ("", "required: the name of the rule that picks the window, one of divergence-then-convergence, "
+         "stale-session-read, stale-session-read-in-minority, "
+         "stale-weak-read-in-minority, stalest-weak-read, got None"),
+    ("  window_rule: first stale read\n", "stalest-weak-read, got 'first stale read'"),
 ])
 def test_a_timeline_names_a_registered_window_rule(tmp_path: Path, layout: str, reason: str) -> None:
     text = spec_text("concept", "timeline", layout=layout or "  window_rule: null\n")
