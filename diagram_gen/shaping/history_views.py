@@ -30,8 +30,9 @@ Rules (the same as the harness checkers, restated for rows):
 """
 from __future__ import annotations
 
+import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 Row = Mapping[str, Any]
@@ -155,6 +156,11 @@ class KeyIndex:
     acked: tuple[Row, ...]           # acknowledged writes sorted by (complete_s, invoke_s, i)
     by_token: Mapping[Any, Row]      # token -> the write that installs it (tokens are unique)
     reads: tuple[Row, ...]           # ok reads in invocation order
+    #: ``_complete`` of each of ``acked``, ascending (for bisection)
+    acked_complete: tuple[float, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "acked_complete", tuple(_complete(w) for w in self.acked))
 
 
 def rows_by_key(rows: Iterable[Row]) -> dict[Any, list[Row]]:
@@ -208,7 +214,12 @@ def missed_writes(read: Row, idx: KeyIndex) -> list[Row]:
         if src is None or not is_acked_write(src):
             return []
     t = float(read["invoke_s"])
-    return [w for w in idx.acked if _complete(w) < t and w is not src and _certainly_after(src, w)]
+    # acked is sorted by completion: the writes completed before the read's invocation are a
+    # prefix; of those, one completed before the source write was invoked cannot be after it
+    # (_certainly_after is False), so only the slice between the two bisections is judged
+    end = bisect.bisect_left(idx.acked_complete, t)
+    start = 0 if src is None else bisect.bisect_left(idx.acked_complete, float(src["invoke_s"]), 0, end)
+    return [w for w in idx.acked[start:end] if w is not src and _certainly_after(src, w)]
 
 
 def stale_reads(rows: Sequence[Row], *, read_class: str | None = WEAK_READ,
@@ -385,10 +396,11 @@ def lag_summary(rows: Sequence[Row], read_class: str = WEAK_READ) -> LagSummary 
     versions or T is violated by a read more than K versions or more than T behind). None
     when there is no such read."""
     keys = sorted({r.get("key") for r in rows if r.get("f") == "get" and r.get("key") is not None}, key=str)
+    per_key = rows_by_key(rows)
     n = stale = max_v = 0
     max_b = 0.0
     for key in keys:
-        idx = index_key(rows, key)
+        idx = index_key(per_key[key], key)
         for r in idx.reads:
             if op_class(r) != read_class or not is_client(r):
                 continue
@@ -453,15 +465,18 @@ def divergence_window(rows: Sequence[Row], fault_s: float, heal_s: float, pad_s:
     writes = sorted((r for r in rows if is_acked_write(r) and is_client(r) and r.get("key") is not None
                      and fault_s <= float(r["invoke_s"]) < heal_s), key=_order)
     first: ConceptWindow | None = None
+    per_key = rows_by_key(rows)  # each key's rows once: the rule below looks at one key at a time
+    indexes: dict[Any, KeyIndex] = {}
     for w in writes:
         key = w.get("key")
-        idx = index_key(rows, key)
+        key_rows = per_key[key]
+        idx = indexes.get(key) or indexes.setdefault(key, index_key(key_rows, key))
         tok = written_token(w)
         seen = [r for r in idx.reads if is_client(r) and r.get("result") == tok
                 and _complete(w) < float(r["invoke_s"]) < heal_s]
         later = [r for r in idx.reads if float(r["invoke_s"]) >= heal_s
                  and any(m is w for m in missed_writes(r, idx))]
-        finals = final_reads(rows, key, read_class)
+        finals = final_reads(key_rows, key, read_class)
         if not seen or not later or len({str(r.get("node")) for r in finals}) < 2 \
                 or len({repr(r.get("result")) for r in finals}) != 1:
             continue
@@ -470,7 +485,7 @@ def divergence_window(rows: Sequence[Row], fault_s: float, heal_s: float, pad_s:
         t0 = fault_s - pad_s
         t1 = max(_complete(x) for x in span) + pad_s
         v = r2.get("result")
-        ops = [r for r in window_ops(rows, key, t0, t1, {}) if r.get("key") == key]
+        ops = [r for r in window_ops(key_rows, key, t0, t1, {}) if r.get("key") == key]
         ops += [r for r in finals if all(r is not o for o in ops)]
         win = ConceptWindow(key, t0, t1, w, r1, r2, tuple(missed_writes(r2, idx)),
                             None if v is None else idx.by_token.get(v), tuple(sorted(ops, key=_order)))
