@@ -16,7 +16,8 @@ write is never a violation on its own.
 - **monotonic-reads**: a read returns a value older than one its session already read from
   that key (a read of a newer value, even of a write still in flight, is never one).
 - **monotonic-writes**: the system ordered a session's write before that session's earlier
-  write to the same key. Judged where the order is the system's own (``revision``): on a
+  applied write to the same key (an indeterminate earlier write is not required to come
+  first: its client gave up on it). Judged where the order is the system's own (``revision``): on a
   key ordered by its one writer the order *is* session order, so nothing can be judged
   there. A reader that sees a writer's later write and then misses its earlier one on
   another key is reported by consistent-prefix and causal, not here (the replica it read
@@ -26,15 +27,16 @@ write is never a violation on its own.
 - **pram**: read-your-writes + monotonic-reads + monotonic-writes, one verdict (``False``
   beats ``"unknown"`` beats ``True``), each part's evidence under ``parts``.
 - **causal**: a read misses a causal predecessor: an applied write to its key that
-  happens-before it (session order and reads-from, transitively), or a value its session
-  already read from that key. Includes every read-your-writes, monotonic-reads and
+  happens-before it (session order and reads-from, transitively, the read's own reads-from
+  included: a value whose write followed a newer one of the same key misses it), or a value
+  its session already read from that key. Includes every read-your-writes, monotonic-reads and
   consistent-prefix violation; ``by_kind`` says which: ``own-write``, ``read-before``,
   ``observed-writer`` (the session had read a later write of the missed write's session),
   ``transitive`` (it learned of that session's writes through another session's).
 - **consistent-prefix**: a reader observes a gap in one writer's order: its session read
-  writer W's ``j``-th write, and a later read of a key returns a value older than an applied
-  write W made to that key before its ``j``-th. Going back on one key without a gap is
-  monotonic-reads, not this.
+  writer W's ``j``-th write (in this read or an earlier one), and the read returns a value
+  older than an applied write W made to its key before its ``j``-th. Going back on one key
+  without a gap is monotonic-reads, not this.
 
 Each result's evidence: ``reads_judged``, ``violating_reads`` and
 ``violations_per_10k_reads`` (the issue's metric; a read counts once however many writes it
@@ -172,7 +174,7 @@ def _ordered_after(facts: SessionFacts, max_examples: int, wfr: bool) -> Finding
                         lambda: {"session": x.session, "key": x.op.key, "write": _write(x, unit),  # type: ignore[union-attr]
                                  ("read_write" if wfr else "earlier_write"): _write(prev, unit), **more},
                         max_examples)
-        if not wfr:
+        if not wfr and x.applied:  # a write its client gave up on is not ordered before its next one
             before[k] = _newer(prev, x)  # type: ignore[assignment]
     return out
 
@@ -183,6 +185,9 @@ def _cp(facts: SessionFacts, max_examples: int) -> Findings:
     unit = facts.history.time_unit
     for r in facts.reads:
         seen = observed.setdefault(r.session, {})
+        w = r.returned  # what a read returns it has observed (a gap can show within one read)
+        if w is not None and w.session not in facts.overlapping and w.seq > seen.get(w.session, (0, r))[0]:
+            seen[w.session] = (w.seq, r)
         if r.judged:
             out.judged += 1
             order = facts.keys.get(r.op.key)
@@ -198,9 +203,6 @@ def _cp(facts: SessionFacts, max_examples: int) -> Findings:
                 out.add(r.op, "gap", lambda: _read_example(
                     r, unit, missed, observed=how.op.describe(unit),  # type: ignore[union-attr]
                     observed_write=_write(how.returned, unit)), max_examples)  # type: ignore[union-attr,arg-type]
-        w = r.returned
-        if w is not None and w.session not in facts.overlapping and w.seq > seen.get(w.session, (0, r))[0]:
-            seen[w.session] = (w.seq, r)
     return out
 
 
@@ -239,6 +241,12 @@ def _causal(facts: SessionFacts, max_examples: int) -> Findings:
             p.via[x.session] = None
             vectors[x.op.index], p.shared = p.known, True
             continue
+        w = x.returned  # reads-from: the returned write's past is the read's past too
+        if w is not None and w.session not in facts.overlapping:
+            for writer, s in vectors.get(w.op.index, {w.session: w.seq}).items():
+                if s > p.known.get(writer, 0):
+                    p.own()[writer] = s
+                    p.via[writer] = x
         k = (x.session, x.op.key)
         if x.judged:
             out.judged += 1
@@ -248,12 +256,6 @@ def _causal(facts: SessionFacts, max_examples: int) -> Findings:
                 out.add(x.op, kind, lambda: _read_example(x, unit, missed, **more), max_examples)  # type: ignore[arg-type]
             if k not in seen or x.pos > seen[k].pos:  # type: ignore[operator]
                 seen[k] = x
-        w = x.returned
-        if w is not None and w.session not in facts.overlapping:
-            for writer, s in vectors.get(w.op.index, {w.session: w.seq}).items():
-                if s > p.known.get(writer, 0):
-                    p.own()[writer] = s
-                    p.via[writer] = x
     return out
 
 

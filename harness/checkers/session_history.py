@@ -30,8 +30,8 @@ The contract
   on its own; a read that *returned* it shows it was applied, and that read counts.
 - **Per-key version order**, recovered in this order of preference:
 
-  1. ``revision``: when every acknowledged write of the key reports one, the key's order is
-     the revision order. A write's ``revision`` must be its commit position in the log that
+  1. ``revision``: when every acknowledged write of the key reports one (and some write
+     does), the key's order is the revision order. A write's ``revision`` must be its commit position in the log that
      holds the key (etcd's revision, a PostgreSQL commit LSN, a Redis replication offset of
      the key's primary); the checkers compare revisions within one key only, so a Redis
      Cluster's per-shard offsets are fine. Two writes of one key with the same revision
@@ -191,8 +191,8 @@ def _key_order(writes: list[SWrite], other_fs: set[str], repeated: bool, overlap
         return KeyOrder("skipped", "a value is written twice")
     live = [w for w in writes if w.op.outcome != "fail"]
     acked = [w for w in live if w.applied]
-    if acked and all(w.op.revision is not None for w in acked):
-        revisions = [w.op.revision for w in live if w.op.revision is not None]
+    revisions = [w.op.revision for w in live if w.op.revision is not None]
+    if revisions and all(w.op.revision is not None for w in acked):
         if len(set(revisions)) != len(revisions):
             return KeyOrder("skipped", "two writes report the same revision")
         return KeyOrder("revision")

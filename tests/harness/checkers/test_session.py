@@ -136,6 +136,15 @@ def test_mw_holds_and_what_it_cannot_judge(hb: Any) -> None:
     assert r.verdict == "unknown" and r.evidence["error"].startswith("no session wrote a key (monotonic-writes: twice")
 
 
+def test_mw_a_write_its_client_gave_up_on_may_land_after_the_next(hb: Any) -> None:
+    # 1:1 timed out and was committed after 1:2 (a late write): not required to come first
+    hb.put(1, "x", "1:1", 0, 10, type="info", revision=8).put(1, "x", "1:2", 20, 30, revision=7)
+    r = check_monotonic_writes(hb.history())
+    assert r.verdict == "unknown" and r.evidence["writes_judged"] == 0
+    hb.put(1, "x", "1:3", 40, 50, revision=6)
+    assert brief(check_monotonic_writes(hb.history())) == [("write-then-write", 1, "x", 2, "1:3", "1:2")]
+
+
 def test_wfr_a_write_ordered_before_what_its_session_had_read(hb: Any) -> None:
     (hb.put(2, "x", "2:1", 0, 10, revision=5).get(1, "x", "2:1", 20, 30)
        .put(1, "x", "1:1", 40, 50, revision=4).put(1, "x", "1:2", 60, 70, revision=6))
@@ -231,6 +240,17 @@ def test_going_back_on_one_key_is_monotonic_reads_not_a_gap(hb: Any) -> None:
     (hb.put(1, "x", "1:1", 0, 10).put(1, "y", "1:2", 20, 30).put(1, "x", "1:3", 40, 50)
        .get(2, "x", "1:3", 60, 70).get(2, "y", None, 80, 90))
     assert brief(check_consistent_prefix(hb.history())) == [("gap", 2, "y", 4, None, "1:2")]
+
+
+def test_one_read_can_show_a_gap(hb: Any) -> None:
+    # 1's writes were committed out of order (revision 5, then 3): reading 1:2 as the latest
+    # value of x shows 1:2 without 1:1, which 1 wrote first
+    hb.put(1, "x", "1:1", 0, 10, revision=5).put(1, "x", "1:2", 20, 30, revision=3).get(2, "x", "1:2", 40, 50)
+    h = hb.history()
+    assert brief(check_consistent_prefix(h)) == [("gap", 2, "x", 2, "1:2", "1:1")]
+    assert brief(check_causal(h)) == [("observed-writer", 2, "x", 2, "1:2", "1:1")]
+    assert check_causal(h).evidence["violations"][0]["learned_via"]["index"] == 2  # the read itself
+    assert check_monotonic_writes(h).verdict is False and check_monotonic_reads(h).verdict is True
 
 
 def test_causal_covers_own_writes(hb: Any) -> None:
