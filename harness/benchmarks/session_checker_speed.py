@@ -12,12 +12,14 @@ also records the verdict and how many reads (or writes) were judged and violate 
 change that makes a checker faster by judging less shows.
 
 The history: ``sessions`` sequential client sessions take turns (an operation invoked every
-10 us, lasting 80 % of its session's turn, so a session's operations never overlap); 40 % writes, half to the session's own keys (one writer, no revision)
-and half to shared keys (every write with its revision: a commit log); 1 % of writes time
-out (``info``). A read goes to one of ``replicas`` replicas chosen at random, each behind
-the log by a random number of commits (up to ``max_lag``), and returns the key's latest
-value that replica has: round-robin-like routing, so every session guarantee is violated
-some of the time.
+10 us, lasting 80 % of its session's turn, so a session's operations never overlap); 40 %
+writes, half to the session's own keys (one writer, no revision) and half to shared keys
+(every write with its revision: a commit log); 1 % of writes time out (``info``). A read goes
+to one of ``replicas`` replicas chosen at random, each behind the log by a random number of
+commits (up to ``max_lag``, redrawn every 1,000 operations), and returns the key's latest
+value that replica has: round-robin-like routing, so reads break read-your-writes, monotonic
+reads, consistent prefix and causal some of the time, while the one log keeps every
+session's writes in order (monotonic writes and writes-follow-reads hold).
 
 Output (``schema_version`` 1)::
 
@@ -117,7 +119,8 @@ def run(out: Path, sizes: Sequence[int] = (50_000, 100_000, 200_000), repeat: in
             path = Path(tmp) / f"history-{n}.jsonl"
             write_history(path, synthetic_history(n, **SHAPE))
             history, seconds = _fastest(lambda: load_history(path, "history"), repeat)
-            rows.append({"ops": n, "step": "parse", "seconds": round(seconds, 6), "us_per_op": round(seconds / n * 1e6, 3)})
+            rows.append({"ops": n, "step": "parse", "seconds": round(seconds, 6),
+                         "us_per_op": round(seconds / n * 1e6, 3)})
             for name, check in CHECKS.items():
                 result, seconds = _fastest(lambda: check(history), repeat)  # noqa: B023 - called at once
                 e = result.evidence

@@ -102,11 +102,16 @@ def _read_example(r: SRead, unit: TimeUnit, missed: SWrite, **more: Any) -> dict
             "missed": _write(missed, unit), **more}
 
 
+def _gt(a: float | None, b: float | None) -> bool:
+    """Placed after (both places known)."""
+    return a is not None and b is not None and a > b
+
+
 def _newer(a: SWrite | None, b: SWrite | None) -> SWrite | None:
     """The higher-placed of two placed writes (either may be None)."""
     if a is None or b is None:
         return a or b
-    return a if a.pos > b.pos else b  # type: ignore[operator]
+    return a if _gt(a.pos, b.pos) else b
 
 
 def _ryw(facts: SessionFacts, max_examples: int) -> Findings:
@@ -121,7 +126,7 @@ def _ryw(facts: SessionFacts, max_examples: int) -> Findings:
         elif x.judged:
             out.judged += 1
             w = own.get(k)
-            if w is not None and w.pos > x.pos:  # type: ignore[operator]
+            if w is not None and _gt(w.pos, x.pos):
                 out.add(x.op, "own-write", lambda: _read_example(x, unit, w), max_examples)
     return out
 
@@ -136,11 +141,11 @@ def _mr(facts: SessionFacts, max_examples: int) -> Findings:
         out.judged += 1
         k = (r.session, r.op.key)
         prev = seen.get(k)
-        if prev is not None and prev.pos > r.pos:  # type: ignore[operator]
+        if prev is not None and _gt(prev.pos, r.pos):
             assert prev.returned is not None
             out.add(r.op, "read-before", lambda: _read_example(r, unit, prev.returned,  # type: ignore[arg-type]
                                                                 earlier_read=prev.op.describe(unit)), max_examples)
-        elif prev is None or r.pos > prev.pos:  # type: ignore[operator]
+        elif prev is None or _gt(r.pos, prev.pos):
             seen[k] = r
     return out
 
@@ -168,11 +173,11 @@ def _ordered_after(facts: SessionFacts, max_examples: int, wfr: bool) -> Finding
         prev = before.get(k)
         if prev is not None:
             out.judged += 1
-            if prev.pos > x.pos:  # type: ignore[operator]
+            if _gt(prev.pos, x.pos):
                 more = {"read": via[k].op.describe(unit)} if wfr else {}
                 out.add(x.op, "read-then-write" if wfr else "write-then-write",
                         lambda: {"session": x.session, "key": x.op.key, "write": _write(x, unit),  # type: ignore[union-attr]
-                                 ("read_write" if wfr else "earlier_write"): _write(prev, unit), **more},
+                                 ("returned_by_read" if wfr else "earlier_write"): _write(prev, unit), **more},
                         max_examples)
         if not wfr and x.applied:  # a write its client gave up on is not ordered before its next one
             before[k] = _newer(prev, x)  # type: ignore[assignment]
@@ -191,18 +196,18 @@ def _cp(facts: SessionFacts, max_examples: int) -> Findings:
         if r.judged:
             out.judged += 1
             order = facts.keys.get(r.op.key)
-            missed, how = None, None
+            missed, observation = None, None
             if order is not None:
                 for writer in (order.applied if len(order.applied) < len(seen) else seen):
                     if writer in seen and writer in order.applied:
                         j, obs = seen[writer]
-                        w = order.latest_applied(writer, j - 1)
-                        if w is not None and w.pos > r.pos and _newer(missed, w) is w:  # type: ignore[operator]
-                            missed, how = w, obs
-            if missed is not None and how is not None:
+                        earlier = order.latest_applied(writer, j - 1)  # the writer's, before its j-th
+                        if earlier is not None and _gt(earlier.pos, r.pos) and _newer(missed, earlier) is earlier:
+                            missed, observation = earlier, obs
+            if missed is not None and observation is not None:
                 out.add(r.op, "gap", lambda: _read_example(
-                    r, unit, missed, observed=how.op.describe(unit),  # type: ignore[union-attr]
-                    observed_write=_write(how.returned, unit)), max_examples)  # type: ignore[union-attr,arg-type]
+                    r, unit, missed, observed=observation.op.describe(unit),  # type: ignore[union-attr]
+                    observed_write=_write(observation.returned, unit)), max_examples)  # type: ignore[union-attr,arg-type]
     return out
 
 
@@ -254,7 +259,7 @@ def _causal(facts: SessionFacts, max_examples: int) -> Findings:
             if missed is not None:
                 more = {} if via is None else {"learned_via": via.op.describe(unit)}
                 out.add(x.op, kind, lambda: _read_example(x, unit, missed, **more), max_examples)  # type: ignore[arg-type]
-            if k not in seen or x.pos > seen[k].pos:  # type: ignore[operator]
+            if k not in seen or _gt(x.pos, seen[k].pos):
                 seen[k] = x
     return out
 
@@ -270,11 +275,11 @@ def _missed_predecessor(facts: SessionFacts, r: SRead, p: _Past, before: SRead |
             if writer not in p.known or writer not in order.applied:
                 continue
             w = order.latest_applied(writer, p.known[writer])
-            if w is not None and w.pos > r.pos and _newer(missed, w) is w:  # type: ignore[operator]
+            if w is not None and _gt(w.pos, r.pos) and _newer(missed, w) is w:
                 missed, via = w, p.via.get(writer)
                 kind = ("own-write" if via is None else "observed-writer"
                         if via.returned is not None and via.returned.session == writer else "transitive")
-    if before is not None and before.pos > r.pos and _newer(missed, before.returned) is before.returned:  # type: ignore[operator]
+    if before is not None and _gt(before.pos, r.pos) and _newer(missed, before.returned) is before.returned:
         missed, kind, via = before.returned, "read-before", before
     return missed, kind, via
 

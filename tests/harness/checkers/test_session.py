@@ -24,7 +24,7 @@ def brief(r: CheckResult) -> list[tuple[Any, ...]]:
     out = []
     for v in r.evidence["violations"]:
         op = v.get("write") or v.get("read")
-        missed = v.get("missed") or v.get("earlier_write") or v.get("read_write")
+        missed = v.get("missed") or v.get("earlier_write") or v.get("returned_by_read")
         out.append((v["kind"], v["session"], v["key"], op["index"], v.get("returned", op.get("value")),
                     missed["value"]))
     return out

@@ -127,7 +127,8 @@ class Oracle:
         ws = [w for w in self.ops if w.f == "put" and w.index in self.place]
         pairs = [(r, w) for w in ws for r in self.judged() if r.key == w.key and r.result is not None
                  and self.before(r, w)]
-        return len({w.index for _, w in pairs}), {w.index for r, w in pairs if self.pos(r) > self.place[w.index]}  # type: ignore[operator]
+        bad = {w.index for r, w in pairs if self.pos(r) > self.place[w.index]}  # type: ignore[operator]
+        return len({w.index for _, w in pairs}), bad
 
     def cp(self) -> set[int]:
         out = set()
