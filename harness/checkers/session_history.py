@@ -10,8 +10,9 @@ counting whatever cannot be known. It never guesses an order.
 The contract
 ------------
 
-- **Session.** An operation's session is ``extra.session`` (an integer or a string) when the
-  record has one, else its ``process`` (``Operation.session_id``). A session issues one
+- **Session.** An operation's session is ``extra.session`` (an integer or a string, compared
+  as given: ``1`` and ``"1"`` differ) when the record has one, else its ``process``
+  (``Operation.session_id``). A session issues one
   operation at a time: each is invoked after the previous one completed (or, for an
   indeterminate one, after its client gave up). A session whose operations overlap has no
   session order: it is listed under ``skipped.sessions``, its reads are not judged and its
@@ -25,7 +26,8 @@ The contract
   get/read. A key with any other operation (delete, append) is skipped: after a delete an
   absent value has no place in the order. An absent value (a read returning null) is the
   key's initial state, before every write.
-- **Outcomes.** ``fail``: not applied (never required, never an order). ``info``: maybe
+- **Outcomes.** ``fail`` (and a cas whose compare failed): not applied (never required,
+  never an order). ``info``: maybe
   applied, at an unknown time: it is never required of a read, so it is never a violation
   on its own; a read that *returned* it shows it was applied, and that read counts.
 - **Per-key version order**, recovered in this order of preference:
@@ -88,6 +90,11 @@ class SWrite:
     ``None`` when unknown (failed, indeterminate and overtakable, or the key is skipped)."""
     applied: bool
     """It certainly took effect: acknowledged (for cas: the compare succeeded)."""
+
+    @property
+    def failed(self) -> bool:
+        """It certainly did not take effect: ``fail``, or a cas whose compare ran and failed."""
+        return self.op.outcome == "fail" or (self.op.outcome == "ok" and not self.applied)
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,7 @@ def _key_order(writes: list[SWrite], other_fs: set[str], repeated: bool, overlap
         return KeyOrder("skipped", f"has {', '.join(sorted(other_fs))} operations")
     if repeated:
         return KeyOrder("skipped", "a value is written twice")
-    live = [w for w in writes if w.op.outcome != "fail"]
+    live = [w for w in writes if not w.failed]
     acked = [w for w in live if w.applied]
     revisions = [w.op.revision for w in live if w.op.revision is not None]
     if revisions and all(w.op.revision is not None for w in acked):
@@ -208,9 +215,9 @@ def _place(w: SWrite, how: str, last_seq: int) -> SWrite:
     """``w`` with its position in a key ordered ``how`` (``last_seq``: the writer's last
     write to the key that did not fail)."""
     pos: float | None = None
-    if w.op.outcome != "fail" and how == "revision":
+    if not w.failed and how == "revision":
         pos = None if w.op.revision is None else float(w.op.revision)
-    elif w.op.outcome != "fail" and how == "one-writer" and (w.applied or w.seq == last_seq):
+    elif not w.failed and how == "one-writer" and (w.applied or w.seq == last_seq):
         pos = float(w.seq)
     return SWrite(w.op, w.session, w.seq, pos, w.applied)
 
@@ -233,7 +240,7 @@ def _read_skip(op: Operation, order: KeyOrder | None, returned: SWrite | None, o
         return f"key skipped: {order.reason}"
     if op.result is not None and returned is None:
         return "returned a value no write in the history wrote"
-    if returned is not None and returned.op.outcome == "fail":
+    if returned is not None and returned.failed:
         return "returned a failed write (see late-writes)"
     if returned is not None and returned.pos is None:
         return "returned an indeterminate write with no known place"
@@ -256,12 +263,12 @@ def derive(history: History) -> SessionFacts:
             other_fs.setdefault(op.key, set()).add(op.f)
     keys: dict[Any, KeyOrder] = {}
     by_token: dict[Any, dict[Any, SWrite]] = {}
-    for key in set(by_key) | set(other_fs):
+    for key in dict.fromkeys([*by_key, *other_fs]):  # first-written order: evidence is reproducible
         ws = by_key.get(key, [])
         tokens = [written_token(w.op) for w in ws]
         repeated = None in tokens or len(set(tokens)) != len(tokens)
         order = keys[key] = _key_order(ws, other_fs.get(key, set()), repeated, overlapping)
-        last_seq = max((w.seq for w in ws if w.op.outcome != "fail"), default=0)
+        last_seq = max((w.seq for w in ws if not w.failed), default=0)
         ws = by_key[key] = [_place(w, order.how, last_seq) for w in ws]
         _index(order, ws, overlapping)
         by_token[key] = {written_token(w.op): w for w in ws}

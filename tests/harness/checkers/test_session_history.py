@@ -89,3 +89,16 @@ def test_an_indeterminate_operation_ends_when_its_client_gave_up(hb: Any) -> Non
     hb.put(1, "x", "1:1", 0, 10, type="info").get(1, "x", None, 10, 20)
     facts = derive(hb.history())
     assert facts.overlapping == {} and facts.reads[0].judged
+
+
+def test_a_cas_writes_its_new_value_when_its_compare_succeeded(tmp_path: Path) -> None:
+    # a Jepsen register log: a cas whose compare failed ran but wrote nothing
+    f = tmp_path / "r.log"
+    f.write_text("".join(f"INFO  jepsen.util - {p}\t:{t}\t:{fn}\t{v}\n" for p, t, fn, v in [
+        (0, "invoke", "write", "1"), (0, "ok", "write", "1"), (0, "invoke", "cas", "[1 2]"), (0, "ok", "cas", "[1 2]"),
+        (0, "invoke", "cas", "[1 3]"), (0, "fail", "cas", "[1 3]"), (1, "invoke", "read", "nil"),
+        (1, "ok", "read", "3")]))
+    facts = derive(load_history(f))
+    assert [(w.op.f, w.pos, w.applied, w.failed) for w in facts.writes] == [
+        ("write", 1.0, True, False), ("cas", 2.0, True, False), ("cas", None, False, True)]
+    assert facts.reads[0].skip == "returned a failed write (see late-writes)"
