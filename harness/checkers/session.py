@@ -17,9 +17,9 @@ write is never a violation on its own.
   that key (a read of a newer value, even of a write still in flight, is never one).
 - **monotonic-writes**: the system ordered a session's write before that session's earlier
   applied write to the same key (an indeterminate earlier write is not required to come
-  first: its client gave up on it). Judged where the order is the system's own (``revision``): on a
-  key ordered by its one writer the order *is* session order, so nothing can be judged
-  there. A reader that sees a writer's later write and then misses its earlier one on
+  first: its client gave up on it). Judged where the order is the system's own
+  (``revision``): on a key ordered by its one writer the order *is* session order, so
+  nothing can be judged there. A reader that sees a writer's later write and then misses its earlier one on
   another key is reported by consistent-prefix and causal, not here (the replica it read
   from may have held both writes in order and only lagged).
 - **writes-follow-reads** (``wfr``): the system ordered a session's write to a key before a
@@ -46,8 +46,12 @@ missed), or for monotonic-writes and writes-follow-reads the same three for writ
 reads and sessions not judged, with reasons). Verdict ``False`` with any violation,
 ``"unknown"`` when nothing could be judged (``evidence["error"]`` says why), else ``True``.
 
-    >>> check_read_your_writes(load_history("history.jsonl")).evidence["violations_per_10k_reads"]  # doctest: +SKIP
-    12.5
+    >>> r = check_causal(load_history("h.jsonl"))    # doctest: +SKIP
+    >>> r.verdict, r.evidence["violations_per_10k_reads"], r.evidence["by_kind"]
+    (False, 3333.333, {'transitive': 1})
+
+(the history of ``tests/harness/checkers/test_session.py``'s ``gbench check`` test: 3 reads
+judged, one missed a write it learned of through another session.)
 """
 from __future__ import annotations
 
