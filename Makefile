@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 SETUP_STAMP := .cache/setup.stamp
 
-.PHONY: setup bench bench-ci lint-ci bench-checkers bench-profile bench-docker bench-cluster-startup bench-jvm-images bench-signals test test-unit diagrams clean-cache cleanup docker-images
+.PHONY: setup bench bench-ci lint-ci bench-checkers bench-session-checkers bench-profile bench-docker bench-cluster-startup bench-jvm-images bench-signals test test-unit diagrams clean-cache cleanup docker-images
 
 setup: $(SETUP_STAMP)
 
@@ -78,6 +78,10 @@ clean-cache:
 ## the checker's speed on ../shared/testdata beside Porcupine (writes results/benchmarks/checker-speed.json)
 bench-checkers: setup
 	$(PY) -m harness.benchmarks.checker_speed --out results/benchmarks/checker-speed.json
+
+## the session-guarantee checkers' time on generated 50k/100k/200k-operation histories (writes results/benchmarks/session-checker-speed.json)
+bench-session-checkers: setup
+	$(PY) -m harness.benchmarks.session_checker_speed --out results/benchmarks/session-checker-speed.json
 
 ## the docker path's start-up: local image build (cold and warm) and 5-node etcd under Docker, direct and through Toxiproxy (writes results/benchmarks/docker-startup.json; needs a Docker engine)
 bench-docker: setup

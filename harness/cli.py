@@ -9,7 +9,7 @@
     gbench history [--results DIR ...] [--out FILE.csv]
     gbench changes [--results DIR ...] [--out DIR] [--threshold-cv X]
     gbench show RUN|latest [--results DIR]
-    gbench check FILE... [--model linearizable|sequential|bounded-staleness|...] [--bound B] [--format auto|jepsen-register|jepsen-kv|history]
+    gbench check FILE... [--model linearizable|sequential|bounded-staleness|causal|...] [--bound B] [--format auto|jepsen-register|jepsen-kv|history]
                  [--counterexample]
     gbench cleanup [--force]
     gbench compose SYSTEM [--nodes 5] [--out DIR] [--subnet CIDR] [--image REF]

@@ -13,6 +13,9 @@ Modules:
 - ``registry``: checker name -> function, imported when used (``gbench check --model``); the
   sequential checker (and numpy) is not imported by this package, only through it.
 - ``stale_reads``, ``lost_writes``, ``late_writes``: token-based anomaly checkers.
+- ``session``: the session guarantees (read-your-writes, monotonic reads and writes,
+  writes-follow-reads, PRAM, causal, consistent prefix); ``session_history``: the history
+  contract they rely on (sessions, unique values, per-key version order) and what they derive.
 - ``check_command``: ``gbench check`` (``run_check``, ``add_check_arguments``).
 - ``reference``: the shared reference histories and their known verdicts.
 

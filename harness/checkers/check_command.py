@@ -5,6 +5,7 @@ Judges each file with the checker ``--model`` names (``harness.checkers.registry
 
     <file> linearizable|not-linearizable <seconds>       (--model linearizable, the default)
     <file> sequential|not-sequential <seconds>           (--model sequential)
+    <file> causal|causal-violated <seconds>              (--model causal; the session models alike)
 
 (each registered checker has its two words; ``unknown`` when undecided). ``--bound``
 (``3v``, ``100ms``) goes to the checkers that take one (``bounded-staleness``) and is bad
@@ -13,7 +14,10 @@ decimals) covers parsing and checking. With ``--counterexample`` a violation is 
 indented lines. Linearizability: the failing key, then either the end of the longest
 linearizable prefix found and the operations that cannot be placed after it, or, for
 violations found by the real-time pre-check, the reason and the few operations that
-contradict each other. Sequential consistency: the failing key (or the whole history), the
+contradict each other. Session guarantees (``ryw``, ``monotonic-reads``, ``monotonic-writes``,
+``wfr``, ``pram``, ``causal``, ``consistent-prefix``): how many reads (or writes) were judged
+and violate it, per 10,000, then the first violations with the operations involved.
+Sequential consistency: the failing key (or the whole history), the
 reason, the cycle of forced orders with why each holds, and the operations involved (or the
 end of the longest prefix the search found and the operations that could not follow it).
 An unknown ``--model`` is bad input (``ArgumentError``: exit 2 from the CLI) before any file
@@ -135,7 +139,8 @@ def format_op(d: dict[str, Any]) -> str:
     """One operation (from ``Operation.describe``) as a line of text."""
     arg = "" if d.get("value") is None else f" {d['value']!r}"
     res = f" -> {d['result']!r}" if "result" in d else ""
-    return f"op {d['index']} process {d['process']}: {d['f']}{arg}{res} {d['outcome']} {_fmt_time(d)}"
+    rev = f" revision {d['revision']}" if "revision" in d else ""
+    return f"op {d['index']} process {d['process']}: {d['f']}{arg}{res} {d['outcome']}{rev} {_fmt_time(d)}"
 
 
 def format_counterexample(evidence: dict[str, Any]) -> list[str]:
@@ -186,6 +191,32 @@ def format_sequential_counterexample(evidence: dict[str, Any]) -> list[str]:
     return lines
 
 
+def format_session_evidence(evidence: dict[str, Any], shown: int = 10) -> list[str]:
+    """Indentation-free lines describing a session checker's violations (``harness.checkers.session``)."""
+    lines = []
+    for unit in ("reads", "writes"):
+        n = evidence.get(f"{unit}_judged")
+        if n:
+            lines.append(f"{evidence[f'violating_{unit}']} of {n} {unit} judged violate it "
+                         f"({evidence[f'violations_per_10k_{unit}']} per 10,000 {unit})")
+    examples = evidence.get("violations") or [v for part in evidence.get("parts", {}).values()
+                                              for v in part.get("violations", [])]
+    for v in examples[:shown]:
+        lines.append(f"{v['kind']}: session {v['session']!r}, key {v['key']!r}:")
+        for label, d in v.items():
+            if isinstance(d, dict) and "index" in d:
+                lines.append(f"  {label.replace('_', ' ')}: {format_op(d)}")
+            elif label == "returned_write" and d is None:
+                lines.append("  returned write: none (the initial, absent value)")
+    more = sum(evidence.get(f"violating_{u}", 0) for u in ("reads", "writes")) - min(shown, len(examples))
+    if more > 0:
+        lines.append(f"... and {more} more")
+    skipped = evidence.get("skipped", {})
+    if skipped.get("reads") or skipped.get("keys"):
+        lines.append(f"not judged: {sum(skipped['reads'].values())} read(s), {sum(skipped['keys'].values())} key(s)")
+    return lines
+
+
 def format_evidence(evidence: dict[str, Any]) -> list[str]:
     """Any other checker's evidence: one line per field, compact JSON, at most 200 characters."""
     out = []
@@ -196,7 +227,9 @@ def format_evidence(evidence: dict[str, Any]) -> list[str]:
 
 
 FORMATTERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
-    "linearizable": format_counterexample, "sequential": format_sequential_counterexample}
+    "linearizable": format_counterexample, "sequential": format_sequential_counterexample,
+    **{m: format_session_evidence for m, e in registry.CHECKERS.items()
+       if isinstance(e.target, str) and e.target.startswith("harness.checkers.session:")}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

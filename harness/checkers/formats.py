@@ -375,10 +375,14 @@ def check_record(r: Mapping[str, Any]) -> None:
     result = r.get("result")
     if f == "get" and result is not None and type(result) not in _TOKEN_TYPES:
         raise ValueError(f"get result must be a token or null, got {shown(result)}")
+    session = (r.get("extra") or {}).get("session")
+    if session is not None and type(session) not in (int, str):
+        raise ValueError(f"extra.session must be an integer or a string, got {shown(session)}")
 
 
 #: A checked record, reduced to what an ``Operation`` needs, its sort key first:
-#: (invoke_ns, line, process, f, key, value, complete_ns, type, result, read_consistency, final, revision, node).
+#: (invoke_ns, line, process, f, key, value, complete_ns, type, result, read_consistency, final, revision, node,
+#: session).
 _Record = tuple
 
 
@@ -391,7 +395,7 @@ def _record(r: Mapping[str, Any], source: str, line: int) -> _Record:
     extra = r.get("extra")
     return (r["invoke_ns"], line, r["process"], r["f"], r["key"], r.get("value"), r.get("complete_ns"), r["type"],
             r.get("result"), r.get("read_consistency"), bool(extra.get("final")) if extra else False,
-            r.get("revision"), r.get("node"))
+            r.get("revision"), r.get("node"), extra.get("session") if extra else None)
 
 
 def _sorted_history(pending: list[_Record], source: str) -> History:
@@ -404,14 +408,15 @@ def _sorted_history(pending: list[_Record], source: str) -> History:
     """
     pending.sort()
     ops = []
-    for index, (t0, line, process, f, key, value, t1, typ, result, rc, final, revision, node) in enumerate(pending):
+    for index, (t0, line, process, f, key, value, t1, typ, result, rc, final, revision, node, session
+                ) in enumerate(pending):
         info = typ == "info"
         ops.append(Operation(index=index, process=process, f=f, key=key,
                              value=(value[0], value[1]) if f == "cas" else value, invoke=t0,
                              complete=INF if info else t1, outcome=typ,
                              result=result if f == "get" else (True if f == "cas" and typ == "ok" else None),
                              line=line, give_up=t1 if info else None, read_consistency=rc, final=final,
-                             revision=revision, node=node))
+                             revision=revision, node=node, session=session))
     return History(tuple(ops), "history", source, "ns")
 
 

@@ -71,14 +71,24 @@ class Operation:
     """The system's revision/version for the response, when it reports one."""
     node: str | None = None
     """The node (replica) the client sent it to, when the history says (harness ``node``)."""
+    session: int | str | None = None
+    """The client session it belongs to, when the history names one (harness ``extra.session``);
+    ``None``: the session is the process (see ``session_id``)."""
 
     @property
     def is_read(self) -> bool:
         return self.f in ("read", "get")
 
+    @property
+    def session_id(self) -> int | str:
+        """The session the session-guarantee checkers judge it in: ``session``, else ``process``."""
+        return self.process if self.session is None else self.session
+
     def describe(self, unit: TimeUnit = "ns") -> dict[str, Any]:
         """A JSON-friendly summary for evidence and counterexamples (times in ms for ns)."""
         d: dict[str, Any] = {"index": self.index, "process": self.process, "f": self.f}
+        if self.session is not None:
+            d["session"] = self.session
         if self.key is not None:
             d["key"] = self.key
         d["value"] = list(self.value) if isinstance(self.value, tuple) else self.value

@@ -61,6 +61,23 @@ CHECKERS: dict[str, CheckerEntry] = {
     "bounded-staleness": CheckerEntry("harness.checkers.bounded_staleness:check_bounded_staleness", "bounded",
                                       "not-bounded", "every read at most K versions or T behind the writes "
                                       "acknowledged before it (--bound 3v | 100ms)", options=("bound",)),
+    # session guarantees (harness/checkers/session.py; the history contract: session_history.py)
+    "ryw": CheckerEntry("harness.checkers.session:check_read_your_writes", "read-your-writes",
+                        "read-your-writes-violated", "no read misses an earlier acknowledged write of its session"),
+    "monotonic-reads": CheckerEntry("harness.checkers.session:check_monotonic_reads", "monotonic-reads",
+                                    "monotonic-reads-violated", "no session reads a key back to an older value"),
+    "monotonic-writes": CheckerEntry("harness.checkers.session:check_monotonic_writes", "monotonic-writes",
+                                     "monotonic-writes-violated", "the system orders each session's writes to a "
+                                     "key in session order (revision keys)"),
+    "wfr": CheckerEntry("harness.checkers.session:check_writes_follow_reads", "writes-follow-reads",
+                        "writes-follow-reads-violated", "a session's write to a key is ordered after the writes "
+                        "it had read there (revision keys)"),
+    "pram": CheckerEntry("harness.checkers.session:check_pram", "pram", "pram-violated",
+                         "read-your-writes + monotonic reads + monotonic writes"),
+    "causal": CheckerEntry("harness.checkers.session:check_causal", "causal", "causal-violated",
+                           "no read misses a write that happens-before it (session order and reads-from)"),
+    "consistent-prefix": CheckerEntry("harness.checkers.session:check_consistent_prefix", "consistent-prefix",
+                                      "consistent-prefix-violated", "no reader sees a gap in one writer's order"),
 }
 DEFAULT = "linearizable"
 

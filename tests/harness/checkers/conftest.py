@@ -21,8 +21,11 @@ class HistoryBuilder:
 
     def add(self, process: int | str, f: str, key: str, value: Any, t0_ms: float, t1_ms: float | None,
             type: str = "ok", result: Any = None, rc: str | None = None, final: bool = False,
-            revision: int | None = None, error: str | None = None, node: str | None = None) -> "HistoryBuilder":
-        extra = {"final": True} if final else {}
+            revision: int | None = None, error: str | None = None, node: str | None = None,
+            session: int | str | None = None) -> "HistoryBuilder":
+        extra: dict[str, Any] = {"final": True} if final else {}
+        if session is not None:
+            extra["session"] = session
         self.ops.append(Op(i=len(self.ops), process=process, f=f, key=key, value=value,
                            invoke_ns=int(t0_ms * 1_000_000),
                            complete_ns=None if t1_ms is None else int(t1_ms * 1_000_000), type=type,  # type: ignore[arg-type]

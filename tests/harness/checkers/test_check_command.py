@@ -143,10 +143,11 @@ def test_sequential_model(tmp_path: Path, hb: Any) -> None:
 
 def test_unknown_model_is_one_line_exit_2(tmp_path: Path, hb: Any, capsys: Any) -> None:
     g = good(hb, tmp_path / "good.jsonl")
-    code, out, err = gbench(capsys, str(g), "--model", "causal")
+    code, out, err = gbench(capsys, str(g), "--model", "serializable")
     assert (code, out) == (2, "")
-    assert err == ("gbench: error: --model: 'causal' is not a registered checker (expected one of: linearizable, "
-                   "bounded-staleness, convergence, eventual, late-writes, lost-writes, sequential, stale-reads)\n")
+    assert err == ("gbench: error: --model: 'serializable' is not a registered checker (expected one of: "
+                   "linearizable, bounded-staleness, causal, consistent-prefix, convergence, eventual, late-writes, "
+                   "lost-writes, monotonic-reads, monotonic-writes, pram, ryw, sequential, stale-reads, wfr)\n")
 
 
 def test_default_model_is_linearizable(tmp_path: Path, hb: Any, capsys: Any) -> None:

@@ -12,8 +12,9 @@ from harness.checkers.registry import CheckerEntry, CheckerMissing, get_checker
 
 
 def test_names_default_first() -> None:
-    assert registry.names() == ["linearizable", "bounded-staleness", "convergence", "eventual", "late-writes",
-                                "lost-writes", "sequential", "stale-reads"]
+    assert registry.names() == ["linearizable", "bounded-staleness", "causal", "consistent-prefix", "convergence",
+                                "eventual", "late-writes", "lost-writes", "monotonic-reads", "monotonic-writes", "pram",
+                                "ryw", "sequential", "stale-reads", "wfr"]
 
 
 def test_entries_resolve_to_the_checkers() -> None:
@@ -23,13 +24,15 @@ def test_entries_resolve_to_the_checkers() -> None:
     from harness.checkers.linearizability import check_linearizability
     from harness.checkers.lost_writes import check_lost_writes
     from harness.checkers.sequential import check_sequential
+    from harness.checkers.session import (check_causal, check_consistent_prefix, check_monotonic_reads,
+                                          check_monotonic_writes, check_pram, check_read_your_writes,
+                                          check_writes_follow_reads)
     from harness.checkers.stale_reads import check_stale_reads
 
     assert [get_checker(n) for n in registry.names()] == [
-        check_linearizability, check_bounded_staleness, check_convergence, check_convergence, check_late_writes,
-        check_lost_writes,
-        check_sequential,
-        check_stale_reads]
+        check_linearizability, check_bounded_staleness, check_causal, check_consistent_prefix, check_convergence,
+        check_convergence, check_late_writes, check_lost_writes, check_monotonic_reads, check_monotonic_writes,
+        check_pram, check_read_your_writes, check_sequential, check_stale_reads, check_writes_follow_reads]
 
 
 def test_every_checker_keeps_the_contract(hb: Any) -> None:
@@ -43,7 +46,11 @@ def test_every_checker_keeps_the_contract(hb: Any) -> None:
         verdicts[name] = r.verdict
     assert verdicts == {"linearizable": False, "sequential": True, "stale-reads": False,
                         "lost-writes": True, "late-writes": True, "bounded-staleness": False,  # default bound 0v
-                        "convergence": True, "eventual": True}
+                        "convergence": True, "eventual": True,
+                        # one session per process: process 2's read of the overwritten a breaks none of these
+                        "ryw": True, "monotonic-reads": True, "consistent-prefix": True, "causal": True,
+                        # no key's order is recorded (no revision): nothing to judge
+                        "monotonic-writes": "unknown", "wfr": "unknown", "pram": "unknown"}
 
 
 def test_sequential_module_is_imported_only_when_asked(monkeypatch: Any) -> None:
@@ -70,7 +77,8 @@ def test_unknown_name() -> None:
     with pytest.raises(CheckerMissing) as e:
         get_checker("serializable")
     assert str(e.value) == ("unknown checker 'serializable' (expected one of: linearizable, bounded-staleness, "
-                            "convergence, eventual, late-writes, lost-writes, sequential, stale-reads)")
+                            "causal, consistent-prefix, convergence, eventual, late-writes, lost-writes, "
+                            "monotonic-reads, monotonic-writes, pram, ryw, sequential, stale-reads, wfr)")
 
 
 def test_a_callable_entry_is_used_as_is(monkeypatch: Any) -> None:
