@@ -70,6 +70,18 @@ def resolve_targets(w: Workload, cluster: Cluster, leader: str | None) -> list[s
     return names
 
 
+def session_read_targets(w: Workload, assignments: Sequence[Sequence[ClientAssignment]]
+                         ) -> tuple[tuple[str, str], ...]:
+    """(node, endpoint) a session's reads rotate over with ``clients.session.reads: round-robin``:
+    each node clients are pinned to, once, in client order; empty for any other routing."""
+    if w.session_reads != "round-robin":
+        return ()
+    seen: dict[str, str] = {}
+    for a in sorted((a for per in assignments for a in per), key=lambda a: a.index):
+        seen.setdefault(a.node, a.endpoint)
+    return tuple(seen.items())
+
+
 def assign_clients(w: Workload, targets: Sequence[str], cluster: Cluster, workers: int,
                    first_process: int = 0, endpoint_map: Mapping[str, str] | None = None) -> list[list[ClientAssignment]]:
     """Client i -> node targets[i % len], worker i % workers (so every worker spans nodes).
@@ -146,6 +158,7 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
     parts = directory / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     n_workers = len(assignments)
+    read_targets = session_read_targets(w, assignments)
     keys_split = [tuple(preload_keys[i::n_workers]) for i in range(n_workers)]
     procs = []
     for wid, clients in enumerate(assignments):
@@ -155,7 +168,7 @@ def run_workers(w: Workload, cluster: Cluster, directory: Path, time_origin_ns: 
             history_path=parts / f"{phase}.w{wid}.jsonl", result_path=parts / f"{phase}.w{wid}.json",
             max_ops=None if max_ops is None else -(-max_ops // n_workers), phase=phase,
             preload_keys=keys_split[wid], process_stride=w.load.concurrency * 1000,
-            endpoints=tuple(cluster.client_endpoints),
+            endpoints=tuple(cluster.client_endpoints), read_targets=read_targets,
         )
         p = ctx.Process(target=worker_main, args=(cfg, sync), name=f"gbench-worker-{wid}", daemon=True)
         procs.append(p)

@@ -35,6 +35,12 @@ Fields (defaults in brackets; every number finite and inside the range given, se
   ``load.rate_ops_s`` (0, 1,000,000] (open loop only, required there); ``load.workers``
   processes 1..64 [min(cores, concurrency)]; ``load.op_timeout_s`` (0, 600] [5]
 - ``clients.pin`` round-robin|leader|followers|[node names] [round-robin]
+- ``clients.session.reads`` sticky|round-robin [no sessions]: each client is a session (Terry et
+  al. 1994): its operations carry ``extra.session`` (its first process id, kept after an
+  indeterminate operation, when the process id changes) for the session checkers
+  (``harness.checkers.session``); ``sticky``: its reads stay on its pinned node; ``round-robin``:
+  its successive reads rotate over every node clients are pinned to (``node`` names the one
+  each read went through). Not with a driver that picks the node per request.
 - ``preload`` write every key once before measuring (reads need data): true|false [false]
 - ``duration_s`` measured seconds, (0, 86400] (required), ``warmup_s`` [0, 86400] [0],
   ``max_ops`` optional cap 1..10^9
@@ -62,6 +68,8 @@ KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential", "disjoint")
 LOAD_MODES = ("closed", "open")
 OPS = ("put", "get", "cas", "delete")
 PIN_MODES = ("round-robin", "leader", "followers")
+#: How a session's reads are routed (``clients.session.reads``).
+SESSION_READS = ("sticky", "round-robin")
 CHECKS = ("linearizability", "stale-reads")
 
 # Hard ceilings, so that a typo (concurrency: 100000, value_size: 10000000000) fails before a
@@ -127,6 +135,8 @@ class Workload:
     read_consistency: str = "linearizable"
     load: LoadSpec = field(default_factory=LoadSpec)
     pin: tuple[str, ...] | str = "round-robin"
+    #: ``clients.session.reads``: None = no sessions recorded; else how a session's reads route
+    session_reads: str | None = None
     preload: bool = False
     warmup_s: float = 0.0
     max_ops: int | None = None
@@ -166,6 +176,7 @@ class Workload:
             "keys": vars(self.keys).copy(), "value_size": self.value_size, "mix": dict(self.mix),
             "read_consistency": self.read_consistency, "load": vars(self.load).copy(),
             "pin": list(self.pin) if isinstance(self.pin, tuple) else self.pin,
+            **({"session": {"reads": self.session_reads}} if self.session_reads is not None else {}),
             "preload": self.preload, "duration_s": self.duration_s, "warmup_s": self.warmup_s,
             "max_ops": self.max_ops, "seed": self.seed,
             **({_options_field(self.system): self.options.to_dict()} if self.options is not None else {}),
@@ -204,7 +215,10 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
     load_d = mapping(file, "load", data.get("load"))
     refuse_unknown(file, "load.", load_d, set(LoadSpec.__dataclass_fields__))
     clients_d = mapping(file, "clients", data.get("clients"))
-    refuse_unknown(file, "clients.", clients_d, {"pin"})
+    refuse_unknown(file, "clients.", clients_d, {"pin", "session"})
+    session_d = mapping(file, "clients.session", clients_d["session"]) if "session" in clients_d else None
+    if session_d is not None:
+        refuse_unknown(file, "clients.session.", session_d, {"reads"})
     mix_d = mapping(file, "mix", data.get("mix", {"put": 1}))
     refuse_unknown(file, "mix.", mix_d, set(OPS))
     for key, owner in options_fields.items():
@@ -226,6 +240,7 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
         nodes=data.get("nodes", 5), keys=KeySpec(**keys_d), value_size=data.get("value_size", 256),
         mix=dict(mix_d), read_consistency=data.get("read_consistency", plugin.default_read_level),
         load=LoadSpec(**load_d), pin=pin, preload=data.get("preload", False),
+        session_reads=None if session_d is None else session_d.get("reads", "sticky"),
         warmup_s=data.get("warmup_s", 0.0), max_ops=data.get("max_ops"), seed=data.get("seed", 1),
         options=options, checks=tuple(checks),
     )
@@ -282,6 +297,11 @@ def validate(w: Workload) -> None:
     else:
         raise ConfigError(f, "clients.pin", f"must be one of {', '.join(PIN_MODES)} or a list of node "
                           f"names, got {shown(w.pin)}")
+    if w.session_reads is not None:
+        _one_of(f, "clients.session.reads", w.session_reads, SESSION_READS, "session read routing")
+        if w.session_reads == "round-robin" and plugin.routes_per_request(w):
+            raise ConfigError(f, "clients.session.reads", f"round-robin routes each read through the next pinned "
+                              f"node, but this {w.system} workload's driver picks the node per request")
     boolean(f, "preload", w.preload)
     number(f, "duration_s", w.duration_s, 0, MAX_SECONDS, unit="seconds", lo_open=True)
     number(f, "warmup_s", w.warmup_s, 0, MAX_SECONDS, unit="seconds")

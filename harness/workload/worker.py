@@ -16,7 +16,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from harness.api import Client, Request
 from harness.recorder.histograms import IntervalHistograms
@@ -48,6 +48,9 @@ class WorkerConfig:
     preload_keys: tuple[str, ...] = ()  # preload mode: write each of these once, then stop
     process_stride: int = 0  # added to a process id after an indeterminate op (Jepsen's rule)
     endpoints: tuple[str, ...] = ()  # every node's endpoint (token-aware clients route over all)
+    #: (node, endpoint) a session's reads rotate over (``clients.session.reads: round-robin``): every
+    #: node clients are pinned to, in pin order; empty otherwise
+    read_targets: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,8 @@ async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
         shared = plugin.make_client(w, cfg.clients[0].endpoint, cfg.endpoints)
         channels = {e: shared for e in {a.endpoint for a in cfg.clients}}
     else:
-        channels = {e: plugin.make_client(w, e, cfg.endpoints) for e in {a.endpoint for a in cfg.clients}}
+        wanted = {a.endpoint for a in cfg.clients} | {e for _, e in cfg.read_targets}
+        channels = {e: plugin.make_client(w, e, cfg.endpoints) for e in sorted(wanted)}
     opened = list({id(c): c for c in channels.values()}.values())
     try:
         for c in opened:
@@ -130,7 +134,9 @@ async def _run(cfg: WorkerConfig, sync: WorkerSync) -> None:
         if cfg.preload_keys:
             await _preload(cfg, sh, clients)
         else:
-            await asyncio.gather(*(_client_loop(cfg, sh, a, c, stop_event) for a, c in zip(cfg.clients, clients)))
+            readers = [(node, channels[e]) for node, e in cfg.read_targets]
+            await asyncio.gather(*(_client_loop(cfg, sh, a, c, stop_event, readers)
+                                   for a, c in zip(cfg.clients, clients)))
     finally:
         reporter.cancel()
         for c in opened:
@@ -163,7 +169,7 @@ def _budget_left(sh: _Shared) -> bool:
 
 
 async def _one(sh: _Shared, client: Client, process: int, node: str, f: str, key: str, value: Any,
-               intended_ns: int | None) -> Op:
+               intended_ns: int | None, session: int | None = None) -> Op:
     cfg, w = sh.cfg, sh.cfg.workload
     sh.issued += 1
     invoke = time.monotonic_ns()
@@ -179,7 +185,8 @@ async def _one(sh: _Shared, client: Client, process: int, node: str, f: str, key
         write_consistency=w.write_consistency if f != "get" else None, value_size=w.value_size,
         intended_ns=None if intended_ns is None else intended_ns - cfg.time_origin_ns,
         result=outcome.result, error=outcome.error, revision=outcome.revision,
-        extra={"phase": phase} if phase != "measure" else {},
+        extra={**({"phase": phase} if phase != "measure" else {}),
+               **({"session": session} if session is not None else {})},
     )
     sh.writer.append(op)
     sh.counts[outcome.type] += 1
@@ -191,13 +198,19 @@ async def _one(sh: _Shared, client: Client, process: int, node: str, f: str, key
     return op
 
 
-async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, client: Client, stop_event: Any) -> None:
+async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, client: Client, stop_event: Any,
+                       readers: Sequence[tuple[str, Client]] = ()) -> None:
+    """One client's loop. With sessions (``clients.session``) every op records the session (the
+    client's first process id); ``readers`` (round-robin session reads): the (node, client) its
+    successive reads go through, starting at its own index so sessions start spread out."""
     w = cfg.workload
     gen = OpGenerator(w, a.process)
     from harness.registry import system_plugin
 
     node = None if system_plugin(w.system).routes_per_request(w) else a.node  # token-aware: the driver chose the node
     process = a.process
+    session = a.process if w.session_reads is not None else None
+    reads = 0
     open_loop = w.load.mode == "open"
     if open_loop:
         offset_s, interval_s = open_loop_schedule(float(w.load.rate_ops_s or 1), w.load.concurrency, a.index)
@@ -223,7 +236,11 @@ async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, clie
         elif time.monotonic_ns() >= sh.end_ns:
             break
         planned = gen.next()
-        op = await _one(sh, client, process, node, planned.f, planned.key, planned.value, intended)
+        via, via_node = client, node
+        if readers and planned.f == "get":
+            via_node, via = readers[(a.index + reads) % len(readers)]
+            reads += 1
+        op = await _one(sh, via, process, via_node, planned.f, planned.key, planned.value, intended, session)
         if op.type == "ok":
             if op.f == "get":
                 gen.last_seen[op.key] = op.result

@@ -320,3 +320,27 @@ def test_bad_input_through_the_cli_exits_2(tmp_path: Path, capsys: pytest.Captur
     assert code == 2 and err.count("\n") == 1, err
     assert err.startswith(f"gbench: error: {named}: field '{field}': {reason}"), err
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("text, field, reason", [
+    (GOOD + "clients: {session: {reads: random}}\n", "clients.session.reads",
+     "unknown session read routing 'random' (known: sticky, round-robin)"),
+    (GOOD + "clients: {session: {reads: sticky, colour: red}}\n", "clients.session.colour", "unknown field"),
+    (GOOD + "clients: {session: sticky}\n", "clients.session", "must be a mapping, got 'sticky'"),
+    ("name: t\nduration_s: 1\nsystem: cassandra\nnodes: 3\ncassandra: {routing: token-aware}\n"
+     "clients: {session: {reads: round-robin}}\n", "clients.session.reads",
+     "round-robin routes each read through the next pinned node, but this cassandra workload's driver "
+     "picks the node per request"),
+])
+def test_session_block_errors(tmp_path: Path, text: str, field: str, reason: str) -> None:
+    e = error_of(tmp_path, text)
+    assert e.field == field and reason in e.reason, (e.field, e.reason)
+
+
+def test_session_block_parsed_and_kept_in_the_manifest_form(tmp_path: Path) -> None:
+    plain = load_workload(write(tmp_path, GOOD))
+    assert plain.session_reads is None and "session" not in plain.to_dict()
+    w = load_workload(write(tmp_path, GOOD + "clients: {session: {}}\n"))
+    assert w.session_reads == "sticky" and w.to_dict()["session"] == {"reads": "sticky"}
+    w = load_workload(write(tmp_path, GOOD + "clients: {pin: followers, session: {reads: round-robin}}\n"))
+    assert (w.pin, w.session_reads) == ("followers", "round-robin")
