@@ -96,6 +96,10 @@ class Request:
     value: Any = None
     read_consistency: str | None = None
     txn: tuple[MicroOp, ...] | None = None
+    #: A session position a get must reflect (``clients.session.reads: token-wait``, a system
+    #: with ``SessionPositions``): the client waits until the node it reads from has applied
+    #: it, then reads. None: read at once.
+    after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ class Outcome:
     result: Any = None
     error: str | None = None
     revision: int | None = None
+    #: Where the op left its session, for a client reporting positions (``SessionPositions``):
+    #: a write's position in the replication stream, or what the node a get read from had
+    #: applied; None otherwise. Sessions carry the highest they saw into ``Request.after``.
+    position: int | None = None
 
 
 # --------------------------------------------------------------------------- System, Client
@@ -295,6 +303,23 @@ class AddressedPeers(Protocol):
 
     def peer_links_by_address(self) -> str:
         """Why redirecting the peer port is faithful for this system (for the manifest)."""
+        ...
+
+
+@runtime_checkable
+class SessionPositions(Protocol):
+    """A plugin whose clients can report positions and make a read wait for one (session
+    guarantees by token: MongoDB's ``afterClusterTime``, a PostgreSQL standby's replay LSN).
+
+    Must hold: for a workload where ``position_wait(workload)`` is not None, its clients
+    return ``Outcome.position`` on every ok op (comparable ints, never decreasing along one
+    node's stream) and honour ``Request.after`` on gets: the read is served only once the node
+    it reads from has applied that position (else it times out), so a session that carries
+    the highest position it saw reads its own writes and never goes back."""
+
+    def position_wait(self, workload: Any) -> str | None:
+        """How a read waits for a position, in one line (for the manifest and errors); None
+        when this workload's reads cannot (e.g. a read level that ignores the node)."""
         ...
 
 

@@ -72,9 +72,10 @@ def resolve_targets(w: Workload, cluster: Cluster, leader: str | None) -> list[s
 
 def session_read_targets(w: Workload, assignments: Sequence[Sequence[ClientAssignment]]
                          ) -> tuple[tuple[str, str], ...]:
-    """(node, endpoint) a session's reads rotate over with ``clients.session.reads: round-robin``:
+    """(node, endpoint) a session's reads rotate over with ``clients.session.reads: round-robin``
+    or ``token-wait``:
     each node clients are pinned to, once, in client order; empty for any other routing."""
-    if w.session_reads != "round-robin":
+    if w.session_reads not in ("round-robin", "token-wait"):
         return ()
     seen: dict[str, str] = {}
     for a in sorted((a for per in assignments for a in per), key=lambda a: a.index):

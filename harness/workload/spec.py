@@ -40,7 +40,9 @@ Fields (defaults in brackets; every number finite and inside the range given, se
   indeterminate operation, when the process id changes) for the session checkers
   (``harness.checkers.session``); ``sticky``: its reads stay on its pinned node; ``round-robin``:
   its successive reads rotate over every node clients are pinned to (``node`` names the one
-  each read went through). Not with a driver that picks the node per request.
+  each read went through); ``token-wait``: they rotate the same way, and each waits until its
+  node has applied the highest position the session has seen (``harness.api.SessionPositions``;
+  ``extra.after`` records it). Not with a driver that picks the node per request.
 - ``preload`` write every key once before measuring (reads need data): true|false [false]
 - ``duration_s`` measured seconds, (0, 86400] (required), ``warmup_s`` [0, 86400] [0],
   ``max_ops`` optional cap 1..10^9
@@ -59,7 +61,7 @@ from typing import Any, Mapping
 
 
 from harness import registry
-from harness.api import SystemOptions
+from harness.api import SessionPositions, SystemOptions
 from harness.config_fields import NAME_PATTERN, boolean, document, mapping, number, refuse_unknown, safe_name, shown, text
 from harness.errors import ConfigError
 from harness.yamlfile import read_yaml_file
@@ -69,7 +71,7 @@ LOAD_MODES = ("closed", "open")
 OPS = ("put", "get", "cas", "delete")
 PIN_MODES = ("round-robin", "leader", "followers")
 #: How a session's reads are routed (``clients.session.reads``).
-SESSION_READS = ("sticky", "round-robin")
+SESSION_READS = ("sticky", "round-robin", "token-wait")
 CHECKS = ("linearizability", "stale-reads")
 
 # Hard ceilings, so that a typo (concurrency: 100000, value_size: 10000000000) fails before a
@@ -299,9 +301,13 @@ def validate(w: Workload) -> None:
                           f"names, got {shown(w.pin)}")
     if w.session_reads is not None:
         _one_of(f, "clients.session.reads", w.session_reads, SESSION_READS, "session read routing")
-        if w.session_reads == "round-robin" and plugin.routes_per_request(w):
-            raise ConfigError(f, "clients.session.reads", f"round-robin routes each read through the next pinned "
-                              f"node, but this {w.system} workload's driver picks the node per request")
+        if w.session_reads != "sticky" and plugin.routes_per_request(w):
+            raise ConfigError(f, "clients.session.reads", f"{w.session_reads} routes each read through the next "
+                              f"pinned node, but this {w.system} workload's driver picks the node per request")
+        if w.session_reads == "token-wait" and (not isinstance(plugin, SessionPositions)
+                                                or plugin.position_wait(w) is None):
+            raise ConfigError(f, "clients.session.reads", f"token-wait needs positions a read can wait for; "
+                              f"{w.system} with read_consistency {w.read_consistency} has none")
     boolean(f, "preload", w.preload)
     number(f, "duration_s", w.duration_s, 0, MAX_SECONDS, unit="seconds", lo_open=True)
     number(f, "warmup_s", w.warmup_s, 0, MAX_SECONDS, unit="seconds")

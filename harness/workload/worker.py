@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from harness.api import Client, Request
+from harness.api import Client, Outcome, Request
 from harness.recorder.histograms import IntervalHistograms
 from harness.recorder.history import HistoryWriter, Op
 from harness.workload.generator import OpGenerator, open_loop_schedule
@@ -169,11 +169,11 @@ def _budget_left(sh: _Shared) -> bool:
 
 
 async def _one(sh: _Shared, client: Client, process: int, node: str, f: str, key: str, value: Any,
-               intended_ns: int | None, session: int | None = None) -> Op:
+               intended_ns: int | None, session: int | None = None, after: int | None = None) -> tuple[Op, Outcome]:
     cfg, w = sh.cfg, sh.cfg.workload
     sh.issued += 1
     invoke = time.monotonic_ns()
-    outcome = await client.invoke(Request(f, key, value, w.read_consistency))
+    outcome = await client.invoke(Request(f, key, value, w.read_consistency, after=after))
     complete = time.monotonic_ns()
     sh.seq += 1
     phase = cfg.phase if invoke >= sh.measure_start_ns else "warmup"
@@ -186,7 +186,8 @@ async def _one(sh: _Shared, client: Client, process: int, node: str, f: str, key
         intended_ns=None if intended_ns is None else intended_ns - cfg.time_origin_ns,
         result=outcome.result, error=outcome.error, revision=outcome.revision,
         extra={**({"phase": phase} if phase != "measure" else {}),
-               **({"session": session} if session is not None else {})},
+               **({"session": session} if session is not None else {}),
+               **({"after": after} if after is not None else {})},
     )
     sh.writer.append(op)
     sh.counts[outcome.type] += 1
@@ -195,7 +196,7 @@ async def _one(sh: _Shared, client: Client, process: int, node: str, f: str, key
     if phase == "measure":
         start = intended_ns if intended_ns is not None else invoke
         sh.hist.record((f, outcome.type), complete - sh.measure_start_ns, complete - start)
-    return op
+    return op, outcome
 
 
 async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, client: Client, stop_event: Any,
@@ -210,6 +211,8 @@ async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, clie
     node = None if system_plugin(w.system).routes_per_request(w) else a.node  # token-aware: the driver chose the node
     process = a.process
     session = a.process if w.session_reads is not None else None
+    waits = w.session_reads == "token-wait"
+    position: int | None = None  # token-wait: the highest position the session has seen
     reads = 0
     open_loop = w.load.mode == "open"
     if open_loop:
@@ -240,7 +243,10 @@ async def _client_loop(cfg: WorkerConfig, sh: _Shared, a: ClientAssignment, clie
         if readers and planned.f == "get":
             via_node, via = readers[(a.index + reads) % len(readers)]
             reads += 1
-        op = await _one(sh, via, process, via_node, planned.f, planned.key, planned.value, intended, session)
+        op, outcome = await _one(sh, via, process, via_node, planned.f, planned.key, planned.value, intended,
+                                 session, position if waits and planned.f == "get" else None)
+        if waits and outcome.type == "ok" and outcome.position is not None:
+            position = outcome.position if position is None else max(position, outcome.position)
         if op.type == "ok":
             if op.f == "get":
                 gen.last_seen[op.key] = op.result

@@ -69,6 +69,13 @@ GET = f"SELECT v FROM {TABLE} WHERE k = %s"
 CREATE = f"INSERT INTO {TABLE} (k, t, v) VALUES (%s, %s, %s) ON CONFLICT (k) DO NOTHING"
 CAS = f"UPDATE {TABLE} SET t = %s, v = %s WHERE k = %s AND t = %s"
 DELETE = f"DELETE FROM {TABLE} WHERE k = %s"
+#: The node's applied WAL position as an int: a standby's replay LSN, the primary's current LSN.
+APPLIED_LSN = ("(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END"
+               " - '0/0'::pg_lsn)::bigint")
+POSITION = f"SELECT {APPLIED_LSN}"
+GET_AT = f"SELECT (SELECT v FROM {TABLE} WHERE k = %s), {APPLIED_LSN}"
+#: Seconds between two polls of a standby's replay LSN while a read waits for a position.
+POSITION_POLL_S = 0.001
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
@@ -153,12 +160,14 @@ class PostgresClient:
     ``invoke`` never raises for database errors."""
 
     def __init__(self, endpoint: str, all_endpoints: Sequence[str], value_size: int, timeout_s: float,
-                 read_level: str, synchronous_commit: str | None) -> None:
+                 read_level: str, synchronous_commit: str | None, positions: bool = False) -> None:
         if read_level not in READ_LEVELS:
             raise ValueError(f"unknown PostgreSQL read level {read_level!r} (known: {', '.join(READ_LEVELS)})")
         split_endpoint(endpoint)
         self.endpoint, self.value_size, self.timeout_s = endpoint, value_size, timeout_s
         self.read_level = read_level
+        #: report positions (``Outcome.position``) and honour ``Request.after`` (token-wait sessions)
+        self.positions = positions
         self._pools = {"write": _Pool(conninfo(list(all_endpoints) or [endpoint], read_write=True,
                                               synchronous_commit=synchronous_commit, connect_timeout_s=timeout_s)),
                        "read": _Pool(conninfo([endpoint], read_write=False, synchronous_commit=None,
@@ -205,7 +214,7 @@ class PostgresClient:
         except psycopg.Error as e:
             return classify_error(e, in_flight=False)
         try:
-            out = await asyncio.wait_for(self._op(c, f, key, value), self.timeout_s)
+            out = await asyncio.wait_for(self._op(c, f, key, value, request.after), self.timeout_s)
         except asyncio.TimeoutError:
             await pool.discard(c)
             return Outcome("info", error="timeout")
@@ -219,24 +228,42 @@ class PostgresClient:
         pool.put(c)
         return out
 
-    async def _op(self, c: psycopg.AsyncConnection[Any], f: str, key: str, value: Any) -> Outcome:
-        async def run(sql: str, params: tuple[Any, ...]) -> tuple[int, Any]:
+    async def _op(self, c: psycopg.AsyncConnection[Any], f: str, key: str, value: Any,
+                  after: int | None = None) -> Outcome:
+        async def run(sql: str, params: tuple[Any, ...] = ()) -> tuple[int, Any]:
             cur = await c.execute(sql, params)
             row = await cur.fetchone() if cur.description is not None else None
             return cur.rowcount, row
 
+        async def written() -> Outcome:
+            """An applied write; with positions, the primary's LSN after its commit (an upper
+            bound of the commit record's: a standby at it has replayed the commit)."""
+            if not self.positions:
+                return Outcome("ok")
+            _, row = await run(POSITION)
+            return Outcome("ok", position=int(row[0]))
+
         if f == "put":
             await run(PUT, (key, value, value_for(value, self.value_size)))
-            return Outcome("ok")
+            return await written()
         if f == "get":
-            _, row = await run(GET, (key,))
-            return Outcome("ok", result=token_of(bytes(row[0])) if row is not None else None)
+            if not self.positions:
+                _, row = await run(GET, (key,))
+                return Outcome("ok", result=token_of(bytes(row[0])) if row is not None else None)
+            while after is not None:  # the op's timeout (invoke) bounds the wait
+                _, row = await run(POSITION)
+                if int(row[0]) >= after:
+                    break
+                await asyncio.sleep(POSITION_POLL_S)
+            _, row = await run(GET_AT, (key,))
+            return Outcome("ok", result=token_of(bytes(row[0])) if row[0] is not None else None,
+                           position=int(row[1]))
         if f == "cas":
             expected, new = value
             if expected is None:
                 n, _ = await run(CREATE, (key, new, value_for(new, self.value_size)))
             else:
                 n, _ = await run(CAS, (new, value_for(new, self.value_size), key, expected))
-            return Outcome("ok") if n == 1 else Outcome("fail", error="cas_mismatch")
+            return await written() if n == 1 else Outcome("fail", error="cas_mismatch")
         await run(DELETE, (key,))
-        return Outcome("ok")
+        return await written()

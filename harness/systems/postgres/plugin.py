@@ -128,7 +128,16 @@ class PostgresPlugin:
 
         o = w.options if w.options is not None else PostgresOptions()
         return PostgresClient(endpoint, all_endpoints, w.value_size, w.load.op_timeout_s,
-                              read_level=w.read_consistency or "primary", synchronous_commit=o.synchronous_commit)
+                              read_level=w.read_consistency or "primary", synchronous_commit=o.synchronous_commit,
+                              positions=w.session_reads == "token-wait")
+
+    def position_wait(self, w: Any) -> str | None:
+        """``SessionPositions``: replica reads wait for the standby's replay LSN (primary reads
+        need no wait: the primary has every commit)."""
+        if (w.read_consistency or "primary") != "replica":
+            return None
+        return ("a write's position is the primary's WAL LSN after its commit; a replica read waits until "
+                "pg_last_wal_replay_lsn() on its node reaches the session's highest position")
 
     def routes_per_request(self, w: Any) -> bool:
         return False

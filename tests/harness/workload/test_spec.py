@@ -323,8 +323,20 @@ def test_bad_input_through_the_cli_exits_2(tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.parametrize("text, field, reason", [
+    (GOOD + "clients: {session: {reads: token-wait}}\n", "clients.session.reads",
+     "token-wait needs positions a read can wait for; etcd with read_consistency linearizable has none"),
+    ("name: t\nduration_s: 1\nsystem: postgres\nnodes: 3\nread_consistency: primary\n"
+     "clients: {session: {reads: token-wait}}\n", "clients.session.reads",
+     "token-wait needs positions a read can wait for; postgres with read_consistency primary has none"),
+])
+def test_token_wait_needs_positions(tmp_path: Path, text: str, field: str, reason: str) -> None:
+    e = error_of(tmp_path, text)
+    assert (e.field, e.reason) == (field, reason)
+
+
+@pytest.mark.parametrize("text, field, reason", [
     (GOOD + "clients: {session: {reads: random}}\n", "clients.session.reads",
-     "unknown session read routing 'random' (known: sticky, round-robin)"),
+     "unknown session read routing 'random' (known: sticky, round-robin, token-wait)"),
     (GOOD + "clients: {session: {reads: sticky, colour: red}}\n", "clients.session.colour", "unknown field"),
     (GOOD + "clients: {session: sticky}\n", "clients.session", "must be a mapping, got 'sticky'"),
     ("name: t\nduration_s: 1\nsystem: cassandra\nnodes: 3\ncassandra: {routing: token-aware}\n"

@@ -1,8 +1,10 @@
 """Sessions on a real PostgreSQL primary + 2 standbys (netns), through the CLI: each client is a
 session (``clients.session``), its ops carry ``extra.session``; with ``reads: round-robin`` its
 successive replica reads rotate over the three nodes, with ``sticky`` they stay on its pinned
-node; the session checkers judge the recorded history (each client writes its own keys, so
-every key's order is its one writer's)."""
+node, with ``token-wait`` they rotate and each waits until its standby has replayed the
+session's highest position (``extra.after``): read-your-writes and monotonic reads then hold;
+the session checkers judge the recorded history (each client writes its own keys, so every
+key's order is its one writer's)."""
 from __future__ import annotations
 
 import gzip
@@ -97,3 +99,18 @@ def test_sticky_session_reads_stay_on_the_pinned_node(tmp_path: Path) -> None:
             nodes_of[o["extra"]["session"]][o["node"]] += 1
     assert len(nodes_of) == 6 and all(len(c) == 1 for c in nodes_of.values()), dict(nodes_of)
     assert {next(iter(c)) for c in nodes_of.values()} == {"n1", "n2", "n3"}
+
+
+def test_token_wait_reads_wait_for_the_session_position_and_keep_its_guarantees(tmp_path: Path) -> None:
+    _require()
+    ops = _run(tmp_path, "token-wait")
+    gets = [o for o in ops if o["f"] == "get" and o["type"] == "ok"]
+    waited = [o for o in gets if "after" in (o.get("extra") or {})]
+    assert len(waited) > len(gets) // 2, (len(waited), len(gets))  # every read after the session's first op
+    assert {o["node"] for o in waited} == {"n1", "n2", "n3"}
+    assert "after" not in str([o.get("extra") for o in ops if o["f"] != "get"])
+    for model in ("ryw", "monotonic-reads"):
+        r = subprocess.run([sys.executable, "-m", "harness.cli", "check",
+                            str(next((tmp_path / "results").glob("*/workloads/pg-sessions/history.jsonl*"))),
+                            "--model", model], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, (model, r.stdout, r.stderr)  # 0: the guarantee held
