@@ -68,7 +68,7 @@ class KeyChooser:
             return self.rng.randrange(self.count)
         if self.distribution == "sequential":
             return next(self._seq) % self.count
-        if self.distribution == "disjoint":
+        if self.distribution in ("disjoint", "read-own-writes"):
             return self._base + (next(self._seq) - self._seq_start) % self._block
         assert self._cum is not None
         return min(bisect.bisect_left(self._cum, self.rng.random() * self._cum[-1]), self.count - 1)
@@ -99,13 +99,19 @@ class OpGenerator:
         self._seq = itertools.count(1)
         #: last token this client wrote or read per key: the expected value for its next cas.
         self.last_seen: dict[str, str | None] = {}
+        #: read-own-writes: the key of this client's latest write (its gets read it)
+        self.last_written: str | None = None
 
     def new_token(self) -> str:
         return f"{self.process}:{next(self._seq)}"
 
     def next(self) -> PlannedOp:
         f = self._ops[0] if len(self._ops) == 1 else self.rng.choices(self._ops, self._weights)[0]
+        if f == "get" and self.last_written is not None and self.w.keys.distribution == "read-own-writes":
+            return PlannedOp("get", self.last_written, None)
         key = self.keys.next_key()
+        if f != "get":
+            self.last_written = key
         if f == "put":
             return PlannedOp("put", key, self.new_token())
         if f == "cas":

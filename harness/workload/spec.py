@@ -18,7 +18,9 @@ Fields (defaults in brackets; every number finite and inside the range given, se
 - ``name`` (required; ``NAME_PATTERN``: it names the run's directory), ``description`` [""],
   ``system`` [etcd], ``nodes`` 1..15 [5]
 - ``keys.count`` 1..1,000,000 [1000], ``keys.distribution`` uniform|zipfian|sequential|disjoint [uniform]
-  (disjoint: each client its own block of keys, each written once until the block wraps),
+  (disjoint: each client its own block of keys, each written once until the block wraps;
+  read-own-writes: writes as disjoint, and each get reads the key of the client's latest
+  write, so a replica that has not applied it shows as a read-your-writes violation),
   ``keys.zipf_theta`` (0, 10] [0.99], ``keys.prefix`` ["k"]
 - ``value_size`` bytes, 32..64 MiB [256] (and within the system's request limit)
 - ``mix``: relative weights of put/get/cas/delete, 0..1,000,000 (at least one > 0)
@@ -66,7 +68,7 @@ from harness.config_fields import NAME_PATTERN, boolean, document, mapping, numb
 from harness.errors import ConfigError
 from harness.yamlfile import read_yaml_file
 
-KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential", "disjoint")
+KEY_DISTRIBUTIONS = ("uniform", "zipfian", "sequential", "disjoint", "read-own-writes")
 LOAD_MODES = ("closed", "open")
 OPS = ("put", "get", "cas", "delete")
 PIN_MODES = ("round-robin", "leader", "followers")

@@ -57,3 +57,21 @@ def test_open_loop_schedule() -> None:
     assert open_loop_schedule(100.0, 4, 0) == (0.0, 0.04)
     off, iv = open_loop_schedule(100.0, 4, 3)
     assert iv == 0.04 and abs(off - 0.03) < 1e-12
+
+
+def test_read_own_writes_gets_read_the_clients_latest_write() -> None:
+    from harness.workload.generator import OpGenerator
+    from harness.workload.spec import KeySpec, LoadSpec, Workload
+
+    w = Workload(name="t", duration_s=1, keys=KeySpec(count=12, distribution="read-own-writes", prefix="k"),
+                 mix={"put": 1, "get": 1}, load=LoadSpec(concurrency=3), seed=5)
+    gen = OpGenerator(w, process=1)
+    ops = [gen.next() for _ in range(40)]
+    latest = None
+    for op in ops:
+        if op.f == "put":
+            latest = op.key
+            assert op.key in {"k04", "k05", "k06", "k07"}  # client 1 of 3: its own block of 4 keys
+        else:
+            assert op.key == (latest or op.key), (op, latest)  # a get before any write walks the block
+    assert {op.f for op in ops} == {"put", "get"} and len({op.key for op in ops if op.f == "put"}) == 4

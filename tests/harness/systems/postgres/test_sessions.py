@@ -4,7 +4,7 @@ successive replica reads rotate over the three nodes, with ``sticky`` they stay 
 node, with ``token-wait`` they rotate and each waits until its standby has replayed the
 session's highest position (``extra.after``): read-your-writes and monotonic reads then hold;
 the session checkers judge the recorded history (each client writes its own keys, so every
-key's order is its one writer's)."""
+key's order is its one writer's; each get reads the key of the session's latest write)."""
 from __future__ import annotations
 
 import gzip
@@ -25,7 +25,7 @@ WORKLOAD = """
 name: pg-sessions
 system: postgres
 nodes: 3
-keys: {count: 60, distribution: disjoint, prefix: s}
+keys: {count: 60, distribution: read-own-writes, prefix: s}
 value_size: 64
 mix: {put: 1, get: 3}
 read_consistency: replica
