@@ -70,3 +70,19 @@ def kill_workers_of(env: dict[str, str]) -> int:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return killed
+
+
+def require_system(system: str) -> None:
+    """Skip (fail in CI) unless netns clusters can start here and ``system``'s binaries are
+    installed (the plugin's ``make_system`` finds them)."""
+    from harness.errors import EnvironmentProblem
+    from harness.providers.netns import NetnsProvider
+    from harness.registry import system_plugin
+
+    try:
+        NetnsProvider("require-check").check_environment()
+        system_plugin(system).make_system()
+    except EnvironmentProblem as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"{system} cannot run in CI: {e}")
+        pytest.skip(str(e))

@@ -9,6 +9,8 @@ taken effect*. That classification is ``classify_error`` below.
 """
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,8 @@ from harness.workload.generator import token_of, value_for
 
 # gRPC channel options: allow 1 MiB values both ways, no transparent retries (a retry could
 # apply a put twice behind our back), keepalive so a partitioned peer is noticed.
+#: Seconds between two tries of a token-wait read whose member had not reached the session's revision.
+POSITION_POLL_S = 0.001
 CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", 64 << 20),
     ("grpc.max_receive_message_length", 64 << 20),
@@ -101,13 +105,23 @@ class EtcdClient:
     async def put(self, key: str, token: str) -> Outcome:
         r = await self._kv.Put(pb.PutRequest(key=key.encode(), value=value_for(token, self.value_size)),
                                timeout=self.timeout_s)
-        return Outcome("ok", revision=r.header.revision)
+        return Outcome("ok", revision=r.header.revision, position=r.header.revision)
 
-    async def get(self, key: str, serializable: bool) -> Outcome:
-        r = await self._kv.Range(pb.RangeRequest(key=key.encode(), serializable=serializable),
-                                 timeout=self.timeout_s)
+    async def get(self, key: str, serializable: bool, after: int | None = None) -> Outcome:
+        """A range read; with ``after`` (a token-wait session's highest revision), a read whose
+        member had not reached it is retried every ``POSITION_POLL_S`` until it has, within the
+        op timeout (else ``fail position_not_reached``: no read was answered)."""
+        req = pb.RangeRequest(key=key.encode(), serializable=serializable)
+        r = await self._kv.Range(req, timeout=self.timeout_s)
+        if after is not None and r.header.revision < after:  # the hot path above stays one call
+            deadline = time.monotonic() + self.timeout_s
+            while r.header.revision < after:
+                if time.monotonic() + POSITION_POLL_S >= deadline:
+                    return Outcome("fail", error="position_not_reached")
+                await asyncio.sleep(POSITION_POLL_S)
+                r = await self._kv.Range(req, timeout=max(0.001, deadline - time.monotonic()))
         value = r.kvs[0].value if r.kvs else None
-        return Outcome("ok", result=token_of(value), revision=r.header.revision)
+        return Outcome("ok", result=token_of(value), revision=r.header.revision, position=r.header.revision)
 
     async def cas(self, key: str, expected: str | None, new: str) -> Outcome:
         k = key.encode()
@@ -119,11 +133,11 @@ class EtcdClient:
         put = pb.RequestOp(request_put=pb.PutRequest(key=k, value=value_for(new, self.value_size)))
         r = await self._kv.Txn(pb.TxnRequest(compare=[cmp], success=[put]), timeout=self.timeout_s)
         return Outcome("ok" if r.succeeded else "fail", error=None if r.succeeded else "cas_mismatch",
-                       revision=r.header.revision)
+                       revision=r.header.revision, position=r.header.revision if r.succeeded else None)
 
     async def delete(self, key: str) -> Outcome:
         r = await self._kv.DeleteRange(pb.DeleteRangeRequest(key=key.encode()), timeout=self.timeout_s)
-        return Outcome("ok", revision=r.header.revision)
+        return Outcome("ok", revision=r.header.revision, position=r.header.revision)
 
     async def invoke(self, request: Request) -> Outcome:
         """Run one operation; gRPC errors become ``fail``/``info`` outcomes (``classify_error``)."""
@@ -132,7 +146,8 @@ class EtcdClient:
             if f == "put":
                 return await self.put(key, value)
             if f == "get":
-                return await self.get(key, serializable=(request.read_consistency == "serializable"))
+                return await self.get(key, serializable=(request.read_consistency == "serializable"),
+                                      after=request.after)
             if f == "cas":
                 return await self.cas(key, value[0], value[1])
             if f == "delete":

@@ -98,5 +98,13 @@ class EtcdPlugin:
     def routes_per_request(self, workload: Any) -> bool:
         return False
 
+    def position_wait(self, workload: Any) -> str | None:
+        """``SessionPositions``: a serializable read (the member's own state) is retried until
+        the member's revision reaches the session's; a linearizable read needs no wait."""
+        if workload.read_consistency != "serializable":
+            return None
+        return ("a position is the store revision a response carries; a serializable read is retried until its "
+                "member's revision reaches the session's highest")
+
 
 PLUGIN = EtcdPlugin()

@@ -23,7 +23,7 @@ import psutil
 import pytest
 
 from harness.benchmarks.signal_exit import RunWatch, ScenarioTimes, host_names, leftovers, wait_for_moment
-from harness.errors import EnvironmentProblem
+from tests.conftest import require_system
 from harness.interrupt import EXIT_BUDGET_S
 from harness.providers.netns import OPEN_SCRATCH_ROOT
 from tests.harness.cli.test_end_to_end import env, gbench  # noqa: F401 (env: the fixture)
@@ -32,19 +32,6 @@ pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[3]
 SCENARIOS = {"postgres": REPO / "workloads" / "scenarios" / "postgres-failover-partition-async.yaml",
              "redis": REPO / "workloads" / "scenarios" / "redis-failover-partition.yaml"}
-
-
-def _require(system: str) -> None:
-    from harness.providers.netns import NetnsProvider
-    from harness.registry import system_plugin
-
-    try:
-        NetnsProvider("intr-check").check_environment()
-        system_plugin(system).make_system()
-    except EnvironmentProblem as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"{system} cannot run in CI: {e}")
-        pytest.skip(str(e))
 
 
 def _moved_node_dirs(w: RunWatch) -> list[str]:
@@ -91,7 +78,7 @@ def _finish(w: RunWatch | None, env: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("system", sorted(SCENARIOS))
 def test_sigint_during_the_partition_leaves_nothing(system: str, env: dict[str, str]) -> None:
-    _require(system)
+    require_system(system)
     before = host_names()
     w = None
     try:
@@ -120,7 +107,7 @@ def test_sigint_during_the_partition_leaves_nothing(system: str, env: dict[str, 
 
 @pytest.mark.parametrize("system", sorted(SCENARIOS))
 def test_sigkill_then_cleanup_removes_everything(system: str, env: dict[str, str]) -> None:
-    _require(system)
+    require_system(system)
     before = host_names()
     w = None
     try:
