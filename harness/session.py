@@ -306,14 +306,17 @@ def _run_checks(result: WorkloadResult, opts: SessionOptions) -> list[dict[str, 
     w = result.workload
     if not w.checks:
         return []
+    from harness.checkers.registry import get_checker
+
     checkers = {"linearizability": check_linearizability, "stale-reads": check_stale_reads}
     history = load_history(str(result.history_path))
     out = []
     for name in w.checks:
         t0 = _time.monotonic()
-        r = check_safe(checkers[name], history)
+        r = check_safe(checkers[name] if name in checkers else get_checker(name), history)
         entry = {"workload": w.name, "checker": name, "verdict": r.verdict, "check_s": round(_time.monotonic() - t0, 3),
                  "read_consistency": w.read_consistency, "write_consistency": w.write_consistency,
+                 **({"session_reads": w.session_reads} if w.session_reads is not None else {}),
                  "ops": len(history.ops), "evidence": trim_evidence(r.evidence)}
         opts.log(f"[gbench] {name} of {w.name}: {r.verdict} ({entry['check_s']}s, {len(history.ops)} ops)")
         out.append(entry)

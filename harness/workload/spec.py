@@ -50,7 +50,9 @@ Fields (defaults in brackets; every number finite and inside the range given, se
   ``max_ops`` optional cap 1..10^9
 - ``seed`` 0..2^63-1 [1]
 - ``checks``: checkers that judge this workload's history after it ran, their verdicts in
-  ``summary.json: verdicts`` (``linearizability``, ``stale-reads``) [none]
+  ``summary.json: verdicts`` (``linearizability``, ``stale-reads``; with ``clients.session`` the
+  session checkers ``ryw``, ``monotonic-reads``, ``monotonic-writes``, ``wfr``, ``pram``,
+  ``causal``, ``consistent-prefix``) [none]
 
 The file is read by ``harness.yamlfile`` (duplicate keys refused, only true/false are
 booleans, UTF-8); ``1e12`` is text in YAML 1.1, write ``1000000000000`` or ``1.0e+12``.
@@ -75,6 +77,9 @@ PIN_MODES = ("round-robin", "leader", "followers")
 #: How a session's reads are routed (``clients.session.reads``).
 SESSION_READS = ("sticky", "round-robin", "token-wait")
 CHECKS = ("linearizability", "stale-reads")
+#: Checks that judge sessions (``harness.checkers.session``): a workload naming one records them
+#: (``clients.session``).
+SESSION_CHECKS = ("ryw", "monotonic-reads", "monotonic-writes", "wfr", "pram", "causal", "consistent-prefix")
 
 # Hard ceilings, so that a typo (concurrency: 100000, value_size: 10000000000) fails before a
 # cluster starts. They are what this harness can really do, not performance claims; the
@@ -231,8 +236,9 @@ def parse_workload(data: Any, file: str = "<inline>", sha256: str = "") -> Workl
     options_d = mapping(file, plugin.options_field, data.get(plugin.options_field)) if plugin.options_field else None
     options = plugin.parse_options(file, options_d)
     checks = data.get("checks") or []
-    if not isinstance(checks, list) or not all(isinstance(c, str) and c in CHECKS for c in checks):
-        raise ConfigError(file, "checks", f"a list of checkers, each one of {', '.join(CHECKS)}; got {shown(checks)}")
+    if not isinstance(checks, list) or not all(isinstance(c, str) and c in CHECKS + SESSION_CHECKS for c in checks):
+        raise ConfigError(file, "checks", f"a list of checkers, each one of {', '.join(CHECKS + SESSION_CHECKS)}; "
+                                          f"got {shown(checks)}")
     pin = clients_d.get("pin", "round-robin")
     if isinstance(pin, list):
         if not all(isinstance(p, str) for p in pin):
@@ -301,6 +307,10 @@ def validate(w: Workload) -> None:
     else:
         raise ConfigError(f, "clients.pin", f"must be one of {', '.join(PIN_MODES)} or a list of node "
                           f"names, got {shown(w.pin)}")
+    judged = [c for c in w.checks if c in SESSION_CHECKS]
+    if judged and w.session_reads is None:
+        raise ConfigError(f, "checks", f"{judged[0]} judges sessions: the workload needs clients.session "
+                                       f"(e.g. clients: {{session: {{reads: sticky}}}})")
     if w.session_reads is not None:
         _one_of(f, "clients.session.reads", w.session_reads, SESSION_READS, "session read routing")
         if w.session_reads != "sticky" and plugin.routes_per_request(w):

@@ -35,6 +35,7 @@ clients: {session: {reads: %(reads)s}}
 %(options)s
 load: {mode: closed, concurrency: 6, workers: 1, op_timeout_s: 5}
 duration_s: 2
+checks: [ryw, monotonic-reads]
 """
 SYSTEMS = {"postgres": {"read": "replica", "options": 'postgres: {synchronous_commit: "on", synchronous_standbys: 0}'},
            "etcd": {"read": "serializable", "options": ""}}
@@ -106,3 +107,14 @@ def test_token_wait_reads_wait_for_the_session_position_and_keep_its_guarantees(
                             str(next((tmp_path / "results").glob("*/workloads/sessions/history.jsonl*"))),
                             "--model", model], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, (model, r.stdout, r.stderr)  # 0: the guarantee held
+
+
+@pytest.mark.parametrize("system", sorted(SYSTEMS))
+def test_session_checks_of_a_run_land_in_its_summary_with_the_routing(tmp_path: Path, system: str) -> None:
+    _run(tmp_path, system, "token-wait")
+    (summary,) = (tmp_path / "results").glob("*/summary.json")
+    verdicts = {v["checker"]: v for v in json.loads(summary.read_text())["verdicts"]}
+    assert set(verdicts) == {"ryw", "monotonic-reads"}
+    for v in verdicts.values():
+        assert (v["verdict"], v["session_reads"]) == (True, "token-wait"), v
+        assert v["evidence"]["reads_judged"] > 0 and v["evidence"]["violations_per_10k_reads"] == 0.0

@@ -238,7 +238,10 @@ def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     ("name: t\nduration_s: 1\nclients: {pin: [n1, [n2]]}\n", "clients.pin",
      "a list of node names (n1, n2, ...), got ['n1', ['n2']]"),
     ("name: t\nduration_s: 1\nchecks: [[linearizability]]\n", "checks",
-     "a list of checkers, each one of linearizability, stale-reads; got [['linearizability']]"),
+     "a list of checkers, each one of linearizability, stale-reads, ryw, monotonic-reads, monotonic-writes, wfr, "
+     "pram, causal, consistent-prefix; got [['linearizability']]"),
+    ("name: t\nduration_s: 1\nchecks: [ryw]\n", "checks",
+     "ryw judges sessions: the workload needs clients.session (e.g. clients: {session: {reads: sticky}})"),
     ("name: t\nduration_s: 1\nload: {mode: [open]}\n", "load.mode", "unknown load mode ['open'] (known: closed, open)"),
     ("name: t\nduration_s: 1\nkeys: {count: 1, prefix: ''}\n", "keys.prefix",
      "must be a non-empty string of at most 64 characters, got ''"),
